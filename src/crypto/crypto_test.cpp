@@ -1,0 +1,66 @@
+#include <gtest/gtest.h>
+
+#include "crypto/keys.hpp"
+#include "crypto/merkle.hpp"
+
+namespace gridpact {
+
+TEST(Sha256, MatchesKnownVector) {
+  EXPECT_EQ(sha256("abc").hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 h;
+  h.update("a").update("bc");
+  EXPECT_EQ(h.finish(), sha256("abc"));
+}
+
+TEST(Ed25519, SignsAndVerifies) {
+  auto kp = KeyPair::generate();
+  auto digest = sha256("hello");
+  auto sig = kp.sign(digest);
+  EXPECT_TRUE(verify(kp.public_key(), digest, sig));
+  auto other = sha256("hellp");
+  EXPECT_FALSE(verify(kp.public_key(), other, sig));
+  sig.bytes[0] ^= 1;
+  EXPECT_FALSE(verify(kp.public_key(), digest, sig));
+  EXPECT_FALSE(verify(KeyPair::generate().public_key(), digest, kp.sign(digest)));
+}
+
+TEST(Ed25519, SeedIsDeterministic) {
+  FixedBytes<32> seed;
+  seed.bytes[0] = 7;
+  EXPECT_EQ(KeyPair::from_seed(seed).public_key(), KeyPair::from_seed(seed).public_key());
+  EXPECT_NE(KeyPair::from_seed(seed).public_key(), KeyPair::generate().public_key());
+}
+
+TEST(Merkle, EveryLeafProvesForEverySize) {
+  for (uint64_t n = 1; n <= 33; ++n) {
+    std::vector<Hash32> leaves;
+    for (uint64_t i = 0; i < n; ++i) leaves.push_back(merkle::leaf_hash(sha256(std::to_string(i))));
+    auto r = merkle::root(leaves);
+    for (uint64_t i = 0; i < n; ++i) {
+      auto p = merkle::prove(leaves, i);
+      EXPECT_TRUE(merkle::verify(leaves[i], p, r)) << n << " " << i;
+      auto bad = p;
+      bad.index = (i + 1) % n;
+      if (n > 1) {
+        EXPECT_FALSE(merkle::verify(leaves[i], bad, r)) << n << " " << i;
+      }
+      if (!p.path.empty()) {
+        auto tampered = p;
+        tampered.path[0].bytes[3] ^= 0x40;
+        EXPECT_FALSE(merkle::verify(leaves[i], tampered, r));
+      }
+    }
+  }
+}
+
+TEST(Merkle, LeafAndNodeDomainsDiffer) {
+  auto a = sha256("a"), b = sha256("b");
+  // A forged "leaf" equal to the concatenation of two children must not hash to the node.
+  Bytes concat(a.bytes.begin(), a.bytes.end());
+  concat.insert(concat.end(), b.bytes.begin(), b.bytes.end());
+  EXPECT_NE(merkle::leaf_hash(concat.data(), concat.size()), merkle::node_hash(a, b));
+  EXPECT_EQ(merkle::root({}), sha256(""));
+}
+
+}  // namespace gridpact
