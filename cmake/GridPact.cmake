@@ -30,3 +30,16 @@ function(gridpact_test name)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()
 include(GoogleTest)
+
+# gridpact_bench(NAME SOURCES a.cpp DEPS x): an executable bench_NAME in build/bench/ that
+# prints one line per figure, "METRIC <name> <value> <unit>". bench/run runs them all.
+function(gridpact_bench name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  if(NOT GRIDPACT_BENCH)
+    return()
+  endif()
+  add_executable(bench_${name} ${ARG_SOURCES})
+  target_compile_options(bench_${name} PRIVATE ${GRIDPACT_WARNINGS})
+  target_link_libraries(bench_${name} PRIVATE ${ARG_DEPS})
+  set_target_properties(bench_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endfunction()
