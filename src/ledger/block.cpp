@@ -1,0 +1,140 @@
+#include "ledger/block.hpp"
+
+#include "codec/codec.hpp"
+
+namespace gridpact {
+namespace {
+
+void write_unsigned(codec::Writer& w, const BlockHeader& h) {
+  w.u8(BlockHeader::kVersion)
+      .str(h.chain_id, kMaxChainId)
+      .u64(h.height)
+      .fixed(h.prev_hash)
+      .u64(h.time_ms)
+      .u32(h.tx_count)
+      .fixed(h.tx_root)
+      .fixed(h.receipts_root)
+      .fixed(h.state_root)
+      .fixed(h.proposer);
+}
+
+BlockHeader read_header(codec::Reader& r) {
+  BlockHeader h;
+  uint8_t version = r.u8();
+  if (version != BlockHeader::kVersion)
+    throw Error(Code::kUnknownVersion, "block version " + std::to_string(version));
+  h.chain_id = r.str(kMaxChainId);
+  h.height = r.u64();
+  h.prev_hash = r.fixed<32>();
+  h.time_ms = r.u64();
+  h.tx_count = r.u32();
+  h.tx_root = r.fixed<32>();
+  h.receipts_root = r.fixed<32>();
+  h.state_root = r.fixed<32>();
+  h.proposer = r.fixed<32>();
+  h.signature = r.fixed<64>();
+  return h;
+}
+
+}  // namespace
+
+Hash32 BlockHeader::hash() const {
+  codec::Writer w;
+  static constexpr std::string_view kDomain = "gridpact/block/v1";
+  w.raw(reinterpret_cast<const uint8_t*>(kDomain.data()), kDomain.size());
+  write_unsigned(w, *this);
+  return sha256(w.data());
+}
+
+void BlockHeader::sign(const KeyPair& key) {
+  proposer = key.public_key();
+  signature = key.sign(hash());
+}
+
+bool BlockHeader::signature_valid() const { return verify(proposer, hash(), signature); }
+
+Bytes BlockHeader::encode() const {
+  codec::Writer w;
+  write_unsigned(w, *this);
+  w.fixed(signature);
+  return w.take();
+}
+
+Result<BlockHeader> BlockHeader::decode(const uint8_t* data, size_t size) {
+  return codec::decode<BlockHeader>(data, size, read_header);
+}
+
+Bytes Block::encode() const {
+  codec::Writer w;
+  Bytes header_bytes = header.encode();
+  w.raw(header_bytes.data(), header_bytes.size());
+  w.count(txs.size(), kMaxBlockTxs);
+  for (const auto& tx : txs) w.bytes(tx.encode(), kMaxTxBytes);
+  return w.take();
+}
+
+Result<Block> Block::decode(const uint8_t* data, size_t size) {
+  return codec::decode<Block>(data, size, [](codec::Reader& r) {
+    Block b;
+    b.header = read_header(r);
+    size_t n = r.count(kMaxBlockTxs);
+    if (n != b.header.tx_count)
+      throw Error(Code::kBadEncoding, "block lists " + std::to_string(n) +
+                                          " transactions, header says " +
+                                          std::to_string(b.header.tx_count));
+    b.txs.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      Bytes raw = r.bytes(kMaxTxBytes);
+      auto tx = Transaction::decode(raw);
+      if (!tx) throw Error(tx.status());
+      b.txs.push_back(std::move(tx).value());
+    }
+    return b;
+  });
+}
+
+Bytes Receipt::encode() const {
+  codec::Writer w;
+  w.u8(kVersion).fixed(tx_id).u64(height).u32(index).u16(code).str(message, kMaxReceiptMessage);
+  w.count(events.size(), kMaxEvents);
+  for (const auto& e : events) w.str(e.type, kMaxEventType).str(e.data, kMaxEventData);
+  return w.take();
+}
+
+Result<Receipt> Receipt::decode(const uint8_t* data, size_t size) {
+  return codec::decode<Receipt>(data, size, [](codec::Reader& r) {
+    Receipt rc;
+    uint8_t version = r.u8();
+    if (version != kVersion)
+      throw Error(Code::kUnknownVersion, "receipt version " + std::to_string(version));
+    rc.tx_id = r.fixed<32>();
+    rc.height = r.u64();
+    rc.index = r.u32();
+    rc.code = r.u16();
+    rc.message = r.str(kMaxReceiptMessage);
+    size_t n = r.count(kMaxEvents);
+    for (size_t i = 0; i < n; ++i) {
+      Event e;
+      e.type = r.str(kMaxEventType);
+      e.data = r.str(kMaxEventData);
+      rc.events.push_back(std::move(e));
+    }
+    return rc;
+  });
+}
+
+Hash32 tx_root(const std::vector<Transaction>& txs) {
+  std::vector<Hash32> leaves;
+  leaves.reserve(txs.size());
+  for (const auto& tx : txs) leaves.push_back(merkle::leaf_hash(tx.id()));
+  return merkle::root(leaves);
+}
+
+Hash32 receipts_root(const std::vector<Receipt>& receipts) {
+  std::vector<Hash32> leaves;
+  leaves.reserve(receipts.size());
+  for (const auto& r : receipts) leaves.push_back(merkle::leaf_hash(r.hash()));
+  return merkle::root(leaves);
+}
+
+}  // namespace gridpact

@@ -1,0 +1,135 @@
+#include "ledger/executor.hpp"
+
+#include <algorithm>
+
+namespace gridpact {
+
+std::string account_key(std::string_view prefix, const PublicKey& account) {
+  std::string k(prefix);
+  k.append(account.view());
+  return k;
+}
+
+std::string nonce_key(const PublicKey& account) { return account_key("auth/nonce/", account); }
+
+Executor::Executor(Store& store, std::vector<Module*> modules, std::string chain_id)
+    : store_(store), modules_(std::move(modules)), chain_id_(std::move(chain_id)) {}
+
+Module* Executor::module_for(uint16_t type) const {
+  for (Module* m : modules_)
+    for (const auto& t : m->tx_types())
+      if (t.type == type) return m;
+  return nullptr;
+}
+
+Result<CommitBatch> Executor::genesis(const json& document, const Hash32& genesis_hash,
+                                      uint64_t time_ms) {
+  StateOverlay state(store_);
+  for (Module* m : modules_) {
+    static const json kEmpty = json::object();
+    auto it = document.find(std::string(m->name()));
+    Status s = m->init_genesis(state, it == document.end() ? kEmpty : *it);
+    if (!s) return error(Code::kBadGenesis, std::string(m->name()) + ": " + s.message);
+  }
+  CommitBatch batch;
+  auto& h = batch.block.header;
+  h.chain_id = chain_id_;
+  h.height = 0;
+  h.prev_hash = genesis_hash;
+  h.time_ms = time_ms;
+  return finish(std::move(batch), state);
+}
+
+Receipt Executor::run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id,
+                      uint32_t index, StateOverlay& block_state, bool check_signatures) {
+  Receipt r;
+  r.tx_id = tx_id;
+  r.height = info.height;
+  r.index = index;
+  auto fail = [&](Status s) {
+    r.code = static_cast<uint16_t>(s.code);
+    r.message = s.message.substr(0, kMaxReceiptMessage);
+    return r;
+  };
+  if (tx.chain_id != chain_id_) return fail(error(Code::kWrongChain, "wrong chain id"));
+  if (check_signatures && !tx.signature_valid())
+    return fail(error(Code::kBadSignature, "signature does not verify"));
+  std::string nk = nonce_key(tx.sender);
+  uint64_t expected = get_u64(block_state, nk);
+  if (tx.nonce != expected)
+    return fail(error(Code::kNonceMismatch, "nonce " + std::to_string(tx.nonce) + ", expected " +
+                                                std::to_string(expected)));
+  Module* m = module_for(tx.type);
+  if (!m) return fail(error(Code::kUnknownType, "unknown transaction type"));
+  // The nonce is spent even if the handler fails: the failure is itself on the record.
+  block_state.put(nk, encode_u64(expected + 1));
+
+  StateOverlay tx_state(block_state);
+  std::vector<Event> events;
+  TxContext ctx{info, tx, tx_id, tx_state, events};
+  Status s = m->check(tx);
+  if (s) s = m->deliver(ctx);
+  if (!s) return fail(std::move(s));
+  tx_state.merge_into(block_state);
+  if (events.size() > kMaxEvents) events.resize(kMaxEvents);
+  r.events = std::move(events);
+  return r;
+}
+
+Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t time_ms,
+                                      bool check_signatures) {
+  auto height = store_.height();
+  if (!height) return error(Code::kStorage, "no genesis block");
+  auto prev = store_.header(*height);
+  if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
+
+  CommitBatch batch;
+  auto& h = batch.block.header;
+  h.chain_id = chain_id_;
+  h.height = *height + 1;
+  h.prev_hash = prev->hash();
+  h.time_ms = time_ms;
+  BlockInfo info{chain_id_, h.height, time_ms};
+
+  StateOverlay state(store_);
+  batch.receipts.reserve(txs.size() + 1);
+  for (size_t i = 0; i < txs.size(); ++i)
+    batch.receipts.push_back(
+        run(info, txs[i], txs[i].id(), static_cast<uint32_t>(i), state, check_signatures));
+
+  std::vector<Event> block_events;
+  BlockContext bctx{info, state, block_events};
+  for (Module* m : modules_) m->end_block(bctx);
+  if (!block_events.empty()) {
+    Receipt r;
+    r.height = h.height;
+    r.index = static_cast<uint32_t>(txs.size());
+    if (block_events.size() > kMaxEvents) block_events.resize(kMaxEvents);
+    r.events = std::move(block_events);
+    batch.receipts.push_back(std::move(r));
+  }
+  batch.block.txs = std::move(txs);
+  return finish(std::move(batch), state);
+}
+
+Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state) {
+  auto& h = batch.block.header;
+  h.tx_count = static_cast<uint32_t>(batch.block.txs.size());
+  h.tx_root = tx_root(batch.block.txs);
+  h.receipts_root = receipts_root(batch.receipts);
+
+  std::vector<TreeUpdate> updates;
+  updates.reserve(state.writes().size());
+  for (const auto& [k, v] : state.writes())
+    updates.push_back({sha256(k), v ? std::optional<Hash32>(sha256(*v)) : std::nullopt});
+  std::sort(updates.begin(), updates.end(),
+            [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
+  StateTree tree(store_);
+  h.state_root = tree.apply(store_.state_root(), updates, [&](const Hash32& hash, const TreeNode& n) {
+    batch.new_nodes.emplace_back(hash, n);
+  });
+  batch.state_changes = state.writes();
+  return batch;
+}
+
+}  // namespace gridpact

@@ -1,0 +1,45 @@
+// Executes ordered transactions on top of the committed state and produces the next
+// block: header (unsigned), receipts and everything Store::commit needs. Deterministic:
+// given the same store state, transactions and time, every node computes the same bytes.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ledger/module.hpp"
+#include "ledger/store.hpp"
+
+namespace gridpact {
+
+// The engine's own state: one nonce per account.
+std::string nonce_key(const PublicKey& account);
+
+class Executor {
+ public:
+  Executor(Store& store, std::vector<Module*> modules, std::string chain_id);
+
+  // Builds the genesis block from the genesis document's sections (by module name).
+  // `genesis_hash` becomes the block's prev_hash.
+  Result<CommitBatch> genesis(const json& document, const Hash32& genesis_hash,
+                              uint64_t time_ms);
+
+  // `check_signatures`: false when the mempool already verified them (the solo node);
+  // true when replaying or following blocks made elsewhere.
+  Result<CommitBatch> execute(std::vector<Transaction> txs, uint64_t time_ms,
+                              bool check_signatures);
+
+  Module* module_for(uint16_t type) const;
+  const std::vector<Module*>& modules() const { return modules_; }
+  const std::string& chain_id() const { return chain_id_; }
+
+ private:
+  Receipt run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id, uint32_t index,
+              StateOverlay& block_state, bool check_signatures);
+  Result<CommitBatch> finish(CommitBatch batch, StateOverlay& block_state);
+
+  Store& store_;
+  std::vector<Module*> modules_;
+  std::string chain_id_;
+};
+
+}  // namespace gridpact

@@ -1,0 +1,96 @@
+// The state commitment: a sparse Merkle tree over SHA-256(key), with leaf shortcuts.
+//
+// Why this construction: every node and every language can recompute it with nothing but
+// SHA-256; its root depends only on the set of (key, value) pairs, not on the order they
+// were written in; an update touches only the path from the root to the changed leaf, so
+// a block's cost grows with the keys it changes (about log2(#keys) hashes per key), not
+// with the size of the state; and it gives short proofs both of a value and of absence.
+//
+//   empty subtree   32 zero bytes (never stored)
+//   leaf            SHA-256(0x00 || key_hash || value_hash), value_hash = SHA-256(value)
+//   inner node      SHA-256(0x01 || left || right)
+//
+// Path bits are read from key_hash, most significant bit first. A leaf sits at the
+// shallowest depth where it is alone in its subtree: an inner node never has one leaf and
+// one empty child, so the tree for a given set of pairs is unique.
+//
+// Nodes are content-addressed (hash -> node) and never overwritten, so every past root
+// stays readable: a proof can be served against any block's state root.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "crypto/hash.hpp"
+
+namespace gridpact {
+
+struct TreeNode {
+  bool leaf = false;
+  Hash32 a;  // leaf: key_hash;   inner: left child
+  Hash32 b;  // leaf: value_hash; inner: right child
+
+  Hash32 hash() const;
+  Bytes encode() const;  // 65 bytes: 0x00|key|value or 0x01|left|right
+  static std::optional<TreeNode> decode(const uint8_t* data, size_t size);
+};
+
+// Where the tree reads nodes from and writes new ones to (RocksDB in the node, a map in
+// tests). Reads of a node that is not there mean a corrupt store: implementations throw.
+class TreeNodeSource {
+ public:
+  virtual ~TreeNodeSource() = default;
+  virtual TreeNode get_node(const Hash32& hash) const = 0;
+};
+
+struct TreeUpdate {
+  Hash32 key_hash;
+  std::optional<Hash32> value_hash;  // nullopt deletes the key
+};
+
+struct StateProof {
+  std::vector<Hash32> siblings;  // from the root down
+  // What the path ends at: an empty subtree, or a leaf (ours, or another key's, which
+  // proves that ours is absent).
+  bool ends_at_leaf = false;
+  Hash32 leaf_key_hash;
+  Hash32 leaf_value_hash;
+};
+
+class StateTree {
+ public:
+  explicit StateTree(const TreeNodeSource& source) : source_(source) {}
+
+  // Applies updates (sorted by key_hash, no duplicates) to the tree under `root`. New
+  // nodes are passed to `emit`; returns the new root.
+  Hash32 apply(const Hash32& root, std::span<const TreeUpdate> updates,
+               const std::function<void(const Hash32&, const TreeNode&)>& emit) const;
+
+  StateProof prove(const Hash32& root, const Hash32& key_hash) const;
+
+  // Checks that under `root`, `key_hash` maps to `value_hash` (or is absent when nullopt).
+  static bool verify(const Hash32& root, const Hash32& key_hash,
+                     const std::optional<Hash32>& value_hash, const StateProof& proof);
+
+ private:
+  struct Ref {
+    Hash32 hash;
+    bool leaf = false;
+  };
+  using Emit = std::function<void(const Hash32&, const TreeNode&)>;
+  Ref update(const Hash32& node, int depth, std::span<const TreeUpdate> ups,
+             const Emit& emit) const;
+  Ref build(int depth, std::span<const TreeUpdate> ups, const Emit& emit) const;
+  Ref join(const Ref& left, const Ref& right, const Emit& emit) const;
+  bool is_leaf(const Hash32& hash) const;
+
+  const TreeNodeSource& source_;
+};
+
+inline bool key_bit(const Hash32& key_hash, int depth) {
+  return (key_hash.bytes[depth >> 3] >> (7 - (depth & 7))) & 1;
+}
+
+}  // namespace gridpact

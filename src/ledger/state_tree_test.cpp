@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <unordered_map>
+
+#include "ledger/state_tree.hpp"
+
+namespace gridpact {
+namespace {
+
+class MapSource : public TreeNodeSource {
+ public:
+  TreeNode get_node(const Hash32& h) const override {
+    auto it = nodes.find(h);
+    if (it == nodes.end()) throw std::runtime_error("missing node");
+    return it->second;
+  }
+  std::unordered_map<Hash32, TreeNode, FixedBytesHasher> nodes;
+};
+
+struct Harness {
+  MapSource source;
+  StateTree tree{source};
+  Hash32 root;
+
+  void apply(std::map<Hash32, std::optional<Hash32>> changes) {
+    std::vector<TreeUpdate> ups;
+    for (auto& [k, v] : changes) ups.push_back({k, v});
+    root = tree.apply(root, ups, [&](const Hash32& h, const TreeNode& n) {
+      ASSERT_EQ(n.hash(), h);
+      source.nodes[h] = n;
+    });
+  }
+};
+
+Hash32 key(int i) { return sha256("key" + std::to_string(i)); }
+Hash32 val(int i) { return sha256("value" + std::to_string(i)); }
+
+}  // namespace
+
+TEST(StateTree, EmptyTreeHasZeroRoot) {
+  Harness h;
+  h.apply({});
+  EXPECT_TRUE(h.root.is_zero());
+  h.apply({{key(1), val(1)}});
+  EXPECT_EQ(h.root, (TreeNode{true, key(1), val(1)}).hash());
+  h.apply({{key(1), std::nullopt}});
+  EXPECT_TRUE(h.root.is_zero());
+}
+
+TEST(StateTree, RootDependsOnlyOnContentNotOnHistory) {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 20; ++round) {
+    std::map<int, int> truth;
+    Harness incremental;
+    for (int step = 0; step < 30; ++step) {
+      std::map<Hash32, std::optional<Hash32>> batch;
+      int n = static_cast<int>(rng() % 20);
+      for (int j = 0; j < n; ++j) {
+        int k = static_cast<int>(rng() % 60);
+        if (rng() % 4 == 0) {
+          truth.erase(k);
+          batch[key(k)] = std::nullopt;
+        } else {
+          int v = static_cast<int>(rng() % 1000);
+          truth[k] = v;
+          batch[key(k)] = val(v);
+        }
+      }
+      incremental.apply(batch);
+    }
+    Harness scratch;
+    std::map<Hash32, std::optional<Hash32>> all;
+    for (auto& [k, v] : truth) all[key(k)] = val(v);
+    scratch.apply(all);
+    EXPECT_EQ(incremental.root, scratch.root) << "round " << round;
+    // Every present key proves its value, every absent one its absence.
+    for (int k = 0; k < 60; ++k) {
+      auto proof = incremental.tree.prove(incremental.root, key(k));
+      auto it = truth.find(k);
+      std::optional<Hash32> expected;
+      if (it != truth.end()) expected = val(it->second);
+      EXPECT_TRUE(StateTree::verify(incremental.root, key(k), expected, proof)) << k;
+      EXPECT_FALSE(StateTree::verify(incremental.root, key(k),
+                                     expected ? std::nullopt : std::optional<Hash32>(val(1)),
+                                     proof));
+      if (expected) {
+        EXPECT_FALSE(StateTree::verify(incremental.root, key(k), val(999999), proof));
+      }
+    }
+  }
+}
+
+TEST(StateTree, TamperedProofFails) {
+  Harness h;
+  std::map<Hash32, std::optional<Hash32>> batch;
+  for (int i = 0; i < 100; ++i) batch[key(i)] = val(i);
+  h.apply(batch);
+  auto proof = h.tree.prove(h.root, key(5));
+  ASSERT_FALSE(proof.siblings.empty());
+  EXPECT_TRUE(StateTree::verify(h.root, key(5), val(5), proof));
+  auto bad = proof;
+  bad.siblings.back().bytes[0] ^= 1;
+  EXPECT_FALSE(StateTree::verify(h.root, key(5), val(5), bad));
+  auto shorter = proof;
+  shorter.siblings.pop_back();
+  EXPECT_FALSE(StateTree::verify(h.root, key(5), val(5), shorter));
+  // A leaf of another key cannot be passed off as proof that key 5 is absent.
+  auto other = h.tree.prove(h.root, key(6));
+  EXPECT_FALSE(StateTree::verify(h.root, key(5), std::nullopt, other));
+}
+
+TEST(StateTree, UpdateTouchesOnlyOnePath) {
+  Harness h;
+  std::map<Hash32, std::optional<Hash32>> batch;
+  for (int i = 0; i < 4096; ++i) batch[key(i)] = val(i);
+  h.apply(batch);
+  size_t before = h.source.nodes.size();
+  h.apply({{key(17), val(12345)}});
+  size_t created = h.source.nodes.size() - before;
+  // About log2(4096) = 12 new inner nodes plus one leaf; never anything like the whole tree.
+  EXPECT_LE(created, 30u);
+  EXPECT_GE(created, 5u);
+}
+
+}  // namespace gridpact

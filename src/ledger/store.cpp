@@ -1,0 +1,219 @@
+#include "ledger/store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <stdexcept>
+
+namespace gridpact {
+namespace {
+
+const char* const kColumnFamilies[] = {"default", "blocks", "receipts", "txindex", "state",
+                                       "nodes"};
+constexpr std::string_view kHeightKey = "height";
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+rocksdb::Slice slice(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+std::string receipt_key(uint64_t height, uint32_t index) {
+  return height_key(height) + encode_u64(index).substr(4);
+}
+
+}  // namespace
+
+std::string height_key(uint64_t height) { return encode_u64(height); }
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(256 << 20);
+  rocksdb::ColumnFamilyOptions cf_options(db_options);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kColumnFamilies) descriptors.emplace_back(name, cf_options);
+
+  std::unique_ptr<Store> store(new Store());
+  store->options_ = options;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &store->handles_, &db)
+          : rocksdb::DB::Open(db_options, path, descriptors, &store->handles_, &db);
+  if (!s.ok()) return error(Code::kStorage, "cannot open store at " + path + ": " + s.ToString());
+  store->db_.reset(db);
+  store->cf_meta_ = store->handles_[0];
+  store->cf_blocks_ = store->handles_[1];
+  store->cf_receipts_ = store->handles_[2];
+  store->cf_txindex_ = store->handles_[3];
+  store->cf_state_ = store->handles_[4];
+  store->cf_nodes_ = store->handles_[5];
+  if (auto h = store->read(store->cf_meta_, kHeightKey)) {
+    store->height_ = static_cast<int64_t>(decode_u64(*h).value_or(0));
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+std::optional<std::string> Store::read(rocksdb::ColumnFamilyHandle* cf,
+                                       std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, slice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) throw Error(Code::kStorage, "read failed: " + s.ToString());
+  return value;
+}
+
+std::optional<std::string> Store::get(std::string_view key) const { return read(cf_state_, key); }
+
+void Store::scan(std::string_view prefix, const Visitor& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_state_));
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+  if (!it->status().ok()) throw Error(Code::kStorage, "scan failed: " + it->status().ToString());
+}
+
+TreeNode Store::get_node(const Hash32& hash) const {
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto it = node_cache_.find(hash);
+    if (it != node_cache_.end()) return it->second;
+  }
+  auto raw = read(cf_nodes_, hash.view());
+  if (!raw) throw Error(Code::kStorage, "state tree node " + hash.hex() + " missing");
+  auto node = TreeNode::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
+  if (!node) throw Error(Code::kStorage, "state tree node " + hash.hex() + " corrupt");
+  cache_node(hash, *node);
+  return *node;
+}
+
+void Store::cache_node(const Hash32& hash, const TreeNode& node) const {
+  std::lock_guard lock(cache_mutex_);
+  // Crude but bounded: when full, start over. The hot top of the tree refills at once.
+  if (node_cache_.size() >= options_.node_cache_entries) node_cache_.clear();
+  node_cache_.emplace(hash, node);
+}
+
+std::optional<uint64_t> Store::height() const {
+  int64_t h = height_.load();
+  if (h < 0) return std::nullopt;
+  return static_cast<uint64_t>(h);
+}
+
+std::optional<Block> Store::block(uint64_t h) const {
+  auto raw = read(cf_blocks_, height_key(h));
+  if (!raw) return std::nullopt;
+  auto b = Block::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
+  if (!b) throw Error(Code::kStorage, "block " + std::to_string(h) + " corrupt");
+  return std::move(b).value();
+}
+
+std::optional<BlockHeader> Store::header(uint64_t h) const {
+  auto raw = read(cf_meta_, "header/" + height_key(h));
+  if (!raw) return std::nullopt;
+  auto hd = BlockHeader::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
+  if (!hd) throw Error(Code::kStorage, "header " + std::to_string(h) + " corrupt");
+  return std::move(hd).value();
+}
+
+std::optional<Hash32> Store::block_hash(uint64_t h) const {
+  auto hd = header(h);
+  if (!hd) return std::nullopt;
+  return hd->hash();
+}
+
+std::optional<TxLocation> Store::find_tx(const Hash32& tx_id) const {
+  auto raw = read(cf_txindex_, tx_id.view());
+  if (!raw || raw->size() != 12) return std::nullopt;
+  return TxLocation{decode_u64(raw->substr(0, 8)).value(),
+                    static_cast<uint32_t>(decode_u64(std::string(4, '\0') + raw->substr(8)).value())};
+}
+
+std::optional<Receipt> Store::receipt(uint64_t h, uint32_t index) const {
+  auto raw = read(cf_receipts_, receipt_key(h, index));
+  if (!raw) return std::nullopt;
+  auto r = Receipt::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
+  if (!r) throw Error(Code::kStorage, "receipt corrupt");
+  return std::move(r).value();
+}
+
+std::vector<Receipt> Store::receipts(uint64_t h) const {
+  std::vector<Receipt> out;
+  std::string prefix = height_key(h);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_receipts_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto r = Receipt::decode(reinterpret_cast<const uint8_t*>(it->value().data()),
+                             it->value().size());
+    if (!r) throw Error(Code::kStorage, "receipt corrupt");
+    out.push_back(std::move(r).value());
+  }
+  return out;
+}
+
+Hash32 Store::state_root() const {
+  auto h = height();
+  if (!h) return {};
+  return header(*h)->state_root;
+}
+
+std::optional<std::string> Store::meta(std::string_view key) const {
+  return read(cf_meta_, "meta/" + std::string(key));
+}
+
+Status Store::put_meta(std::string_view key, std::string_view value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  auto s = db_->Put(wo, cf_meta_, "meta/" + std::string(key), slice(value));
+  return s.ok() ? Status::ok() : error(Code::kStorage, s.ToString());
+}
+
+Status Store::commit(const CommitBatch& batch) {
+  const auto& header = batch.block.header;
+  auto current = height();
+  if (current ? header.height != *current + 1 : header.height != 0)
+    return error(Code::kStorage, "commit of block " + std::to_string(header.height) +
+                                     " out of order");
+  rocksdb::WriteBatch wb;
+  std::string hk = height_key(header.height);
+  wb.Put(cf_blocks_, hk, slice(batch.block.encode()));
+  wb.Put(cf_meta_, "header/" + hk, slice(header.encode()));
+  for (size_t i = 0; i < batch.block.txs.size(); ++i) {
+    std::string loc = hk + encode_u64(i).substr(4);
+    wb.Put(cf_txindex_, slice(batch.block.txs[i].id().view()), loc);
+  }
+  for (const auto& r : batch.receipts) wb.Put(cf_receipts_, receipt_key(r.height, r.index), slice(r.encode()));
+  for (const auto& [k, v] : batch.state_changes) {
+    if (v)
+      wb.Put(cf_state_, k, *v);
+    else
+      wb.Delete(cf_state_, k);
+  }
+  for (const auto& [h, node] : batch.new_nodes) wb.Put(cf_nodes_, slice(h.view()), slice(node.encode()));
+  wb.Put(cf_meta_, kHeightKey, encode_u64(header.height));
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync;
+  auto s = db_->Write(wo, &wb);
+  if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
+  for (const auto& [h, node] : batch.new_nodes) cache_node(h, node);
+  height_ = static_cast<int64_t>(header.height);
+  return Status::ok();
+}
+
+}  // namespace gridpact

@@ -1,0 +1,98 @@
+// Durable storage of the chain: blocks, receipts, the transaction index, the latest state
+// and the state tree's nodes, in one RocksDB database with a column family for each.
+//
+// A block, its receipts, its state changes and its tree nodes are written in one atomic,
+// fsynced WriteBatch: after a crash the store holds every acknowledged block whole, and
+// nothing of a block that was not acknowledged.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/error.hpp"
+#include "ledger/block.hpp"
+#include "ledger/state.hpp"
+#include "ledger/state_tree.hpp"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace gridpact {
+
+struct TxLocation {
+  uint64_t height = 0;
+  uint32_t index = 0;
+};
+
+// Everything one block changes, applied atomically by Store::commit.
+struct CommitBatch {
+  Block block;
+  std::vector<Receipt> receipts;
+  StateOverlay::Writes state_changes;
+  std::vector<std::pair<Hash32, TreeNode>> new_nodes;
+};
+
+class Store : public StateReader, public TreeNodeSource {
+ public:
+  struct Options {
+    bool read_only = false;
+    size_t node_cache_entries = 1 << 21;  // hot tree nodes kept in memory
+    bool sync = true;                     // fsync each block (off only in benchmarks)
+  };
+  static Result<std::unique_ptr<Store>> open(const std::string& path, Options options);
+  static Result<std::unique_ptr<Store>> open(const std::string& path) {
+    return open(path, Options{});
+  }
+  ~Store() override;
+
+  // Latest committed state.
+  std::optional<std::string> get(std::string_view key) const override;
+  void scan(std::string_view prefix, const Visitor& fn) const override;
+  TreeNode get_node(const Hash32& hash) const override;
+
+  // Chain.
+  std::optional<uint64_t> height() const;  // nullopt before genesis is committed
+  std::optional<Block> block(uint64_t height) const;
+  std::optional<BlockHeader> header(uint64_t height) const;
+  std::optional<Hash32> block_hash(uint64_t height) const;
+  std::optional<TxLocation> find_tx(const Hash32& tx_id) const;
+  std::optional<Receipt> receipt(uint64_t height, uint32_t index) const;
+  std::vector<Receipt> receipts(uint64_t height) const;
+  Hash32 state_root() const;  // of the latest block; zero before genesis
+
+  // Small metadata (genesis document hash, labels).
+  std::optional<std::string> meta(std::string_view key) const;
+  Status put_meta(std::string_view key, std::string_view value);
+
+  Status commit(const CommitBatch& batch);
+
+ private:
+  Store() = default;
+  std::optional<std::string> read(rocksdb::ColumnFamilyHandle* cf, std::string_view key) const;
+  void cache_node(const Hash32& hash, const TreeNode& node) const;
+
+  Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* cf_meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_blocks_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_receipts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_txindex_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_state_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_nodes_ = nullptr;
+
+  std::atomic<int64_t> height_{-1};
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<Hash32, TreeNode, FixedBytesHasher> node_cache_;
+};
+
+std::string height_key(uint64_t height);
+
+}  // namespace gridpact

@@ -1,0 +1,62 @@
+#include "ledger/transaction.hpp"
+
+#include "codec/codec.hpp"
+
+namespace gridpact {
+namespace {
+
+void write_unsigned(codec::Writer& w, const Transaction& tx) {
+  w.u8(Transaction::kVersion)
+      .str(tx.chain_id, kMaxChainId)
+      .fixed(tx.sender)
+      .u64(tx.nonce)
+      .u16(tx.type)
+      .bytes(tx.payload, kMaxPayload);
+}
+
+}  // namespace
+
+Hash32 Transaction::signing_hash() const {
+  codec::Writer w;
+  static constexpr std::string_view kDomain = "gridpact/tx/v1";
+  w.raw(reinterpret_cast<const uint8_t*>(kDomain.data()), kDomain.size());
+  write_unsigned(w, *this);
+  return sha256(w.data());
+}
+
+void Transaction::sign(const KeyPair& key) {
+  sender = key.public_key();
+  signature = key.sign(signing_hash());
+}
+
+bool Transaction::signature_valid() const { return verify(sender, signing_hash(), signature); }
+
+Bytes Transaction::encode() const {
+  codec::Writer w;
+  write_unsigned(w, *this);
+  w.fixed(signature);
+  return w.take();
+}
+
+Result<Transaction> Transaction::decode(const uint8_t* data, size_t size) {
+  if (size > kMaxTxBytes)
+    return error(Code::kTooLarge, "transaction of " + std::to_string(size) +
+                                      " bytes exceeds " + std::to_string(kMaxTxBytes));
+  return codec::decode<Transaction>(data, size, [](codec::Reader& r) {
+    Transaction tx;
+    uint8_t version = r.u8();
+    if (version != kVersion)
+      throw Error(Code::kUnknownVersion, "transaction version " + std::to_string(version));
+    tx.chain_id = r.str(kMaxChainId);
+    tx.sender = r.fixed<32>();
+    tx.nonce = r.u64();
+    tx.type = r.u16();
+    tx.payload = r.bytes(kMaxPayload);
+    tx.signature = r.fixed<64>();
+    return tx;
+  });
+}
+
+Hash32 Transaction::id() const { return sha256(encode()); }
+
+}  // namespace gridpact
