@@ -1,0 +1,72 @@
+// Helpers shared by the tests of the engine and of every module.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "ledger/executor.hpp"
+
+namespace gridpact::testing {
+
+// A fresh directory, removed with everything in it when the object dies.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("gridpact-test-" + KeyPair::generate().public_key().hex().substr(0, 16));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path.string(); }
+};
+
+// A store with genesis committed, an executor over the given modules, and helpers to
+// sign and execute transactions one block at a time.
+class Chain {
+ public:
+  Chain(std::vector<Module*> modules, const json& genesis, std::string chain_id = "test")
+      : store_(Store::open((dir_.path / "db").string(), {.sync = false}).value()),
+        executor_(*store_, std::move(modules), chain_id),
+        chain_id_(std::move(chain_id)) {
+    auto g = executor_.genesis(genesis, sha256("genesis"), 0);
+    if (!g) throw Error(g.status());
+    if (auto s = store_->commit(g.value()); !s) throw Error(s);
+  }
+
+  Transaction sign(const KeyPair& key, uint16_t type, Bytes payload) {
+    Transaction tx;
+    tx.chain_id = chain_id_;
+    tx.nonce = get_u64(*store_, nonce_key(key.public_key())) + pending_[key.public_key()]++;
+    tx.type = type;
+    tx.payload = std::move(payload);
+    tx.sign(key);
+    return tx;
+  }
+
+  // Executes and commits one block; returns its receipts.
+  std::vector<Receipt> block(std::vector<Transaction> txs, uint64_t time_ms = 0) {
+    pending_.clear();
+    if (time_ms == 0) time_ms = store_->header(*store_->height())->time_ms + 1000;
+    auto batch = executor_.execute(std::move(txs), time_ms, true);
+    if (!batch) throw Error(batch.status());
+    if (auto s = store_->commit(batch.value()); !s) throw Error(s);
+    return batch->receipts;
+  }
+  Receipt one(const KeyPair& key, uint16_t type, Bytes payload, uint64_t time_ms = 0) {
+    return block({sign(key, type, std::move(payload))}, time_ms).at(0);
+  }
+
+  Store& store() { return *store_; }
+  Executor& executor() { return executor_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+  Executor executor_;
+  std::string chain_id_;
+  std::map<PublicKey, uint64_t> pending_;
+};
+
+}  // namespace gridpact::testing

@@ -1,0 +1,265 @@
+#include "modules/bank/bank.hpp"
+
+#include "codec/codec.hpp"
+
+namespace gridpact::bank {
+namespace {
+
+constexpr std::string_view kIssuerKey = "bank/issuer";
+constexpr std::string_view kSupplyKey = "bank/supply";
+
+std::string balance_key(const PublicKey& a) { return account_key("bank/bal/", a); }
+std::string locked_key(const PublicKey& a) { return account_key("bank/locked/", a); }
+std::string escrow_key(std::string_view id) { return "bank/esc/" + std::string(id); }
+
+void put_u64(StateOverlay& s, const std::string& key, uint64_t v) {
+  if (v == 0)
+    s.erase(key);  // zero balances take no space in the state
+  else
+    s.put(key, encode_u64(v));
+}
+
+Status add_to(StateOverlay& s, const std::string& key, uint64_t amount) {
+  auto v = checked_add(get_u64(s, key), amount);
+  if (!v) return error(Code::kOverflow, "amount overflows");
+  put_u64(s, key, *v);
+  return ok();
+}
+
+Status take_from(StateOverlay& s, const std::string& key, uint64_t amount) {
+  uint64_t have = get_u64(s, key);
+  auto v = checked_sub(have, amount);
+  if (!v)
+    return error(Code::kInsufficientFunds,
+                 "needs " + std::to_string(amount) + ", has " + std::to_string(have));
+  put_u64(s, key, *v);
+  return ok();
+}
+
+template <typename T>
+Result<T> decode_with(const Bytes& b, T (*fn)(codec::Reader&)) {
+  return codec::decode<T>(b.data(), b.size(), fn);
+}
+
+std::optional<PublicKey> parse_key(const json& j) {
+  if (!j.is_string()) return std::nullopt;
+  return PublicKey::from_hex(j.get<std::string>());
+}
+
+}  // namespace
+
+Bytes encode(const TransferPayload& p) {
+  return codec::Writer().fixed(p.to).u64(p.amount).str(p.memo, kMaxMemo).take();
+}
+Bytes encode(const MintPayload& p) { return codec::Writer().fixed(p.to).u64(p.amount).take(); }
+Bytes encode(const BurnPayload& p) { return codec::Writer().u64(p.amount).take(); }
+
+Result<TransferPayload> decode_transfer(const Bytes& b) {
+  return decode_with<TransferPayload>(b, [](codec::Reader& r) {
+    TransferPayload p;
+    p.to = r.fixed<32>();
+    p.amount = r.u64();
+    p.memo = r.str(kMaxMemo);
+    return p;
+  });
+}
+Result<MintPayload> decode_mint(const Bytes& b) {
+  return decode_with<MintPayload>(b, [](codec::Reader& r) {
+    MintPayload p;
+    p.to = r.fixed<32>();
+    p.amount = r.u64();
+    return p;
+  });
+}
+Result<BurnPayload> decode_burn(const Bytes& b) {
+  return decode_with<BurnPayload>(b, [](codec::Reader& r) { return BurnPayload{r.u64()}; });
+}
+
+uint64_t balance(const StateReader& s, const PublicKey& a) { return get_u64(s, balance_key(a)); }
+uint64_t locked(const StateReader& s, const PublicKey& a) { return get_u64(s, locked_key(a)); }
+uint64_t supply(const StateReader& s) { return get_u64(s, kSupplyKey); }
+
+std::optional<PublicKey> issuer(const StateReader& s) {
+  auto v = s.get(kIssuerKey);
+  if (!v || v->size() != 32) return std::nullopt;
+  return PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data()));
+}
+
+std::optional<Escrow> escrow(const StateReader& s, std::string_view id) {
+  auto v = s.get(escrow_key(id));
+  if (!v || v->size() != 40) return std::nullopt;
+  return Escrow{PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data())),
+                decode_u64(std::string_view(*v).substr(32)).value()};
+}
+
+Status transfer(StateOverlay& s, const PublicKey& from, const PublicKey& to, uint64_t amount) {
+  if (amount == 0) return error(Code::kZeroAmount, "amount must be positive");
+  if (from == to) return error(Code::kSelfTransfer, "transfer to self");
+  // Check both sides before writing either, so a failure changes nothing.
+  if (balance(s, from) < amount)
+    return error(Code::kInsufficientFunds, "needs " + std::to_string(amount) + ", has " +
+                                               std::to_string(balance(s, from)));
+  if (!checked_add(balance(s, to), amount)) return error(Code::kOverflow, "balance overflows");
+  (void)take_from(s, balance_key(from), amount);
+  (void)add_to(s, balance_key(to), amount);
+  return ok();
+}
+
+Status lock(StateOverlay& s, const PublicKey& owner, std::string_view id, uint64_t amount) {
+  if (amount == 0) return error(Code::kZeroAmount, "escrow amount must be positive");
+  if (id.empty() || id.size() > kMaxEscrowId)
+    return error(Code::kInvalidArgument, "bad escrow id");
+  if (s.get(escrow_key(id))) return error(Code::kEscrowExists, "escrow exists");
+  if (balance(s, owner) < amount)
+    return error(Code::kInsufficientFunds, "escrow needs " + std::to_string(amount) + ", has " +
+                                               std::to_string(balance(s, owner)));
+  if (!checked_add(locked(s, owner), amount)) return error(Code::kOverflow, "locked overflows");
+  (void)take_from(s, balance_key(owner), amount);
+  (void)add_to(s, locked_key(owner), amount);
+  std::string v(owner.view());
+  v += encode_u64(amount);
+  s.put(escrow_key(id), std::move(v));
+  return ok();
+}
+
+Status release(StateOverlay& s, std::string_view id, const PublicKey& to, uint64_t amount) {
+  auto e = escrow(s, id);
+  if (!e) return error(Code::kEscrowNotFound, "no escrow " + std::string(id));
+  if (amount > e->amount)
+    return error(Code::kInsufficientFunds, "escrow holds " + std::to_string(e->amount));
+  if (!checked_add(balance(s, to), amount)) return error(Code::kOverflow, "balance overflows");
+  (void)take_from(s, locked_key(e->owner), amount);
+  (void)add_to(s, balance_key(to), amount);
+  if (e->amount == amount) {
+    s.erase(escrow_key(id));
+  } else {
+    std::string v(e->owner.view());
+    v += encode_u64(e->amount - amount);
+    s.put(escrow_key(id), std::move(v));
+  }
+  return ok();
+}
+
+Status refund(StateOverlay& s, std::string_view id) {
+  auto e = escrow(s, id);
+  if (!e) return error(Code::kEscrowNotFound, "no escrow " + std::string(id));
+  return release(s, id, e->owner, e->amount);
+}
+
+std::vector<TxTypeInfo> BankModule::tx_types() const {
+  return {{kTransfer, "bank/transfer"}, {kMint, "bank/mint"}, {kBurn, "bank/burn"}};
+}
+
+Status BankModule::init_genesis(StateOverlay& s, const json& section) {
+  auto iss = section.contains("issuer") ? parse_key(section["issuer"]) : std::nullopt;
+  if (!iss) return error(Code::kBadGenesis, "bank.issuer must be a 64-hex-digit public key");
+  s.put(kIssuerKey, std::string(iss->view()));
+  uint64_t total = 0;
+  if (section.contains("balances")) {
+    if (!section["balances"].is_object())
+      return error(Code::kBadGenesis, "bank.balances must be a table of key = amount");
+    for (const auto& [hex, amount] : section["balances"].items()) {
+      auto who = PublicKey::from_hex(hex);
+      if (!who || !amount.is_number_integer() || amount.get<int64_t>() <= 0)
+        return error(Code::kBadGenesis, "bad genesis balance for " + hex);
+      auto a = amount.get<uint64_t>();
+      auto t = checked_add(total, a);
+      if (!t) return error(Code::kBadGenesis, "genesis supply overflows");
+      total = *t;
+      if (Status st = add_to(s, balance_key(*who), a); !st) return st;
+    }
+  }
+  put_u64(s, std::string(kSupplyKey), total);
+  return ok();
+}
+
+Status BankModule::check(const Transaction& tx) const {
+  switch (tx.type) {
+    case kTransfer: {
+      auto p = decode_transfer(tx.payload);
+      if (!p) return p.status();
+      if (p->amount == 0) return error(Code::kZeroAmount, "amount must be positive");
+      if (p->to == tx.sender) return error(Code::kSelfTransfer, "transfer to self");
+      return ok();
+    }
+    case kMint: {
+      auto p = decode_mint(tx.payload);
+      if (!p) return p.status();
+      return p->amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
+    }
+    case kBurn: {
+      auto p = decode_burn(tx.payload);
+      if (!p) return p.status();
+      return p->amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
+    }
+  }
+  return error(Code::kUnknownType, "not a bank transaction");
+}
+
+Status BankModule::deliver(TxContext& ctx) {
+  const auto& tx = ctx.tx;
+  switch (tx.type) {
+    case kTransfer: {
+      auto p = decode_transfer(tx.payload).value();
+      if (Status s = transfer(ctx.state, tx.sender, p.to, p.amount); !s) return s;
+      ctx.events.push_back({"bank/transfer", json{{"from", tx.sender.hex()},
+                                                  {"to", p.to.hex()},
+                                                  {"amount", p.amount}}
+                                                 .dump()});
+      return ok();
+    }
+    case kMint: {
+      auto p = decode_mint(tx.payload).value();
+      if (issuer(ctx.state) != tx.sender) return error(Code::kNotIssuer, "only the issuer mints");
+      auto new_supply = checked_add(supply(ctx.state), p.amount);
+      if (!new_supply || !checked_add(balance(ctx.state, p.to), p.amount))
+        return error(Code::kOverflow, "mint overflows");
+      (void)add_to(ctx.state, balance_key(p.to), p.amount);
+      put_u64(ctx.state, std::string(kSupplyKey), *new_supply);
+      ctx.events.push_back(
+          {"bank/mint", json{{"to", p.to.hex()}, {"amount", p.amount}}.dump()});
+      return ok();
+    }
+    case kBurn: {
+      auto p = decode_burn(tx.payload).value();
+      if (issuer(ctx.state) != tx.sender) return error(Code::kNotIssuer, "only the issuer burns");
+      if (Status s = take_from(ctx.state, balance_key(tx.sender), p.amount); !s) return s;
+      put_u64(ctx.state, std::string(kSupplyKey), supply(ctx.state) - p.amount);
+      ctx.events.push_back({"bank/burn", json{{"amount", p.amount}}.dump()});
+      return ok();
+    }
+  }
+  return error(Code::kUnknownType, "not a bank transaction");
+}
+
+json BankModule::payload_json(uint16_t type, const Bytes& payload) const {
+  switch (type) {
+    case kTransfer:
+      if (auto p = decode_transfer(payload))
+        return {{"to", p->to.hex()}, {"amount", p->amount}, {"memo", p->memo}};
+      break;
+    case kMint:
+      if (auto p = decode_mint(payload)) return {{"to", p->to.hex()}, {"amount", p->amount}};
+      break;
+    case kBurn:
+      if (auto p = decode_burn(payload)) return {{"amount", p->amount}};
+      break;
+  }
+  return {{"undecodable", to_hex(payload)}};
+}
+
+Result<json> BankModule::query(const StateReader& s, std::string_view path, const json&) const {
+  if (path == "supply") return json{{"supply", supply(s)}};
+  if (path == "issuer") {
+    auto i = issuer(s);
+    return json{{"issuer", i ? i->hex() : ""}};
+  }
+  if (path.starts_with("accounts/")) {
+    auto who = PublicKey::from_hex(path.substr(9));
+    if (!who) return error(Code::kInvalidArgument, "account must be 64 hex digits");
+    return json{{"account", who->hex()}, {"balance", balance(s, *who)}, {"locked", locked(s, *who)}};
+  }
+  return error(Code::kNotFound, "no bank query " + std::string(path));
+}
+
+}  // namespace gridpact::bank

@@ -1,0 +1,82 @@
+// The bank module: the settlement currency, in integer micro-units.
+//
+// Only the issuer named in genesis mints (fiat in) and burns (fiat out). Accounts
+// transfer to each other. Other modules lock funds in escrow (a bid, an agreement
+// deposit) and later release them to a payee or refund the owner, through the functions
+// below, inside their own transactions.
+//
+// Invariant: supply == sum of balances + sum of escrows; only mint and burn change it.
+//
+// State keys:
+//   bank/issuer          issuer public key
+//   bank/supply          u64
+//   bank/bal/<pk>        u64 balance
+//   bank/locked/<pk>     u64 sum of the account's open escrows
+//   bank/esc/<id>        owner pk (32) || u64 amount
+#pragma once
+
+#include "ledger/module.hpp"
+
+namespace gridpact::bank {
+
+constexpr uint16_t kTransfer = 0x0101;
+constexpr uint16_t kMint = 0x0102;
+constexpr uint16_t kBurn = 0x0103;
+constexpr size_t kMaxMemo = 128;
+constexpr size_t kMaxEscrowId = 128;
+
+struct TransferPayload {
+  PublicKey to;
+  uint64_t amount = 0;
+  std::string memo;
+};
+struct MintPayload {
+  PublicKey to;
+  uint64_t amount = 0;
+};
+struct BurnPayload {
+  uint64_t amount = 0;
+};
+
+Bytes encode(const TransferPayload& p);
+Bytes encode(const MintPayload& p);
+Bytes encode(const BurnPayload& p);
+Result<TransferPayload> decode_transfer(const Bytes& b);
+Result<MintPayload> decode_mint(const Bytes& b);
+Result<BurnPayload> decode_burn(const Bytes& b);
+
+// Reads.
+uint64_t balance(const StateReader& s, const PublicKey& account);
+uint64_t locked(const StateReader& s, const PublicKey& account);
+uint64_t supply(const StateReader& s);
+std::optional<PublicKey> issuer(const StateReader& s);
+struct Escrow {
+  PublicKey owner;
+  uint64_t amount = 0;
+};
+std::optional<Escrow> escrow(const StateReader& s, std::string_view id);
+
+// Writes, for this module and others. Each checks funds and overflow and changes nothing
+// when it fails.
+Status transfer(StateOverlay& s, const PublicKey& from, const PublicKey& to, uint64_t amount);
+Status lock(StateOverlay& s, const PublicKey& owner, std::string_view escrow_id,
+            uint64_t amount);
+// Pays `amount` out of an escrow to `to`; the escrow closes when it reaches zero.
+Status release(StateOverlay& s, std::string_view escrow_id, const PublicKey& to,
+               uint64_t amount);
+// Returns whatever is left in the escrow to its owner and closes it.
+Status refund(StateOverlay& s, std::string_view escrow_id);
+
+class BankModule : public Module {
+ public:
+  std::string_view name() const override { return "bank"; }
+  std::vector<TxTypeInfo> tx_types() const override;
+  Status init_genesis(StateOverlay& state, const json& section) override;
+  Status check(const Transaction& tx) const override;
+  Status deliver(TxContext& ctx) override;
+  json payload_json(uint16_t type, const Bytes& payload) const override;
+  Result<json> query(const StateReader& state, std::string_view path,
+                     const json& params) const override;
+};
+
+}  // namespace gridpact::bank

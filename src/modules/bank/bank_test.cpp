@@ -1,0 +1,151 @@
+#include "modules/bank/bank.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ledger/testing.hpp"
+
+namespace gridpact::bank {
+namespace {
+
+uint16_t code(Code c) { return static_cast<uint16_t>(c); }
+
+struct BankTest : ::testing::Test {
+  KeyPair issuer_key = KeyPair::generate();
+  KeyPair alice = KeyPair::generate();
+  KeyPair bob = KeyPair::generate();
+  BankModule bank;
+  std::unique_ptr<testing::Chain> chain;
+
+  void SetUp() override {
+    json genesis = {{"bank",
+                     {{"issuer", issuer_key.public_key().hex()},
+                      {"balances", {{alice.public_key().hex(), 1000}}}}}};
+    chain = std::make_unique<testing::Chain>(std::vector<Module*>{&bank}, genesis);
+  }
+  uint64_t bal(const KeyPair& k) { return balance(chain->store(), k.public_key()); }
+
+  // Sum of balances and escrows, read straight from state in key order.
+  static uint64_t total_holdings(const StateReader& state) {
+    uint64_t sum = 0;
+    state.scan("bank/bal/", [&](std::string_view, std::string_view v) {
+      sum += decode_u64(v).value();
+      return true;
+    });
+    state.scan("bank/esc/", [&](std::string_view, std::string_view v) {
+      sum += decode_u64(v.substr(32)).value();
+      return true;
+    });
+    return sum;
+  }
+};
+
+TEST_F(BankTest, GenesisBalancesAndSupply) {
+  EXPECT_EQ(bal(alice), 1000u);
+  EXPECT_EQ(supply(chain->store()), 1000u);
+  EXPECT_EQ(issuer(chain->store()), issuer_key.public_key());
+}
+
+TEST_F(BankTest, TransferMovesMoney) {
+  auto r = chain->one(alice, kTransfer, encode(TransferPayload{bob.public_key(), 300, "rent"}));
+  EXPECT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(bal(alice), 700u);
+  EXPECT_EQ(bal(bob), 300u);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(json::parse(r.events[0].data)["amount"], 300);
+}
+
+TEST_F(BankTest, OverdraftIsRejectedAndChangesNothing) {
+  auto root = chain->store().state_root();
+  auto r = chain->one(alice, kTransfer, encode(TransferPayload{bob.public_key(), 1001, ""}));
+  EXPECT_EQ(r.code, code(Code::kInsufficientFunds));
+  EXPECT_EQ(bal(alice), 1000u);
+  EXPECT_EQ(bal(bob), 0u);
+  // Only the nonce moved.
+  EXPECT_NE(chain->store().state_root(), root);
+  EXPECT_EQ(get_u64(chain->store(), nonce_key(alice.public_key())), 1u);
+}
+
+TEST_F(BankTest, ZeroAndSelfTransfersAreRejected) {
+  EXPECT_EQ(chain->one(alice, kTransfer, encode(TransferPayload{bob.public_key(), 0, ""})).code,
+            code(Code::kZeroAmount));
+  EXPECT_EQ(
+      chain->one(alice, kTransfer, encode(TransferPayload{alice.public_key(), 5, ""})).code,
+      code(Code::kSelfTransfer));
+  EXPECT_EQ(chain->one(alice, kTransfer, Bytes{1, 2, 3}).code, code(Code::kTruncated));
+}
+
+TEST_F(BankTest, OnlyTheIssuerMintsAndBurns) {
+  EXPECT_EQ(chain->one(alice, kMint, encode(MintPayload{alice.public_key(), 5})).code,
+            code(Code::kNotIssuer));
+  EXPECT_EQ(supply(chain->store()), 1000u);
+  EXPECT_TRUE(chain->one(issuer_key, kMint, encode(MintPayload{bob.public_key(), 50})).ok());
+  EXPECT_EQ(bal(bob), 50u);
+  EXPECT_EQ(supply(chain->store()), 1050u);
+  EXPECT_EQ(chain->one(alice, kBurn, encode(BurnPayload{1})).code, code(Code::kNotIssuer));
+  EXPECT_TRUE(chain->one(issuer_key, kMint, encode(MintPayload{issuer_key.public_key(), 20})).ok());
+  EXPECT_TRUE(chain->one(issuer_key, kBurn, encode(BurnPayload{15})).ok());
+  EXPECT_EQ(supply(chain->store()), 1055u);
+  EXPECT_EQ(chain->one(issuer_key, kBurn, encode(BurnPayload{6})).code,
+            code(Code::kInsufficientFunds));
+}
+
+TEST_F(BankTest, MintOverflowIsRejected) {
+  EXPECT_TRUE(
+      chain->one(issuer_key, kMint, encode(MintPayload{bob.public_key(), UINT64_MAX - 1000})).ok());
+  EXPECT_EQ(chain->one(issuer_key, kMint, encode(MintPayload{bob.public_key(), 1})).code,
+            code(Code::kOverflow));
+  EXPECT_EQ(supply(chain->store()), UINT64_MAX);
+}
+
+TEST_F(BankTest, EscrowLockReleaseRefund) {
+  StateOverlay s(chain->store());
+  EXPECT_EQ(lock(s, alice.public_key(), "test/1", 2000).code, Code::kInsufficientFunds);
+  ASSERT_TRUE(lock(s, alice.public_key(), "test/1", 400).is_ok());
+  EXPECT_EQ(lock(s, alice.public_key(), "test/1", 1).code, Code::kEscrowExists);
+  EXPECT_EQ(balance(s, alice.public_key()), 600u);
+  EXPECT_EQ(locked(s, alice.public_key()), 400u);
+  EXPECT_EQ(release(s, "test/1", bob.public_key(), 500).code, Code::kInsufficientFunds);
+  ASSERT_TRUE(release(s, "test/1", bob.public_key(), 150).is_ok());
+  EXPECT_EQ(escrow(s, "test/1")->amount, 250u);
+  ASSERT_TRUE(refund(s, "test/1").is_ok());
+  EXPECT_FALSE(escrow(s, "test/1").has_value());
+  EXPECT_EQ(balance(s, alice.public_key()), 850u);
+  EXPECT_EQ(balance(s, bob.public_key()), 150u);
+  EXPECT_EQ(locked(s, alice.public_key()), 0u);
+  EXPECT_EQ(refund(s, "test/1").code, Code::kEscrowNotFound);
+}
+
+TEST_F(BankTest, MoneyIsConservedUnderRandomTraffic) {
+  std::vector<KeyPair> people = {alice, bob, KeyPair::generate(), KeyPair::generate()};
+  std::mt19937_64 rng(7);
+  uint64_t minted = 0, burnt = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Transaction> txs;
+    for (int i = 0; i < 15; ++i) {
+      auto& from = people[rng() % people.size()];
+      auto& to = people[rng() % people.size()];
+      txs.push_back(chain->sign(from, kTransfer,
+                                encode(TransferPayload{to.public_key(), rng() % 700, ""})));
+    }
+    uint64_t m = rng() % 100;
+    txs.push_back(chain->sign(issuer_key, kMint, encode(MintPayload{people[rng() % 4].public_key(), m})));
+    uint64_t b = rng() % 50;
+    txs.push_back(chain->sign(issuer_key, kBurn, encode(BurnPayload{b})));
+    auto receipts = chain->block(txs);
+    if (receipts[receipts.size() - 2].ok()) minted += m;
+    if (receipts.back().ok()) burnt += b;
+    // Escrow some funds too: the invariant counts them.
+    StateOverlay s(chain->store());
+    ASSERT_TRUE(lock(s, people[round % 4].public_key(), "r/" + std::to_string(round), 1));
+    uint64_t expected = 1000 + minted - burnt;
+    EXPECT_EQ(supply(chain->store()), expected);
+    EXPECT_EQ(total_holdings(chain->store()), expected);
+    EXPECT_EQ(total_holdings(s), expected);
+    EXPECT_NE(bank::locked(s, people[round % 4].public_key()), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace gridpact::bank
