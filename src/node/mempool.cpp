@@ -1,0 +1,104 @@
+#include "node/mempool.hpp"
+
+namespace gridpact {
+
+Mempool::Mempool(Limits limits, std::string chain_id, NonceReader committed_nonce, Check check)
+    : limits_(limits),
+      chain_id_(std::move(chain_id)),
+      committed_nonce_(std::move(committed_nonce)),
+      check_(std::move(check)) {}
+
+Result<Hash32> Mempool::add(Transaction tx) {
+  if (tx.chain_id != chain_id_)
+    return error(Code::kWrongChain, "transaction is for chain '" + tx.chain_id + "'");
+  if (Status s = check_(tx); !s) return s;
+  if (!tx.signature_valid()) return error(Code::kBadSignature, "signature does not verify");
+  Hash32 id = tx.id();
+
+  std::unique_lock lock(mutex_);
+  if (total_ >= limits_.max_txs) return error(Code::kMempoolFull, "mempool is full, retry later");
+  auto it = senders_.find(tx.sender);
+  if (it == senders_.end()) {
+    // Nothing of this sender is pending, so its committed nonce cannot move under us.
+    lock.unlock();
+    uint64_t committed = committed_nonce_(tx.sender);
+    lock.lock();
+    it = senders_.try_emplace(tx.sender, Sender{committed, 0, 0, {}}).first;
+  }
+  Sender& s = it->second;
+  if (tx.nonce < s.next) {
+    maybe_forget(tx.sender, s);
+    return error(Code::kNonceReused, "nonce " + std::to_string(tx.nonce) + " already used; next is " +
+                                         std::to_string(s.next));
+  }
+  if (tx.nonce > s.next) {
+    if (tx.nonce - s.next > limits_.max_nonce_ahead)
+      return error(Code::kNonceTooFar, "nonce " + std::to_string(tx.nonce) + " is more than " +
+                                           std::to_string(limits_.max_nonce_ahead) +
+                                           " ahead of " + std::to_string(s.next));
+    if (s.waiting.count(tx.nonce)) return error(Code::kDuplicateTx, "nonce already waiting");
+    s.waiting.emplace(tx.nonce, std::move(tx));
+    ++total_;
+    return id;
+  }
+  ready_.push_back(std::move(tx));
+  ++s.next;
+  ++s.queued;
+  ++total_;
+  // Promote waiting successors that are now contiguous.
+  for (auto w = s.waiting.begin(); w != s.waiting.end() && w->first == s.next;
+       w = s.waiting.erase(w)) {
+    ready_.push_back(std::move(w->second));
+    ++s.next;
+    ++s.queued;
+  }
+  ready_cv_.notify_all();
+  return id;
+}
+
+std::vector<Transaction> Mempool::take(size_t max) {
+  std::lock_guard lock(mutex_);
+  std::vector<Transaction> out;
+  out.reserve(std::min(max, ready_.size()));
+  while (!ready_.empty() && out.size() < max) {
+    Sender& s = senders_.at(ready_.front().sender);
+    --s.queued;
+    ++s.in_flight;
+    out.push_back(std::move(ready_.front()));
+    ready_.pop_front();
+  }
+  total_ -= out.size();
+  return out;
+}
+
+size_t Mempool::ready() const {
+  std::lock_guard lock(mutex_);
+  return ready_.size();
+}
+
+void Mempool::wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  ready_cv_.wait_until(lock, deadline, [&] { return ready_.size() >= count; });
+}
+
+void Mempool::committed(const std::vector<Transaction>& txs) {
+  std::lock_guard lock(mutex_);
+  for (const auto& tx : txs) {
+    auto it = senders_.find(tx.sender);
+    if (it == senders_.end()) continue;
+    if (it->second.in_flight > 0) --it->second.in_flight;
+    maybe_forget(tx.sender, it->second);
+  }
+}
+
+void Mempool::maybe_forget(const PublicKey& who, Sender& s) {
+  // An idle sender is forgotten; its next transaction re-reads the committed nonce.
+  if (s.queued == 0 && s.in_flight == 0 && s.waiting.empty()) senders_.erase(who);
+}
+
+size_t Mempool::size() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+}  // namespace gridpact

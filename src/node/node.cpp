@@ -1,0 +1,149 @@
+#include "node/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+namespace gridpact {
+
+Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
+                                         std::vector<std::unique_ptr<Module>> modules) {
+  std::unique_ptr<Node> node(new Node());
+  node->options_ = std::move(options);
+  node->modules_ = std::move(modules);
+  const Genesis& g = node->options_.genesis;
+  std::filesystem::create_directories(node->options_.data_dir);
+  auto store = Store::open(node->options_.data_dir + "/db",
+                           {.read_only = false,
+                            .node_cache_entries = node->options_.node_cache_entries,
+                            .sync = node->options_.sync_commits});
+  if (!store) return store.status();
+  node->store_ = std::move(store).value();
+
+  std::vector<Module*> raw;
+  for (auto& m : node->modules_) raw.push_back(m.get());
+  node->executor_ = std::make_unique<Executor>(*node->store_, raw, g.chain_id);
+
+  if (!node->store_->height()) {
+    auto batch = node->executor_->genesis(g.document, g.hash, g.time_ms);
+    if (!batch) return batch.status();
+    if (Status s = node->store_->commit(batch.value()); !s) return s;
+    if (Status s = node->store_->put_meta("genesis_hash", g.hash.hex()); !s) return s;
+  } else if (node->store_->meta("genesis_hash") != g.hash.hex()) {
+    return error(Code::kBadGenesis, "the data directory belongs to another genesis document");
+  }
+
+  Executor* ex = node->executor_.get();
+  Store* st = node->store_.get();
+  node->mempool_ = std::make_unique<Mempool>(
+      node->options_.mempool, g.chain_id,
+      [st](const PublicKey& k) { return get_u64(*st, nonce_key(k)); },
+      [ex](const Transaction& tx) -> Status {
+        Module* m = ex->module_for(tx.type);
+        if (!m) return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
+        return m->check(tx);
+      });
+  node->orderer_ = std::make_unique<SoloOrderer>(
+      *node->mempool_, SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
+                                           std::chrono::milliseconds(g.idle_interval_ms),
+                                           g.max_block_txs});
+  return node;
+}
+
+Node::~Node() { stop(); }
+
+void Node::start() {
+  if (!options_.validator_key)
+    throw Error(Code::kUnauthorized, "this node has no validator key and cannot cut blocks");
+  if (options_.validator_key->public_key() != options_.genesis.validator)
+    throw Error(Code::kUnauthorized, "the validator key is not the one named in genesis");
+  stopping_ = false;
+  orderer_->start([this](OrderedBatch b) { on_batch(std::move(b)); });
+}
+
+void Node::stop() {
+  if (orderer_) orderer_->stop();
+  stopping_ = true;
+  committed_cv_.notify_all();
+}
+
+void Node::on_batch(OrderedBatch batch) {
+  auto result = executor_->execute(std::move(batch.txs), batch.time_ms, false);
+  if (!result) {
+    // A block that cannot be built means a broken store: stop loudly, never fork silently.
+    spdlog::critical("cannot execute block: {}", result.status().to_string());
+    std::abort();
+  }
+  CommitBatch& cb = result.value();
+  cb.block.header.sign(*options_.validator_key);
+  {
+    std::lock_guard lock(commit_mutex_);
+    if (Status s = store_->commit(cb); !s) {
+      spdlog::critical("cannot commit block {}: {}", cb.block.header.height, s.to_string());
+      std::abort();
+    }
+  }
+  mempool_->committed(cb.block.txs);
+  blocks_committed_++;
+  for (size_t i = 0; i < cb.block.txs.size(); ++i) {
+    if (cb.receipts[i].ok())
+      txs_committed_++;
+    else
+      txs_failed_++;
+  }
+  last_block_ms_ = cb.block.header.time_ms;
+  committed_cv_.notify_all();
+  std::lock_guard lock(subscribers_mutex_);
+  for (auto& [id, fn] : subscribers_) fn(cb.block, cb.receipts);
+}
+
+Result<Hash32> Node::submit(Transaction tx) {
+  if (stopping_) return error(Code::kShuttingDown, "node is stopping");
+  auto r = mempool_->add(std::move(tx));
+  if (!r) txs_rejected_++;
+  return r;
+}
+
+std::optional<Receipt> Node::wait_committed(const Hash32& tx_id, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(commit_mutex_);
+  std::optional<TxLocation> loc;
+  committed_cv_.wait_until(lock, deadline, [&] {
+    loc = store_->find_tx(tx_id);
+    return loc.has_value() || stopping_.load();
+  });
+  if (!loc) return std::nullopt;
+  return store_->receipt(loc->height, loc->index);
+}
+
+bool Node::wait_height(uint64_t height, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(commit_mutex_);
+  return committed_cv_.wait_for(lock, timeout, [&] {
+    return store_->height().value_or(0) >= height || stopping_.load();
+  }) && store_->height().value_or(0) >= height;
+}
+
+int Node::subscribe(Subscriber fn) {
+  std::lock_guard lock(subscribers_mutex_);
+  subscribers_[next_subscriber_] = std::move(fn);
+  return next_subscriber_++;
+}
+
+void Node::unsubscribe(int id) {
+  std::lock_guard lock(subscribers_mutex_);
+  subscribers_.erase(id);
+}
+
+NodeStats Node::stats() const {
+  return {store_->height().value_or(0), blocks_committed_.load(), txs_committed_.load(),
+          txs_failed_.load(),           txs_rejected_.load(),     mempool_->size(),
+          last_block_ms_.load()};
+}
+
+Result<json> Node::query(std::string_view module, std::string_view path, const json& params) const {
+  for (const auto& m : modules_)
+    if (m->name() == module) return m->query(*store_, path, params);
+  return error(Code::kNotFound, "no module " + std::string(module));
+}
+
+}  // namespace gridpact

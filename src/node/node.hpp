@@ -1,0 +1,88 @@
+// A GridPact node: mempool -> orderer -> executor -> atomic commit -> subscribers.
+//
+// The node knows the engine, not the application: it is handed its modules. It owns the
+// store, signs the blocks it cuts with the validator key, and tells subscribers (the API's
+// block stream, the SQL read model) about every committed block, in order.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "ledger/executor.hpp"
+#include "node/genesis.hpp"
+#include "node/mempool.hpp"
+#include "order/solo_orderer.hpp"
+
+namespace gridpact {
+
+struct NodeOptions {
+  std::string data_dir;
+  Genesis genesis;
+  std::optional<KeyPair> validator_key;  // required to cut blocks
+  Mempool::Limits mempool;
+  bool sync_commits = true;
+  size_t node_cache_entries = 1 << 21;
+};
+
+struct NodeStats {
+  uint64_t height = 0;
+  uint64_t blocks_committed = 0;
+  uint64_t txs_committed = 0;
+  uint64_t txs_failed = 0;
+  uint64_t txs_rejected = 0;
+  size_t mempool_size = 0;
+  uint64_t last_block_ms = 0;
+};
+
+class Node {
+ public:
+  using Subscriber = std::function<void(const Block&, const std::vector<Receipt>&)>;
+
+  static Result<std::unique_ptr<Node>> open(NodeOptions options,
+                                            std::vector<std::unique_ptr<Module>> modules);
+  ~Node();
+
+  void start();
+  void stop();
+
+  Result<Hash32> submit(Transaction tx);
+  // Waits until the transaction is committed; its receipt, or nullopt on timeout.
+  std::optional<Receipt> wait_committed(const Hash32& tx_id, std::chrono::milliseconds timeout);
+  // Waits until the chain reaches `height` (or timeout); true if it did.
+  bool wait_height(uint64_t height, std::chrono::milliseconds timeout);
+
+  int subscribe(Subscriber fn);
+  void unsubscribe(int id);
+
+  Store& store() { return *store_; }
+  const Executor& executor() const { return *executor_; }
+  const Genesis& genesis() const { return options_.genesis; }
+  NodeStats stats() const;
+  // Runs a query of the module `module` against the latest committed state.
+  Result<json> query(std::string_view module, std::string_view path, const json& params) const;
+
+ private:
+  Node() = default;
+  void on_batch(OrderedBatch batch);
+
+  NodeOptions options_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Mempool> mempool_;
+  std::unique_ptr<Orderer> orderer_;
+
+  mutable std::mutex commit_mutex_;
+  std::condition_variable committed_cv_;
+  std::atomic<bool> stopping_{false};
+  std::map<int, Subscriber> subscribers_;
+  int next_subscriber_ = 0;
+  std::mutex subscribers_mutex_;
+
+  std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0},
+      txs_rejected_{0}, last_block_ms_{0};
+};
+
+}  // namespace gridpact

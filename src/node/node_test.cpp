@@ -1,0 +1,134 @@
+#include "node/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include "ledger/testing.hpp"
+#include "modules/bank/bank.hpp"
+#include "node/verify.hpp"
+
+namespace gridpact {
+namespace {
+
+std::vector<std::unique_ptr<Module>> modules() {
+  std::vector<std::unique_ptr<Module>> m;
+  m.push_back(std::make_unique<bank::BankModule>());
+  return m;
+}
+
+struct NodeTest : ::testing::Test {
+  testing::TempDir dir;
+  KeyPair validator = KeyPair::generate();
+  KeyPair issuer = KeyPair::generate();
+  KeyPair alice = KeyPair::generate();
+  Genesis genesis = Genesis::parse(development_genesis("node-test", validator.public_key(),
+                                                       issuer.public_key(),
+                                                       {{alice.public_key(), 1'000'000}}))
+                        .value();
+
+  std::unique_ptr<Node> open() {
+    NodeOptions o;
+    o.data_dir = dir.str();
+    o.genesis = genesis;
+    o.validator_key = validator;
+    o.sync_commits = false;
+    return Node::open(std::move(o), modules()).value();
+  }
+  Transaction transfer(uint64_t nonce, const PublicKey& to, uint64_t amount) {
+    Transaction tx;
+    tx.chain_id = genesis.chain_id;
+    tx.nonce = nonce;
+    tx.type = bank::kTransfer;
+    tx.payload = bank::encode(bank::TransferPayload{to, amount, ""});
+    tx.sign(alice);
+    return tx;
+  }
+};
+
+TEST_F(NodeTest, CommitsSubmittedTransfersAndResumesAfterRestart) {
+  auto bob = KeyPair::generate().public_key();
+  Hash32 root;
+  uint64_t height;
+  {
+    auto node = open();
+    node->start();
+    std::vector<Hash32> ids;
+    for (uint64_t n = 0; n < 20; ++n) ids.push_back(node->submit(transfer(n, bob, 10)).value());
+    EXPECT_EQ(node->submit(transfer(3, bob, 10)).status().code, Code::kNonceReused);
+    for (auto& id : ids) {
+      auto r = node->wait_committed(id, std::chrono::seconds(10));
+      ASSERT_TRUE(r.has_value());
+      EXPECT_TRUE(r->ok());
+    }
+    EXPECT_EQ(bank::balance(node->store(), bob), 200u);
+    auto overdraft = node->submit(transfer(20, bob, 2'000'000)).value();
+    auto r = node->wait_committed(overdraft, std::chrono::seconds(10));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->code, static_cast<uint16_t>(Code::kInsufficientFunds));
+    node->stop();
+    root = node->store().state_root();
+    height = *node->store().height();
+    // Blocks are signed by the validator.
+    auto h = node->store().header(height);
+    EXPECT_TRUE(h->signature_valid());
+    EXPECT_EQ(h->proposer, validator.public_key());
+  }
+  auto node = open();
+  EXPECT_EQ(node->store().height(), height);
+  EXPECT_EQ(node->store().state_root(), root);
+  EXPECT_EQ(bank::balance(node->store(), bob), 200u);
+  // The chain replays from genesis to the same roots.
+  bank::BankModule bank;
+  auto report = verify_chain(node->store(), genesis, {&bank}, dir.str() + "/scratch");
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_EQ(report->state_root, root);
+  EXPECT_EQ(report->txs, 21u);
+  // Another genesis document does not match this chain.
+  auto other = Genesis::parse(genesis.text + "\n# changed\n").value();
+  EXPECT_EQ(verify_chain(node->store(), other, {&bank}, dir.str() + "/scratch2").status().code,
+            Code::kStateRootMismatch);
+}
+
+TEST_F(NodeTest, RefusesWrongDataDirectoryAndWrongValidator) {
+  { open(); }
+  auto other = Genesis::parse(genesis.text + "\n# changed\n").value();
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.genesis = other;
+  EXPECT_EQ(Node::open(std::move(o), modules()).status().code, Code::kBadGenesis);
+  NodeOptions o2;
+  o2.data_dir = dir.str() + "/b";
+  o2.genesis = genesis;
+  o2.validator_key = KeyPair::generate();
+  auto node = Node::open(std::move(o2), modules()).value();
+  EXPECT_THROW(node->start(), Error);
+}
+
+TEST(Genesis, RejectsBadDocuments) {
+  EXPECT_EQ(Genesis::parse("chain_id = ").status().code, Code::kBadGenesis);
+  EXPECT_EQ(Genesis::parse("chain_id = \"x\"").status().code, Code::kBadGenesis);
+  EXPECT_EQ(Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"zz\"").status().code,
+            Code::kBadGenesis);
+  auto k = KeyPair::generate().public_key().hex();
+  auto ok = Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"" + k + "\"\n[block]\nmax_txs = 7\n");
+  ASSERT_TRUE(ok.is_ok());
+  EXPECT_EQ(ok->max_block_txs, 7u);
+  EXPECT_EQ(Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"" + k +
+                           "\"\n[block]\nmax_txs = 0\n")
+                .status()
+                .code,
+            Code::kBadGenesis);
+}
+
+TEST(KeyFile, RoundTripsWithPrivatePermissions) {
+  testing::TempDir dir;
+  auto key = KeyPair::generate();
+  std::string path = dir.str() + "/k.json";
+  ASSERT_TRUE(write_key_file(path, key).is_ok());
+  EXPECT_EQ(read_key_file(path)->public_key(), key.public_key());
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::group_read,
+            std::filesystem::perms::none);
+  EXPECT_FALSE(read_key_file(dir.str() + "/missing").is_ok());
+}
+
+}  // namespace
+}  // namespace gridpact

@@ -1,0 +1,22 @@
+// Re-executes a stored chain from genesis in a scratch store and checks that every block
+// links to its predecessor, carries the genesis validator's signature, and reproduces
+// exactly the stored transaction, receipt and state roots. This is what every follower
+// node does; `gridpact verify-chain` runs it on a data directory.
+#pragma once
+
+#include "ledger/store.hpp"
+#include "node/genesis.hpp"
+
+namespace gridpact {
+
+struct ChainReport {
+  uint64_t blocks = 0;
+  uint64_t txs = 0;
+  Hash32 state_root;
+};
+
+Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
+                                 const std::vector<Module*>& modules,
+                                 const std::string& scratch_dir);
+
+}  // namespace gridpact

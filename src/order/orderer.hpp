@@ -1,0 +1,40 @@
+// Ordering: which transactions go into the next block, and when. The orderer decides the
+// sequence; every node executes it. The solo orderer cuts blocks on one node; a cluster
+// orderer (etcd) will agree on the same batches across nodes behind this interface.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "ledger/transaction.hpp"
+
+namespace gridpact {
+
+// An ordered batch: the content of the next block and its time.
+struct OrderedBatch {
+  uint64_t time_ms = 0;
+  std::vector<Transaction> txs;
+};
+
+// Where orderers take candidate transactions from (the mempool).
+class TxSource {
+ public:
+  virtual ~TxSource() = default;
+  virtual std::vector<Transaction> take(size_t max) = 0;
+  virtual size_t ready() const = 0;
+  // Blocks until at least `count` transactions are ready or the deadline passes.
+  virtual void wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) = 0;
+};
+
+class Orderer {
+ public:
+  // Called for each batch, in order, on the orderer's thread; returns when the batch is
+  // committed (so the orderer never runs ahead of the store).
+  using Deliver = std::function<void(OrderedBatch)>;
+  virtual ~Orderer() = default;
+  virtual void start(Deliver deliver) = 0;
+  virtual void stop() = 0;
+};
+
+}  // namespace gridpact
