@@ -59,6 +59,9 @@ class Module {
 
   // JSON view of a payload, for the API and the CLI.
   virtual json payload_json(uint16_t type, const Bytes& payload) const = 0;
+  // The state keys that hold `account`'s data in this module, so that the API can serve
+  // an account with a proof of each against the state root.
+  virtual std::vector<std::string> account_keys(const PublicKey&) const { return {}; }
   // Read-only queries: GET /v1/<module>/<path>?params. NOT_FOUND for unknown paths.
   virtual Result<json> query(const StateReader& state, std::string_view path,
                              const json& params) const = 0;

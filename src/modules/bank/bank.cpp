@@ -248,6 +248,10 @@ json BankModule::payload_json(uint16_t type, const Bytes& payload) const {
   return {{"undecodable", to_hex(payload)}};
 }
 
+std::vector<std::string> BankModule::account_keys(const PublicKey& account) const {
+  return {balance_key(account), locked_key(account)};
+}
+
 Result<json> BankModule::query(const StateReader& s, std::string_view path, const json&) const {
   if (path == "supply") return json{{"supply", supply(s)}};
   if (path == "issuer") {

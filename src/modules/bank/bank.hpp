@@ -75,6 +75,7 @@ class BankModule : public Module {
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   json payload_json(uint16_t type, const Bytes& payload) const override;
+  std::vector<std::string> account_keys(const PublicKey& account) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
 };
