@@ -1,0 +1,46 @@
+#include "app.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "modules/bank/bank.hpp"
+
+namespace gridpact::cli {
+
+std::vector<std::unique_ptr<Module>> make_modules() {
+  std::vector<std::unique_ptr<Module>> m;
+  m.push_back(std::make_unique<bank::BankModule>());
+  return m;
+}
+
+std::vector<Module*> raw(const std::vector<std::unique_ptr<Module>>& modules) {
+  std::vector<Module*> out;
+  for (const auto& m : modules) out.push_back(m.get());
+  return out;
+}
+
+Status ensure_development_chain(const DataDir& dir, const std::string& chain_id) {
+  if (std::filesystem::exists(dir.genesis_path())) return Status::ok();
+  std::filesystem::create_directories(dir.path + "/keys");
+  auto validator = KeyPair::generate();
+  auto issuer = KeyPair::generate();
+  auto alice = KeyPair::generate();
+  for (auto& [name, key] : {std::pair{"validator", &validator}, std::pair{"issuer", &issuer},
+                            std::pair{"alice", &alice}})
+    if (Status s = write_key_file(dir.key_path(name), *key); !s) return s;
+  std::ofstream out(dir.genesis_path());
+  out << development_genesis(chain_id, validator.public_key(), issuer.public_key(),
+                             {{alice.public_key(), 1'000'000'000}});
+  return out ? Status::ok() : error(Code::kStorage, "cannot write " + dir.genesis_path());
+}
+
+void print_json(const json& j) { std::cout << j.dump(2) << std::endl; }
+
+int fail(const Status& s) {
+  std::cerr << "error: " << s.to_string() << std::endl;
+  print_json({{"error", {{"code", static_cast<int>(s.code)}, {"name", code_name(s.code)}, {"message", s.message}}}});
+  return s.code == Code::kInvalidArgument || s.code == Code::kMalformedJson ? 2 : 1;
+}
+
+}  // namespace gridpact::cli

@@ -1,0 +1,44 @@
+// What the command line knows that the libraries do not: which modules make up GridPact,
+// how a data directory is laid out, and how commands register themselves.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <vector>
+
+#include "node/node.hpp"
+
+namespace gridpact::cli {
+
+// Every module of the GridPact application, fresh instances.
+std::vector<std::unique_ptr<Module>> make_modules();
+std::vector<Module*> raw(const std::vector<std::unique_ptr<Module>>& modules);
+
+// A data directory: DIR/genesis.toml, DIR/keys/*.json, DIR/db (RocksDB).
+struct DataDir {
+  std::string path;
+  std::string genesis_path() const { return path + "/genesis.toml"; }
+  std::string key_path(const std::string& name) const { return path + "/keys/" + name + ".json"; }
+};
+
+// Creates a development chain in `dir` unless one is there: genesis, validator and issuer
+// keys, and a funded "alice" account for trying things out.
+Status ensure_development_chain(const DataDir& dir, const std::string& chain_id = "gridpact-dev");
+
+// Prints a JSON value on stdout (the output of every command that returns data).
+void print_json(const json& j);
+// Prints an error and returns the exit code for it (2 for bad usage/input, 1 otherwise).
+int fail(const Status& s);
+
+// Ends a command: a non-zero code leaves main() as the process exit code.
+inline void finish(int rc) {
+  if (rc != 0) throw CLI::RuntimeError(rc);
+}
+
+void add_node_command(CLI::App& app);
+void add_tx_commands(CLI::App& app);
+void add_query_commands(CLI::App& app);
+void add_verify_commands(CLI::App& app);
+void add_demo_command(CLI::App& app);
+
+}  // namespace gridpact::cli

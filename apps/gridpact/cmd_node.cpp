@@ -1,0 +1,89 @@
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "api/server.hpp"
+#include "app.hpp"
+
+namespace gridpact::cli {
+namespace {
+
+struct NodeArgs {
+  std::string data;
+  std::string listen = "127.0.0.1:8080";
+  std::string genesis;
+  std::string validator_key;
+  std::string port_file;
+};
+
+int run_node(const NodeArgs& a) {
+  DataDir dir{a.data};
+  std::string genesis_path = a.genesis;
+  std::string key_path = a.validator_key;
+  if (genesis_path.empty()) {
+    if (Status s = ensure_development_chain(dir); !s) return fail(s);
+    genesis_path = dir.genesis_path();
+    if (key_path.empty()) key_path = dir.key_path("validator");
+  }
+  auto genesis = Genesis::load(genesis_path);
+  if (!genesis) return fail(genesis.status());
+  if (genesis->development)
+    spdlog::warn("DEVELOPMENT CHAIN '{}': keys are stored in {}/keys. INSECURE, not for real money.",
+                 genesis->chain_id, a.data);
+
+  auto colon = a.listen.rfind(':');
+  if (colon == std::string::npos)
+    return fail(error(Code::kInvalidArgument, "--listen must be HOST:PORT"));
+  api::ServerOptions server_options;
+  server_options.host = a.listen.substr(0, colon);
+  server_options.port = std::atoi(a.listen.c_str() + colon + 1);
+
+  NodeOptions options;
+  options.data_dir = a.data;
+  options.genesis = *genesis;
+  if (!key_path.empty()) {
+    auto key = read_key_file(key_path);
+    if (!key) return fail(key.status());
+    options.validator_key = *key;
+  }
+  auto node = Node::open(std::move(options), make_modules());
+  if (!node) return fail(node.status());
+
+  // Handle SIGINT/SIGTERM in this thread only: every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  (*node)->start();
+  api::Server server(**node, server_options);
+  if (Status s = server.start(); !s) return fail(s);
+  spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
+               (*node)->store().height().value_or(0), server_options.host, server.port());
+  if (!a.port_file.empty()) std::ofstream(a.port_file) << server.port() << "\n";
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  server.stop();
+  (*node)->stop();
+  return 0;
+}
+
+}  // namespace
+
+void add_node_command(CLI::App& app) {
+  auto a = std::make_shared<NodeArgs>();
+  auto* cmd = app.add_subcommand("node", "Run a node: takes transactions over HTTP, cuts blocks");
+  cmd->add_option("--data", a->data, "Data directory (created if missing)")->required();
+  cmd->add_option("--listen", a->listen, "HOST:PORT for the API (port 0: any free port)");
+  cmd->add_option("--genesis", a->genesis,
+                  "Genesis TOML; without it, a development chain is created in --data");
+  cmd->add_option("--validator-key", a->validator_key, "Key file of the block-signing validator");
+  cmd->add_option("--port-file", a->port_file, "Write the API port to this file once listening");
+  cmd->callback([a] { finish(run_node(*a)); });
+}
+
+}  // namespace gridpact::cli

@@ -1,0 +1,27 @@
+// gridpact: the node, its client and its tools in one executable.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"GridPact: a peer-to-peer energy marketplace on a permissioned ledger"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "gridpact 0.1.0");
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gridpact"));
+  gridpact::cli::add_node_command(app);
+  gridpact::cli::add_tx_commands(app);
+  gridpact::cli::add_query_commands(app);
+  gridpact::cli::add_verify_commands(app);
+  gridpact::cli::add_demo_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Error& e) {
+    int rc = app.exit(e);  // a command's own failure arrives as RuntimeError(rc)
+    return e.get_name() == "RuntimeError" || rc == 0 ? rc : 2;
+  } catch (const gridpact::Error& e) {
+    return gridpact::cli::fail(e.status());
+  }
+  return 0;
+}
