@@ -1,0 +1,42 @@
+// Small helpers shared by the benchmarks: METRIC lines, percentiles, peak memory.
+#pragma once
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace gridpact::bench {
+
+inline void metric(const std::string& name, double value, const std::string& unit) {
+  std::printf("METRIC %s %.6g %s\n", name.c_str(), value, unit.c_str());
+  std::fflush(stdout);
+}
+
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+// Peak resident set size of this process, in MiB (VmHWM).
+inline double peak_rss_mib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+// Resets the peak so that the next reading covers only what follows (Linux clear_refs).
+inline void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+inline bool quick() {
+  const char* q = std::getenv("GRIDPACT_BENCH_QUICK");
+  return q && std::string(q) == "1";
+}
+
+}  // namespace gridpact::bench

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# scripts/test.sh: builds and runs every test GridPact has, in this order:
+#   1. the -Werror build and its unit, integration and crash tests (ctest)
+#   2. every example script under examples/ against fresh nodes
+#   3. the benchmarks at a small size (they must keep working; figures come from bench/run)
+#   4. each libFuzzer target for a short time
+#   5. an AddressSanitizer + UndefinedBehaviorSanitizer build and its tests
+# Set GRIDPACT_SKIP="fuzz asan bench" (any subset) to skip stages while iterating.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+skip=" ${GRIDPACT_SKIP:-} "
+stage() { printf '\n##### %s (%s)\n' "$1" "$(date +%T)"; }
+
+stage "build (warnings as errors)"
+bash scripts/build.sh build
+stage "tests"
+(cd build && ctest --output-on-failure -j 2 --timeout 600)
+
+stage "examples"
+GRIDPACT=$root/build/apps/gridpact/gridpact bash examples/run-all.sh
+
+if [[ $skip != *" bench "* ]]; then
+  stage "benchmarks, quick size"
+  GRIDPACT_BENCH_QUICK=1 GRIDPACT_BENCH_BUILD=$root/build bench/run
+fi
+
+if [[ $skip != *" fuzz "* ]] && [ -x fuzz/run.sh ]; then
+  stage "fuzzing"
+  bash fuzz/run.sh "${GRIDPACT_FUZZ_SECONDS:-15}"
+fi
+
+if [[ $skip != *" asan "* ]]; then
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+  bash scripts/build.sh build-asan -DGRIDPACT_SANITIZE=ON -DGRIDPACT_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 --timeout 900 -LE crash)
+fi
+stage "all tests passed"
