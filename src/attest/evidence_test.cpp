@@ -178,16 +178,15 @@ TEST(X509, ChainsAndPemParsing) {
   ASSERT_TRUE(reloaded) << reloaded.status().to_string();
   Bytes leaf2 = reloaded->issue(leaf_key.public_point(), "leaf2").value();
   EXPECT_TRUE(verify_chain({leaf2, inter.certificate()}, {root.certificate()}, std::nullopt));
-  EXPECT_EQ(CertificateAuthority::load(inter.certificate_pem(), root.private_key_pem())
-                .status()
-                .code,
-            kBadPolicy);
+  EXPECT_EQ(
+      CertificateAuthority::load(inter.certificate_pem(), root.private_key_pem()).status().code,
+      kBadPolicy);
 
   // Validity periods are checked at the given (block) time only.
   EXPECT_EQ(verify_chain({leaf, inter.certificate()}, {root.certificate()}, int64_t{0}).code,
             kUntrustedCa);
-  EXPECT_TRUE(verify_chain({leaf, inter.certificate()}, {root.certificate()},
-                           int64_t{time(nullptr)}));
+  EXPECT_TRUE(
+      verify_chain({leaf, inter.certificate()}, {root.certificate()}, int64_t{time(nullptr)}));
 
   Policy p;
   EXPECT_TRUE(p.add_trusted_roots(root.certificate_pem() + other.certificate_pem()));
@@ -196,8 +195,8 @@ TEST(X509, ChainsAndPemParsing) {
   EXPECT_EQ(p.add_trusted_roots("garbage").code, kBadPolicy);
   auto point = certificate_ec_point(leaf);
   ASSERT_TRUE(point);
-  EXPECT_EQ(*point, Bytes(leaf_key.public_point().bytes.begin(),
-                          leaf_key.public_point().bytes.end()));
+  EXPECT_EQ(*point,
+            Bytes(leaf_key.public_point().bytes.begin(), leaf_key.public_point().bytes.end()));
 }
 
 TEST(Codes, NamesAreRegistered) {

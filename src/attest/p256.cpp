@@ -38,7 +38,9 @@ std::shared_ptr<EVP_PKEY> key_from_point(const P256Point& point) {
 
 }  // namespace
 
-void P256PublicKey::Free::operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+void P256PublicKey::Free::operator()(EVP_PKEY* k) const {
+  EVP_PKEY_free(k);
+}
 
 std::optional<P256PublicKey> P256PublicKey::parse(const P256Point& point) {
   auto key = key_from_point(point);
@@ -125,8 +127,8 @@ std::optional<Bytes> ec_public_point(EVP_PKEY* key) {
     std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> pt(EC_POINT_new(g.get()), EC_POINT_free);
     if (!pt || EC_POINT_oct2point(g.get(), pt.get(), out.data(), out.size(), nullptr) != 1)
       return std::nullopt;
-    size_t m = EC_POINT_point2oct(g.get(), pt.get(), POINT_CONVERSION_UNCOMPRESSED, nullptr, 0,
-                                  nullptr);
+    size_t m =
+        EC_POINT_point2oct(g.get(), pt.get(), POINT_CONVERSION_UNCOMPRESSED, nullptr, 0, nullptr);
     out.resize(m);
     EC_POINT_point2oct(g.get(), pt.get(), POINT_CONVERSION_UNCOMPRESSED, out.data(), m, nullptr);
   }

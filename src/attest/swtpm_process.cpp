@@ -85,7 +85,9 @@ Result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
-bool SwtpmProcess::available() { return on_path("swtpm") && on_path("swtpm_setup"); }
+bool SwtpmProcess::available() {
+  return on_path("swtpm") && on_path("swtpm_setup");
+}
 
 Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
   if (!available()) return error(Code::kNotFound, "swtpm or swtpm_setup is not on PATH");
@@ -101,10 +103,15 @@ Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
                                       "/ca/issuercert.pem\ncertserial = " + d + "/ca/certserial\n");
   write_file(d + "/localca.options",
              "--platform-manufacturer GridPact\n--platform-version 2.1\n--platform-model swtpm\n");
-  write_file(d + "/setup.conf", "create_certs_tool = /usr/bin/swtpm_localca\n"
-                                "create_certs_tool_config = " + d + "/localca.conf\n"
-                                "create_certs_tool_options = " + d + "/localca.options\n"
-                                "active_pcr_banks = sha256\n");
+  write_file(d + "/setup.conf",
+             "create_certs_tool = /usr/bin/swtpm_localca\n"
+             "create_certs_tool_config = " +
+                 d +
+                 "/localca.conf\n"
+                 "create_certs_tool_options = " +
+                 d +
+                 "/localca.options\n"
+                 "active_pcr_banks = sha256\n");
   pid_t setup = spawn({"swtpm_setup", "--tpm2", "--tpmstate", d + "/state", "--create-ek-cert",
                        "--config", d + "/setup.conf", "--overwrite"},
                       d + "/setup.log");
@@ -120,9 +127,8 @@ Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
     if (!port_free(port) || !port_free(port + 1)) continue;
     std::string ctrl = "type=tcp,port=" + std::to_string(port + 1) + ",bindaddr=127.0.0.1";
     std::string server = "type=tcp,port=" + std::to_string(port) + ",bindaddr=127.0.0.1";
-    pid_t pid = spawn({"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + d + "/state",
-                       "--server", server, "--ctrl", ctrl, "--flags",
-                       "not-need-init,startup-clear"},
+    pid_t pid = spawn({"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + d + "/state", "--server",
+                       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear"},
                       d + "/swtpm.log");
     if (pid < 0) return error(Code::kStorage, "fork failed");
     for (int i = 0; i < 250; ++i) {

@@ -95,10 +95,10 @@ TPM2B_PUBLIC ecc_storage_template(bool ek) {
                        TPMA_OBJECT_DECRYPT;
   if (ek) {
     p.objectAttributes |= TPMA_OBJECT_ADMINWITHPOLICY;
-    static const uint8_t kPolicyA[32] = {
-        0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc,
-        0x8d, 0x46, 0xa5, 0xd7, 0x24, 0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52,
-        0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa};
+    static const uint8_t kPolicyA[32] = {0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8,
+                                         0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+                                         0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64,
+                                         0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa};
     p.authPolicy.size = 32;
     std::memcpy(p.authPolicy.buffer, kPolicyA, 32);
     p.unique.ecc.x.size = 32;
@@ -180,9 +180,9 @@ struct Tpm2Device::Impl {
     TPM2B_DATA outside{};
     TPML_PCR_SELECTION creation_pcr{};
     ESYS_TR tr = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_CreatePrimary(ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                    &sensitive, &tmpl, &outside, &creation_pcr, &tr, nullptr,
-                                    nullptr, nullptr, nullptr);
+    TSS2_RC rc =
+        Esys_CreatePrimary(ctx, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive,
+                           &tmpl, &outside, &creation_pcr, &tr, nullptr, nullptr, nullptr, nullptr);
     if (rc != TSS2_RC_SUCCESS) return tpm_error("CreatePrimary", rc);
     return Handle(ctx, tr, true);
   }
@@ -195,8 +195,8 @@ struct Tpm2Device::Impl {
     sym.algorithm = TPM2_ALG_NULL;
     ESYS_TR session = ESYS_TR_NONE;
     TSS2_RC rc = Esys_StartAuthSession(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                       ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &sym,
-                                       TPM2_ALG_SHA256, &session);
+                                       ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
+                                       &session);
     if (rc != TSS2_RC_SUCCESS) return tpm_error("StartAuthSession", rc);
     rc = Esys_PolicySecret(ctx, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                            ESYS_TR_NONE, nullptr, nullptr, nullptr, 0, nullptr, nullptr);
@@ -255,9 +255,9 @@ struct Tpm2Device::Impl {
     TPML_PCR_SELECTION creation_pcr{};
     EsysPtr<TPM2B_PRIVATE> priv;
     EsysPtr<TPM2B_PUBLIC> pub;
-    TSS2_RC rc = Esys_Create(ctx, p->get(), session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &tmpl,
-                             &outside, &creation_pcr, priv.out(), pub.out(), nullptr, nullptr,
-                             nullptr);
+    TSS2_RC rc =
+        Esys_Create(ctx, p->get(), session, ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &tmpl, &outside,
+                    &creation_pcr, priv.out(), pub.out(), nullptr, nullptr, nullptr);
     if (rc != TSS2_RC_SUCCESS) return tpm_error("Create", rc);
     Tpm2KeyBlob blob;
     blob.parent = which;
@@ -375,8 +375,8 @@ Status Tpm2Device::extend_pcr(uint8_t pcr, const Hash32& measurement) {
 
 Status Tpm2Device::reset_pcr(uint8_t pcr) {
   if (pcr >= kNumPcrs) return error(Code::kInvalidArgument, "PCR index out of range");
-  TSS2_RC rc = Esys_PCR_Reset(impl_->ctx, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                              ESYS_TR_NONE);
+  TSS2_RC rc =
+      Esys_PCR_Reset(impl_->ctx, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
   if (rc != TSS2_RC_SUCCESS) return tpm_error("PCR_Reset", rc);
   return Status::ok();
 }
@@ -471,9 +471,9 @@ Result<Tpm2Attestation> Tpm2Device::certify(const Tpm2KeyBlob& ak, const Tpm2Key
   scheme.scheme = TPM2_ALG_NULL;
   EsysPtr<TPM2B_ATTEST> info;
   EsysPtr<TPMT_SIGNATURE> sig;
-  TSS2_RC rc = Esys_Certify(impl_->ctx, key->get(), signer->get(), ESYS_TR_PASSWORD,
-                            ESYS_TR_PASSWORD, ESYS_TR_NONE, &qualifying, &scheme, info.out(),
-                            sig.out());
+  TSS2_RC rc =
+      Esys_Certify(impl_->ctx, key->get(), signer->get(), ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
+                   ESYS_TR_NONE, &qualifying, &scheme, info.out(), sig.out());
   if (rc != TSS2_RC_SUCCESS) return tpm_error("Certify", rc);
   if (!is_p256_ecdsa(*sig.p)) return error(kTpmError, "TPM returned a non-ECDSA signature");
   Tpm2Attestation out;
@@ -504,17 +504,16 @@ Bytes encode_key_blob(const Tpm2KeyBlob& blob) {
 }
 
 Result<Tpm2KeyBlob> decode_key_blob(const Bytes& bytes) {
-  return codec::decode<Tpm2KeyBlob>(
-      bytes.data(), bytes.size(), [](codec::Reader& r) {
-        if (r.u8() != 1) throw Error(Code::kUnknownVersion, "key blob version");
-        uint8_t parent = r.u8();
-        if (parent != 1 && parent != 2) throw Error(Code::kUnknownType, "key blob parent");
-        Tpm2KeyBlob b;
-        b.parent = static_cast<Tpm2KeyBlob::Parent>(parent);
-        b.public_area = r.bytes(kMaxBlobField);
-        b.private_area = r.bytes(kMaxBlobField);
-        return b;
-      });
+  return codec::decode<Tpm2KeyBlob>(bytes.data(), bytes.size(), [](codec::Reader& r) {
+    if (r.u8() != 1) throw Error(Code::kUnknownVersion, "key blob version");
+    uint8_t parent = r.u8();
+    if (parent != 1 && parent != 2) throw Error(Code::kUnknownType, "key blob parent");
+    Tpm2KeyBlob b;
+    b.parent = static_cast<Tpm2KeyBlob::Parent>(parent);
+    b.public_area = r.bytes(kMaxBlobField);
+    b.private_area = r.bytes(kMaxBlobField);
+    return b;
+  });
 }
 
 Status save_key_blob(const std::string& path, const Tpm2KeyBlob& blob) {

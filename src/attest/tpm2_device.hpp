@@ -41,8 +41,8 @@ Result<Bytes> blob_tpmt_public(const Tpm2KeyBlob& blob);
 Result<P256Point> blob_p256_point(const Tpm2KeyBlob& blob);
 
 struct Tpm2Attestation {
-  Bytes attest;             // TPMS_ATTEST as signed
-  P256Signature signature;  // r || s
+  Bytes attest;                // TPMS_ATTEST as signed
+  P256Signature signature;     // r || s
   std::vector<PcrValue> pcrs;  // quote only: values read right after quoting
 };
 

@@ -29,7 +29,9 @@ void put_u16(Bytes& out, size_t v) {
 void put_u32(Bytes& out, uint32_t v) {
   for (int i = 3; i >= 0; --i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
-void append(Bytes& out, const Bytes& b) { out.insert(out.end(), b.begin(), b.end()); }
+void append(Bytes& out, const Bytes& b) {
+  out.insert(out.end(), b.begin(), b.end());
+}
 
 // TPM 2.0 Part 1, 11.4.10.2: counter-mode HMAC KDF. Labels include their NUL, as the
 // reference implementation's TPM2B_STRING labels do.
@@ -55,8 +57,8 @@ Bytes kdfa(const EVP_MD* md, const Bytes& key, std::string_view label, const Byt
 }
 
 // TPM 2.0 Part 1, 11.4.10.3: the single-step KDF for ECDH (SP 800-56A).
-Bytes kdfe(const EVP_MD* md, const Bytes& z, std::string_view label, const Bytes& u,
-           const Bytes& v, uint32_t bits) {
+Bytes kdfe(const EVP_MD* md, const Bytes& z, std::string_view label, const Bytes& u, const Bytes& v,
+           uint32_t bits) {
   Bytes out;
   size_t want = (bits + 7) / 8;
   for (uint32_t counter = 1; out.size() < want; ++counter) {
@@ -159,8 +161,8 @@ Result<PublicInfo> parse_public(const Bytes& bytes) {
     info.curve = e.curveID;
     info.scheme = e.scheme.scheme;
     if (e.scheme.scheme == TPM2_ALG_ECDSA) info.scheme_hash = e.scheme.details.ecdsa.hashAlg;
-    size_t width = p.unique.ecc.x.size > p.unique.ecc.y.size ? p.unique.ecc.x.size
-                                                             : p.unique.ecc.y.size;
+    size_t width =
+        p.unique.ecc.x.size > p.unique.ecc.y.size ? p.unique.ecc.x.size : p.unique.ecc.y.size;
     if (e.curveID == TPM2_ECC_NIST_P256) width = 32;
     if (e.curveID == TPM2_ECC_NIST_P384) width = 48;
     info.point.push_back(0x04);
@@ -183,7 +185,8 @@ Result<Bytes> object_name(const Bytes& tpmt_public) {
 }
 
 bool is_tpm_p256_signing_key(const PublicInfo& info, bool restricted) {
-  constexpr uint32_t kMust = kAttrFixedTpm | kAttrFixedParent | kAttrSensitiveDataOrigin | kAttrSign;
+  constexpr uint32_t kMust =
+      kAttrFixedTpm | kAttrFixedParent | kAttrSensitiveDataOrigin | kAttrSign;
   if ((info.attributes & kMust) != kMust) return false;
   if (info.attributes & kAttrDecrypt) return false;
   if (((info.attributes & kAttrRestricted) != 0) != restricted) return false;
@@ -213,8 +216,7 @@ Result<Bytes> tpm2b_public_ecc_point(const Bytes& tpm2b_public) {
   return info->point;
 }
 
-Result<Credential> make_credential(const Bytes& ek_public, const Bytes& name,
-                                   const Bytes& secret) {
+Result<Credential> make_credential(const Bytes& ek_public, const Bytes& name, const Bytes& secret) {
   register_attest_codes();
   auto parsed = unmarshal_tpm2b_public(ek_public);
   if (!parsed) return parsed.status();
@@ -227,7 +229,7 @@ Result<Credential> make_credential(const Bytes& ek_public, const Bytes& name,
   const TPMT_SYM_DEF_OBJECT& sym = ek.parameters.eccDetail.symmetric;
   const EVP_CIPHER* cipher = nullptr;
   if (sym.algorithm == TPM2_ALG_AES && sym.mode.aes == TPM2_ALG_CFB)
-    cipher = sym.keyBits.aes == 128 ? EVP_aes_128_cfb128()
+    cipher = sym.keyBits.aes == 128   ? EVP_aes_128_cfb128()
              : sym.keyBits.aes == 256 ? EVP_aes_256_cfb128()
                                       : nullptr;
   const char* group = nullptr;
@@ -281,8 +283,8 @@ Result<Credential> make_credential(const Bytes& ek_public, const Bytes& name,
   append(mac_input, name);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int maclen = 0;
-  HMAC(md, hmac_key.data(), static_cast<int>(hmac_key.size()), mac_input.data(),
-       mac_input.size(), mac, &maclen);
+  HMAC(md, hmac_key.data(), static_cast<int>(hmac_key.size()), mac_input.data(), mac_input.size(),
+       mac, &maclen);
 
   Credential c;
   put_u16(c.id_object, maclen);

@@ -36,8 +36,7 @@ Result<Verified> verify_tpm2(const Evidence& e, const Hash32& nonce, const Polic
   auto leaf_point = certificate_ec_point(t.ak_cert_chain.front());
   if (!leaf_point || *leaf_point != Bytes(t.ak_public.bytes.begin(), t.ak_public.bytes.end()))
     return error(kUntrustedCa, "AK certificate is not for the AK in the evidence");
-  if (Status s = verify_chain(t.ak_cert_chain, policy.trusted_roots, policy.at_time); !s)
-    return s;
+  if (Status s = verify_chain(t.ak_cert_chain, policy.trusted_roots, policy.at_time); !s) return s;
 
   // 2-3. A TPM-made quote over our nonce, signed by the AK.
   if (!ak->verify(t.quote, t.quote_signature))
@@ -129,8 +128,7 @@ Result<Verified> verify_evidence(const Evidence& e, const Hash32& nonce, const P
   return error(kMalformedEvidence, "unknown platform");
 }
 
-Result<Verified> verify_evidence(const Bytes& encoded, const Hash32& nonce,
-                                 const Policy& policy) {
+Result<Verified> verify_evidence(const Bytes& encoded, const Hash32& nonce, const Policy& policy) {
   auto e = decode_evidence(encoded);
   if (!e) return error(kMalformedEvidence, e.status().to_string());
   return verify_evidence(*e, nonce, policy);

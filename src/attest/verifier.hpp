@@ -34,7 +34,7 @@ namespace gridpact::attest {
 constexpr uint8_t kDefaultFirmwarePcr = 16;
 
 struct Policy {
-  std::vector<Bytes> trusted_roots;         // DER certificates of enrolment CAs
+  std::vector<Bytes> trusted_roots;          // DER certificates of enrolment CAs
   std::vector<Hash32> allowed_measurements;  // SHA-256 of allowed firmware images
   uint8_t firmware_pcr = kDefaultFirmwarePcr;
   bool allow_virtual = false;

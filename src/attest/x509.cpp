@@ -60,8 +60,8 @@ bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // Builds and signs a certificate; `issuer` null means self-signed.
-X509Ptr make_cert(EVP_PKEY* subject_key, const std::string& cn, X509* issuer,
-                  EVP_PKEY* issuer_key, bool is_ca, int days) {
+X509Ptr make_cert(EVP_PKEY* subject_key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key,
+                  bool is_ca, int days) {
   X509Ptr x(X509_new());
   if (!x) return nullptr;
   X509_set_version(x.get(), 2);
@@ -139,8 +139,8 @@ Status verify_chain(const std::vector<Bytes>& chain, const std::vector<Bytes>& r
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
-    return error(kUntrustedCa, std::string("certificate chain: ") +
-                                   X509_verify_cert_error_string(err));
+    return error(kUntrustedCa,
+                 std::string("certificate chain: ") + X509_verify_cert_error_string(err));
   }
   return Status::ok();
 }
@@ -176,8 +176,7 @@ Result<CertificateAuthority> CertificateAuthority::load(std::string_view cert,
   register_attest_codes();
   auto certs = parse_certificates(cert);
   if (!certs) return certs.status();
-  std::unique_ptr<BIO, Free> bio(
-      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  std::unique_ptr<BIO, Free> bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (!key) return error(kBadPolicy, "CA key is not a PEM private key");
   std::unique_ptr<EVP_PKEY, Free> owned(key);
