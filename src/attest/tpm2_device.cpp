@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "attest/codes.hpp"
 #include "attest/tpm2_structs.hpp"
@@ -157,9 +158,21 @@ struct Tpm2Device::Impl {
     bool needs_policy = false;
   };
 
+  // Asked first so that a missing handle is not an ESYS error (which tss2 logs loudly).
+  bool persistent_exists(uint32_t handle) {
+    EsysPtr<TPMS_CAPABILITY_DATA> data;
+    TPMI_YES_NO more = 0;
+    if (Esys_GetCapability(ctx, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, handle,
+                           1, &more, data.out()) != TSS2_RC_SUCCESS)
+      return false;
+    const TPML_HANDLE& h = data->data.handles;
+    return h.count > 0 && h.handle[0] == handle;
+  }
+
   Result<Ek> ek() {
     ESYS_TR tr = ESYS_TR_NONE;
-    if (Esys_TR_FromTPMPublic(ctx, kEkPersistentHandle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+    if (persistent_exists(kEkPersistentHandle) &&
+        Esys_TR_FromTPMPublic(ctx, kEkPersistentHandle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                               &tr) == TSS2_RC_SUCCESS) {
       Handle h(ctx, tr, false);
       EsysPtr<TPM2B_PUBLIC> pub;
@@ -188,9 +201,9 @@ struct Tpm2Device::Impl {
   }
 
   // A policy session satisfying PolicySecret(TPM_RH_ENDORSEMENT), for EKs without
-  // userWithAuth. Flushed by its Handle if unused; a successful command with a policy
-  // session that lacks continueSession flushes it in the TPM already.
-  Result<ESYS_TR> ek_policy_session() {
+  // userWithAuth. It is marked continueSession so that its lifetime is ours alone: the
+  // returned Handle flushes it whether or not the command using it succeeded.
+  Result<Handle> ek_policy_session() {
     TPMT_SYM_DEF sym{};
     sym.algorithm = TPM2_ALG_NULL;
     ESYS_TR session = ESYS_TR_NONE;
@@ -198,13 +211,14 @@ struct Tpm2Device::Impl {
                                        ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256,
                                        &session);
     if (rc != TSS2_RC_SUCCESS) return tpm_error("StartAuthSession", rc);
+    Handle h(ctx, session, true);
+    rc = Esys_TRSess_SetAttributes(ctx, session, TPMA_SESSION_CONTINUESESSION,
+                                   TPMA_SESSION_CONTINUESESSION);
+    if (rc != TSS2_RC_SUCCESS) return tpm_error("TRSess_SetAttributes", rc);
     rc = Esys_PolicySecret(ctx, ESYS_TR_RH_ENDORSEMENT, session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                            ESYS_TR_NONE, nullptr, nullptr, nullptr, 0, nullptr, nullptr);
-    if (rc != TSS2_RC_SUCCESS) {
-      Esys_FlushContext(ctx, session);
-      return tpm_error("PolicySecret", rc);
-    }
-    return session;
+    if (rc != TSS2_RC_SUCCESS) return tpm_error("PolicySecret", rc);
+    return h;
   }
 
   Result<Handle> parent(Tpm2KeyBlob::Parent p, Ek* ek_out) {
@@ -220,12 +234,13 @@ struct Tpm2Device::Impl {
     auto pub = unmarshal<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(blob.public_area);
     auto priv = unmarshal<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(blob.private_area);
     if (!pub || !priv) return error(Code::kBadEncoding, "key blob does not unmarshal");
-    ESYS_TR session = ESYS_TR_PASSWORD;
+    std::optional<Handle> policy;
     if (parent_needs_policy) {
       auto s = ek_policy_session();
       if (!s) return s.status();
-      session = *s;
+      policy.emplace(std::move(s).value());
     }
+    ESYS_TR session = policy ? policy->get() : ESYS_TR_PASSWORD;
     ESYS_TR tr = ESYS_TR_NONE;
     TSS2_RC rc = Esys_Load(ctx, parent_tr, session, ESYS_TR_NONE, ESYS_TR_NONE, &*priv, &*pub, &tr);
     if (rc != TSS2_RC_SUCCESS) return tpm_error("Load", rc);
@@ -244,12 +259,13 @@ struct Tpm2Device::Impl {
     Ek info{Handle(ctx, ESYS_TR_NONE, false), false};
     auto p = parent(which, &info);
     if (!p) return p.status();
-    ESYS_TR session = ESYS_TR_PASSWORD;
+    std::optional<Handle> policy;
     if (info.needs_policy) {
       auto s = ek_policy_session();
       if (!s) return s.status();
-      session = *s;
+      policy.emplace(std::move(s).value());
     }
+    ESYS_TR session = policy ? policy->get() : ESYS_TR_PASSWORD;
     TPM2B_SENSITIVE_CREATE sensitive{};
     TPM2B_DATA outside{};
     TPML_PCR_SELECTION creation_pcr{};
@@ -348,12 +364,13 @@ Result<Bytes> Tpm2Device::activate_credential(const Tpm2KeyBlob& ak, const Bytes
   if (!ek) return ek.status();
   auto key = impl_->load(ak, ek->handle.get(), ek->needs_policy);
   if (!key) return key.status();
-  ESYS_TR ek_session = ESYS_TR_PASSWORD;
+  std::optional<Impl::Handle> policy;
   if (ek->needs_policy) {
     auto s = impl_->ek_policy_session();
     if (!s) return s.status();
-    ek_session = *s;
+    policy.emplace(std::move(s).value());
   }
+  ESYS_TR ek_session = policy ? policy->get() : ESYS_TR_PASSWORD;
   EsysPtr<TPM2B_DIGEST> out;
   TSS2_RC rc = Esys_ActivateCredential(impl_->ctx, key->get(), ek->handle.get(), ESYS_TR_PASSWORD,
                                        ek_session, ESYS_TR_NONE, &blob, &secret, out.out());

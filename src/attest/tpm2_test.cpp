@@ -3,6 +3,8 @@
 // accepts the honest evidence and rejects every kind of tampering with its stable code.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "attest/codes.hpp"
 #include "attest/enrol.hpp"
 #include "attest/p256.hpp"
@@ -20,6 +22,7 @@ constexpr std::string_view kChain = "gridpact-test";
 class Tpm2Test : public ::testing::Test {
  protected:
   void SetUp() override {
+    setenv("TSS2_LOG", "all+none", 0);  // expected TPM errors need no log lines
     auto swtpm = SwtpmProcess::start();
     ASSERT_TRUE(swtpm) << swtpm.status().to_string();
     swtpm_ = std::move(swtpm).value();
@@ -322,6 +325,36 @@ TEST_F(Tpm2Test, EnrolmentChecksEkCertificateAndCredential) {
   auto r3 = ca_.challenge(req);
   ASSERT_FALSE(r3);
   EXPECT_EQ(r3.status().code, kEnrolmentRejected);
+}
+
+// Without swtpm_setup's persistent EK the device falls back to the TCG low-range ECC P-256
+// EK, usable only through a PolicySecret(endorsement) session; tpm2-tools is the reference.
+TEST_F(Tpm2Test, LowRangeEkFallbackActivatesCredential) {
+  std::string tools = "TPM2TOOLS_TCTI='" + swtpm_->tcti() + "' ";
+  ASSERT_EQ(std::system((tools + "tpm2_evictcontrol -C o -c 0x81010016 >/dev/null").c_str()), 0);
+  Bytes ek = tpm_->ek_public().value();
+  std::string ref = swtpm_->dir() + "/ek.pub";
+  ASSERT_EQ(std::system((tools + "tpm2_createek -G ecc -c " + swtpm_->dir() + "/ek.ctx -u " + ref +
+                         " >/dev/null")
+                            .c_str()),
+            0);
+  EXPECT_EQ(to_hex(ek), to_hex(to_bytes(read_text_file(ref).value())));
+
+  auto ak = tpm_->create_ak();
+  ASSERT_TRUE(ak) << ak.status().to_string();
+  Bytes name = object_name(blob_tpmt_public(*ak).value()).value();
+  Bytes secret = to_bytes("thirty-two bytes of credential!!");
+  Credential cred = make_credential(ek, name, secret).value();
+  for (int i = 0; i < 5; ++i) {  // sessions and objects are flushed every time
+    auto got = tpm_->activate_credential(*ak, cred.id_object, cred.encrypted_secret);
+    ASSERT_TRUE(got) << got.status().to_string();
+    EXPECT_EQ(*got, secret);
+  }
+  // The EK certificate in NV certifies the evicted P-384 EK, not this one.
+  use_ek_roots();
+  auto r = ca_.challenge(request(*ak));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code, kEnrolmentRejected);
 }
 
 TEST_F(Tpm2Test, TruncatedOrGarbageEvidenceIsMalformed) {
