@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "attest/codes.hpp"
 #include "attest/enrol.hpp"
@@ -114,6 +115,11 @@ TEST_F(Tpm2Test, HappyPathVerifiesAndRoundTrips) {
   auto decoded = decode_evidence(wire);
   ASSERT_TRUE(decoded) << decoded.status().to_string();
   EXPECT_EQ(*decoded, evidence_);
+
+  // Seeds for fuzz_evidence: GRIDPACT_FUZZ_SEED_DIR=src/attest/evidence_corpus.
+  if (const char* seeds = std::getenv("GRIDPACT_FUZZ_SEED_DIR"))
+    std::ofstream(std::string(seeds) + "/tpm2.bin", std::ios::binary)
+        .write(reinterpret_cast<const char*>(wire.data()), static_cast<long>(wire.size()));
 
   auto v = verify_evidence(wire, nonce_, policy());
   ASSERT_TRUE(v) << v.status().to_string();
