@@ -30,19 +30,22 @@ bool on_path(const std::string& name) {
   return false;
 }
 
-// fork + execvp with stdout/stderr appended to `log`; returns the child's pid.
+// fork + execvp with stdout/stderr appended to `log`; returns the child's pid. Everything
+// the child needs is prepared before fork(), so the child only makes system calls.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-    close(fd);
-  }
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_t pid = fork();
+  if (pid != 0) {
+    if (fd >= 0) close(fd);
+    return pid;
+  }
+  if (fd >= 0) {
+    dup2(fd, 1);  // dup2 clears O_CLOEXEC on the copies
+    dup2(fd, 2);
+  }
   execvp(args[0], args.data());
   _exit(127);
 }

@@ -46,6 +46,8 @@ struct Tpm2Attestation {
   std::vector<PcrValue> pcrs;  // quote only: values read right after quoting
 };
 
+// One ESYS context on one TCTI connection. Not thread-safe: give each thread its own
+// device, or serialise calls (a TPM executes one command at a time anyway).
 class Tpm2Device {
  public:
   // `tcti`: e.g. "swtpm:host=127.0.0.1,port=2321" or "device:/dev/tpmrm0".
@@ -54,8 +56,9 @@ class Tpm2Device {
   Tpm2Device(const Tpm2Device&) = delete;
   Tpm2Device& operator=(const Tpm2Device&) = delete;
 
-  // The ECC EK's TPM2B_PUBLIC and its certificate (DER) from NV 0x1c00016 (swtpm's ECC
-  // EK), else 0x1c0000a (low-range ECC).
+  // The ECC EK's TPM2B_PUBLIC (derived, or read from 0x81010016) and its certificate
+  // (DER) from NV 0x1c00016 (swtpm's ECC EK), else 0x1c0000a (low-range ECC). RSA EKs
+  // (certificate at 0x1c00002, readable with read_nv) are not supported by enrolment.
   Result<Bytes> ek_public();
   Result<Bytes> read_ek_certificate();
   Result<Bytes> read_nv(uint32_t index);
