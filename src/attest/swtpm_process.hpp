@@ -1,0 +1,46 @@
+// Test and benchmark support (library gridpact_attest_testing, not gridpact_attest): a
+// private swtpm, manufactured with EK certificates under a private local CA, listening on
+// a free loopback port, stopped by its process id.
+//
+// swtpm_setup is given its own configuration, so its local CA lives in the temporary
+// directory (ca/) instead of the shared /var/lib/swtpm-localca: tests need neither root
+// nor a writable system directory, and never share a CA.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "base/error.hpp"
+
+namespace gridpact::attest {
+
+class SwtpmProcess {
+ public:
+  // True if swtpm and swtpm_setup are on PATH.
+  static bool available();
+  // swtpm_setup --tpm2 --create-ek-cert into a fresh temporary directory, then
+  // swtpm socket on 127.0.0.1:P (command) and P+1 (control), waiting until it accepts.
+  static Result<std::unique_ptr<SwtpmProcess>> start();
+  // SIGTERM (then SIGKILL after 2 s) to the recorded pid, and removes the directory.
+  ~SwtpmProcess();
+
+  std::string tcti() const { return "swtpm:host=127.0.0.1,port=" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  // The manufacturer root and issuing CA of this TPM's EK certificates (PEM files).
+  std::string ek_root_pem_path() const { return dir_ + "/ca/swtpm-localca-rootca-cert.pem"; }
+  std::string ek_issuer_pem_path() const { return dir_ + "/ca/issuercert.pem"; }
+
+ private:
+  SwtpmProcess() = default;
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Reads a whole file (tests load the CA PEMs with it).
+Result<std::string> read_text_file(const std::string& path);
+
+}  // namespace gridpact::attest
