@@ -28,6 +28,11 @@ class StateOverlay : public StateReader {
   using Writes = std::map<std::string, std::optional<std::string>, std::less<>>;
 
   explicit StateOverlay(const StateReader& base) : base_(base) {}
+  // Overlays are never copied: constructing one from another layers it on top (without
+  // this, `StateOverlay child(parent)` would silently copy every buffered write).
+  explicit StateOverlay(const StateOverlay& parent) : base_(parent) {}
+  StateOverlay(StateOverlay&&) = delete;
+  StateOverlay& operator=(const StateOverlay&) = delete;
 
   std::optional<std::string> get(std::string_view key) const override;
   void scan(std::string_view prefix, const Visitor& fn) const override;

@@ -69,3 +69,18 @@ TEST(StateValues, U64RoundTrip) {
 }
 
 }  // namespace gridpact
+
+namespace gridpact {
+
+TEST(StateOverlay, ChildLayersOverParentInsteadOfCopyingIt) {
+  MapReader base;
+  StateOverlay parent(base);
+  parent.put("k", "parent");
+  StateOverlay child(parent);
+  EXPECT_TRUE(child.writes().empty());  // nothing copied
+  EXPECT_EQ(child.get("k"), "parent");  // but everything visible
+  parent.put("k2", "late");
+  EXPECT_EQ(child.get("k2"), "late");
+}
+
+}  // namespace gridpact
