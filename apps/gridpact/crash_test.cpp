@@ -201,27 +201,34 @@ TEST(CrashTest, AcknowledgedTransfersSurviveSigkill) {
   for (size_t w = 0; w < keys.size(); ++w) {
     workers.emplace_back([&, w] {
       std::mt19937_64 rng(w * 7919 + 1);
-      std::optional<uint64_t> nonce;
+      uint64_t nonce = 0;
+      bool nonce_known = false;
       while (!stop) {
+        // Announce work before looking at `paused`: the checker waits for idle only after
+        // setting `paused`, so it never runs beside a request (sequentially consistent).
+        idle[w] = false;
         if (paused) {
           idle[w] = true;
           std::this_thread::sleep_for(5ms);
           continue;
         }
-        idle[w] = false;
-        if (!nonce) nonce = cluster.nonce(keys[w].public_key());
-        if (!nonce) {
-          std::this_thread::sleep_for(20ms);
-          continue;
+        if (!nonce_known) {
+          auto n = cluster.nonce(keys[w].public_key());
+          if (!n) {
+            std::this_thread::sleep_for(20ms);
+            continue;
+          }
+          nonce = *n;
+          nonce_known = true;
         }
         size_t to = (w + 1 + rng() % (keys.size() - 1)) % keys.size();
-        auto ack = transfer(cluster, keys[w], *nonce, keys[to].public_key(), 1 + rng() % 1000);
+        auto ack = transfer(cluster, keys[w], nonce, keys[to].public_key(), 1 + rng() % 1000);
         if (ack) {
           std::lock_guard lock(acks_mutex);
           acks.push_back(*ack);
-          ++*nonce;
+          ++nonce;
         } else {
-          nonce.reset();  // unknown outcome: re-read the committed nonce
+          nonce_known = false;  // unknown outcome: re-read the committed nonce
         }
       }
       idle[w] = true;
