@@ -40,5 +40,7 @@ void add_tx_commands(CLI::App& app);
 void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_meter_commands(CLI::App& app);        // after add_tx/add_query
+void add_meter_agent_commands(CLI::App& app);
 
 }  // namespace gridpact::cli
