@@ -185,7 +185,12 @@ TEST_F(BridgeTest, BrokerRestartMidStreamLosesNoReading) {
   ASSERT_TRUE(wait_seq(kTotal)) << "committed up to seq " << committed_seq();
   EXPECT_GE((*pub)->connects(), 2u);  // the publisher really reconnected
   auto rs = meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 1000);
-  ASSERT_EQ(rs.size(), kTotal);
+  std::string seqs;
+  for (const auto& r : rs) seqs += std::to_string(r.seq) + " ";
+  auto st = bridge.stats();
+  ASSERT_EQ(rs.size(), kTotal) << "committed seqs: " << seqs << "; bridge received " << st.received
+                               << ", submitted " << st.submitted << ", duplicates " << st.duplicates
+                               << ", refused " << st.refused;
   for (uint64_t i = 0; i < kTotal; ++i) {
     EXPECT_EQ(rs[i].seq, i + 1);
     EXPECT_EQ(rs[i].period, first + i);

@@ -40,6 +40,7 @@ struct MqttClient::Impl {
   std::set<int> acked_early;
   bool is_connected = false;
   uint64_t connects = 0;
+  uint64_t subacks = 0;
 
   ~Impl() {
     if (mosq) {
@@ -82,6 +83,15 @@ void on_publish(mosquitto*, void* obj, int mid) {
   impl->cv.notify_all();
 }
 
+void on_subscribe(mosquitto*, void* obj, int, int, const int*) {
+  auto* impl = static_cast<MqttClient::Impl*>(obj);
+  {
+    std::lock_guard lock(impl->mu);
+    ++impl->subacks;
+  }
+  impl->cv.notify_all();
+}
+
 void on_message(mosquitto*, void* obj, const mosquitto_message* msg) {
   auto* impl = static_cast<MqttClient::Impl*>(obj);
   if (impl->on_message)
@@ -109,10 +119,14 @@ Result<std::unique_ptr<MqttClient>> MqttClient::connect(const MqttOptions& o, On
   mosquitto_connect_callback_set(impl->mosq, on_connect);
   mosquitto_disconnect_callback_set(impl->mosq, on_disconnect);
   mosquitto_publish_callback_set(impl->mosq, on_publish);
+  mosquitto_subscribe_callback_set(impl->mosq, on_subscribe);
   mosquitto_message_callback_set(impl->mosq, meteragent::on_message);
   mosquitto_reconnect_delay_set(impl->mosq, 1, 2, false);
-  // More than the default 20 in flight keeps a fast publisher from stalling.
-  mosquitto_max_inflight_messages_set(impl->mosq, 100);
+  // One publication in flight at a time: after a reconnect libmosquitto re-sends the
+  // unacknowledged one before anything queued behind it, so readings stay in sequence
+  // order (with more in flight, newer ones can overtake the re-sent backlog, and the
+  // ledger would then refuse the older ones as replays). A meter sends one per period.
+  mosquitto_max_inflight_messages_set(impl->mosq, 1);
   int rc = mosquitto_connect(impl->mosq, o.host.c_str(), o.port, o.keepalive_s);
   if (rc != MOSQ_ERR_SUCCESS)
     return mqtt_error(rc, "cannot connect to MQTT broker " + o.host + ":" + std::to_string(o.port));
@@ -131,8 +145,18 @@ Status MqttClient::subscribe(std::string_view pattern) {
     std::lock_guard lock(impl_->mu);
     impl_->subscription = std::string(pattern);
   }
+  uint64_t before;
+  {
+    std::lock_guard lock(impl_->mu);
+    before = impl_->subacks;
+  }
   int rc = mosquitto_subscribe(impl_->mosq, nullptr, impl_->subscription.c_str(), 1);
-  return rc == MOSQ_ERR_SUCCESS ? Status::ok() : mqtt_error(rc, "subscribe");
+  if (rc != MOSQ_ERR_SUCCESS) return mqtt_error(rc, "subscribe");
+  // Until the broker acknowledges, publications would find no session to queue them in.
+  std::unique_lock lock(impl_->mu);
+  if (!impl_->cv.wait_for(lock, std::chrono::seconds(10), [&] { return impl_->subacks > before; }))
+    return error(Code::kTimeout, "MQTT broker did not acknowledge the subscription");
+  return Status::ok();
 }
 
 Status MqttClient::publish(const std::string& topic, const Bytes& payload) {

@@ -44,7 +44,8 @@ class MqttClient {
   MqttClient(const MqttClient&) = delete;
   MqttClient& operator=(const MqttClient&) = delete;
 
-  Status subscribe(std::string_view pattern);                      // QoS 1
+  // QoS 1; returns once the broker acknowledged the subscription.
+  Status subscribe(std::string_view pattern);
   Status publish(const std::string& topic, const Bytes& payload);  // QoS 1
   // Waits until every publication so far is acknowledged by the broker.
   Status flush(std::chrono::milliseconds timeout);
