@@ -40,5 +40,6 @@ void add_tx_commands(CLI::App& app);
 void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_market_commands(CLI::App& app);
 
 }  // namespace gridpact::cli
