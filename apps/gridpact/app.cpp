@@ -5,12 +5,14 @@
 #include <iostream>
 
 #include "modules/bank/bank.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::cli {
 
 std::vector<std::unique_ptr<Module>> make_modules() {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<bank::BankModule>());
+  m.push_back(std::make_unique<meters::MetersModule>());
   return m;
 }
 
