@@ -20,7 +20,8 @@ int64_t get_int(const json& j, const std::string& where, int64_t min, int64_t ma
   std::string range = "an integer in " + std::to_string(min) + ".." + std::to_string(max);
   if (j.is_number_unsigned()) {
     auto u = j.get<uint64_t>();
-    if (u > static_cast<uint64_t>(max)) fail(where, "must be " + range);
+    if (u > static_cast<uint64_t>(max) || static_cast<int64_t>(u) < min)
+      fail(where, "must be " + range);
     return static_cast<int64_t>(u);
   }
   if (!j.is_number_integer()) fail(where, "must be " + range);

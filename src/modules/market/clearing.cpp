@@ -321,16 +321,20 @@ class Solver {
       }
     }
     // Fill order: offers by price ascending, bids by price descending; then book position.
-    for (auto& g : groups_) {
-      std::stable_sort(g.orders.begin(), g.orders.end(),
-                       [&](uint32_t a, uint32_t b) { return orders_[a].price < orders_[b].price; });
-      build_levels(g, orders_);
-    }
-    for (auto& k : classes_) {
-      std::stable_sort(k.orders.begin(), k.orders.end(),
-                       [&](uint32_t a, uint32_t b) { return orders_[a].price > orders_[b].price; });
-      build_levels(k, orders_);
-    }
+    // Sorted as packed (price, position) keys: prices are within +-kMaxPrice < 2^31.
+    std::vector<uint64_t> keys;
+    auto sort_node = [&](Node& n, bool descending) {
+      keys.clear();
+      for (uint32_t i : n.orders) {
+        int64_t p = descending ? kMaxPrice - orders_[i].price : orders_[i].price + kMaxPrice;
+        keys.push_back((static_cast<uint64_t>(p) << 32) | i);
+      }
+      std::sort(keys.begin(), keys.end());
+      for (size_t j = 0; j < keys.size(); ++j) n.orders[j] = static_cast<uint32_t>(keys[j]);
+      build_levels(n, orders_);
+    };
+    for (auto& g : groups_) sort_node(g, false);
+    for (auto& k : classes_) sort_node(k, true);
   }
 
   bool allowed(const Node& g, const Node& k) const {
