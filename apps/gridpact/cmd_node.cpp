@@ -5,6 +5,7 @@
 
 #include "api/server.hpp"
 #include "app.hpp"
+#include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -15,6 +16,7 @@ struct NodeArgs {
   std::string genesis;
   std::string validator_key;
   std::string port_file;
+  NodeAttestArgs attest;
 };
 
 int run_node(const NodeArgs& a) {
@@ -47,6 +49,8 @@ int run_node(const NodeArgs& a) {
     if (!key) return fail(key.status());
     options.validator_key = *key;
   }
+  auto attestor = make_node_attestor(a.data, genesis->chain_id, options.validator_key, a.attest);
+  if (!attestor) return fail(attestor.status());
   auto node = Node::open(std::move(options), make_modules());
   if (!node) return fail(node.status());
 
@@ -59,6 +63,7 @@ int run_node(const NodeArgs& a) {
 
   (*node)->start();
   api::Server server(**node, server_options);
+  (*attestor)->install(server);
   if (Status s = server.start(); !s) return fail(s);
   spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
                (*node)->store().height().value_or(0), server_options.host, server.port());
@@ -83,6 +88,11 @@ void add_node_command(CLI::App& app) {
                   "Genesis TOML; without it, a development chain is created in --data");
   cmd->add_option("--validator-key", a->validator_key, "Key file of the block-signing validator");
   cmd->add_option("--port-file", a->port_file, "Write the API port to this file once listening");
+  cmd->add_option("--attest-tpm", a->attest.tpm,
+                  "Attest with this TPM (tcp:HOST:PORT of an swtpm, or a TCTI); default: "
+                  "virtual, INSECURE evidence");
+  cmd->add_option("--attest-ak", a->attest.ak, "Enrolled AK key blob (with --attest-tpm)");
+  cmd->add_option("--attest-ak-cert", a->attest.ak_cert, "AK certificate chain, PEM or DER");
   cmd->callback([a] { finish(run_node(*a)); });
 }
 
