@@ -281,6 +281,7 @@ class Solver {
     const size_t mgs = book_.microgrids().size();
     std::vector<uint32_t> dense_group(mgs * 8, kNone), dense_class(mgs, kNone);
     std::unordered_map<uint64_t, uint32_t> sparse_group, sparse_class;
+    std::vector<uint32_t> node_of(orders_.size());
     for (uint32_t i = 0; i < orders_.size(); ++i) {
       const Order& o = orders_[i];
       if (o.side == Side::kOffer) {
@@ -300,7 +301,7 @@ class Solver {
           n.source = o.source;
           groups_.push_back(std::move(n));
         }
-        groups_[*slot].orders.push_back(i);
+        node_of[i] = *slot;
       } else {
         uint32_t c = constraint_of[o.preference];
         uint32_t* slot;
@@ -317,20 +318,48 @@ class Solver {
           n.constraint = c;
           classes_.push_back(std::move(n));
         }
-        classes_[*slot].orders.push_back(i);
+        node_of[i] = *slot;
       }
     }
+    // Two passes so that each node's list is allocated once.
+    std::vector<size_t> group_size(groups_.size(), 0), class_size(classes_.size(), 0);
+    for (uint32_t i = 0; i < orders_.size(); ++i)
+      (orders_[i].side == Side::kOffer ? group_size : class_size)[node_of[i]]++;
+    for (size_t g = 0; g < groups_.size(); ++g) groups_[g].orders.reserve(group_size[g]);
+    for (size_t k = 0; k < classes_.size(); ++k) classes_[k].orders.reserve(class_size[k]);
+    for (uint32_t i = 0; i < orders_.size(); ++i)
+      (orders_[i].side == Side::kOffer ? groups_ : classes_)[node_of[i]].orders.push_back(i);
     // Fill order: offers by price ascending, bids by price descending; then book position.
-    // Sorted as packed (price, position) keys: prices are within +-kMaxPrice < 2^31.
-    std::vector<uint64_t> keys;
+    // A node's orders are in book order already, so a stable sort by price alone gives
+    // (price, position): LSD radix sort on the price offset to 0..2 x kMaxPrice < 2^31.
+    std::vector<uint64_t> keys, tmp;
     auto sort_node = [&](Node& n, bool descending) {
-      keys.clear();
-      for (uint32_t i : n.orders) {
+      const size_t m = n.orders.size();
+      keys.resize(m);
+      for (size_t j = 0; j < m; ++j) {
+        uint32_t i = n.orders[j];
         int64_t p = descending ? kMaxPrice - orders_[i].price : orders_[i].price + kMaxPrice;
-        keys.push_back((static_cast<uint64_t>(p) << 32) | i);
+        keys[j] = (static_cast<uint64_t>(p) << 32) | i;
       }
-      std::sort(keys.begin(), keys.end());
-      for (size_t j = 0; j < keys.size(); ++j) n.orders[j] = static_cast<uint32_t>(keys[j]);
+      if (m < 512) {
+        std::sort(keys.begin(), keys.end());
+      } else {
+        tmp.resize(m);
+        for (int shift = 32; shift < 64; shift += 11) {
+          std::array<size_t, 2048> count{};
+          for (uint64_t k : keys) count[(k >> shift) & 2047]++;
+          if (*std::max_element(count.begin(), count.end()) == m) continue;  // one digit
+          size_t sum = 0;
+          for (auto& c : count) {
+            size_t here = c;
+            c = sum;
+            sum += here;
+          }
+          for (uint64_t k : keys) tmp[count[(k >> shift) & 2047]++] = k;
+          keys.swap(tmp);
+        }
+      }
+      for (size_t j = 0; j < m; ++j) n.orders[j] = static_cast<uint32_t>(keys[j]);
       build_levels(n, orders_);
     };
     for (auto& g : groups_) sort_node(g, false);
@@ -478,6 +507,15 @@ class Solver {
     };
     std::vector<Cursor> gc(G_);
     std::vector<Trade> trades;
+    // At most one trade per filled order boundary on either side plus one per edge.
+    size_t bound = G_ * K_;
+    for (const auto* nodes : {&groups_, &classes_})
+      for (const Node& n : *nodes) {
+        uint64_t left = n.filled;
+        for (size_t j = 0; j < n.orders.size() && left > 0; ++j, ++bound)
+          left -= std::min(left, orders_[n.orders[j]].qty_wh);
+      }
+    trades.reserve(bound);
     for (size_t k = 0; k < K_; ++k) {
       const Node& c = classes_[k];
       Cursor bc;
