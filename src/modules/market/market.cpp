@@ -415,7 +415,8 @@ Loaded load_book(const StateReader& s, std::string_view commodity, uint64_t peri
   return l;
 }
 
-Book build_book(const Loaded& l, const Params& p) {
+// remaining: each order at its unfilled quantity (continuous matching).
+Book build_book(const Loaded& l, const Params& p, bool remaining = false) {
   Book book;
   book.reserve(l.orders.size());
   for (const auto& o : l.orders) book.microgrid(o.microgrid);
@@ -431,7 +432,7 @@ Book build_book(const Loaded& l, const Params& p) {
     const OrderRecord& r = l.orders[i];
     Order o;
     o.side = r.side;
-    o.qty_wh = r.qty;
+    o.qty_wh = remaining ? r.qty - r.filled : r.qty;
     o.price = r.price;
     o.account = book.account(r.owner.view());
     o.microgrid = book.microgrid(r.microgrid);
@@ -454,32 +455,82 @@ Book build_book(const Loaded& l, const Params& p) {
   return book;
 }
 
+std::string trade_count_key(std::string_view c, uint64_t period) {
+  return "market/tcount/" + std::string(c) + "/" + hex16(period);
+}
+
+// Stores a trade under the period's next number, with the buyer's index entry.
+void append_trade(StateOverlay& s, std::string_view c, uint64_t period, const TradeRecord& r) {
+  uint64_t n = get_u64(s, trade_count_key(c, period));
+  s.put(trade_prefix(c, period) + hex16(n), encode_trade(r));
+  s.put(
+      "market/buyer/" + r.buyer.hex() + "/" + hex16(period) + "/" + std::string(c) + "/" + hex16(n),
+      "");
+  s.put(trade_count_key(c, period), encode_u64(n + 1));
+}
+
+TradeRecord trade_record(const Loaded& l, const Trade& t, uint64_t height) {
+  const OrderRecord& b = l.orders[t.bid];
+  const OrderRecord& o = l.orders[t.offer];
+  return {l.ids[t.bid], l.ids[t.offer], b.owner,  o.owner, b.meter, o.meter, b.microgrid,
+          o.microgrid,  o.source,       t.qty_wh, t.price, t.fee,   height};
+}
+
+std::vector<TradeRecord> load_trades(const StateReader& s, std::string_view c, uint64_t period);
+
+// Continuous mode: the arriving order (the last in time priority) trades at once with the
+// resting orders, at their prices (clearing.hpp, clear_continuous).
+void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodity,
+                      uint64_t period) {
+  StateOverlay& s = ctx.state;
+  Loaded all = load_book(s, commodity, period), live;
+  for (size_t i = 0; i < all.orders.size(); ++i)
+    if (all.orders[i].qty > all.orders[i].filled) {
+      live.ids.push_back(all.ids[i]);
+      live.orders.push_back(all.orders[i]);
+    }
+  Clearing c = clear_continuous(build_book(live, p, true));
+  uint64_t volume = 0;
+  std::set<size_t> touched;
+  for (const Trade& t : c.trades) {
+    append_trade(s, commodity, period, trade_record(live, t, ctx.block.height));
+    live.orders[t.bid].filled += t.qty_wh;
+    live.orders[t.offer].filled += t.qty_wh;
+    touched.insert(t.bid);
+    touched.insert(t.offer);
+    volume += t.qty_wh;
+  }
+  for (size_t i : touched) put_order(s, live.ids[i], live.orders[i]);
+  if (!c.trades.empty())
+    ctx.events.push_back(
+        {"market/matched", json{{"trades", c.trades.size()}, {"volume_wh", volume}}.dump()});
+}
+
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period) {
   StateOverlay& s = ctx.state;
   Loaded l = load_book(s, commodity, period);
-  Book book = build_book(l, p);
-  Clearing c = p.rule == "continuous" ? clear_continuous(book) : clear(book, *parse_rule(p.rule));
-  // Trades with provenance; per bid, the worst case of what it bought.
+  Clearing c;
+  if (p.rule != "continuous") {
+    c = clear(build_book(l, p), *parse_rule(p.rule));
+    for (const Trade& t : c.trades)
+      append_trade(s, commodity, period, trade_record(l, t, ctx.block.height));
+  }
+  // Every trade of the period (in continuous mode, made as the orders arrived); per bid,
+  // the worst case of what it bought.
+  std::map<Hash32, size_t> index;
+  for (size_t i = 0; i < l.ids.size(); ++i) index[l.ids[i]] = i;
   std::vector<uint128> bid_worst(l.orders.size(), 0);
   std::vector<uint64_t> filled(l.orders.size(), 0);
   uint64_t volume = 0;
-  std::string tprefix = trade_prefix(commodity, period);
-  for (size_t n = 0; n < c.trades.size(); ++n) {
-    const Trade& t = c.trades[n];
-    const OrderRecord& b = l.orders[t.bid];
-    const OrderRecord& o = l.orders[t.offer];
-    TradeRecord r{l.ids[t.bid], l.ids[t.offer], b.owner,         o.owner,  b.meter,
-                  o.meter,      b.microgrid,    o.microgrid,     o.source, t.qty_wh,
-                  t.price,      t.fee,          ctx.block.height};
-    s.put(tprefix + hex16(n), encode_trade(r));
-    s.put("market/buyer/" + b.owner.hex() + "/" + hex16(period) + "/" + std::string(commodity) +
-              "/" + hex16(n),
-          "");
-    filled[t.bid] += t.qty_wh;
-    filled[t.offer] += t.qty_wh;
-    volume += t.qty_wh;
-    bid_worst[t.bid] += static_cast<uint128>(t.qty_wh) *
-                        static_cast<uint64_t>(std::max(t.price + t.fee, p.retail_tariff));
+  auto trades = load_trades(s, commodity, period);
+  for (const TradeRecord& t : trades) {
+    auto b = index.find(t.bid), o = index.find(t.offer);
+    if (b == index.end() || o == index.end()) continue;  // cannot happen: traded orders stay
+    filled[b->second] += t.qty;
+    filled[o->second] += t.qty;
+    volume += t.qty;
+    bid_worst[b->second] += static_cast<uint128>(t.qty) *
+                            static_cast<uint64_t>(std::max(t.price + t.fee, p.retail_tariff));
   }
   for (size_t i = 0; i < l.orders.size(); ++i) {
     OrderRecord o = l.orders[i];
@@ -499,13 +550,13 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
     put_order(s, l.ids[i], o);
     s.erase(book_prefix(commodity, period) + hex16(o.seq));
   }
-  json summary = {{"commodity", commodity},    {"period", period},          {"rule", p.rule},
-                  {"orders", l.orders.size()}, {"trades", c.trades.size()}, {"volume_wh", volume},
+  json summary = {{"commodity", commodity},    {"period", period},        {"rule", p.rule},
+                  {"orders", l.orders.size()}, {"trades", trades.size()}, {"volume_wh", volume},
                   {"height", ctx.block.height}};
   if (c.uniform_price) summary["clearing_price"] = *c.uniform_price;
   if (!c.note.empty()) summary["note"] = c.note;
   s.put("market/cleared/" + std::string(commodity) + "/" + hex16(period), summary.dump());
-  if (!c.trades.empty())
+  if (!trades.empty())
     s.put("market/unsettled/" + hex16(period) + "/" + std::string(commodity), "");
   ctx.events.push_back({"market/cleared", summary.dump()});
 }
@@ -841,6 +892,7 @@ Status MarketModule::deliver(TxContext& ctx) {
       o.seq = next_seq(s);
       put_order(s, ctx.tx_id, o);
       index_open(s, ctx.tx_id, o);
+      if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
       ctx.events.push_back(
           {"market/offer",
            json{{"id", ctx.tx_id.hex()}, {"period", o.period}, {"qty", o.qty}, {"price", o.price}}
@@ -878,6 +930,7 @@ Status MarketModule::deliver(TxContext& ctx) {
       o.seq = next_seq(s);
       put_order(s, ctx.tx_id, o);
       index_open(s, ctx.tx_id, o);
+      if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
       ctx.events.push_back({"market/bid", json{{"id", ctx.tx_id.hex()},
                                                {"period", o.period},
                                                {"qty", o.qty},
@@ -894,6 +947,8 @@ Status MarketModule::deliver(TxContext& ctx) {
       if (!o) return error(kOrderNotFound, "no order " + id.hex());
       if (o->owner != tx.sender) return error(kNotOrderOwner, "order belongs to another account");
       if (o->status != OrderStatus::kOpen) return error(kOrderNotOpen, "order is not open");
+      if (o->filled > 0)
+        return error(kOrderNotOpen, "order has already traded (continuous market)");
       if (Status st = check_gate(s, p, o->period, ctx.block.time_ms); !st) return st;
       if (tx.type == kCancel) {
         if (o->side == Side::kBid) (void)bank::refund(s, escrow_id(id));
@@ -920,6 +975,7 @@ Status MarketModule::deliver(TxContext& ctx) {
       o->seq = next_seq(s);
       put_order(s, id, *o);
       index_open(s, id, *o);
+      if (p.rule == "continuous") match_on_arrival(ctx, p, o->commodity, o->period);
       ctx.events.push_back(
           {"market/amend", json{{"id", id.hex()}, {"qty", o->qty}, {"price", o->price}}.dump()});
       return ok();

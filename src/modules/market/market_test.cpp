@@ -387,5 +387,36 @@ TEST_F(MarketTest, HeatClearsInItsOwnBook) {
   EXPECT_EQ(s["received_wh"], 500);
 }
 
+TEST_F(MarketTest, ContinuousModeMatchesAsOrdersArrive) {
+  start({{"rule", "continuous"}});
+  const uint64_t supply = bank::supply(chain->store());
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 90'000).ok());
+  ASSERT_TRUE(offer(grid_b, 12, 1000, 50'000).ok());  // mg-b -> mg-a costs 20000 in fees
+  EXPECT_EQ(query("trades", {{"period", 12}})["trades"].size(), 0u);
+  // buyer_a (mg-a) arrives: the best for it is grid_b at 50000 + 20000, then pv_a at 90000.
+  auto r = bid(buyer_a, 12, 1500, 100'000);
+  ASSERT_TRUE(r.ok()) << r.message;
+  auto trades = query("trades", {{"period", 12}})["trades"];
+  ASSERT_EQ(trades.size(), 2u);  // before the gate
+  EXPECT_EQ(trades[0]["seller"], grid_b.pk().hex());
+  EXPECT_EQ(trades[0]["qty_wh"], 1000);
+  EXPECT_EQ(trades[0]["price"], 50'000);  // the resting offer's price
+  EXPECT_EQ(trades[0]["fee"], 20'000);
+  EXPECT_EQ(trades[1]["seller"], pv_a.pk().hex());
+  EXPECT_EQ(trades[1]["qty_wh"], 500);
+  EXPECT_EQ(trades[1]["price"], 90'000);
+  // The traded bid can no longer be cancelled; the gate then closes the book.
+  EXPECT_EQ(run(buyer_a.key, kCancel,
+                encode(CancelPayload{trades[0]["bid"].get<std::string>().empty()
+                                         ? Hash32{}
+                                         : *Hash32::from_hex(trades[0]["bid"].get<std::string>())}))
+                .code,
+            code(kOrderNotOpen));
+  tick(12 * P);
+  EXPECT_EQ(query("price", {{"period", 12}})["trades"], 2);
+  EXPECT_EQ(query("trades", {{"period", 12}})["trades"].size(), 2u);
+  EXPECT_EQ(holdings(), supply);
+}
+
 }  // namespace
 }  // namespace gridpact::market
