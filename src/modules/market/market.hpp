@@ -10,9 +10,11 @@
 // gate_closure_ms, and at most max_periods_ahead periods ahead. The order id is its tx id.
 //
 // Clearing. end_block clears every (commodity, period) whose gate has closed, with the
-// genesis rule (pay-as-clear, pay-as-bid, midpoint) or, in "continuous" mode, price-time
-// priority in arrival order. Fees are the genesis zone matrix. Each bid's escrow shrinks
-// to the worst case of what it bought; the rest is refunded at once.
+// genesis rule (pay-as-clear, pay-as-bid, midpoint). In "continuous" mode an arriving (or
+// amended) order trades at once with the resting orders, price-time priority, at their
+// prices; an order that has traded can no longer be cancelled or amended, and the gate
+// only closes the book. Fees are the genesis zone matrix. At the gate each bid's escrow
+// shrinks to the worst case of what it bought; the rest is refunded.
 //
 // Settlement of a cleared period (commodity "electricity"), in end_block once the period
 // is over and every meter involved has its reading for the period, or at the deadline
@@ -37,6 +39,7 @@
 //   market/book/<c>/<period>/<seq>         id (32 bytes): open orders in time priority
 //   market/due/<period>/<c>                "" : books with orders not yet cleared
 //   market/trade/<c>/<period>/<n>          TradeRecord
+//   market/tcount/<c>/<period>             u64 number of trades of the period
 //   market/buyer/<pk hex>/<period>/<c>/<n> "" : a buyer's trades (for the energy mix)
 //   market/cleared/<c>/<period>            JSON summary of the clearing
 //   market/unsettled/<period>/<c>          "" : cleared, not yet settled

@@ -406,12 +406,8 @@ TEST_F(MarketTest, ContinuousModeMatchesAsOrdersArrive) {
   EXPECT_EQ(trades[1]["qty_wh"], 500);
   EXPECT_EQ(trades[1]["price"], 90'000);
   // The traded bid can no longer be cancelled; the gate then closes the book.
-  EXPECT_EQ(run(buyer_a.key, kCancel,
-                encode(CancelPayload{trades[0]["bid"].get<std::string>().empty()
-                                         ? Hash32{}
-                                         : *Hash32::from_hex(trades[0]["bid"].get<std::string>())}))
-                .code,
-            code(kOrderNotOpen));
+  Hash32 bid_id = *Hash32::from_hex(trades[0]["bid"].get<std::string>());
+  EXPECT_EQ(run(buyer_a.key, kCancel, encode(CancelPayload{bid_id})).code, code(kOrderNotOpen));
   tick(12 * P);
   EXPECT_EQ(query("price", {{"period", 12}})["trades"], 2);
   EXPECT_EQ(query("trades", {{"period", 12}})["trades"].size(), 2u);
