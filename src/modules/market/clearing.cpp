@@ -516,8 +516,22 @@ class Solver {
           left -= std::min(left, orders_[n.orders[j]].qty_wh);
       }
     trades.reserve(bound);
+    const auto& prefs = book_.preferences();
     for (size_t k = 0; k < K_; ++k) {
       const Node& c = classes_[k];
+      bool hinted = false;
+      {
+        uint64_t left = c.filled;
+        for (size_t j = 0; j < c.orders.size() && left > 0 && !hinted; ++j) {
+          const Order& b = orders_[c.orders[j]];
+          hinted = !prefs[b.preference].preferred_sellers.empty();
+          left -= std::min(left, b.qty_wh);
+        }
+      }
+      if (hinted) {
+        pair_with_hints(k, gc, trades);
+        continue;
+      }
       Cursor bc;
       for (size_t g = 0; g < G_; ++g) {
         uint64_t f = flow_[g * K_ + k];
@@ -533,6 +547,58 @@ class Solver {
       }
     }
     return trades;
+  }
+
+  // Pairs class k's filled bids with its incoming offers, giving each bid with preferred
+  // sellers (in fill order) what those sellers send the class first. Any pairing along the
+  // flow is optimal (see the header), so this only breaks ties.
+  template <typename Cursor>
+  void pair_with_hints(size_t k, std::vector<Cursor>& gc, std::vector<Trade>& trades) {
+    struct Segment {
+      uint32_t offer;
+      uint64_t qty;
+      int64_t fee;
+    };
+    std::vector<Segment> segments;
+    std::unordered_map<uint32_t, std::vector<size_t>> by_seller;
+    for (size_t g = 0; g < G_; ++g) {
+      uint64_t f = flow_[g * K_ + k];
+      while (f > 0) {
+        uint32_t oi = groups_[g].orders[gc[g].pos];
+        uint64_t q = std::min(f, orders_[oi].qty_wh - gc[g].used);
+        by_seller[orders_[oi].account].push_back(segments.size());
+        segments.push_back({oi, q, fee_[g * K_ + k]});
+        f -= q;
+        if ((gc[g].used += q) == orders_[oi].qty_wh) gc[g] = {gc[g].pos + 1, 0};
+      }
+    }
+    const Node& c = classes_[k];
+    std::vector<std::pair<uint32_t, uint64_t>> bids;  // (bid, quantity still to pair)
+    uint64_t left = c.filled;
+    for (size_t j = 0; j < c.orders.size() && left > 0; ++j) {
+      uint64_t q = std::min(left, orders_[c.orders[j]].qty_wh);
+      bids.emplace_back(c.orders[j], q);
+      left -= q;
+    }
+    auto take = [&](std::pair<uint32_t, uint64_t>& b, Segment& seg) {
+      uint64_t q = std::min(b.second, seg.qty);
+      if (q == 0) return;
+      trades.push_back({b.first, seg.offer, q, 0, seg.fee});
+      b.second -= q;
+      seg.qty -= q;
+    };
+    for (auto& b : bids)
+      for (uint32_t seller : book_.preferences()[orders_[b.first].preference].preferred_sellers) {
+        auto it = by_seller.find(seller);
+        if (it == by_seller.end()) continue;
+        for (size_t i : it->second) take(b, segments[i]);
+      }
+    size_t si = 0;
+    for (auto& b : bids)
+      while (b.second > 0) {
+        while (segments[si].qty == 0) ++si;
+        take(b, segments[si]);
+      }
   }
 
   const Book& book_;

@@ -20,7 +20,9 @@
 // Deterministic ties: inside a class, bids fill by price descending, then book position
 // (time priority); offers by price ascending, then book position. A group's filled
 // offers are split over its classes in class order; a class pairs its filled bids, in
-// fill order, with the incoming offer segments in group order. Classes are numbered by the
+// fill order, with the incoming offer segments in group order; but a bid with preferred
+// sellers first takes what those sellers send its class (a tie hint: it never changes
+// which orders fill, only who trades with whom). Classes are numbered by the
 // first bid of each class in book order, groups by the first offer.
 //
 // Price rules (the seller receives `price` per kWh, the buyer pays price + fee):
@@ -85,7 +87,7 @@ struct Preference {
   uint8_t allowed_sources = kAnySource;  // bit (1 << source)
   std::vector<uint32_t> excluded_sellers;
   std::vector<uint32_t> excluded_microgrids;
-  std::vector<uint32_t> preferred_sellers;  // a hint, never a constraint (not used yet)
+  std::vector<uint32_t> preferred_sellers;  // a tie hint for pairing, never a constraint
   bool operator==(const Preference&) const = default;
   bool constrains() const {
     return renewable_only || allowed_sources != kAnySource || !excluded_sellers.empty() ||

@@ -510,3 +510,38 @@ TEST(Clearing, LargeBooksFillByPriceThenTime) {
     check_clearing_price(book, filled, *c.uniform_price);
   }
 }
+
+TEST(Clearing, PreferredSellersOnlyBreakTies) {
+  Book book;
+  uint32_t m = book.microgrid("m");
+  book.set_fee(m, m, 0);
+  uint32_t x = book.account("x"), y = book.account("y");
+  uint32_t likes_x = book.preference({false, kAnySource, {}, {}, {x}});
+  book.add("oy", {Side::kOffer, 10, 50, y, m, Source::kPv, 0});  // earlier in time
+  book.add("ox", {Side::kOffer, 10, 50, x, m, Source::kPv, 0});
+  book.add("o-dear", {Side::kOffer, 10, 95, x, m, Source::kPv, 0});
+  book.add("b-likes-x", {Side::kBid, 10, 100, book.account("a"), m, Source::kGrid, likes_x});
+  book.add("b-plain", {Side::kBid, 10, 100, book.account("b"), m, Source::kGrid, 0});
+  ASSERT_TRUE(book.validate());
+  auto c = clear(book, PriceRule::kPayAsBid);
+  check_invariants(book, c);
+  EXPECT_TRUE(welfare_nano(book, c.trades) == lemon_optimum(book));
+  ASSERT_EQ(c.trades.size(), 2u);
+  for (const auto& t : c.trades) {
+    // The hint chose the partner, not which offers sold: the dear offer of x stays unsold.
+    std::string want = book.ids()[t.bid] == "b-likes-x" ? "ox" : "oy";
+    EXPECT_EQ(book.ids()[t.offer], want) << book.ids()[t.bid];
+  }
+  // Without the hint, time priority pairs the first bid with the first offer.
+  Book plain;
+  uint32_t pm = plain.microgrid("m");
+  plain.set_fee(pm, pm, 0);
+  plain.add("oy", {Side::kOffer, 10, 50, plain.account("y"), pm, Source::kPv, 0});
+  plain.add("ox", {Side::kOffer, 10, 50, plain.account("x"), pm, Source::kPv, 0});
+  plain.add("b1", {Side::kBid, 10, 100, plain.account("a"), pm, Source::kGrid, 0});
+  plain.add("b2", {Side::kBid, 10, 100, plain.account("b"), pm, Source::kGrid, 0});
+  auto pc = clear(plain, PriceRule::kPayAsBid);
+  ASSERT_EQ(pc.trades.size(), 2u);
+  EXPECT_EQ(plain.ids()[pc.trades[0].bid], "b1");
+  EXPECT_EQ(plain.ids()[pc.trades[0].offer], "oy");
+}
