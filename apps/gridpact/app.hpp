@@ -45,6 +45,7 @@ void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_attest_commands(CLI::App& app);
+void add_market_commands(CLI::App& app);
 
 // `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
 struct NodeAttestArgs {
