@@ -8,6 +8,10 @@
 
 #include "node/node.hpp"
 
+namespace gridpact::node_attest {
+class NodeAttestor;
+}
+
 namespace gridpact::cli {
 
 // Every module of the GridPact application, fresh instances.
@@ -42,5 +46,16 @@ void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_meter_commands(CLI::App& app);        // after add_tx/add_query
 void add_meter_agent_commands(CLI::App& app);
+void add_attest_commands(CLI::App& app);
+
+// `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
+struct NodeAttestArgs {
+  std::string tpm;      // TCTI, or tcp:HOST:PORT of an swtpm
+  std::string ak;       // AK key blob file
+  std::string ak_cert;  // AK certificate chain file (PEM or DER)
+};
+Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
+    const std::string& data_dir, const std::string& chain_id,
+    const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
 
 }  // namespace gridpact::cli
