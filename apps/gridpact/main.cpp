@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
   gridpact::cli::add_attest_commands(app);
+  gridpact::cli::add_meter_commands(app);
+  gridpact::cli::add_meter_agent_commands(app);
   gridpact::cli::add_market_commands(app);
   try {
     app.parse(argc, argv);
