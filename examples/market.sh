@@ -68,11 +68,11 @@ done
 period=$(( $(date +%s%3N) / 5000 + 2 ))
 say "orders for period $period (its gate closes at $((period * 5000)) ms)"
 "$GRIDPACT" tx offer --node "$NODE" --key "$work/solar.json" --meter "$(meter_id "$work/solar-meter.json")" \
-  --period "$period" --qty 5000 --price 90000 | jq -c '.receipt | {ok, events: [.events[].data | fromjson]}'
+  --period "$period" --qty 5000 --price 90000 | jq -c '.receipt | {ok, events: [.events[].data]}'
 "$GRIDPACT" tx offer --node "$NODE" --key "$work/peaker.json" --meter "$(meter_id "$work/peaker-meter.json")" \
   --period "$period" --qty 3000 --price 40000 | jq -c '.receipt.ok'
 "$GRIDPACT" tx bid --node "$NODE" --key "$work/home.json" --meter "$(meter_id "$work/home-meter.json")" \
-  --period "$period" --qty 2000 --price 150000 --renewable-only | jq -c '.receipt | {ok, events: [.events[].data | fromjson]}'
+  --period "$period" --qty 2000 --price 150000 --renewable-only | jq -c '.receipt | {ok, events: [.events[].data]}'
 "$GRIDPACT" tx bid --node "$NODE" --key "$work/factory.json" --meter "$(meter_id "$work/factory-meter.json")" \
   --period "$period" --qty 4000 --price 100000 | jq -c '.receipt.ok'
 "$GRIDPACT" query --node "$NODE" book --period "$period" | jq -c '[.orders[] | {side, qty, price, microgrid}]'
@@ -99,13 +99,13 @@ jq -c '.trades[] | {seller_microgrid, buyer_microgrid, source, qty_wh, price, fe
 # The green-only buyer got only pv.
 jq -e --arg home "$(pk "$work/home.json")" '[.trades[] | select(.buyer == $home) | .source] | unique == ["pv"]' "$work/trades.json" >/dev/null
 
-say "meter readings for period $period (cumulative registers; the solar farm exported only 4000 Wh)"
+say "meter readings for period $period (cumulative registers; the solar farm sold 3000 Wh but exported only 2500)"
 until [ $(( $(date +%s%3N) / 5000 )) -gt "$period" ]; do sleep 0.5; done
 reading() {
   "$GRIDPACT" tx reading --node "$NODE" --key "$work/$1.json" --platform virtual --meter-key "$work/$1-meter.json" \
     --period "$period" --seq 1 --import "$2" --export "$3" | jq -e '.receipt.ok' >/dev/null
 }
-reading solar 0 4000
+reading solar 0 2500
 reading peaker 0 3000
 reading home 2000 0
 reading factory 4000 0

@@ -150,6 +150,7 @@ void add_order_options(CLI::App* cmd, std::shared_ptr<OrderArgs> a, const std::s
 }  // namespace
 
 void add_market_commands(CLI::App& app) {
+  market::register_market_codes();  // names of codes in the node's answers
   auto* market = app.add_subcommand("market", "Market tools that need no node");
   market->require_subcommand(1);
   auto a = std::make_shared<ClearArgs>();

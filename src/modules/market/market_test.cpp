@@ -262,6 +262,11 @@ TEST_F(MarketTest, MissingReadingAtTheDeadline) {
   EXPECT_EQ(sb["paid"], 300'000);  // 1 kWh at the retail tariff
   EXPECT_EQ(bal(operator_key), 5'000'000u + 300'000u);
   EXPECT_EQ(holdings(), supply);
+  // A late reading changes nothing: the period is settled for good.
+  ASSERT_TRUE(reading(pv_a, 12, 0, 1000).ok());
+  tick(now + 1000);
+  EXPECT_EQ(query("settlement", {{"period", 12}, {"account", pv_a.pk().hex()}}), ss);
+  EXPECT_EQ(bal(pv_a), 1'000'000u);
 }
 
 TEST_F(MarketTest, BuyerWithoutReadingIsAssumedToHaveTakenAll) {
