@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
 
 namespace gridpact::cli {
@@ -11,6 +12,7 @@ namespace gridpact::cli {
 std::vector<std::unique_ptr<Module>> make_modules() {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<bank::BankModule>());
+  m.push_back(std::make_unique<agreements::AgreementsModule>());
   return m;
 }
 

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   gridpact::cli::add_query_commands(app);
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
+  gridpact::cli::add_agreements_commands(app);
+  gridpact::cli::add_db_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {
