@@ -6,6 +6,7 @@
 
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::cli {
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<bank::BankModule>());
   m.push_back(std::make_unique<agreements::AgreementsModule>());
+  m.push_back(std::make_unique<meters::MetersModule>());
   return m;
 }
 

@@ -11,6 +11,9 @@
 namespace gridpact::api {
 class Server;
 }
+namespace gridpact::node_attest {
+class NodeAttestor;
+}
 
 namespace gridpact::cli {
 
@@ -53,5 +56,16 @@ struct NodeExtension {
 };
 Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server& server,
                                                         const std::string& url);
+void add_attest_commands(CLI::App& app);
+
+// `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
+struct NodeAttestArgs {
+  std::string tpm;      // TCTI, or tcp:HOST:PORT of an swtpm
+  std::string ak;       // AK key blob file
+  std::string ak_cert;  // AK certificate chain file (PEM or DER)
+};
+Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
+    const std::string& data_dir, const std::string& chain_id,
+    const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
 
 }  // namespace gridpact::cli

@@ -5,6 +5,7 @@
 
 #include "api/server.hpp"
 #include "app.hpp"
+#include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -16,6 +17,7 @@ struct NodeArgs {
   std::string validator_key;
   std::string port_file;
   std::string db;  // SQL read model URL, empty: none
+  NodeAttestArgs attest;
 };
 
 int run_node(const NodeArgs& a) {
@@ -48,6 +50,8 @@ int run_node(const NodeArgs& a) {
     if (!key) return fail(key.status());
     options.validator_key = *key;
   }
+  auto attestor = make_node_attestor(a.data, genesis->chain_id, options.validator_key, a.attest);
+  if (!attestor) return fail(attestor.status());
   auto node = Node::open(std::move(options), make_modules());
   if (!node) return fail(node.status());
 
@@ -66,6 +70,7 @@ int run_node(const NodeArgs& a) {
     if (!rm) return fail(rm.status());
     read_model = std::move(rm.value());
   }
+  (*attestor)->install(server);
   if (Status s = server.start(); !s) return fail(s);
   spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
                (*node)->store().height().value_or(0), server_options.host, server.port());
@@ -92,6 +97,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--validator-key", a->validator_key, "Key file of the block-signing validator");
   cmd->add_option("--port-file", a->port_file, "Write the API port to this file once listening");
   cmd->add_option("--db", a->db, "Keep a SQL read model: sqlite:PATH or postgresql://... (serves /v1/db)");
+  cmd->add_option("--attest-tpm", a->attest.tpm,
+                  "Attest with this TPM (tcp:HOST:PORT of an swtpm, or a TCTI); default: "
+                  "virtual, INSECURE evidence");
+  cmd->add_option("--attest-ak", a->attest.ak, "Enrolled AK key blob (with --attest-tpm)");
+  cmd->add_option("--attest-ak-cert", a->attest.ak_cert, "AK certificate chain, PEM or DER");
   cmd->callback([a] { finish(run_node(*a)); });
 }
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   gridpact::cli::add_demo_command(app);
   gridpact::cli::add_agreements_commands(app);
   gridpact::cli::add_db_commands(app);
+  gridpact::cli::add_attest_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {

@@ -9,9 +9,11 @@
 
 #include <fstream>
 
+#include "attest/virtual_platform.hpp"
 #include "db/read_model.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::db {
 namespace {
@@ -101,6 +103,7 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
  protected:
   KeyPair issuer = KeyPair::generate(), owner = KeyPair::generate(), host = KeyPair::generate();
   bank::BankModule bank_module;
+  meters::MetersModule meters_module;
   AgreementsModule agreements_module;
   std::unique_ptr<testing::Chain> chain;
   testing::TempDir dir;
@@ -111,9 +114,10 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
         {"bank",
          {{"issuer", issuer.public_key().hex()},
           {"balances",
-           {{owner.public_key().hex(), 1'000'000'000}, {host.public_key().hex(), 300'000'000}}}}}};
-    chain = std::make_unique<testing::Chain>(std::vector<Module*>{&bank_module, &agreements_module},
-                                             genesis);
+           {{owner.public_key().hex(), 1'000'000'000}, {host.public_key().hex(), 300'000'000}}}}},
+        {"meters", {{"allow_virtual", true}, {"period_ms", 5000}}}};
+    chain = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&bank_module, &meters_module, &agreements_module}, genesis);
   }
   // A fresh, empty database of the engine under test.
   std::string url() {
@@ -137,6 +141,19 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
     return r;
   }
   uint64_t height() { return *chain->store().height(); }
+  // A virtual meter of `k`'s, registered through a real meters/register transaction.
+  Hash32 add_meter(const KeyPair& k) {
+    KeyPair m = KeyPair::generate();
+    meters::RegisterPayload p;
+    p.microgrid = "mg-north";
+    p.source = meters::Source::kPv;
+    Bytes key(m.public_key().bytes.begin(), m.public_key().bytes.end());
+    auto nonce =
+        attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
+    p.evidence = attest::encode_evidence(attest::make_virtual_evidence(m, nonce));
+    tx(k, meters::kRegister, meters::encode(p));
+    return meters::meter_id_of(key);
+  }
 
   // Listings, two agreements (one billed to its end, one defaulting), ratings.
   void scenario() {
@@ -144,7 +161,7 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
       Asset a;
       a.type = i == 4 ? AssetType::kWind : AssetType::kPv;
       a.capacity_w = 2000 + 1000 * i;
-      a.meter = sha256("m" + std::to_string(i));
+      a.meter = add_meter(owner);
       a.lat_e6 = 47'000'000 + static_cast<int64_t>(i) * 1000;
       a.lon_e6 = 8'000'000;
       a.name = "asset " + std::to_string(i);
@@ -264,7 +281,7 @@ TEST_P(ReadModelTest, MatchingAndSearchAgreeWithTheStateQuery) {
     Asset a;
     a.type = AssetType::kPv;
     a.capacity_w = 500 + 250 * i;
-    a.meter = sha256("x" + std::to_string(i));
+    a.meter = add_meter(owner);
     a.lat_e6 = 47'000'000 + static_cast<int64_t>(i) * 20'000;  // every ~2.2 km north
     a.lon_e6 = 8'000'000;
     tx(owner, kRegisterAsset, encode(a));

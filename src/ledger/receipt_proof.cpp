@@ -1,6 +1,50 @@
 #include "ledger/receipt_proof.hpp"
 
+#include "codec/codec.hpp"
+
 namespace gridpact {
+namespace {
+
+void write_proof(codec::Writer& w, const merkle::Proof& p) {
+  w.u64(p.index).u64(p.size).count(p.path.size(), kMaxProofDepth);
+  for (const auto& h : p.path) w.fixed(h);
+}
+
+merkle::Proof read_proof(codec::Reader& r) {
+  merkle::Proof p;
+  p.index = r.u64();
+  p.size = r.u64();
+  size_t n = r.count(kMaxProofDepth);
+  p.path.reserve(n);
+  for (size_t i = 0; i < n; ++i) p.path.push_back(r.fixed<32>());
+  return p;
+}
+
+}  // namespace
+
+Bytes encode_bundle(const ReceiptBundle& b) {
+  codec::Writer w;
+  w.u8(kBundleVersion)
+      .bytes(b.tx, kMaxTxBytes)
+      .bytes(b.receipt, kMaxReceiptBytes)
+      .bytes(b.header, kMaxHeaderBytes);
+  write_proof(w, b.tx_proof);
+  write_proof(w, b.receipt_proof);
+  return w.take();
+}
+
+Result<ReceiptBundle> decode_bundle(const uint8_t* data, size_t size) {
+  return codec::decode<ReceiptBundle>(data, size, [](codec::Reader& r) {
+    if (r.u8() != kBundleVersion) throw Error(Code::kUnknownVersion, "bundle version");
+    ReceiptBundle b;
+    b.tx = r.bytes(kMaxTxBytes);
+    b.receipt = r.bytes(kMaxReceiptBytes);
+    b.header = r.bytes(kMaxHeaderBytes);
+    b.tx_proof = read_proof(r);
+    b.receipt_proof = read_proof(r);
+    return b;
+  });
+}
 
 Result<VerifiedReceipt> verify_bundle(const ReceiptBundle& b, const PublicKey& proposer) {
   auto fail = [](const std::string& why) { return error(Code::kBadSignature, why); };

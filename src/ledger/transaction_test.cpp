@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "ledger/block.hpp"
+#include "ledger/receipt_proof.hpp"
 
 namespace gridpact {
 
@@ -109,6 +114,94 @@ TEST(Receipt, RoundTripsAndRootsProve) {
   for (auto& r : rs) leaves.push_back(merkle::leaf_hash(r.hash()));
   auto root = receipts_root(rs);
   EXPECT_TRUE(merkle::verify(leaves[2], merkle::prove(leaves, 2), root));
+}
+
+// A real bundle: a signed block of three transactions, their receipts, and the proofs of
+// the second one.
+ReceiptBundle sample_bundle(const KeyPair& proposer, Block& block, std::vector<Receipt>& rs) {
+  block.header.chain_id = "test-chain";
+  block.header.height = 4;
+  block.header.time_ms = 1'700'000'000'000;
+  for (int i = 0; i < 3; ++i) block.txs.push_back(sample_tx(KeyPair::generate()));
+  block.header.tx_count = 3;
+  block.header.tx_root = tx_root(block.txs);
+  std::vector<Hash32> tx_leaves, receipt_leaves;
+  for (uint32_t i = 0; i < 3; ++i) {
+    Receipt r;
+    r.tx_id = block.txs[i].id();
+    r.height = 4;
+    r.index = i;
+    r.code = i == 2 ? 300 : 0;
+    r.message = i == 2 ? "insufficient funds" : "";
+    r.events = {{"bank/transfer", "{\"amount\":5}"}};
+    rs.push_back(r);
+    tx_leaves.push_back(merkle::leaf_hash(r.tx_id));
+    receipt_leaves.push_back(merkle::leaf_hash(r.hash()));
+  }
+  block.header.receipts_root = receipts_root(rs);
+  block.header.sign(proposer);
+  return ReceiptBundle{block.txs[1].encode(), rs[1].encode(), block.header.encode(),
+                       merkle::prove(tx_leaves, 1), merkle::prove(receipt_leaves, 1)};
+}
+
+TEST(ReceiptBundle, BinaryEncodingRoundTripsAndVerifies) {
+  auto proposer = KeyPair::generate();
+  Block block;
+  std::vector<Receipt> rs;
+  auto bundle = sample_bundle(proposer, block, rs);
+  auto bytes = encode_bundle(bundle);
+  auto back = decode_bundle(bytes.data(), bytes.size());
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(encode_bundle(*back), bytes);
+  auto v = verify_bundle(*back, proposer.public_key());
+  ASSERT_TRUE(v.is_ok()) << v.status().to_string();
+  EXPECT_EQ(v->tx.id(), block.txs[1].id());
+  EXPECT_EQ(verify_bundle(*back, KeyPair::generate().public_key()).status().code,
+            Code::kBadSignature);
+
+  auto truncated = bytes;
+  truncated.pop_back();
+  EXPECT_EQ(decode_bundle(truncated.data(), truncated.size()).status().code, Code::kTruncated);
+  auto trailing = bytes;
+  trailing.push_back(0);
+  EXPECT_EQ(decode_bundle(trailing.data(), trailing.size()).status().code,
+            Code::kTrailingBytes);
+  auto version = bytes;
+  version[0] = 2;
+  EXPECT_EQ(decode_bundle(version.data(), version.size()).status().code, Code::kUnknownVersion);
+  auto deep = bundle;
+  deep.tx_proof.path.assign(kMaxProofDepth + 1, Hash32{});
+  EXPECT_THROW(encode_bundle(deep), Error);
+}
+
+// With GRIDPACT_FUZZ_SEED_DIR set, writes real encodings as seeds for the fuzzers in
+// fuzz/ (fuzz/corpus/<target>/); otherwise checks only that the seeds decode.
+TEST(FuzzSeeds, RealEncodingsDecode) {
+  auto proposer = KeyPair::generate();
+  Block block;
+  std::vector<Receipt> rs;
+  auto bundle = sample_bundle(proposer, block, rs);
+  std::vector<std::pair<std::string, Bytes>> seeds = {
+      {"fuzz_transaction/tx.bin", block.txs[0].encode()},
+      {"fuzz_block/header.bin", block.header.encode()},
+      {"fuzz_block/block.bin", block.encode()},
+      {"fuzz_receipt/ok.bin", rs[0].encode()},
+      {"fuzz_receipt/failed.bin", rs[2].encode()},
+      {"fuzz_receipt_bundle/bundle.bin", encode_bundle(bundle)},
+  };
+  EXPECT_TRUE(Transaction::decode(seeds[0].second).is_ok());
+  EXPECT_TRUE(BlockHeader::decode(seeds[1].second.data(), seeds[1].second.size()).is_ok());
+  EXPECT_TRUE(Block::decode(seeds[2].second.data(), seeds[2].second.size()).is_ok());
+  EXPECT_TRUE(Receipt::decode(seeds[3].second.data(), seeds[3].second.size()).is_ok());
+  EXPECT_TRUE(decode_bundle(seeds[5].second.data(), seeds[5].second.size()).is_ok());
+  const char* dir = std::getenv("GRIDPACT_FUZZ_SEED_DIR");
+  if (!dir) return;
+  for (const auto& [name, bytes] : seeds) {
+    auto path = std::filesystem::path(dir) / name;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
 }
 
 }  // namespace gridpact

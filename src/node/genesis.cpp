@@ -110,6 +110,10 @@ std::string development_genesis(const std::string& chain_id, const PublicKey& va
     s << "\n[bank.balances]\n";
     for (const auto& [k, v] : balances) s << "\"" << k.hex() << "\" = " << v << "\n";
   }
+  // Virtual (software, INSECURE) meters are accepted on development chains only; the
+  // issuer doubles as the meters policy authority there.
+  s << "\n[meters]\nperiod_ms = 900000\nallow_virtual = true\nauthority = \"" << issuer.hex()
+    << "\"\n";
   return s.str();
 }
 

@@ -344,16 +344,22 @@ struct Work {
   Terms terms;
   AgreementState st;
   Asset asset;
+  uint64_t lag = 0;  // reading_lag_ms
 };
 
 uint64_t window_end(const Terms& t, uint32_t k) {
   return t.start_ms + t.period_ms * (k + 1ull);
 }
+// When period k is billed: its end plus the time its last reading needs to arrive.
+uint64_t bill_time(const Terms& t, uint32_t k, uint64_t lag) {
+  return sat_add(window_end(t, k), lag);
+}
 
 void reschedule(StateOverlay& s, Work& w) {
   uint64_t next = UINT64_MAX;
   if (w.st.status == Status8::kActive) {
-    if (w.st.billed_periods < w.terms.periods) next = window_end(w.terms, w.st.billed_periods);
+    if (w.st.billed_periods < w.terms.periods)
+      next = bill_time(w.terms, w.st.billed_periods, w.lag);
     if (w.st.arrears_total() > 0) {
       if (!w.st.penalty_applied && w.terms.penalty_bps > 0)
         next = std::min(next, sat_add(w.st.arrears_since_ms, w.terms.grace_ms));
@@ -466,7 +472,8 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
              Log& log) {
   bool changed = false;
   while (w.st.status == Status8::kActive) {
-    if (w.st.billed_periods < w.terms.periods && now >= window_end(w.terms, w.st.billed_periods)) {
+    if (w.st.billed_periods < w.terms.periods &&
+        now >= bill_time(w.terms, w.st.billed_periods, w.lag)) {
       bill_one(s, w, height, tally, log);
       changed = true;
       continue;
@@ -507,7 +514,7 @@ Result<Work> load_work(const StateReader& s, uint64_t id) {
   if (!terms || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
   auto asset = find_asset(s, terms->asset);
   if (!asset) return error(kAssetNotFound, "agreement's asset is gone");
-  return Work{id, std::move(*terms), std::move(*st), std::move(*asset)};
+  return Work{id, std::move(*terms), std::move(*st), std::move(*asset), reading_lag_ms(s)};
 }
 
 // --- Handlers.

@@ -310,6 +310,9 @@ struct MeteredEnergy {
 };
 MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t from_ms,
                              uint64_t to_ms);
+// A period is billed one settlement period after it ends, so that its last reading can
+// arrive: the settlement period length (meters::period_length_ms).
+uint64_t reading_lag_ms(const StateReader& s);
 // Whether `meter` is registered (and not revoked) and owned by `owner`.
 Status check_meter(const StateReader& s, const Hash32& meter, const PublicKey& owner);
 

@@ -4,9 +4,11 @@
 
 #include <random>
 
+#include "attest/virtual_platform.hpp"
 #include "ledger/testing.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::agreements {
 namespace {
@@ -17,6 +19,14 @@ uint16_t code(Code c) {
 
 constexpr uint64_t kT0 = 1'000'000;   // first block time
 constexpr uint64_t kPeriod = 60'000;  // one-minute billing periods
+constexpr uint64_t kSettle = 15'000;  // meters' settlement period: 4 per billing period
+
+// A virtual meter (allowed by this test chain's genesis) and its cumulative registers.
+struct TestMeter {
+  KeyPair key = KeyPair::generate();
+  Hash32 id;
+  uint64_t seq = 0, import_wh = 0, export_wh = 0;
+};
 
 struct AgreementsTest : ::testing::Test {
   KeyPair issuer = KeyPair::generate();
@@ -25,7 +35,9 @@ struct AgreementsTest : ::testing::Test {
   KeyPair dso = KeyPair::generate();
   KeyPair stranger = KeyPair::generate();
   bank::BankModule bank_module;
+  meters::MetersModule meters_module;
   AgreementsModule agreements;
+  std::map<uint64_t, std::shared_ptr<TestMeter>> asset_meters;
   std::unique_ptr<testing::Chain> chain;
   uint64_t now = kT0;
 
@@ -36,9 +48,10 @@ struct AgreementsTest : ::testing::Test {
                        {{owner.public_key().hex(), 1'000'000'000},
                         {host.public_key().hex(), 1'000'000'000},
                         {stranger.public_key().hex(), 1'000'000}}}}},
+                    {"meters", {{"allow_virtual", true}, {"period_ms", kSettle}}},
                     {"agreements", json::object()}};
-    chain =
-        std::make_unique<testing::Chain>(std::vector<Module*>{&bank_module, &agreements}, genesis);
+    chain = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&bank_module, &meters_module, &agreements}, genesis);
   }
 
   Receipt tx(const KeyPair& k, uint16_t type, Bytes payload) {
@@ -74,12 +87,39 @@ struct AgreementsTest : ::testing::Test {
     return sum;
   }
 
+  // Registers a virtual meter owned by `k` through a real meters/register transaction.
+  std::shared_ptr<TestMeter> add_meter(const KeyPair& k, meters::Source source) {
+    auto m = std::make_shared<TestMeter>();
+    meters::RegisterPayload p;
+    p.microgrid = "mg-north";
+    p.source = source;
+    p.location = "test";
+    p.firmware_version = "sim";
+    Bytes key(m->key.public_key().bytes.begin(), m->key.public_key().bytes.end());
+    auto nonce =
+        attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
+    p.evidence = attest::encode_evidence(attest::make_virtual_evidence(m->key, nonce));
+    auto r = tx(k, meters::kRegister, meters::encode(p));
+    EXPECT_TRUE(r.ok()) << r.message;
+    m->id = meters::meter_id_of(key);
+    return m;
+  }
+  // A signed reading adding `import_wh` / `export_wh` in settlement period `period`.
+  void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    m.import_wh += import_wh;
+    m.export_wh += export_wh;
+    meters::Reading r{m.id, period, ++m.seq, m.import_wh, m.export_wh, {}};
+    meters::sign_virtual(r, "test", m.key);
+    auto rc = tx(stranger, meters::kReading, meters::encode(r));
+    EXPECT_TRUE(rc.ok()) << rc.message;
+  }
   uint64_t register_asset(const KeyPair& k, uint64_t capacity_w = 5000,
                           AssetType type = AssetType::kPv) {
+    auto meter = add_meter(k, static_cast<meters::Source>(type));
     Asset a;
     a.type = type;
     a.capacity_w = capacity_w;
-    a.meter = sha256("meter-" + k.public_key().hex() + std::to_string(capacity_w));
+    a.meter = meter->id;
     a.microgrid = "mg-north";
     a.lat_e6 = 47'000'000;
     a.lon_e6 = 8'000'000;
@@ -87,7 +127,9 @@ struct AgreementsTest : ::testing::Test {
     a.name = "roof pv";
     auto r = tx(k, kRegisterAsset, encode(a));
     EXPECT_TRUE(r.ok()) << r.message;
-    return get_u64(chain->store(), "agr/next/asset");
+    uint64_t id = get_u64(chain->store(), "agr/next/asset");
+    asset_meters[id] = meter;
+    return id;
   }
   uint64_t register_premises(const KeyPair& k, uint64_t area = 40) {
     Premises p;
@@ -108,7 +150,7 @@ struct AgreementsTest : ::testing::Test {
     a.premises = premises;
     a.owner = owner.public_key();
     a.host = host.public_key();
-    a.start_ms = now + 10'000;
+    a.start_ms = (now / kSettle + 2) * kSettle;
     a.period_ms = kPeriod;
     a.periods = 3;
     a.price_micro_per_kwh = 200'000;
@@ -121,6 +163,10 @@ struct AgreementsTest : ::testing::Test {
     auto r = tx(owner, kPropose, encode_terms(t));
     EXPECT_TRUE(r.ok()) << r.message;
     return get_u64(chain->store(), "agr/next/agt");
+  }
+  // When period k (0-based) of terms starting at `start` is billed.
+  static uint64_t due(const Terms& t, uint32_t k) {
+    return t.start_ms + kPeriod * (k + 1) + kSettle;
   }
   AgreementState state(uint64_t id) { return find_agreement(chain->store(), id).value(); }
   // Proposed by the owner, signed by the host: active.
@@ -197,10 +243,10 @@ TEST_F(AgreementsTest, LeaseToOwnBillsInstalmentsAndTransfersOwnership) {
   EXPECT_EQ(find_asset(chain->store(), asset)->agreement, id);
   uint64_t owner0 = bal(owner), host0 = bal(host);
   // Nothing is billed before the first period ends.
-  tick(t.start_ms + kPeriod - 1);
+  tick(due(t, 0) - 1);
   EXPECT_EQ(state(id).billed_periods, 0u);
   for (uint32_t k = 1; k <= 3; ++k) {
-    auto receipts = tick(t.start_ms + kPeriod * k);
+    auto receipts = tick(due(t, k - 1));
     ASSERT_FALSE(receipts.empty());
     EXPECT_EQ(receipts.back().events.at(0).type, "agreements/billing");
     EXPECT_EQ(state(id).billed_periods, k);
@@ -229,7 +275,7 @@ TEST_F(AgreementsTest, LeaseEndsWithTheAssetBackWithItsOwner) {
   Terms t = lease_template(args(asset, prem));
   t.periods = 2;
   uint64_t id = active(t);
-  tick(t.start_ms + 2 * kPeriod);
+  tick(due(t, 1));
   EXPECT_EQ(state(id).status, Status8::kEnded);
   EXPECT_EQ(find_asset(chain->store(), asset)->owner, owner.public_key());
   EXPECT_EQ(find_asset(chain->store(), asset)->agreement, 0u);
@@ -302,7 +348,7 @@ TEST_F(AgreementsTest, ExecuteBeforeStartAndWhenNothingIsDue) {
   now = t.start_ms + 1;
   EXPECT_EQ(tx(host, kExecute, encode(IdPayload{id})).code, code(kNothingDue));
   // Executed by a party in the block where the period ends: billed by the transaction.
-  now = t.start_ms + kPeriod - 1000;
+  now = due(t, 0) - 1000;
   auto ok_r = tx(owner, kExecute, encode(IdPayload{id}));
   ASSERT_TRUE(ok_r.ok()) << ok_r.message;
   EXPECT_EQ(state(id).billed_periods, 1u);
@@ -329,17 +375,17 @@ TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
   uint64_t id = propose(t);
   ASSERT_TRUE(tx(poor, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
   uint64_t owner0 = bal(owner);
-  uint64_t due_at = t.start_ms + kPeriod;
-  tick(due_at);
+  uint64_t since = t.start_ms + kPeriod;  // the period's end: arrears count from here
+  tick(due(t, 0));
   auto st = state(id);
   EXPECT_EQ(st.billed_periods, 1u);
   EXPECT_EQ(st.arrears_total(), t.instalment_micro);
   EXPECT_EQ(find_payment(chain->store(), id, 0)->status, PaymentStatus::kMissed);
   EXPECT_EQ(bal(owner), owner0);
   // Within grace: no penalty.
-  tick(due_at + kPeriod / 2 - 1);
+  tick(since + kPeriod / 2 - 1);
   EXPECT_FALSE(state(id).penalty_applied);
-  tick(due_at + kPeriod / 2);
+  tick(since + kPeriod / 2);
   st = state(id);
   EXPECT_TRUE(st.penalty_applied);
   EXPECT_EQ(st.arrears_total(), t.instalment_micro + t.instalment_micro / 10);
@@ -348,7 +394,7 @@ TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
   EXPECT_EQ(tx(poor, kPay, encode(IdPayload{id})).code, code(Code::kInsufficientFunds));
   EXPECT_EQ(snapshot(), before);
   // Default after default_ms: the asset returns to its owner, debt stays on record.
-  tick(due_at + 2 * kPeriod);
+  tick(since + 2 * kPeriod);
   st = state(id);
   EXPECT_EQ(st.status, Status8::kDefaulted);
   EXPECT_GT(st.arrears_total(), 0u);
@@ -371,7 +417,7 @@ TEST_F(AgreementsTest, ArrearsPaidLateWithinGrace) {
   Terms t = lease_to_own_template(a);
   uint64_t id = propose(t);
   ASSERT_TRUE(tx(late, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
-  tick(t.start_ms + kPeriod);
+  tick(due(t, 0));
   EXPECT_EQ(state(id).arrears_total(), t.instalment_micro);
   EXPECT_EQ(tx(owner, kPay, encode(IdPayload{id})).code, code(kNotAParty));
   ASSERT_TRUE(
@@ -384,7 +430,7 @@ TEST_F(AgreementsTest, ArrearsPaidLateWithinGrace) {
   EXPECT_EQ(state(id).arrears_total(), 0u);
   EXPECT_EQ(find_payment(chain->store(), id, 0)->status, PaymentStatus::kPaidLate);
   EXPECT_EQ(tx(late, kPay, encode(IdPayload{id})).code, code(kNoArrears));
-  tick(t.start_ms + 2 * kPeriod);
+  tick(due(t, 1));
   EXPECT_EQ(state(id).status, Status8::kEnded);
   EXPECT_EQ(find_asset(chain->store(), asset)->owner, late.public_key());
 }
@@ -454,7 +500,7 @@ TEST_F(AgreementsTest, AmendmentNeedsEverySignature) {
   EXPECT_EQ(tx(owner, kSignAmendment, encode(SignPayload{id, terms_hash(n)})).code,
             code(kNoAmendment));
   uint64_t o = bal(owner);
-  tick(t.start_ms + kPeriod);
+  tick(due(t, 0));
   EXPECT_EQ(bal(owner), o + 50'000'000);
 }
 
@@ -466,7 +512,7 @@ TEST_F(AgreementsTest, RatingsNeedASettledPeriodAndAreBayesian) {
   auto before = snapshot();
   EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 5})).code, code(kNoSettledInteraction));
   EXPECT_EQ(snapshot(), before);
-  tick(t.start_ms + kPeriod);
+  tick(due(t, 0));
   EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 0})).code, code(kBadScore));
   EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 6})).code, code(kBadScore));
   EXPECT_EQ(tx(stranger, kRate, encode(RatePayload{id, 0, 5})).code, code(kNotAParty));
@@ -524,7 +570,7 @@ TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {
   EXPECT_EQ(log[0].kind, LogKind::kAsset);
   EXPECT_EQ(log[1].kind, LogKind::kAgreement);
   EXPECT_EQ(log[1].id, id);
-  tick(t.start_ms + kPeriod);
+  tick(due(t, 0));
   log = block_log(chain->store(), *chain->store().height());
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].kind, LogKind::kPayment);
@@ -565,6 +611,118 @@ TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
     ASSERT_EQ(bank::supply(chain->store()), supply);
     ASSERT_EQ(total_money(), supply);
   }
+}
+
+// Premises with a connection meter (its export is the surplus the host sold).
+struct MeteredTest : AgreementsTest {
+  uint64_t asset = 0, prem = 0;
+  std::shared_ptr<TestMeter> gen, conn;
+  void SetUp() override {
+    AgreementsTest::SetUp();
+    asset = register_asset(owner);
+    gen = asset_meters[asset];
+    conn = add_meter(host, meters::Source::kConsumer);
+    Premises p;
+    p.area_m2 = 40;
+    p.meter = conn->id;
+    p.name = "metered";
+    ASSERT_TRUE(tx(host, kRegisterPremises, encode(p)).ok());
+    prem = get_u64(chain->store(), "agr/next/prem");
+  }
+  // Readings for every settlement period of billing period k: the asset generates
+  // gen_wh and the premises export surplus_wh in each.
+  void meter_period(const Terms& t, uint32_t k, uint64_t gen_wh, uint64_t surplus_wh) {
+    uint64_t first = (t.start_ms + kPeriod * k) / kSettle;
+    tick(std::max(now, (first + 3) * kSettle + 1));
+    for (uint64_t p = first; p < first + 4; ++p) {
+      reading(*gen, p, 0, gen_wh);
+      reading(*conn, p, 100, surplus_wh);
+    }
+  }
+};
+
+TEST_F(MeteredTest, LeaseBillsUsedEnergyLessRebateSplitWithTheDso) {
+  Terms t = lease_template(args(asset, prem));
+  t.parties.push_back({dso.public_key(), Role::kDso});
+  t.energy_shares = {{0, 9000}, {2, 1000}};
+  t.rebate_bps = 1500;
+  t.periods = 2;
+  uint64_t id = propose(t);
+  ASSERT_TRUE(tx(host, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  ASSERT_TRUE(tx(dso, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  uint64_t supply = bank::supply(chain->store());
+  uint64_t o = bal(owner), h = bal(host);
+  meter_period(t, 0, 1000, 300);  // 4000 Wh generated, 1200 Wh sold: 2800 Wh used
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.generated_wh, 4000u);
+  EXPECT_EQ(p.surplus_wh, 1200u);
+  EXPECT_EQ(p.billed_wh, 2800u);
+  EXPECT_EQ(p.missing_readings, 0u);
+  EXPECT_EQ(p.energy_charge, 2800u * 200'000 / 1000);  // 560000
+  EXPECT_EQ(p.rebate, 84'000u);
+  EXPECT_EQ(p.due, 476'000u);
+  EXPECT_EQ(bal(owner), o + 428'400);
+  EXPECT_EQ(bal(dso), 47'600u);
+  EXPECT_EQ(bal(host), h - 476'000);
+  // Period 1 has no readings at all: billed as zero, the gap on record.
+  tick(due(t, 1));
+  auto p1 = find_payment(chain->store(), id, 1).value();
+  EXPECT_EQ(p1.generated_wh, 0u);
+  EXPECT_EQ(p1.missing_readings, 8u);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+  EXPECT_EQ(total_money(), supply);
+}
+
+TEST_F(MeteredTest, PpaBillsUpToTheContractedVolume) {
+  TemplateArgs a = args(asset, prem);
+  a.volume_wh = 3000;
+  Terms t = ppa_template(a);
+  t.periods = 1;
+  uint64_t id = active(t);
+  uint64_t o = bal(owner);
+  meter_period(t, 0, 1000, 0);  // 4000 Wh delivered, 3000 contracted
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.billed_wh, 3000u);
+  EXPECT_EQ(p.due, 600'000u);
+  EXPECT_EQ(bal(owner), o + 600'000);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+}
+
+TEST_F(MeteredTest, SurplusRevenueIsShared) {
+  TemplateArgs a = args(asset, prem);
+  a.price_micro_per_kwh = 100'000;  // what neighbours paid per kWh
+  a.rebate_bps = 6000;              // the owner's share
+  Terms t = surplus_share_template(a);
+  t.periods = 1;
+  uint64_t id = active(t);
+  uint64_t o = bal(owner), h = bal(host);
+  meter_period(t, 0, 1000, 500);  // 2000 Wh sold
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.surplus_wh, 2000u);
+  EXPECT_EQ(p.surplus_revenue, 200'000u);
+  EXPECT_EQ(p.due, 120'000u);
+  EXPECT_EQ(bal(owner), o + 120'000);
+  EXPECT_EQ(bal(host), h - 120'000);
+}
+
+TEST_F(AgreementsTest, ListingsNeedARegisteredMeterOfTheirOwn) {
+  Asset a;
+  a.capacity_w = 1000;
+  a.meter = sha256("no such meter");
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kMeterNotFound));
+  auto theirs = add_meter(host, meters::Source::kPv);
+  a.meter = theirs->id;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  a.meter = add_meter(owner, meters::Source::kPv)->id;
+  a.capacity_w = 0;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  a.capacity_w = 1000;
+  a.lat_e6 = 91'000'000;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  EXPECT_EQ(get_u64(chain->store(), "agr/next/asset"), 0u);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "ledger/testing.hpp"
@@ -148,4 +151,33 @@ TEST_F(BankTest, MoneyIsConservedUnderRandomTraffic) {
 }
 
 }  // namespace
+}  // namespace gridpact::bank
+
+namespace gridpact::bank {
+
+// With GRIDPACT_FUZZ_SEED_DIR set, writes real payload encodings as seeds for
+// fuzz/bank_payloads_fuzz.cpp; otherwise checks only that each decodes by its decoder.
+TEST(BankFuzzSeeds, RealPayloadsDecode) {
+  auto to = KeyPair::generate().public_key();
+  std::vector<std::pair<std::string, Bytes>> seeds = {
+      {"transfer.bin", encode(TransferPayload{to, 5'000'000, "energy, March"})},
+      {"transfer-no-memo.bin", encode(TransferPayload{to, 1, ""})},
+      {"mint.bin", encode(MintPayload{to, 40'000'000})},
+      {"burn.bin", encode(BurnPayload{7})},
+  };
+  EXPECT_TRUE(decode_transfer(seeds[0].second).is_ok());
+  EXPECT_TRUE(decode_transfer(seeds[1].second).is_ok());
+  EXPECT_TRUE(decode_mint(seeds[2].second).is_ok());
+  EXPECT_TRUE(decode_burn(seeds[3].second).is_ok());
+  EXPECT_FALSE(decode_mint(seeds[0].second).is_ok());
+  const char* dir = std::getenv("GRIDPACT_FUZZ_SEED_DIR");
+  if (!dir) return;
+  for (const auto& [name, bytes] : seeds) {
+    auto path = std::filesystem::path(dir) / "fuzz_bank_payloads" / name;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+}
+
 }  // namespace gridpact::bank

@@ -1,0 +1,283 @@
+// The meters module: a registry of attested energy meters and their signed readings.
+//
+// A meter is registered by its owner with attestation evidence (src/attest) for the key
+// that signs its readings. The evidence must verify against the policy held in state
+// (trusted enrolment-CA roots, allowed firmware measurements, whether `virtual` software
+// meters are allowed at all) at the block's time, and its nonce must be
+// attestation_nonce(chain_id, signing key, registration_challenge(...)), which binds the
+// quote to this chain, this key, the owner and every registered field: copying evidence
+// out of a transaction cannot register the meter to anyone else or elsewhere.
+//
+// Readings: per settlement period, the cumulative import (OBIS 1.8.0) and export (OBIS
+// 2.8.0) registers in Wh at the end of the period, a sequence number, signed by the
+// meter's key over reading_digest() (Ed25519 for virtual meters, ECDSA P-256 r||s from
+// the TPM for tpm2 meters). Any account may relay a reading: the meter's signature is
+// what counts. Energy of a period is the register delta to the meter's previous reading
+// (its initial registers for the first one).
+//
+// Transactions (payload encodings in codec rules):
+//   0x0201 meters/register  bytes evidence (<= 24 KiB), str microgrid (<= 64,
+//                           [A-Za-z0-9._-]), u8 source, str location (<= 128),
+//                           str firmware_version (<= 64), u64 initial_import_wh,
+//                           u64 initial_export_wh.        The sender becomes the owner.
+//   0x0202 meters/revoke    fixed32 meter_id.             Owner or policy authority.
+//   0x0203 meters/reading   the encoded Reading below.    Any sender (a relay).
+//   0x0204 meters/policy    u8 op (1 add root, 2 remove root, 3 add measurement,
+//                           4 remove measurement), bytes data (DER certificate, <= 4096,
+//                           or a 32-byte root hash / measurement). Authority only.
+//
+// Reading encoding (also the MQTT payload and what the agent publishes):
+//   u8 version = 1, fixed32 meter_id, u64 period, u64 seq, u64 import_wh, u64 export_wh,
+//   fixed64 signature
+// reading_digest = SHA-256("GRIDPACT/reading/v1" || u32 len || chain_id || meter_id ||
+//                          u64 period || u64 seq || u64 import_wh || u64 export_wh)
+//
+// Reading checks, in order: meter known (METER_NOT_FOUND), not revoked (METER_REVOKED),
+// signature (READING_BAD_SIGNATURE), seq > last seq (READING_REPLAYED), a reading for the
+// period already on chain (DUPLICATE_READING), period before the last one
+// (PERIOD_OUT_OF_ORDER), period > block time / period_ms (PERIOD_IN_FUTURE), a register
+// below the previous value (REGISTER_BACKWARDS).
+//
+// State keys (ids and keys as raw bytes, numbers big-endian):
+//   meters/params               u64 period_ms, bool allow_virtual, bool has_authority,
+//                               fixed32 authority, u8 firmware_pcr
+//   meters/root/<sha256(der)>   DER of a trusted enrolment-CA root
+//   meters/meas/<measurement>   "" : an allowed firmware measurement (32 bytes)
+//   meters/m/<id>               the meter record (encode_meter_record)
+//   meters/own/<owner><id>      ""  index by owner
+//   meters/mg/<microgrid>/<id>  ""  index by microgrid
+//   meters/last/<id>            u64 seq, u64 period, u64 import_wh, u64 export_wh,
+//                               bool has_reading (registers start at the initial ones)
+//   meters/r/<id><u64 period>   u64 seq, u64 import_wh, u64 export_wh, u64 import_delta,
+//                               u64 export_delta, bool contiguous
+//
+// A reading is "contiguous" when it is the meter's first (delta from the registration's
+// initial registers) or the previous reading is for period - 1. period_energy() returns
+// only contiguous readings: a reading after a gap covers several periods and is not
+// attributed to any one of them (so nobody can bunch energy into one period by skipping).
+//
+// Codes 1100-1199 (names registered by register_meter_codes()).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "attest/evidence.hpp"
+#include "attest/verifier.hpp"
+#include "ledger/module.hpp"
+
+namespace gridpact::meters {
+
+// ---- The contract other modules read (see /work/HELPERS.md) ----
+
+enum class Source : uint8_t {
+  kConsumer = 0,
+  kPv = 1,
+  kWind = 2,
+  kHydro = 3,
+  kBiomass = 4,
+  kBattery = 5,
+  kGrid = 6
+};
+bool is_renewable(Source s);  // pv, wind, hydro, biomass
+std::string_view source_name(
+    Source s);  // "consumer","pv","wind","hydro","biomass","battery","grid"
+std::optional<Source> parse_source(std::string_view name);
+
+struct MeterInfo {
+  Hash32 id;              // SHA-256 of the meter's public key bytes
+  PublicKey owner;        // the account that owns the meter
+  std::string microgrid;  // e.g. "mg-north" (<= 64 bytes)
+  Source source = Source::kConsumer;
+  bool revoked = false;
+  // Beyond the contract: what the registry also records.
+  attest::Platform platform = attest::Platform::kVirtual;
+  Bytes public_key;  // 32-byte Ed25519 (virtual) or 65-byte SEC1 P-256 (tpm2)
+  std::string location;
+  std::string firmware_version;
+  std::optional<Hash32> measurement;  // tpm2: the allowed measurement the quote matched
+  bool insecure = true;               // virtual meters: always labelled INSECURE
+  uint64_t registered_height = 0;
+  uint64_t registered_time_ms = 0;
+};
+std::optional<MeterInfo> find_meter(const StateReader& s, const Hash32& meter_id);
+
+struct PeriodEnergy {
+  uint64_t import_wh = 0;
+  uint64_t export_wh = 0;
+};
+// Energy metered in settlement period `period` (register deltas), or nullopt if that
+// period's reading is not (yet) on chain or follows a gap (see above).
+std::optional<PeriodEnergy> period_energy(const StateReader& s, const Hash32& meter_id,
+                                          uint64_t period);
+// Settlement period length in ms (genesis [meters] period_ms, default 900000 = 15 min);
+// the period index of a time is time_ms / period_length_ms.
+uint64_t period_length_ms(const StateReader& s);
+
+// ---- Transactions and codes ----
+
+constexpr uint16_t kRegister = 0x0201;
+constexpr uint16_t kRevoke = 0x0202;
+constexpr uint16_t kReading = 0x0203;
+constexpr uint16_t kPolicy = 0x0204;
+
+constexpr uint64_t kDefaultPeriodMs = 900'000;
+constexpr size_t kMaxEvidence = 24 * 1024;
+constexpr size_t kMaxMicrogrid = 64;
+constexpr size_t kMaxLocation = 128;
+constexpr size_t kMaxFirmwareVersion = 64;
+constexpr size_t kMaxPolicyData = 4096;
+constexpr uint8_t kReadingVersion = 1;
+constexpr size_t kReadingSize = 1 + 32 + 8 * 4 + 64;
+constexpr size_t kMaxQueryResults = 1000;
+
+constexpr Code kMeterNotFound = static_cast<Code>(1100);
+constexpr Code kMeterExists = static_cast<Code>(1101);
+constexpr Code kMeterRevoked = static_cast<Code>(1102);
+constexpr Code kReadingBadSignature = static_cast<Code>(1103);
+constexpr Code kReadingReplayed = static_cast<Code>(1104);
+constexpr Code kDuplicateReading = static_cast<Code>(1105);
+constexpr Code kRegisterBackwards = static_cast<Code>(1106);
+constexpr Code kPeriodInFuture = static_cast<Code>(1107);
+constexpr Code kPeriodOutOfOrder = static_cast<Code>(1108);
+constexpr Code kNotMeterOwner = static_cast<Code>(1109);
+constexpr Code kNotMeterAuthority = static_cast<Code>(1110);
+constexpr Code kBadMeterField = static_cast<Code>(1111);
+constexpr Code kMalformedReading = static_cast<Code>(1112);
+constexpr Code kTopicMismatch = static_cast<Code>(1113);
+void register_meter_codes();
+
+struct RegisterPayload {
+  Bytes evidence;  // attest::encode_evidence
+  std::string microgrid;
+  Source source = Source::kConsumer;
+  std::string location;
+  std::string firmware_version;
+  uint64_t initial_import_wh = 0;
+  uint64_t initial_export_wh = 0;
+};
+struct RevokePayload {
+  Hash32 meter_id;
+};
+struct Reading {
+  Hash32 meter_id;
+  uint64_t period = 0;
+  uint64_t seq = 0;
+  uint64_t import_wh = 0;  // OBIS 1.8.0, cumulative
+  uint64_t export_wh = 0;  // OBIS 2.8.0, cumulative
+  Signature signature;     // Ed25519, or P-256 r||s
+};
+enum class PolicyOp : uint8_t {
+  kAddRoot = 1,
+  kRemoveRoot = 2,
+  kAddMeasurement = 3,
+  kRemoveMeasurement = 4
+};
+struct PolicyPayload {
+  PolicyOp op = PolicyOp::kAddMeasurement;
+  Bytes data;
+};
+
+Bytes encode(const RegisterPayload& p);
+Bytes encode(const RevokePayload& p);
+Bytes encode(const Reading& r);
+Bytes encode(const PolicyPayload& p);
+Result<RegisterPayload> decode_register(const Bytes& b);
+Result<RevokePayload> decode_revoke(const Bytes& b);
+// Strict: TRUNCATED, TRAILING_BYTES, UNKNOWN_VERSION.
+Result<Reading> decode_reading(const uint8_t* data, size_t size);
+inline Result<Reading> decode_reading(const Bytes& b) {
+  return decode_reading(b.data(), b.size());
+}
+Result<PolicyPayload> decode_policy(const Bytes& b);
+
+Hash32 meter_id_of(const Bytes& public_key);
+// What the meter signs.
+Hash32 reading_digest(std::string_view chain_id, const Reading& r);
+// The attestation challenge of a registration: binds the evidence to the owner and every
+// registered field. The evidence nonce is attestation_nonce(chain_id, key, challenge).
+Bytes registration_challenge(const PublicKey& owner, const RegisterPayload& p);
+// Signs a reading with a virtual meter's Ed25519 key (tpm2 meters sign reading_digest()
+// in the TPM).
+void sign_virtual(Reading& r, std::string_view chain_id, const KeyPair& key);
+
+// ---- Reads beyond the contract ----
+
+struct Params {
+  uint64_t period_ms = kDefaultPeriodMs;
+  bool allow_virtual = false;
+  std::optional<PublicKey> authority;
+  uint8_t firmware_pcr = attest::kDefaultFirmwarePcr;
+};
+Params params(const StateReader& s);
+// The attestation policy in state, with certificate validity checked at `at_time_s`.
+attest::Policy policy(const StateReader& s, std::optional<int64_t> at_time_s);
+
+struct LastReading {
+  uint64_t seq = 0;
+  uint64_t period = 0;
+  uint64_t import_wh = 0;
+  uint64_t export_wh = 0;
+  bool has_reading = false;
+};
+std::optional<LastReading> last_reading(const StateReader& s, const Hash32& meter_id);
+
+struct StoredReading {
+  uint64_t period = 0;
+  uint64_t seq = 0;
+  uint64_t import_wh = 0;
+  uint64_t export_wh = 0;
+  uint64_t import_delta_wh = 0;
+  uint64_t export_delta_wh = 0;
+  bool contiguous = false;
+};
+std::optional<StoredReading> stored_reading(const StateReader& s, const Hash32& meter_id,
+                                            uint64_t period);
+// Readings of a meter with from <= period <= to, ascending, at most `limit`.
+std::vector<StoredReading> readings(const StateReader& s, const Hash32& meter_id, uint64_t from,
+                                    uint64_t to, size_t limit);
+std::vector<Hash32> meters_of_owner(const StateReader& s, const PublicKey& owner, size_t limit);
+std::vector<Hash32> meters_in_microgrid(const StateReader& s, std::string_view microgrid,
+                                        size_t limit);
+
+// Writes a meter record and its indexes as a registration would, without evidence. For
+// benchmarks and tests that need many meters in state (the ledger itself writes meters
+// only through meters/register, which verifies evidence).
+void import_meter(StateOverlay& s, const MeterInfo& m, uint64_t initial_import_wh,
+                  uint64_t initial_export_wh);
+
+json meter_json(const MeterInfo& m);
+json reading_json(const StoredReading& r);
+
+class MetersModule : public Module {
+ public:
+  MetersModule();
+  ~MetersModule() override;
+  std::string_view name() const override { return "meters"; }
+  std::vector<TxTypeInfo> tx_types() const override;
+  // [meters] period_ms = 900000, allow_virtual = false, authority = "<64 hex>",
+  // firmware_pcr = 16, trusted_roots = "<PEM>" (or an array of PEM strings),
+  // allowed_measurements = ["<64 hex>", ...]. An absent section gives the defaults.
+  Status init_genesis(StateOverlay& state, const json& section) override;
+  Status check(const Transaction& tx) const override;
+  Status deliver(TxContext& ctx) override;
+  json payload_json(uint16_t type, const Bytes& payload) const override;
+  std::vector<std::string> account_keys(const PublicKey& account) const override;
+  // meter/<id>, meters?owner=<pk>|microgrid=<name>, readings/<id>?from=&to=,
+  // latest/<id>, energy/<id>/<period>, params.
+  Result<json> query(const StateReader& state, std::string_view path,
+                     const json& params) const override;
+
+ private:
+  struct KeyCache;
+  Status deliver_register(TxContext& ctx);
+  Status deliver_revoke(TxContext& ctx);
+  Status deliver_reading(TxContext& ctx);
+  Status deliver_policy(TxContext& ctx);
+  bool verify_reading_signature(const MeterInfo& m, const Hash32& digest,
+                                const Signature& sig) const;
+  std::unique_ptr<KeyCache> cache_;
+};
+
+}  // namespace gridpact::meters

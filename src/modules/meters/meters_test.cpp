@@ -1,0 +1,540 @@
+#include "modules/meters/meters.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "attest/codes.hpp"
+#include "attest/enrol.hpp"
+#include "attest/swtpm_process.hpp"
+#include "attest/tpm2_device.hpp"
+#include "attest/virtual_platform.hpp"
+#include "attest/x509.hpp"
+#include "ledger/testing.hpp"
+
+namespace gridpact::meters {
+namespace {
+
+constexpr std::string_view kChain = "test";  // testing::Chain's default chain id
+constexpr uint64_t kPeriod = 900'000;
+
+uint16_t code(Code c) {
+  return static_cast<uint16_t>(c);
+}
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Registration payload for a virtual meter, with evidence bound to `owner`.
+RegisterPayload virtual_registration(const KeyPair& meter, const PublicKey& owner,
+                                     std::string microgrid = "mg-north",
+                                     Source source = Source::kPv, std::string_view chain = kChain) {
+  RegisterPayload p;
+  p.microgrid = std::move(microgrid);
+  p.source = source;
+  p.location = "52.37N 4.89E";
+  p.firmware_version = "sim-1.0";
+  p.initial_import_wh = 1000;
+  p.initial_export_wh = 500;
+  Bytes key(meter.public_key().bytes.begin(), meter.public_key().bytes.end());
+  auto nonce = attest::attestation_nonce(chain, key, registration_challenge(owner, p));
+  p.evidence = attest::encode_evidence(attest::make_virtual_evidence(meter, nonce));
+  return p;
+}
+
+Hash32 id_of(const KeyPair& meter) {
+  return meter_id_of(Bytes(meter.public_key().bytes.begin(), meter.public_key().bytes.end()));
+}
+
+Reading reading_of(const KeyPair& signer, const Hash32& meter, uint64_t period, uint64_t seq,
+                   uint64_t import_wh, uint64_t export_wh) {
+  Reading r{meter, period, seq, import_wh, export_wh, {}};
+  sign_virtual(r, kChain, signer);
+  return r;
+}
+
+struct MetersTest : ::testing::Test {
+  KeyPair owner = KeyPair::generate();
+  KeyPair relay = KeyPair::generate();
+  KeyPair authority = KeyPair::generate();
+  KeyPair meter = KeyPair::generate();
+  MetersModule module;
+  std::unique_ptr<testing::Chain> chain;
+  // Blocks run in period 10 (and later): readings for 0..10 are not in the future.
+  uint64_t time_ms = 10 * kPeriod + 5000;
+
+  void SetUp() override {
+    start({{"allow_virtual", true}, {"authority", authority.public_key().hex()}});
+  }
+  void start(json section) {
+    chain = std::make_unique<testing::Chain>(std::vector<Module*>{&module},
+                                             json{{"meters", std::move(section)}});
+  }
+  Receipt run(const KeyPair& key, uint16_t type, const Bytes& payload) {
+    time_ms += 1000;
+    return chain->one(key, type, payload, time_ms);
+  }
+  Receipt submit(const Reading& r) { return run(relay, kReading, encode(r)); }
+  void register_meter() {
+    auto r = run(owner, kRegister, encode(virtual_registration(meter, owner.public_key())));
+    ASSERT_TRUE(r.ok()) << r.message;
+  }
+  const StateReader& state() { return chain->store(); }
+};
+
+TEST(MetersContract, SourcesAndDefaults) {
+  for (uint8_t i = 0; i <= 6; ++i) {
+    auto s = static_cast<Source>(i);
+    EXPECT_EQ(parse_source(source_name(s)), s);
+  }
+  EXPECT_FALSE(parse_source("coal"));
+  EXPECT_TRUE(is_renewable(Source::kPv));
+  EXPECT_TRUE(is_renewable(Source::kBiomass));
+  EXPECT_FALSE(is_renewable(Source::kBattery));
+  EXPECT_FALSE(is_renewable(Source::kGrid));
+  EXPECT_FALSE(is_renewable(Source::kConsumer));
+  EXPECT_EQ(source_name(Source::kWind), "wind");
+}
+
+TEST_F(MetersTest, GenesisParamsAreReadable) {
+  EXPECT_EQ(period_length_ms(state()), kDefaultPeriodMs);
+  Params p = params(state());
+  EXPECT_TRUE(p.allow_virtual);
+  EXPECT_EQ(p.authority, authority.public_key());
+  start({{"period_ms", 300000}});
+  EXPECT_EQ(period_length_ms(state()), 300000u);
+  EXPECT_FALSE(params(state()).allow_virtual);
+  EXPECT_FALSE(params(state()).authority);
+}
+
+TEST_F(MetersTest, BadGenesisIsRejected) {
+  EXPECT_THROW(start({{"period_ms", 0}}), Error);
+  EXPECT_THROW(start({{"allowed_measurements", {"nothex"}}}), Error);
+  EXPECT_THROW(start({{"trusted_roots", "-----BEGIN CERTIFICATE-----\nxx\n"}}), Error);
+  EXPECT_THROW(start({{"authority", "abc"}}), Error);
+}
+
+TEST_F(MetersTest, RegisterVirtualMeterAndFindIt) {
+  register_meter();
+  auto m = find_meter(state(), id_of(meter));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->id, id_of(meter));
+  EXPECT_EQ(m->owner, owner.public_key());
+  EXPECT_EQ(m->microgrid, "mg-north");
+  EXPECT_EQ(m->source, Source::kPv);
+  EXPECT_FALSE(m->revoked);
+  EXPECT_TRUE(m->insecure);
+  EXPECT_EQ(m->platform, attest::Platform::kVirtual);
+  EXPECT_EQ(m->location, "52.37N 4.89E");
+  EXPECT_EQ(meters_of_owner(state(), owner.public_key(), 10), std::vector<Hash32>{m->id});
+  EXPECT_EQ(meters_in_microgrid(state(), "mg-north", 10), std::vector<Hash32>{m->id});
+  EXPECT_TRUE(meters_in_microgrid(state(), "mg-south", 10).empty());
+  EXPECT_FALSE(find_meter(state(), id_of(relay)));
+
+  auto q = module.query(state(), "meter/" + m->id.hex(), json::object());
+  ASSERT_TRUE(q);
+  EXPECT_EQ((*q)["owner"], owner.public_key().hex());
+  EXPECT_TRUE(q->contains("insecure"));
+  auto list = module.query(state(), "meters", {{"microgrid", "mg-north"}});
+  ASSERT_TRUE(list);
+  EXPECT_EQ((*list)["meters"].size(), 1u);
+  auto latest = module.query(state(), "latest/" + m->id.hex(), json::object());
+  ASSERT_TRUE(latest);
+  EXPECT_EQ((*latest)["seq"], 0);
+  EXPECT_EQ((*latest)["import_wh"], 1000);
+
+  // The same meter cannot be registered twice.
+  auto again = run(owner, kRegister, encode(virtual_registration(meter, owner.public_key())));
+  EXPECT_EQ(again.code, code(kMeterExists));
+}
+
+TEST_F(MetersTest, VirtualMetersNeedGenesisPermission) {
+  start({{"allow_virtual", false}});
+  auto r = run(owner, kRegister, encode(virtual_registration(meter, owner.public_key())));
+  EXPECT_EQ(r.code, code(attest::kVirtualNotAllowed));
+  EXPECT_FALSE(find_meter(state(), id_of(meter)));
+}
+
+TEST_F(MetersTest, EvidenceIsBoundToOwnerFieldsAndChain) {
+  auto p = virtual_registration(meter, owner.public_key());
+  // Someone else replays the owner's registration to claim the meter.
+  auto stolen = run(relay, kRegister, encode(p));
+  EXPECT_EQ(stolen.code, code(attest::kBadQuoteSignature));
+  // The owner edits a registered field after attesting.
+  auto edited = p;
+  edited.microgrid = "mg-south";
+  EXPECT_EQ(run(owner, kRegister, encode(edited)).code, code(attest::kBadQuoteSignature));
+  // Evidence made for another chain.
+  auto other_chain =
+      virtual_registration(meter, owner.public_key(), "mg-north", Source::kPv, "other");
+  EXPECT_EQ(run(owner, kRegister, encode(other_chain)).code, code(attest::kBadQuoteSignature));
+  // Garbage evidence, and a bad microgrid name.
+  auto garbage = p;
+  garbage.evidence = to_bytes("garbage");
+  EXPECT_EQ(run(owner, kRegister, encode(garbage)).code, code(attest::kMalformedEvidence));
+  auto bad_name = virtual_registration(meter, owner.public_key(), "mg/north");
+  EXPECT_EQ(run(owner, kRegister, encode(bad_name)).code, code(kBadMeterField));
+  EXPECT_FALSE(find_meter(state(), id_of(meter)));
+  EXPECT_TRUE(run(owner, kRegister, encode(p)).ok());
+}
+
+TEST_F(MetersTest, ReadingsCommitAndEnergyIsDerivedFromDeltas) {
+  register_meter();
+  Hash32 id = id_of(meter);
+  EXPECT_FALSE(period_energy(state(), id, 3));
+  ASSERT_TRUE(submit(reading_of(meter, id, 3, 1, 1400, 500)).ok());
+  ASSERT_TRUE(submit(reading_of(meter, id, 4, 2, 1650, 560)).ok());
+  auto e3 = period_energy(state(), id, 3);
+  ASSERT_TRUE(e3);
+  EXPECT_EQ(e3->import_wh, 400u);  // from the initial 1000 Wh
+  EXPECT_EQ(e3->export_wh, 0u);
+  auto e4 = period_energy(state(), id, 4);
+  ASSERT_TRUE(e4);
+  EXPECT_EQ(e4->import_wh, 250u);
+  EXPECT_EQ(e4->export_wh, 60u);
+  // A gap: period 7 follows 4, so its delta spans 5..7 and is attributed to none of them.
+  ASSERT_TRUE(submit(reading_of(meter, id, 7, 3, 1700, 600)).ok());
+  EXPECT_FALSE(period_energy(state(), id, 7));
+  EXPECT_FALSE(period_energy(state(), id, 5));
+  auto stored = stored_reading(state(), id, 7);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->import_delta_wh, 50u);
+  EXPECT_FALSE(stored->contiguous);
+  ASSERT_TRUE(submit(reading_of(meter, id, 8, 9, 1700, 610)).ok());  // seq may skip
+  EXPECT_EQ(period_energy(state(), id, 8)->export_wh, 10u);
+
+  auto rs = readings(state(), id, 4, 7, 100);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].period, 4u);
+  EXPECT_EQ(rs[1].period, 7u);
+  auto q = module.query(state(), "readings/" + id.hex(), {{"from", "0"}, {"to", "100"}});
+  ASSERT_TRUE(q);
+  EXPECT_EQ((*q)["readings"].size(), 4u);
+  EXPECT_EQ((*q)["readings"][1]["import_delta_wh"], 250);
+  auto latest = module.query(state(), "latest/" + id.hex(), json::object());
+  EXPECT_EQ((*latest)["seq"], 9);
+  EXPECT_EQ((*latest)["period"], 8);
+  auto energy = module.query(state(), "energy/" + id.hex() + "/4", json::object());
+  ASSERT_TRUE(energy);
+  EXPECT_EQ((*energy)["import_wh"], 250);
+}
+
+TEST_F(MetersTest, EveryBadReadingIsRejectedAndChangesNothing) {
+  register_meter();
+  Hash32 id = id_of(meter);
+  ASSERT_TRUE(submit(reading_of(meter, id, 5, 10, 2000, 700)).ok());
+  auto before = last_reading(state(), id).value();
+
+  KeyPair stranger = KeyPair::generate();
+  struct Case {
+    const char* what;
+    Reading reading;
+    Code expected;
+  };
+  std::vector<Case> cases = {
+      {"unknown meter", reading_of(stranger, id_of(stranger), 6, 11, 2100, 700), kMeterNotFound},
+      {"signed by another meter", reading_of(stranger, id, 6, 11, 2100, 700), kReadingBadSignature},
+      {"replayed", reading_of(meter, id, 5, 10, 2000, 700), kReadingReplayed},
+      {"old sequence", reading_of(meter, id, 6, 9, 2100, 700), kReadingReplayed},
+      {"duplicate period", reading_of(meter, id, 5, 11, 2100, 700), kDuplicateReading},
+      {"period before the last", reading_of(meter, id, 4, 11, 2100, 700), kPeriodOutOfOrder},
+      {"period in the future", reading_of(meter, id, 11, 11, 2100, 700), kPeriodInFuture},
+      {"import rolled back", reading_of(meter, id, 6, 11, 1999, 700), kRegisterBackwards},
+      {"export rolled back", reading_of(meter, id, 6, 11, 2100, 699), kRegisterBackwards},
+  };
+  Reading tampered = reading_of(meter, id, 6, 11, 2100, 700);
+  tampered.import_wh = 9999;  // signature was over 2100
+  cases.push_back({"tampered after signing", tampered, kReadingBadSignature});
+
+  for (const auto& c : cases) {
+    auto r = submit(c.reading);
+    EXPECT_EQ(r.code, code(c.expected)) << c.what << ": " << r.message;
+    EXPECT_EQ(code_name(static_cast<Code>(r.code)).empty(), false);
+    auto after = last_reading(state(), id).value();
+    EXPECT_EQ(after.seq, before.seq) << c.what;
+    EXPECT_EQ(after.import_wh, before.import_wh) << c.what;
+    EXPECT_FALSE(stored_reading(state(), id, 6)) << c.what;
+  }
+  // Malformed payloads never reach state.
+  auto bytes = encode(reading_of(meter, id, 6, 11, 2100, 700));
+  EXPECT_EQ(run(relay, kReading, Bytes(bytes.begin(), bytes.end() - 1)).code,
+            code(kMalformedReading));
+  bytes[0] = 2;
+  EXPECT_EQ(run(relay, kReading, bytes).code, code(kMalformedReading));
+  // The honest next reading still goes through.
+  EXPECT_TRUE(submit(reading_of(meter, id, 6, 11, 2100, 700)).ok());
+  EXPECT_EQ(period_energy(state(), id, 6)->import_wh, 100u);
+}
+
+TEST_F(MetersTest, RevokeByOwnerOrAuthorityOnly) {
+  register_meter();
+  Hash32 id = id_of(meter);
+  EXPECT_EQ(run(relay, kRevoke, encode(RevokePayload{id})).code, code(kNotMeterOwner));
+  EXPECT_EQ(run(owner, kRevoke, encode(RevokePayload{id_of(relay)})).code, code(kMeterNotFound));
+  ASSERT_TRUE(run(authority, kRevoke, encode(RevokePayload{id})).ok());
+  EXPECT_TRUE(find_meter(state(), id)->revoked);
+  EXPECT_EQ(run(owner, kRevoke, encode(RevokePayload{id})).code, code(kMeterRevoked));
+  EXPECT_EQ(submit(reading_of(meter, id, 1, 1, 2000, 500)).code, code(kMeterRevoked));
+  // Revoked stays revoked: the key cannot be registered again.
+  EXPECT_EQ(run(owner, kRegister, encode(virtual_registration(meter, owner.public_key()))).code,
+            code(kMeterExists));
+
+  KeyPair m2 = KeyPair::generate();
+  ASSERT_TRUE(run(owner, kRegister, encode(virtual_registration(m2, owner.public_key()))).ok());
+  EXPECT_TRUE(run(owner, kRevoke, encode(RevokePayload{id_of(m2)})).ok());
+}
+
+TEST_F(MetersTest, OnlyTheAuthorityChangesPolicy) {
+  Hash32 m = sha256("firmware 2.0");
+  PolicyPayload add{PolicyOp::kAddMeasurement, Bytes(m.bytes.begin(), m.bytes.end())};
+  EXPECT_EQ(run(owner, kPolicy, encode(add)).code, code(kNotMeterAuthority));
+  EXPECT_TRUE(policy(state(), std::nullopt).allowed_measurements.empty());
+  ASSERT_TRUE(run(authority, kPolicy, encode(add)).ok());
+  EXPECT_EQ(policy(state(), std::nullopt).allowed_measurements, std::vector<Hash32>{m});
+  auto ca = attest::CertificateAuthority::create_root("New enrolment CA");
+  ASSERT_TRUE(
+      run(authority, kPolicy, encode(PolicyPayload{PolicyOp::kAddRoot, ca.certificate()})).ok());
+  EXPECT_EQ(policy(state(), std::nullopt).trusted_roots, std::vector<Bytes>{ca.certificate()});
+  EXPECT_EQ(run(authority, kPolicy, encode(PolicyPayload{PolicyOp::kAddRoot, to_bytes("x")})).code,
+            code(attest::kBadPolicy));
+  PolicyPayload remove{PolicyOp::kRemoveMeasurement, add.data};
+  ASSERT_TRUE(run(authority, kPolicy, encode(remove)).ok());
+  EXPECT_EQ(run(authority, kPolicy, encode(remove)).code, code(Code::kNotFound));
+  EXPECT_TRUE(policy(state(), std::nullopt).allowed_measurements.empty());
+}
+
+TEST(MetersCodec, ReadingRoundTripAndStrictDecoding) {
+  KeyPair k = KeyPair::generate();
+  Reading r = reading_of(k, id_of(k), 42, 7, 123456, 789);
+  Bytes b = encode(r);
+  EXPECT_EQ(b.size(), kReadingSize);
+  auto d = decode_reading(b);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(encode(*d), b);
+  Bytes longer = b;
+  longer.push_back(0);
+  EXPECT_EQ(decode_reading(longer).status().code, Code::kTrailingBytes);
+  EXPECT_EQ(decode_reading(Bytes(b.begin(), b.begin() + 20)).status().code, Code::kTruncated);
+  // The digest covers the chain and every field.
+  Reading other = r;
+  other.seq = 8;
+  EXPECT_NE(reading_digest(kChain, r), reading_digest(kChain, other));
+  EXPECT_NE(reading_digest(kChain, r), reading_digest("other", r));
+  RegisterPayload p;
+  p.microgrid = "x";
+  Bytes pb = encode(p);
+  pb[4 + 4 + 1] = 9;  // source 9 does not exist
+  EXPECT_EQ(decode_register(pb).status().code, Code::kBadEncoding);
+}
+
+// ---- tpm2 meters, against a private swtpm ----
+
+class MetersTpmTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setenv("TSS2_LOG", "all+none", 0);
+    auto swtpm = attest::SwtpmProcess::start();
+    if (!swtpm) return;
+    swtpm_ = std::move(swtpm).value().release();
+    tpm_ = attest::Tpm2Device::open(swtpm_->tcti()).value().release();
+    ek_roots_ =
+        attest::parse_certificates(attest::read_text_file(swtpm_->ek_root_pem_path()).value())
+            .value();
+    ek_intermediates_ =
+        attest::parse_certificates(attest::read_text_file(swtpm_->ek_issuer_pem_path()).value())
+            .value();
+  }
+  static void TearDownTestSuite() {
+    delete tpm_;
+    tpm_ = nullptr;
+    delete swtpm_;
+    swtpm_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(tpm_, nullptr) << "swtpm did not start";
+    ca_ = attest::EnrolmentCa(attest::CertificateAuthority::create_root("GridPact meter AK CA"),
+                              ek_roots_);
+    ca_pem_ = ca_.ca().certificate_pem();
+    start(ca_pem_, {measurement_.hex()});
+    auto ak = tpm_->create_ak();
+    ASSERT_TRUE(ak) << ak.status().to_string();
+    ak_ = *ak;
+    ak_chain_ = enrol(ca_);
+    ASSERT_FALSE(ak_chain_.empty());
+    ASSERT_TRUE(tpm_->reset_pcr(16));
+    ASSERT_TRUE(tpm_->extend_pcr(16, measurement_));
+    key_ = tpm_->create_signing_key().value();
+    auto point = attest::blob_p256_point(key_).value();
+    key_bytes_.assign(point.bytes.begin(), point.bytes.end());
+    id_ = meter_id_of(key_bytes_);
+  }
+
+  void start(const std::string& roots_pem, const std::vector<std::string>& measurements) {
+    json section = {{"allow_virtual", false},
+                    {"authority", authority_.public_key().hex()},
+                    {"allowed_measurements", measurements}};
+    if (!roots_pem.empty()) section["trusted_roots"] = roots_pem;
+    chain_ =
+        std::make_unique<testing::Chain>(std::vector<Module*>{&module_}, json{{"meters", section}});
+  }
+
+  std::vector<Bytes> enrol(const attest::EnrolmentCa& ca) {
+    attest::EnrolmentRequest req;
+    req.ek_public = tpm_->ek_public().value();
+    req.ek_cert_chain = {tpm_->read_ek_certificate().value()};
+    for (const Bytes& c : ek_intermediates_) req.ek_cert_chain.push_back(c);
+    req.ak_public = attest::blob_tpmt_public(ak_).value();
+    auto challenge = ca.challenge(req);
+    if (!challenge) return {};
+    auto secret = tpm_->activate_credential(ak_, challenge->credential.id_object,
+                                            challenge->credential.encrypted_secret);
+    if (!secret) return {};
+    auto cert = ca.complete(challenge->pending, *secret, "meter AK");
+    if (!cert) return {};
+    return {*cert};
+  }
+
+  RegisterPayload payload() {
+    RegisterPayload p;
+    p.microgrid = "mg-east";
+    p.source = Source::kWind;
+    p.location = "substation 4";
+    p.firmware_version = "1.4.2";
+    return p;
+  }
+  // Evidence for `owner` over `p`, as the meter agent makes it.
+  attest::Evidence evidence_for(const PublicKey& owner, const RegisterPayload& p,
+                                std::string_view chain = kChain) {
+    auto nonce = attest::attestation_nonce(chain, key_bytes_, registration_challenge(owner, p));
+    return attest::make_tpm2_evidence(*tpm_, ak_, ak_chain_, key_, nonce).value();
+  }
+  Receipt register_with(const attest::Evidence& e, const KeyPair& sender = {}) {
+    RegisterPayload p = payload();
+    p.evidence = attest::encode_evidence(e);
+    return run(sender.public_key().is_zero() ? owner_ : sender, kRegister, encode(p));
+  }
+  Receipt run(const KeyPair& key, uint16_t type, const Bytes& payload) {
+    time_ms_ += 1000;
+    return chain_->one(key, type, payload, time_ms_);
+  }
+  Reading tpm_reading(uint64_t period, uint64_t seq, uint64_t imp, uint64_t exp) {
+    Reading r{id_, period, seq, imp, exp, {}};
+    r.signature = tpm_->sign(key_, reading_digest(kChain, r)).value();
+    return r;
+  }
+
+  static attest::SwtpmProcess* swtpm_;
+  static attest::Tpm2Device* tpm_;
+  static std::vector<Bytes> ek_roots_, ek_intermediates_;
+  KeyPair owner_ = KeyPair::generate();
+  KeyPair authority_ = KeyPair::generate();
+  MetersModule module_;
+  std::unique_ptr<testing::Chain> chain_;
+  attest::EnrolmentCa ca_{attest::CertificateAuthority::create_root("GridPact meter AK CA"), {}};
+  std::string ca_pem_;
+  Hash32 measurement_ = sha256("meter firmware 1.4.2");
+  attest::Tpm2KeyBlob ak_, key_;
+  std::vector<Bytes> ak_chain_;
+  Bytes key_bytes_;
+  Hash32 id_;
+  // Certificates are checked at block time, so blocks run at the real time.
+  uint64_t time_ms_ = now_ms();
+};
+attest::SwtpmProcess* MetersTpmTest::swtpm_ = nullptr;
+attest::Tpm2Device* MetersTpmTest::tpm_ = nullptr;
+std::vector<Bytes> MetersTpmTest::ek_roots_, MetersTpmTest::ek_intermediates_;
+
+TEST_F(MetersTpmTest, AttestedMeterRegistersAndItsTpmSignedReadingsCommit) {
+  auto r = register_with(evidence_for(owner_.public_key(), payload()));
+  ASSERT_TRUE(r.ok()) << r.message;
+  auto m = find_meter(chain_->store(), id_);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->platform, attest::Platform::kTpm2);
+  EXPECT_FALSE(m->insecure);
+  EXPECT_EQ(m->measurement, measurement_);
+  EXPECT_EQ(m->source, Source::kWind);
+  EXPECT_EQ(m->owner, owner_.public_key());
+
+  uint64_t period = time_ms_ / kPeriod;
+  KeyPair relay = KeyPair::generate();
+  ASSERT_TRUE(run(relay, kReading, encode(tpm_reading(period - 2, 1, 100, 0))).ok());
+  auto ok2 = run(relay, kReading, encode(tpm_reading(period - 1, 2, 350, 20)));
+  ASSERT_TRUE(ok2.ok()) << ok2.message;
+  EXPECT_EQ(period_energy(chain_->store(), id_, period - 1)->import_wh, 250u);
+  EXPECT_EQ(period_energy(chain_->store(), id_, period - 1)->export_wh, 20u);
+
+  // A reading signed by another TPM key, and one rolled back.
+  auto other_key = tpm_->create_signing_key().value();
+  Reading forged{id_, period, 3, 400, 20, {}};
+  forged.signature = tpm_->sign(other_key, reading_digest(kChain, forged)).value();
+  EXPECT_EQ(run(relay, kReading, encode(forged)).code, code(kReadingBadSignature));
+  EXPECT_EQ(run(relay, kReading, encode(tpm_reading(period, 3, 349, 20))).code,
+            code(kRegisterBackwards));
+  EXPECT_EQ(run(relay, kReading, encode(tpm_reading(period + 1, 3, 400, 20))).code,
+            code(kPeriodInFuture));
+  EXPECT_EQ(last_reading(chain_->store(), id_)->seq, 2u);
+}
+
+TEST_F(MetersTpmTest, ForgedOrReplayedQuoteIsRejected) {
+  auto e = evidence_for(owner_.public_key(), payload());
+  auto forged = e;
+  forged.tpm2.quote_signature.bytes[5] ^= 1;
+  EXPECT_EQ(register_with(forged).code, code(attest::kBadQuoteSignature));
+  auto edited = e;
+  edited.tpm2.quote.back() ^= 1;
+  EXPECT_EQ(register_with(edited).code, code(attest::kBadQuoteSignature));
+  // Replayed by another account (the nonce binds the owner) and for another chain.
+  KeyPair thief = KeyPair::generate();
+  EXPECT_EQ(register_with(e, thief).code, code(attest::kNonceMismatch));
+  EXPECT_EQ(register_with(evidence_for(owner_.public_key(), payload(), "other-chain")).code,
+            code(attest::kNonceMismatch));
+  EXPECT_FALSE(find_meter(chain_->store(), id_));
+  ASSERT_TRUE(register_with(e).ok());
+  // Replaying the accepted evidence registers nothing new.
+  EXPECT_EQ(register_with(e).code, code(kMeterExists));
+}
+
+TEST_F(MetersTpmTest, WrongPcrOrUnallowedFirmwareIsRejected) {
+  auto e = evidence_for(owner_.public_key(), payload());
+  auto wrong_pcr = e;
+  wrong_pcr.tpm2.pcrs[0].value = attest::firmware_pcr_value(sha256("meter firmware 1.4.1"));
+  EXPECT_EQ(register_with(wrong_pcr).code, code(attest::kPcrMismatch));
+
+  // Firmware not in the policy, until the authority allows it by a transaction.
+  Hash32 other = sha256("meter firmware 9.9");
+  ASSERT_TRUE(tpm_->reset_pcr(16));
+  ASSERT_TRUE(tpm_->extend_pcr(16, other));
+  auto e2 = evidence_for(owner_.public_key(), payload());
+  EXPECT_EQ(register_with(e2).code, code(attest::kMeasurementNotAllowed));
+  PolicyPayload allow{PolicyOp::kAddMeasurement, Bytes(other.bytes.begin(), other.bytes.end())};
+  ASSERT_TRUE(run(authority_, kPolicy, encode(allow)).ok());
+  auto r = register_with(e2);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(find_meter(chain_->store(), id_)->measurement, other);
+}
+
+TEST_F(MetersTpmTest, AkFromUntrustedCaIsRejected) {
+  attest::EnrolmentCa rogue(attest::CertificateAuthority::create_root("Rogue CA"), ek_roots_);
+  auto rogue_chain = enrol(rogue);
+  ASSERT_FALSE(rogue_chain.empty());
+  auto e = evidence_for(owner_.public_key(), payload());
+  e.tpm2.ak_cert_chain = rogue_chain;
+  EXPECT_EQ(register_with(e).code, code(attest::kUntrustedCa));
+  // No roots at all in genesis: nothing chains.
+  start("", {measurement_.hex()});
+  EXPECT_EQ(register_with(evidence_for(owner_.public_key(), payload())).code,
+            code(attest::kUntrustedCa));
+  // The authority adds the CA root by a transaction.
+  ASSERT_TRUE(
+      run(authority_, kPolicy, encode(PolicyPayload{PolicyOp::kAddRoot, ca_.ca().certificate()}))
+          .ok());
+  auto ok = register_with(evidence_for(owner_.public_key(), payload()));
+  EXPECT_TRUE(ok.ok()) << ok.message;
+}
+
+}  // namespace
+}  // namespace gridpact::meters

@@ -1,0 +1,221 @@
+#include "node_attest/node_attest.hpp"
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "api/server.hpp"
+#include "api/views.hpp"
+#include "attest/codes.hpp"
+#include "attest/virtual_platform.hpp"
+#include "attest/x509.hpp"
+#include "node/genesis.hpp"
+
+namespace gridpact::node_attest {
+
+void register_node_attest_codes() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    attest::register_attest_codes();
+    register_code_name(1500, "BAD_CHALLENGE");
+    register_code_name(1501, "MEASUREMENT_MISMATCH");
+    register_code_name(1502, "STALE_CHALLENGE");
+    register_code_name(1503, "NODE_KEY_MISMATCH");
+    register_code_name(1504, "ATTESTATION_UNAVAILABLE");
+    register_code_name(1505, "BAD_ATTESTATION_RESPONSE");
+  });
+}
+
+Result<Hash32> measure_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(Code::kNotFound, "cannot read " + path);
+  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return error(Code::kStorage, "error reading " + path);
+  return sha256(data);
+}
+
+Result<Hash32> measure_self() {
+  return measure_file("/proc/self/exe");
+}
+
+Hash32 node_nonce(std::string_view chain_id, const PublicKey& node_key, const Hash32& measurement,
+                  const Bytes& challenge) {
+  Bytes bound(measurement.bytes.begin(), measurement.bytes.end());
+  bound.insert(bound.end(), challenge.begin(), challenge.end());
+  return attest::attestation_nonce(chain_id, Bytes(node_key.bytes.begin(), node_key.bytes.end()),
+                                   bound);
+}
+
+Hash32 node_signing_message(const Hash32& nonce) {
+  return Sha256().update("GRIDPACT/node-attest/v1").update(nonce).finish();
+}
+
+Result<NodeIdentity> node_identity(const std::string& data_dir,
+                                   const std::optional<KeyPair>& validator) {
+  if (validator) return NodeIdentity{*validator, "validator"};
+  std::string path = data_dir + "/keys/node.json";
+  if (!std::filesystem::exists(path)) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir + "/keys", ec);
+    if (Status s = write_key_file(path, KeyPair::generate()); !s) return s;
+  }
+  auto key = read_key_file(path);
+  if (!key) return key.status();
+  return NodeIdentity{*key, "node"};
+}
+
+std::string tcti_string(const std::string& spec) {
+  if (!spec.starts_with("tcp:")) return spec;
+  auto colon = spec.rfind(':');
+  if (colon <= 4) return spec;
+  return "swtpm:host=" + spec.substr(4, colon - 4) + ",port=" + spec.substr(colon + 1);
+}
+
+NodeAttestor::NodeAttestor(std::string chain_id, NodeIdentity id, const Hash32& measurement)
+    : chain_id_(std::move(chain_id)), id_(std::move(id)), measurement_(measurement) {
+  register_node_attest_codes();
+}
+
+NodeAttestor::~NodeAttestor() = default;
+
+std::unique_ptr<NodeAttestor> NodeAttestor::create_virtual(std::string chain_id, NodeIdentity id,
+                                                           const Hash32& measurement) {
+  return std::unique_ptr<NodeAttestor>(
+      new NodeAttestor(std::move(chain_id), std::move(id), measurement));
+}
+
+Result<std::unique_ptr<NodeAttestor>> NodeAttestor::create_tpm2(std::string chain_id,
+                                                                NodeIdentity id,
+                                                                const Hash32& measurement,
+                                                                const TpmConfig& config) {
+  std::unique_ptr<NodeAttestor> a(
+      new NodeAttestor(std::move(chain_id), std::move(id), measurement));
+  auto tpm = attest::Tpm2Device::open(tcti_string(config.tcti));
+  if (!tpm) return tpm.status();
+  a->tpm_ = std::move(tpm).value();
+  auto ak = attest::load_key_blob(config.ak_blob_path);
+  if (!ak) return ak.status();
+  a->ak_ = *ak;
+  std::ifstream in(config.ak_cert_path, std::ios::binary);
+  if (!in) return error(Code::kNotFound, "cannot read " + config.ak_cert_path);
+  std::string certs((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto chain = attest::parse_certificates(certs);
+  if (!chain) return chain.status();
+  a->ak_chain_ = *chain;
+  if (std::filesystem::exists(config.signing_key_path)) {
+    auto key = attest::load_key_blob(config.signing_key_path);
+    if (!key) return key.status();
+    a->signing_key_ = *key;
+  } else {
+    auto key = a->tpm_->create_signing_key();
+    if (!key) return key.status();
+    if (Status s = attest::save_key_blob(config.signing_key_path, *key); !s) return s;
+    a->signing_key_ = *key;
+  }
+  // The quote must show this PCR reset and extended exactly once, with this executable.
+  a->pcr_ = config.pcr;
+  if (Status s = a->tpm_->reset_pcr(a->pcr_); !s) return s;
+  if (Status s = a->tpm_->extend_pcr(a->pcr_, measurement); !s) return s;
+  return a;
+}
+
+Result<json> NodeAttestor::attest(const Bytes& challenge) {
+  if (challenge.size() > kMaxChallenge)
+    return error(kBadChallenge,
+                 "challenge longer than " + std::to_string(kMaxChallenge) + " bytes");
+  const PublicKey& key = id_.key.public_key();
+  Hash32 nonce = node_nonce(chain_id_, key, measurement_, challenge);
+  attest::Evidence evidence;
+  if (tpm_) {
+    std::lock_guard lock(tpm_mutex_);
+    auto e = attest::make_tpm2_evidence(*tpm_, ak_, ak_chain_, signing_key_, nonce, {pcr_});
+    if (!e) return error(kAttestationUnavailable, "TPM: " + e.status().to_string());
+    evidence = std::move(e).value();
+  } else {
+    evidence = attest::make_virtual_evidence(id_.key, nonce);
+  }
+  return json{{"chain_id", chain_id_},
+              {"node_key", key.hex()},
+              {"node_key_source", id_.source},
+              {"measurement", measurement_.hex()},
+              {"challenge", to_hex(challenge)},
+              {"nonce", nonce.hex()},
+              {"platform", tpm_ ? "tpm2" : "virtual"},
+              {"insecure", !tpm_},
+              {"evidence", to_hex(attest::encode_evidence(evidence))},
+              {"node_signature", id_.key.sign(node_signing_message(nonce)).hex()}};
+}
+
+void NodeAttestor::install(api::Server& server) {
+  server.extend([this](httplib::Server& http) {
+    http.Get("/v1/attestation", [this](const httplib::Request& req, httplib::Response& res) {
+      auto challenge = from_hex(req.get_param_value("challenge"));
+      Result<json> doc = challenge ? attest(*challenge)
+                                   : Result<json>(error(kBadChallenge, "challenge must be hex"));
+      if (!doc) {
+        res.status = doc.status().code == kAttestationUnavailable ? 503 : 400;
+        res.set_content(api::error_json(doc.status()).dump(), "application/json");
+        return;
+      }
+      res.set_content(doc->dump(), "application/json");
+    });
+  });
+}
+
+namespace {
+
+Result<std::string> string_field(const json& j, const char* name) {
+  if (!j.contains(name) || !j[name].is_string())
+    return error(kBadAttestationResponse, std::string("missing field '") + name + "'");
+  return j[name].get<std::string>();
+}
+
+}  // namespace
+
+Result<Verdict> verify_attestation(const json& doc, const VerifyOptions& o) {
+  register_node_attest_codes();
+  if (!doc.is_object()) return error(kBadAttestationResponse, "answer is not a JSON object");
+  auto chain_id = string_field(doc, "chain_id");
+  auto key_hex = string_field(doc, "node_key");
+  auto measurement_hex = string_field(doc, "measurement");
+  auto challenge_hex = string_field(doc, "challenge");
+  auto evidence_hex = string_field(doc, "evidence");
+  auto signature_hex = string_field(doc, "node_signature");
+  for (const auto* r :
+       {&chain_id, &key_hex, &measurement_hex, &challenge_hex, &evidence_hex, &signature_hex})
+    if (!*r) return r->status();
+  auto key = PublicKey::from_hex(*key_hex);
+  auto measurement = Hash32::from_hex(*measurement_hex);
+  auto challenge = from_hex(*challenge_hex);
+  auto evidence_bytes = from_hex(*evidence_hex);
+  auto signature = Signature::from_hex(*signature_hex);
+  if (!key || !measurement || !challenge || !evidence_bytes || !signature)
+    return error(kBadAttestationResponse, "a field is not hex of the right size");
+
+  if (*challenge != o.challenge)
+    return error(kStaleChallenge, "answer is for challenge " + *challenge_hex + ", not ours");
+  if (*measurement != o.measurement)
+    return error(kMeasurementMismatch, "node runs executable " + measurement->hex() +
+                                           ", expected " + o.measurement.hex());
+
+  auto evidence = attest::decode_evidence(*evidence_bytes);
+  if (!evidence) return error(attest::kMalformedEvidence, evidence.status().to_string());
+  attest::Policy policy;
+  policy.allow_virtual = o.allow_virtual;
+  policy.allowed_measurements = {o.measurement};
+  policy.trusted_roots = o.trusted_roots;
+  // Our own challenge and the allowed measurement, never the node's word for them.
+  Hash32 nonce = node_nonce(*chain_id, *key, o.measurement, o.challenge);
+  auto verified = attest::verify_evidence(*evidence, nonce, policy);
+  if (!verified) return verified.status();
+
+  if (evidence->platform == attest::Platform::kVirtual &&
+      evidence->signing_key != Bytes(key->bytes.begin(), key->bytes.end()))
+    return error(kNodeKeyMismatch, "virtual evidence is by another key than the node key");
+  if (!verify(*key, node_signing_message(nonce), *signature))
+    return error(kNodeKeyMismatch, "node signature does not verify under the node key");
+  return Verdict{*chain_id, *key, evidence->platform, verified->insecure};
+}
+
+}  // namespace gridpact::node_attest
