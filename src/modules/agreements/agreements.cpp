@@ -440,11 +440,13 @@ void bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally, Lo
   const PublicKey& payer = t.parties[host].account;
   bool paid = false;
   if (bank::balance(s, payer) >= p.due) {
-    StateOverlay attempt(s);
+    // bank::transfer only fails on funds (checked above for the sum) or on a recipient's
+    // overflow: check those first, so that a payment is made in full or not at all.
     paid = true;
     for (size_t i = 0; i < owed.size() && paid; ++i)
-      if (owed[i]) paid = bank::transfer(attempt, payer, t.parties[i].account, owed[i]).is_ok();
-    if (paid) attempt.merge_into(s);
+      if (owed[i]) paid = checked_add(bank::balance(s, t.parties[i].account), owed[i]).has_value();
+    for (size_t i = 0; i < owed.size() && paid; ++i)
+      if (owed[i]) paid = bank::transfer(s, payer, t.parties[i].account, owed[i]).is_ok();
   }
   if (w.st.arrears.size() != owed.size()) w.st.arrears.assign(owed.size(), 0);
   if (paid) {
@@ -508,13 +510,15 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
   return changed;
 }
 
-Result<Work> load_work(const StateReader& s, uint64_t id) {
+Result<Work> load_work(const StateReader& s, uint64_t id,
+                       std::optional<uint64_t> lag = std::nullopt) {
   auto terms = find_terms(s, id);
   auto st = find_agreement(s, id);
   if (!terms || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
   auto asset = find_asset(s, terms->asset);
   if (!asset) return error(kAssetNotFound, "agreement's asset is gone");
-  return Work{id, std::move(*terms), std::move(*st), std::move(*asset), reading_lag_ms(s)};
+  return Work{id, std::move(*terms), std::move(*st), std::move(*asset),
+              lag ? *lag : reading_lag_ms(s)};
 }
 
 // --- Handlers.
@@ -1126,8 +1130,9 @@ void AgreementsModule::end_block(BlockContext& ctx) {
   BillingTally tally;
   {
     Log log(ctx.state, ctx.block.height);
+    uint64_t lag = reading_lag_ms(ctx.state);
     for (uint64_t id : due) {
-      auto w = load_work(ctx.state, id);
+      auto w = load_work(ctx.state, id, lag);
       if (!w) continue;  // cannot happen: scheduled agreements exist
       process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log);
     }
