@@ -125,7 +125,9 @@ int main() {
       tx.chain_id = genesis.chain_id;
       tx.nonce = round;
       tx.type = bank::kTransfer;
-      tx.payload = bank::encode(bank::TransferPayload{everyone[(i * 7919 + round * 104729 + 1) % accounts], 10, ""});
+      size_t to = (i * 7919 + round * 104729 + 1) % accounts;
+      if (to == i) to = (to + 1) % accounts;  // a transfer to self is refused (SELF_TRANSFER)
+      tx.payload = bank::encode(bank::TransferPayload{everyone[to], 10, ""});
       tx.sign(keys[i]);
       load.index[tx.id()] = load.txs.size();
       load.txs.push_back(std::move(tx));
@@ -134,16 +136,19 @@ int main() {
     load.latency_ms.resize(senders);
   }
 
-  auto dir = std::filesystem::temp_directory_path() / ("gridpact-bench-" + validator.public_key().hex().substr(0, 8));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("gridpact-bench-" + validator.public_key().hex().substr(0, 8));
   std::filesystem::remove_all(dir);
   NodeOptions options{dir.string(), genesis, validator, {}, true};
-  auto node = Node::open(std::move(options), [] {
-                std::vector<std::unique_ptr<Module>> m;
-                m.push_back(std::make_unique<bank::BankModule>());
-                return m;
-              }())
+  auto node = Node::open(std::move(options),
+                         [] {
+                           std::vector<std::unique_ptr<Module>> m;
+                           m.push_back(std::make_unique<bank::BankModule>());
+                           return m;
+                         }())
                   .value();
-  std::fprintf(stderr, "state holds %zu funded accounts; %zu transfers per round\n", accounts, senders);
+  std::fprintf(stderr, "state holds %zu funded accounts; %zu transfers per round\n", accounts,
+               senders);
   node->start();
   bench::reset_peak_rss();
 
@@ -155,7 +160,8 @@ int main() {
     for (size_t t = 0; t < 2; ++t)
       threads.emplace_back([&, t] {
         for (size_t i = t; i < inproc.txs.size(); i += 2) {
-          while (node->stats().mempool_size > 40000) std::this_thread::sleep_for(std::chrono::microseconds(200));
+          while (node->stats().mempool_size > 40000)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
           inproc.submitted[i] = Clock::now();
           if (!node->submit(inproc.txs[i])) std::abort();
         }
@@ -183,7 +189,8 @@ int main() {
         httplib::Client client("127.0.0.1", server.port());
         client.set_read_timeout(60, 0);
         for (size_t b = c * batch; b < hex.size(); b += clients * batch) {
-          while (node->stats().mempool_size > 40000) std::this_thread::sleep_for(std::chrono::microseconds(200));
+          while (node->stats().mempool_size > 40000)
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
           json body = {{"txs", json::array()}};
           size_t end = std::min(hex.size(), b + batch);
           for (size_t i = b; i < end; ++i) body["txs"].push_back(hex[i]);
@@ -191,6 +198,14 @@ int main() {
           for (size_t i = b; i < end; ++i) http.submitted[i] = now;
           auto r = client.Post("/v1/tx", body.dump(), "application/json");
           if (!r || r->status != 200) std::abort();
+          // A refused transaction would never commit and stall wait_all(): say which.
+          json answer = json::parse(r->body, nullptr, false);
+          if (answer.is_discarded()) std::abort();
+          for (const auto& one : answer["results"])
+            if (one.contains("error")) {
+              std::fprintf(stderr, "refused over HTTP: %s\n", one.dump().c_str());
+              std::abort();
+            }
         }
       });
     for (auto& th : threads) th.join();

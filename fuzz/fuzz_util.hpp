@@ -2,9 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
-#include "base/error.hpp"
+#include "base/hex.hpp"
 
 namespace gridpact::fuzz {
 

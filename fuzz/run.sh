@@ -13,7 +13,11 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGRIDPACT_FUZZ=ON \
 targets=$(ninja -C "$build" -t targets all | grep -o '^fuzz_[a-z0-9_]*' | sort -u)
 [ -n "$targets" ] || { echo "fuzz/run.sh: no fuzz targets configured" >&2; exit 1; }
 # shellcheck disable=SC2086
-ninja -C "$build" $targets >/dev/null
+if ! ninja -C "$build" $targets >"$build/fuzz-build.log" 2>&1; then
+  grep -E -A5 'error|FAILED' "$build/fuzz-build.log" | head -n 60 >&2
+  echo "fuzz/run.sh: building the fuzz targets failed (log: $build/fuzz-build.log)" >&2
+  exit 1
+fi
 
 corpus_of() {
   case "$1" in
@@ -25,21 +29,36 @@ corpus_of() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$build/fuzz-artifacts"
-failed=0
-for t in $targets; do
+
+# run_one TARGET: fuzzes TARGET for $seconds; its log goes to $work/TARGET.log.
+run_one() {
+  local t=$1 bin seeds
   bin=$(find "$build" -type f -name "$t" -perm -u+x | head -1)
   seeds=$(corpus_of "$t")
   mkdir -p "$work/$t"
   if [ -d "$seeds" ]; then cp -r "$seeds/." "$work/$t/"; fi
-  echo "# fuzz $t for ${seconds}s ($(find "$work/$t" -type f | wc -l) seeds)" >&2
-  if ! "$bin" "$work/$t" -max_total_time="$seconds" -timeout=10 \
-      -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$build/fuzz-artifacts/$t-" >"$work/$t.log" 2>&1; then
+  "$bin" "$work/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" >"$work/$t.log" 2>&1
+}
+
+# Two targets at a time (the machine has two cores); each prints a summary when done.
+jobs_max=$(( $(nproc) < 2 ? 1 : 2 ))
+declare -A pids
+for t in $targets; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do sleep 0.2; done
+  echo "# fuzz $t for ${seconds}s" >&2
+  run_one "$t" &
+  pids[$t]=$!
+done
+failed=0
+for t in $targets; do
+  if wait "${pids[$t]}"; then
+    printf '# %s: ok, %s runs\n' "$t" \
+      "$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$')" >&2
+  else
     tail -n 40 "$work/$t.log" >&2
     echo "FUZZ FAILURE: $t (artifacts in $build/fuzz-artifacts/)" >&2
     failed=1
-  else
-    grep -E 'stat::number_of_executed_units|cov:' "$work/$t.log" | tail -n 2 >&2 || true
   fi
 done
 exit $failed

@@ -67,5 +67,7 @@ struct NodeAttestArgs {
 Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
     const std::string& data_dir, const std::string& chain_id,
     const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
+void add_meter_commands(CLI::App& app);        // after add_tx/add_query
+void add_meter_agent_commands(CLI::App& app);
 
 }  // namespace gridpact::cli

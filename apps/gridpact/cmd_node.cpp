@@ -1,11 +1,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "api/server.hpp"
 #include "app.hpp"
 #include "node_attest/node_attest.hpp"
+#include "meteragent/bridge.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -18,6 +20,7 @@ struct NodeArgs {
   std::string port_file;
   std::string db;  // SQL read model URL, empty: none
   NodeAttestArgs attest;
+  std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
 };
 
 int run_node(const NodeArgs& a) {
@@ -76,9 +79,30 @@ int run_node(const NodeArgs& a) {
                (*node)->store().height().value_or(0), server_options.host, server.port());
   if (!a.port_file.empty()) std::ofstream(a.port_file) << server.port() << "\n";
 
+  // Meter readings from MQTT, relayed as transactions signed by DATA/keys/relay.json.
+  std::unique_ptr<meteragent::MqttBridge> bridge;
+  if (!a.mqtt.empty()) {
+    auto c = a.mqtt.rfind(':');
+    if (c == std::string::npos) return fail(error(Code::kInvalidArgument, "--mqtt must be HOST:PORT"));
+    std::string relay_path = dir.key_path("relay");
+    if (!std::filesystem::exists(relay_path)) {
+      std::filesystem::create_directories(a.data + "/keys");
+      if (Status s = write_key_file(relay_path, KeyPair::generate()); !s) return fail(s);
+    }
+    auto relay = read_key_file(relay_path);
+    if (!relay) return fail(relay.status());
+    meteragent::MqttOptions mo;
+    mo.host = a.mqtt.substr(0, c);
+    mo.port = std::atoi(a.mqtt.c_str() + c + 1);
+    mo.client_id = "gridpact-node-" + genesis->chain_id;
+    bridge = std::make_unique<meteragent::MqttBridge>(**node, *relay, mo);
+    if (Status s = bridge->start(); !s) return fail(s);
+  }
+
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("signal {}: stopping", sig);
+  bridge.reset();
   server.stop();
   read_model.reset();
   (*node)->stop();
@@ -102,6 +126,8 @@ void add_node_command(CLI::App& app) {
                   "virtual, INSECURE evidence");
   cmd->add_option("--attest-ak", a->attest.ak, "Enrolled AK key blob (with --attest-tpm)");
   cmd->add_option("--attest-ak-cert", a->attest.ak_cert, "AK certificate chain, PEM or DER");
+  cmd->add_option("--mqtt", a->mqtt,
+                  "HOST:PORT of an MQTT broker: relay meter readings from gridpact/meters/+/readings");
   cmd->callback([a] { finish(run_node(*a)); });
 }
 

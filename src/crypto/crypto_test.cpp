@@ -54,6 +54,22 @@ TEST(Merkle, EveryLeafProvesForEverySize) {
   }
 }
 
+// Found by fuzz_receipt_bundle: a proof claiming a tree of ~2^64 leaves made the split
+// computation overflow and loop forever. It must simply fail to verify.
+TEST(Merkle, HugeClaimedTreeSizesTerminate) {
+  auto leaf = merkle::leaf_hash(sha256("x"));
+  for (uint64_t size : {~uint64_t{0}, (uint64_t{1} << 63) + 1, uint64_t{1} << 63}) {
+    merkle::Proof p{size - 1, size, std::vector<Hash32>(64, sha256("sibling"))};
+    EXPECT_FALSE(merkle::verify(leaf, p, sha256("root")));
+    p.index = 0;
+    EXPECT_FALSE(merkle::verify(leaf, p, sha256("root")));
+  }
+  // A genuine tree's proof still verifies beside them.
+  std::vector<Hash32> leaves = {leaf, merkle::leaf_hash(sha256("y")),
+                                merkle::leaf_hash(sha256("z"))};
+  EXPECT_TRUE(merkle::verify(leaf, merkle::prove(leaves, 0), merkle::root(leaves)));
+}
+
 TEST(Merkle, LeafAndNodeDomainsDiffer) {
   auto a = sha256("a"), b = sha256("b");
   // A forged "leaf" equal to the concatenation of two children must not hash to the node.

@@ -5,7 +5,7 @@ namespace {
 
 uint64_t split_point(uint64_t n) {  // largest power of two strictly below n (n >= 2)
   uint64_t k = 1;
-  while (k * 2 < n) k *= 2;
+  while (k <= (n - 1) / 2) k *= 2;  // never overflows, even for n near 2^64 (fuzzer find)
   return k;
 }
 
@@ -15,8 +15,8 @@ Hash32 subtree_root(const std::vector<Hash32>& leaves, uint64_t begin, uint64_t 
   return node_hash(subtree_root(leaves, begin, begin + k), subtree_root(leaves, begin + k, end));
 }
 
-void collect_path(const std::vector<Hash32>& leaves, uint64_t begin, uint64_t end,
-                  uint64_t index, std::vector<Hash32>& path) {
+void collect_path(const std::vector<Hash32>& leaves, uint64_t begin, uint64_t end, uint64_t index,
+                  std::vector<Hash32>& path) {
   if (end - begin == 1) return;
   uint64_t k = split_point(end - begin);
   if (index < begin + k) {

@@ -39,14 +39,11 @@ RegisterPayload virtual_registration(const KeyPair& meter, const PublicKey& owne
   p.firmware_version = "sim-1.0";
   p.initial_import_wh = 1000;
   p.initial_export_wh = 500;
-  Bytes key(meter.public_key().bytes.begin(), meter.public_key().bytes.end());
-  auto nonce = attest::attestation_nonce(chain, key, registration_challenge(owner, p));
-  p.evidence = attest::encode_evidence(attest::make_virtual_evidence(meter, nonce));
-  return p;
+  return meters::virtual_registration(meter, owner, chain, p);
 }
 
 Hash32 id_of(const KeyPair& meter) {
-  return meter_id_of(Bytes(meter.public_key().bytes.begin(), meter.public_key().bytes.end()));
+  return virtual_meter_id(meter);
 }
 
 Reading reading_of(const KeyPair& signer, const Hash32& meter, uint64_t period, uint64_t seq,
@@ -304,6 +301,26 @@ TEST_F(MetersTest, OnlyTheAuthorityChangesPolicy) {
   ASSERT_TRUE(run(authority, kPolicy, encode(remove)).ok());
   EXPECT_EQ(run(authority, kPolicy, encode(remove)).code, code(Code::kNotFound));
   EXPECT_TRUE(policy(state(), std::nullopt).allowed_measurements.empty());
+}
+
+TEST_F(MetersTest, VirtualHelpersMakeAcceptedRegistrationAndReading) {
+  KeyPair m = KeyPair::generate();
+  RegisterPayload fields;
+  fields.microgrid = "mg-helpers";
+  fields.source = Source::kWind;
+  ASSERT_TRUE(run(owner, kRegister,
+                  encode(meters::virtual_registration(m, owner.public_key(), kChain, fields)))
+                  .ok());
+  ASSERT_TRUE(submit(virtual_reading(m, kChain, 9, 1, 120, 30)).ok());
+  EXPECT_EQ(period_energy(state(), virtual_meter_id(m), 9)->export_wh, 30u);
+  EXPECT_EQ(find_meter(state(), virtual_meter_id(m))->source, Source::kWind);
+  // Made for another chain, neither is accepted here.
+  KeyPair m2 = KeyPair::generate();
+  EXPECT_NE(run(owner, kRegister,
+                encode(meters::virtual_registration(m2, owner.public_key(), "other", fields)))
+                .code,
+            0);
+  EXPECT_EQ(submit(virtual_reading(m, "other", 10, 2, 130, 30)).code, code(kReadingBadSignature));
 }
 
 TEST(MetersCodec, ReadingRoundTripAndStrictDecoding) {

@@ -1,0 +1,139 @@
+// The tpm2 node attestation path through the real executables: a private swtpm, an AK
+// enrolled with a test CA, `gridpact node --attest-tpm tcp:127.0.0.1:PORT --attest-ak ...`
+// and `gridpact verify-node` with the executable's real measurement (accepted), a wrong
+// one, and without the CA as trusted root (both refused, exit 1).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "attest/enrol.hpp"
+#include "attest/swtpm_process.hpp"
+#include "attest/x509.hpp"
+#include "ledger/testing.hpp"
+#include "node/genesis.hpp"
+#include "node_attest/node_attest.hpp"
+
+namespace gridpact {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CommandRun {
+  int rc = -1;
+  json out;
+};
+
+// Runs a gridpact command, returns its exit code and its stdout as JSON.
+CommandRun gridpact(const std::string& args, const std::string& out_path) {
+  std::string cmd = std::string(GRIDPACT_EXE) + " " + args + " > " + out_path + " 2>/dev/null";
+  int status = std::system(cmd.c_str());
+  CommandRun r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(out_path);
+  r.out = json::parse(in, nullptr, false);
+  return r;
+}
+
+TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
+  if (!attest::SwtpmProcess::available()) GTEST_SKIP() << "swtpm not installed";
+  setenv("TSS2_LOG", "all+none", 0);
+  testing::TempDir dir;
+  auto swtpm = attest::SwtpmProcess::start();
+  ASSERT_TRUE(swtpm) << swtpm.status().to_string();
+  auto root = attest::read_text_file((*swtpm)->ek_root_pem_path());
+  auto issuer = attest::read_text_file((*swtpm)->ek_issuer_pem_path());
+  ASSERT_TRUE(root && issuer);
+  auto ek_roots = attest::parse_certificates(*root);
+  auto intermediates = attest::parse_certificates(*issuer);
+  ASSERT_TRUE(ek_roots && intermediates);
+  attest::EnrolmentCa ca(attest::CertificateAuthority::create_root("Node AK CA"), *ek_roots);
+
+  // Enrol an AK (what an operator's enrolment tool does once per node).
+  {
+    auto tpm = attest::Tpm2Device::open((*swtpm)->tcti());
+    ASSERT_TRUE(tpm) << tpm.status().to_string();
+    auto ak = (*tpm)->create_ak();
+    ASSERT_TRUE(ak) << ak.status().to_string();
+    attest::EnrolmentRequest req;
+    req.ek_public = (*tpm)->ek_public().value();
+    req.ek_cert_chain = {(*tpm)->read_ek_certificate().value()};
+    req.ek_cert_chain.insert(req.ek_cert_chain.end(), intermediates->begin(), intermediates->end());
+    req.ak_public = attest::blob_tpmt_public(*ak).value();
+    auto challenge = ca.challenge(req);
+    ASSERT_TRUE(challenge) << challenge.status().to_string();
+    auto secret = (*tpm)->activate_credential(*ak, challenge->credential.id_object,
+                                              challenge->credential.encrypted_secret);
+    ASSERT_TRUE(secret) << secret.status().to_string();
+    auto cert = ca.complete(challenge->pending, *secret, "node AK");
+    ASSERT_TRUE(cert) << cert.status().to_string();
+    ASSERT_TRUE(attest::save_key_blob(dir.str() + "/ak.blob", *ak));
+    std::ofstream(dir.str() + "/ak.der", std::ios::binary)
+        .write(reinterpret_cast<const char*>(cert->data()),
+               static_cast<std::streamsize>(cert->size()));
+  }  // the node opens its own connection
+  std::ofstream(dir.str() + "/ca.pem") << ca.ca().certificate_pem();
+  std::string tcti = (*swtpm)->tcti();
+  std::string port = tcti.substr(tcti.rfind('=') + 1);
+
+  std::string data = dir.str() + "/chain";
+  std::string port_file = dir.str() + "/port";
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* log = std::fopen((dir.str() + "/node.log").c_str(), "w");
+    if (log) dup2(fileno(log), STDERR_FILENO);
+    execl(GRIDPACT_EXE, GRIDPACT_EXE, "node", "--data", data.c_str(), "--listen", "127.0.0.1:0",
+          "--port-file", port_file.c_str(), "--attest-tpm", ("tcp:127.0.0.1:" + port).c_str(),
+          "--attest-ak", (dir.str() + "/ak.blob").c_str(), "--attest-ak-cert",
+          (dir.str() + "/ak.der").c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct StopNode {
+    pid_t pid;
+    ~StopNode() {
+      ::kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } stop_node{pid};
+  int node_port = 0;
+  for (int i = 0; i < 300 && node_port == 0; ++i) {
+    std::ifstream in(port_file);
+    if (!(in >> node_port)) node_port = 0;
+    if (node_port == 0) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GT(node_port, 0) << "node did not start; see " << dir.str() << "/node.log";
+  std::string url = "http://127.0.0.1:" + std::to_string(node_port);
+  std::string measurement = node_attest::measure_file(GRIDPACT_EXE).value().hex();
+  std::string out = dir.str() + "/verdict.json";
+
+  CommandRun good = gridpact("verify-node " + url + " --measurement " + measurement +
+                                 " --trusted-root " + dir.str() + "/ca.pem",
+                             out);
+  EXPECT_EQ(good.rc, 0) << good.out.dump();
+  EXPECT_EQ(good.out["verified"], true);
+  EXPECT_EQ(good.out["platform"], "tpm2");
+  EXPECT_EQ(good.out["insecure"], false);
+  auto validator = read_key_file(data + "/keys/validator.json");
+  ASSERT_TRUE(validator);
+  EXPECT_EQ(good.out["node_key"], validator->public_key().hex());
+
+  CommandRun wrong =
+      gridpact("verify-node " + url + " --measurement " + sha256("other build").hex() +
+                   " --trusted-root " + dir.str() + "/ca.pem",
+               out);
+  EXPECT_EQ(wrong.rc, 1);
+  EXPECT_EQ(wrong.out["verified"], false);
+  EXPECT_EQ(wrong.out["error"]["name"], "MEASUREMENT_MISMATCH");
+
+  CommandRun untrusted = gridpact("verify-node " + url + " --measurement " + measurement, out);
+  EXPECT_EQ(untrusted.rc, 1);
+  EXPECT_EQ(untrusted.out["error"]["name"], "UNTRUSTED_CA");
+}
+
+}  // namespace
+}  // namespace gridpact

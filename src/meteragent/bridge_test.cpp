@@ -1,0 +1,233 @@
+// The node's MQTT bridge against a real mosquitto broker (Debian's), started here on a
+// free loopback port with persistence in a temporary directory, and restarted mid-stream.
+#include "meteragent/bridge.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "attest/virtual_platform.hpp"
+#include "ledger/testing.hpp"
+#include "meteragent/agent.hpp"
+
+namespace gridpact::meteragent {
+namespace {
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_open(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// A private mosquitto: config and persistence file in a temp dir, stopped by its pid.
+class Mosquitto {
+ public:
+  explicit Mosquitto(const std::string& dir) : dir_(dir), port_(free_port()) {
+    std::ofstream(dir_ + "/mosquitto.conf")
+        << "listener " << port_ << " 127.0.0.1\n"
+        << "allow_anonymous true\n"
+        << "persistence true\n"
+        << "persistence_location " << dir_ << "/\n"
+        << "autosave_interval 1\n"
+        << "log_dest file " << dir_
+        << "/mosquitto.log\n"
+        // Started as root, mosquitto would drop to its own user, which cannot write here.
+        << "user " << getpwuid(geteuid())->pw_name << "\n";
+  }
+  ~Mosquitto() { stop(); }
+  bool start() {
+    std::string conf = dir_ + "/mosquitto.conf";
+    pid_ = fork();
+    if (pid_ == 0) {
+      execlp("mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (port_open(port_)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);  // mosquitto saves its persistence file on SIGTERM
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+struct BridgeTest : ::testing::Test {
+  testing::TempDir dir;
+  KeyPair validator = KeyPair::generate();
+  KeyPair issuer = KeyPair::generate();
+  KeyPair owner = KeyPair::generate();
+  KeyPair relay = KeyPair::generate();
+  KeyPair meter = KeyPair::generate();
+  Genesis genesis = Genesis::parse(development_genesis("bridge-test", validator.public_key(),
+                                                       issuer.public_key(), {}))
+                        .value();
+  std::unique_ptr<Node> node;
+  std::unique_ptr<Mosquitto> broker;
+
+  void SetUp() override {
+    std::filesystem::create_directories(dir.path / "node");
+    std::filesystem::create_directories(dir.path / "broker");
+    NodeOptions o;
+    o.data_dir = (dir.path / "node").string();
+    o.genesis = genesis;
+    o.validator_key = validator;
+    o.sync_commits = false;
+    std::vector<std::unique_ptr<Module>> modules;
+    modules.push_back(std::make_unique<meters::MetersModule>());
+    node = Node::open(std::move(o), std::move(modules)).value();
+    node->start();
+    broker = std::make_unique<Mosquitto>((dir.path / "broker").string());
+    ASSERT_TRUE(broker->start()) << "mosquitto did not start";
+    // Register the virtual meter directly with the node.
+    auto platform = virtual_platform(meter);
+    meters::RegisterPayload fields;
+    fields.microgrid = "mg-bridge";
+    auto reg = registration(*platform, genesis.chain_id, owner.public_key(), fields).value();
+    Transaction tx;
+    tx.chain_id = genesis.chain_id;
+    tx.type = meters::kRegister;
+    tx.payload = meters::encode(reg);
+    tx.sign(owner);
+    auto id = node->submit(tx);
+    ASSERT_TRUE(id) << id.status().to_string();
+    auto rc = node->wait_committed(*id, std::chrono::seconds(10));
+    ASSERT_TRUE(rc && rc->ok());
+  }
+  void TearDown() override {
+    node->stop();
+    broker.reset();
+  }
+  Hash32 meter_id() { return virtual_platform(meter)->meter_id(); }
+  meters::Reading reading(uint64_t period, uint64_t seq, uint64_t imp) {
+    meters::Reading r{meter_id(), period, seq, imp, 0, {}};
+    meters::sign_virtual(r, genesis.chain_id, meter);
+    return r;
+  }
+  uint64_t committed_seq() {
+    auto l = meters::last_reading(node->store(), meter_id());
+    return l ? l->seq : 0;
+  }
+  bool wait_seq(uint64_t seq) {
+    for (int i = 0; i < 300 && committed_seq() < seq; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return committed_seq() >= seq;
+  }
+};
+
+TEST_F(BridgeTest, BrokerRestartMidStreamLosesNoReading) {
+  MqttOptions bo{"127.0.0.1", broker->port(), "gridpact-node-test", 5};
+  MqttBridge bridge(*node, relay, bo);
+  ASSERT_TRUE(bridge.start());
+  auto pub = MqttClient::connect({"127.0.0.1", broker->port(), "meter-under-test", 5});
+  ASSERT_TRUE(pub) << pub.status().to_string();
+
+  uint64_t now_period =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) /
+      meters::kDefaultPeriodMs;
+  constexpr uint64_t kTotal = 40;
+  uint64_t first = now_period - kTotal + 1;
+  std::string topic = reading_topic(meter_id());
+  std::thread restarter;
+  std::atomic<bool> restarted{false};
+  for (uint64_t i = 1; i <= kTotal; ++i) {
+    ASSERT_TRUE((*pub)->publish(topic, meters::encode(reading(first + i - 1, i, 100 * i))));
+    if (i == 15) {
+      ASSERT_TRUE((*pub)->flush(std::chrono::seconds(10)));
+      broker->stop();  // mid-stream: the next readings are published while it is down
+      restarter = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        restarted = broker->start();
+      });
+    }
+  }
+  restarter.join();
+  ASSERT_TRUE(restarted) << "mosquitto did not restart";
+  ASSERT_TRUE((*pub)->flush(std::chrono::seconds(30)));
+  ASSERT_TRUE(wait_seq(kTotal)) << "committed up to seq " << committed_seq();
+  EXPECT_GE((*pub)->connects(), 2u);  // the publisher really reconnected
+  auto rs = meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 1000);
+  std::string seqs;
+  for (const auto& r : rs) seqs += std::to_string(r.seq) + " ";
+  auto st = bridge.stats();
+  ASSERT_EQ(rs.size(), kTotal) << "committed seqs: " << seqs << "; bridge received " << st.received
+                               << ", submitted " << st.submitted << ", duplicates " << st.duplicates
+                               << ", refused " << st.refused;
+  for (uint64_t i = 0; i < kTotal; ++i) {
+    EXPECT_EQ(rs[i].seq, i + 1);
+    EXPECT_EQ(rs[i].period, first + i);
+    EXPECT_TRUE(rs[i].contiguous);
+  }
+  EXPECT_EQ(bridge.stats().malformed, 0u);
+}
+
+TEST_F(BridgeTest, MalformedPayloadsAreDroppedAndNothingElseIsAffected) {
+  MqttBridge bridge(*node, relay, {"127.0.0.1", broker->port(), "gridpact-node-test2", 5});
+  ASSERT_TRUE(bridge.start());
+  auto pub = MqttClient::connect({"127.0.0.1", broker->port(), "meter-under-test2", 5}).value();
+  uint64_t period = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()) /
+                    meters::kDefaultPeriodMs;
+  std::string topic = reading_topic(meter_id());
+  ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 2, 1, 10))));
+  ASSERT_TRUE(pub->publish(topic, to_bytes("{\"import\": 5}")));  // not a reading
+  Bytes cut = meters::encode(reading(period - 1, 2, 20));
+  cut.pop_back();
+  ASSERT_TRUE(pub->publish(topic, cut));
+  ASSERT_TRUE(pub->publish(reading_topic(sha256("another meter")),
+                           meters::encode(reading(period - 1, 2, 20))));  // wrong topic
+  ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 1, 2, 20))));
+  ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 1, 2, 20))));  // redelivery
+  ASSERT_TRUE(pub->flush(std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_seq(2));
+  for (int i = 0; i < 100 && bridge.stats().received < 6; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto s = bridge.stats();
+  EXPECT_EQ(s.received, 6u);
+  EXPECT_EQ(s.malformed, 3u);
+  EXPECT_EQ(s.duplicates, 1u);
+  EXPECT_EQ(s.submitted, 2u);
+  EXPECT_EQ(meters::period_energy(node->store(), meter_id(), period - 1)->import_wh, 10u);
+}
+
+}  // namespace
+}  // namespace gridpact::meteragent
