@@ -146,7 +146,7 @@ T rate --key "$work/host1.json" --agreement "$lease" --period 7 --score 5 > "$wo
 expect_code NO_SETTLED_INTERACTION "$work/e3.json"
 T asset-transfer --key "$work/host1.json" --asset 1 --to "$(pk "$work/host1.json")" > "$work/e4.json" || true
 expect_code NOT_ASSET_OWNER "$work/e4.json"
-G tx agreement-propose --print --template lease --asset 1 --premises 1 --owner "$OWNER" --host "$(pk "$work/host1.json")" \
+G tx agreement-propose --key "$owner" --print --template lease --asset 1 --premises 1 --owner "$OWNER" --host "$(pk "$work/host1.json")" \
   --start-ms "$start_ms" --period-ms 1800000 --periods 2 --price 1 | jq '.terms | .energy_shares[0].bps = 9000' > "$work/bad-terms.json"
 T agreement-propose --key "$owner" --terms "$work/bad-terms.json" > "$work/e5.json" || true
 expect_code SHARES_NOT_100 "$work/e5.json"
