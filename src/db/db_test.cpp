@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <fstream>
 
 #include "attest/virtual_platform.hpp"
@@ -14,6 +16,7 @@
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/meters/meters.hpp"
+#include "node/node.hpp"
 
 namespace gridpact::db {
 namespace {
@@ -92,6 +95,9 @@ int pg_databases = 0;
 class ReadModelTest : public ::testing::TestWithParam<std::string> {
  public:
   static void SetUpTestSuite() {
+    // A reader that stops early (| head) must not kill us before TearDownTestSuite stops
+    // the server.
+    signal(SIGPIPE, SIG_IGN);
     pg = new PgServer;
     if (!pg->start()) ADD_FAILURE() << "cannot start PostgreSQL: " << pg->why();
   }
@@ -316,6 +322,68 @@ TEST_P(ReadModelTest, MatchingAndSearchAgreeWithTheStateQuery) {
 
 INSTANTIATE_TEST_SUITE_P(Engines, ReadModelTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
+
+// The read model following a real node: every committed block, from a worker thread, and
+// again after a restart of the follower.
+TEST(Follower, FollowsANodeAndResumes) {
+  testing::TempDir dir;
+  KeyPair validator = KeyPair::generate(), issuer = KeyPair::generate(), host = KeyPair::generate();
+  Genesis genesis =
+      Genesis::parse(development_genesis("follow-test", validator.public_key(), issuer.public_key(),
+                                         {{host.public_key(), 1000}}))
+          .value();
+  NodeOptions o;
+  o.data_dir = dir.str() + "/chain";
+  o.genesis = genesis;
+  o.validator_key = validator;
+  o.sync_commits = false;
+  std::vector<std::unique_ptr<Module>> modules;
+  modules.push_back(std::make_unique<bank::BankModule>());
+  modules.push_back(std::make_unique<meters::MetersModule>());
+  modules.push_back(std::make_unique<AgreementsModule>());
+  auto node = Node::open(std::move(o), std::move(modules)).value();
+  node->start();
+  std::string url = "sqlite:" + dir.str() + "/follow.db";
+  auto premises_tx = [&](uint64_t nonce, uint64_t area) {
+    Premises p;
+    p.area_m2 = area;
+    Transaction tx;
+    tx.chain_id = genesis.chain_id;
+    tx.nonce = nonce;
+    tx.type = kRegisterPremises;
+    tx.payload = encode(p);
+    tx.sign(host);
+    auto id = node->submit(tx).value();
+    auto r = node->wait_committed(id, std::chrono::seconds(10));
+    EXPECT_TRUE(r && r->ok());
+    return r ? r->height : 0;
+  };
+  uint64_t h1;
+  {
+    auto model = ReadModel::open(url).value();
+    Follower follower(*node, *model);
+    ASSERT_TRUE(follower.start().is_ok());
+    h1 = premises_tx(0, 10);
+    ASSERT_TRUE(follower.wait_height(h1, std::chrono::seconds(10)));
+    auto rows = model->sql().query("SELECT id, area_m2 FROM premises", {});
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->at(0).at(1), "10");
+  }
+  // Blocks committed while no follower runs are applied when one starts again.
+  uint64_t h2 = premises_tx(1, 20);
+  auto model = ReadModel::open(url).value();
+  EXPECT_LT(*model->last_height(), h2);
+  Follower follower(*node, *model);
+  ASSERT_TRUE(follower.start().is_ok());
+  ASSERT_TRUE(follower.wait_height(h2, std::chrono::seconds(10)));
+  EXPECT_TRUE(follower.last_error().is_ok());
+  follower.stop();
+  node->stop();
+  auto v = model->verify(node->store());
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_TRUE((*v)["ok"].get<bool>()) << v->dump(2);
+  EXPECT_EQ((*v)["tables"]["premises"]["db"], 2);
+}
 
 TEST(Sql, BadUrlsAreRefused) {
   EXPECT_EQ(connect("mysql://x").status().code, kDbBadUrl);
