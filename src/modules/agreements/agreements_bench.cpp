@@ -9,6 +9,7 @@
 //                          on the SQLite read model holding 100k listings.
 // GRIDPACT_BENCH_QUICK=1: 1k agreements, 10k listings.
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
 #include "../../../bench/bench_util.hpp"
@@ -203,6 +204,8 @@ int main() {
   register_agreements_codes();
   std::vector<size_t> sizes =
       bench::quick() ? std::vector<size_t>{1000} : std::vector<size_t>{10'000, 100'000};
+  // GRIDPACT_BENCH_AGREEMENTS=n: bill n agreements only (profiling one size).
+  if (const char* only = std::getenv("GRIDPACT_BENCH_AGREEMENTS")) sizes = {std::strtoull(only, nullptr, 10)};
   for (size_t n : sizes) bench::metric("bill_" + std::to_string(n) + "_agreements_s", bill(n), "s");
   matching(bench::quick() ? 10'000 : 100'000, bench::quick() ? 200 : 1000);
   return 0;
