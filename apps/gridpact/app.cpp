@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -13,6 +14,7 @@ namespace gridpact::cli {
 std::vector<std::unique_ptr<Module>> make_modules() {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<bank::BankModule>());
+  m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
   m.push_back(std::make_unique<market::MarketModule>());
   return m;

@@ -8,6 +8,9 @@
 
 #include "node/node.hpp"
 
+namespace gridpact::api {
+class Server;
+}
 namespace gridpact::node_attest {
 class NodeAttestor;
 }
@@ -44,6 +47,15 @@ void add_tx_commands(CLI::App& app);
 void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_agreements_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
+void add_db_commands(CLI::App& app);
+
+// Something that runs alongside a node (e.g. the SQL read model); stops when destroyed.
+struct NodeExtension {
+  virtual ~NodeExtension() = default;
+};
+Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server& server,
+                                                        const std::string& url);
 void add_attest_commands(CLI::App& app);
 void add_market_commands(CLI::App& app);
 

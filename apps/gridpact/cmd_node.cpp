@@ -18,6 +18,7 @@ struct NodeArgs {
   std::string genesis;
   std::string validator_key;
   std::string port_file;
+  std::string db;  // SQL read model URL, empty: none
   NodeAttestArgs attest;
   std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
 };
@@ -66,6 +67,12 @@ int run_node(const NodeArgs& a) {
 
   (*node)->start();
   api::Server server(**node, server_options);
+  std::unique_ptr<NodeExtension> read_model;
+  if (!a.db.empty()) {
+    auto rm = start_read_model(**node, server, a.db);
+    if (!rm) return fail(rm.status());
+    read_model = std::move(rm.value());
+  }
   (*attestor)->install(server);
   if (Status s = server.start(); !s) return fail(s);
   spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
@@ -97,6 +104,7 @@ int run_node(const NodeArgs& a) {
   spdlog::info("signal {}: stopping", sig);
   bridge.reset();
   server.stop();
+  read_model.reset();
   (*node)->stop();
   return 0;
 }
@@ -112,6 +120,7 @@ void add_node_command(CLI::App& app) {
                   "Genesis TOML; without it, a development chain is created in --data");
   cmd->add_option("--validator-key", a->validator_key, "Key file of the block-signing validator");
   cmd->add_option("--port-file", a->port_file, "Write the API port to this file once listening");
+  cmd->add_option("--db", a->db, "Keep a SQL read model: sqlite:PATH or postgresql://... (serves /v1/db)");
   cmd->add_option("--attest-tpm", a->attest.tpm,
                   "Attest with this TPM (tcp:HOST:PORT of an swtpm, or a TCTI); default: "
                   "virtual, INSECURE evidence");

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   gridpact::cli::add_query_commands(app);
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
+  gridpact::cli::add_agreements_commands(app);
+  gridpact::cli::add_db_commands(app);
   gridpact::cli::add_attest_commands(app);
   gridpact::cli::add_meter_commands(app);
   gridpact::cli::add_meter_agent_commands(app);

@@ -1,0 +1,55 @@
+// A minimal SQL connection over SQLite (embedded, the default) or PostgreSQL (libpq), so
+// that the read model writes one dialect: statements use $1, $2, ... placeholders (in
+// order of first appearance), BIGINT/INTEGER/TEXT columns and INSERT ... ON CONFLICT, which
+// both engines accept. Values travel as text; NULL as nullopt.
+//
+// Codes 1400-1499: DB_ERROR (the engine refused a statement or a connection),
+// DB_MISMATCH (verify found differences), DB_BAD_URL.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+
+namespace gridpact::db {
+
+constexpr Code kDbError = static_cast<Code>(1400);
+constexpr Code kDbMismatch = static_cast<Code>(1401);
+constexpr Code kDbBadUrl = static_cast<Code>(1402);
+void register_db_codes();
+
+using Value = std::optional<std::string>;
+using Row = std::vector<Value>;
+
+class Sql {
+ public:
+  virtual ~Sql() = default;
+  // Several statements, no parameters (schema).
+  virtual Status exec_script(const std::string& sql) = 0;
+  virtual Status exec(const std::string& sql, const std::vector<Value>& params) = 0;
+  virtual Result<std::vector<Row>> query(const std::string& sql,
+                                         const std::vector<Value>& params) = 0;
+  virtual std::string_view engine() const = 0;  // "sqlite" or "postgresql"
+};
+
+// "postgresql://..." or "postgres://..." opens libpq; "sqlite:PATH" or a plain PATH opens
+// SQLite (created if missing).
+Result<std::unique_ptr<Sql>> connect(const std::string& url);
+
+inline Value v(int64_t x) {
+  return std::to_string(x);
+}
+inline Value v(uint64_t x) {
+  return std::to_string(x);
+}
+inline Value v(uint32_t x) {
+  return std::to_string(x);
+}
+inline Value v(std::string s) {
+  return s;
+}
+
+}  // namespace gridpact::db

@@ -1,0 +1,1306 @@
+#include "modules/agreements/agreements.hpp"
+
+#include <mutex>
+
+#include "modules/agreements/internal.hpp"
+#include "modules/agreements/match.hpp"
+#include "modules/bank/bank.hpp"
+
+namespace gridpact::agreements {
+
+void register_agreements_codes() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_code_name(1300, "ASSET_NOT_FOUND");
+    register_code_name(1301, "PREMISES_NOT_FOUND");
+    register_code_name(1302, "NOT_ASSET_OWNER");
+    register_code_name(1303, "ASSET_IN_USE");
+    register_code_name(1304, "AGREEMENT_NOT_FOUND");
+    register_code_name(1305, "NOT_A_PARTY");
+    register_code_name(1306, "ALREADY_SIGNED");
+    register_code_name(1307, "TERMS_HASH_MISMATCH");
+    register_code_name(1308, "BAD_TERMS");
+    register_code_name(1309, "SHARES_NOT_100");
+    register_code_name(1310, "WRONG_AGREEMENT_STATUS");
+    register_code_name(1311, "AGREEMENT_NOT_STARTED");
+    register_code_name(1312, "NOTHING_DUE");
+    register_code_name(1313, "NO_SETTLED_INTERACTION");
+    register_code_name(1314, "ALREADY_RATED");
+    register_code_name(1315, "BAD_SCORE");
+    register_code_name(1316, "METER_NOT_FOUND");
+    register_code_name(1317, "NO_ARREARS");
+    register_code_name(1318, "NO_AMENDMENT");
+    register_code_name(1319, "BAD_LISTING");
+  });
+}
+
+namespace {
+
+__extension__ using u128 = unsigned __int128;
+
+// a * b / c without intermediate overflow, saturating at UINT64_MAX.
+uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c) {
+  u128 r = static_cast<u128>(a) * b / c;
+  return r > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(r);
+}
+uint64_t sat_add(uint64_t a, uint64_t b) {
+  return checked_add(a, b).value_or(UINT64_MAX);
+}
+
+std::string be32(uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(v >> (24 - 8 * i));
+  return s;
+}
+std::string id_key(std::string_view prefix, uint64_t id) {
+  return std::string(prefix) + encode_u64(id);
+}
+std::string asset_key(uint64_t id) {
+  return id_key("agr/asset/", id);
+}
+std::string premises_key(uint64_t id) {
+  return id_key("agr/prem/", id);
+}
+std::string terms_key(uint64_t id) {
+  return id_key("agr/terms/", id);
+}
+std::string state_key(uint64_t id) {
+  return id_key("agr/agt/", id);
+}
+std::string amend_key(uint64_t id) {
+  return id_key("agr/amend/", id);
+}
+std::string due_key(uint64_t time_ms, uint64_t id) {
+  return "agr/due/" + encode_u64(time_ms) + encode_u64(id);
+}
+std::string payment_key(uint64_t id, uint32_t period) {
+  return id_key("agr/pay/", id) + be32(period);
+}
+std::string rated_key(uint64_t id, uint32_t period, const PublicKey& rater) {
+  return id_key("agr/rated/", id) + be32(period) + std::string(rater.view());
+}
+std::string rating_key(const PublicKey& a) {
+  return account_key("agr/rating/", a);
+}
+constexpr std::string_view kLogCounter = "agr/logc";
+
+uint64_t next_id(StateOverlay& s, const std::string& key) {
+  uint64_t id = get_u64(s, key) + 1;
+  s.put(key, encode_u64(id));
+  return id;
+}
+
+template <typename T>
+Result<T> decode_bytes(std::string_view v, T (*fn)(codec::Reader&)) {
+  return codec::decode<T>(reinterpret_cast<const uint8_t*>(v.data()), v.size(), fn);
+}
+template <typename T>
+Result<T> decode_bytes(const Bytes& b, T (*fn)(codec::Reader&)) {
+  return codec::decode<T>(b.data(), b.size(), fn);
+}
+std::string to_string(const Bytes& b) {
+  return {b.begin(), b.end()};
+}
+
+void check_lat_lon(int64_t lat, int64_t lon) {
+  if (lat < -90'000'000 || lat > 90'000'000 || lon < -180'000'000 || lon > 180'000'000)
+    throw Error(kBadListing, "latitude/longitude out of range (micro-degrees)");
+}
+
+// --- Assets and premises: payload = the registration fields; state adds id, owner, use.
+
+void write_asset_fields(codec::Writer& w, const Asset& a) {
+  w.u8(static_cast<uint8_t>(a.type))
+      .u64(a.capacity_w)
+      .fixed(a.meter)
+      .str(a.microgrid, kMaxMicrogrid);
+  w.i64(a.lat_e6).i64(a.lon_e6).u64(a.price_micro_per_kwh).str(a.name, kMaxName);
+}
+void read_asset_fields(codec::Reader& r, Asset& a) {
+  uint8_t t = r.u8();
+  if (t < 1 || t > 5) throw Error(Code::kBadEncoding, "asset type must be 1..5");
+  a.type = static_cast<AssetType>(t);
+  a.capacity_w = r.u64();
+  a.meter = r.fixed<32>();
+  a.microgrid = r.str(kMaxMicrogrid);
+  a.lat_e6 = r.i64();
+  a.lon_e6 = r.i64();
+  a.price_micro_per_kwh = r.u64();
+  a.name = r.str(kMaxName);
+}
+Asset read_asset_payload(codec::Reader& r) {
+  Asset a;
+  read_asset_fields(r, a);
+  return a;
+}
+std::string encode_asset_state(const Asset& a) {
+  codec::Writer w;
+  w.u64(a.id).fixed(a.owner).u64(a.agreement);
+  write_asset_fields(w, a);
+  return to_string(w.take());
+}
+Asset read_asset_state(codec::Reader& r) {
+  Asset a;
+  a.id = r.u64();
+  a.owner = r.fixed<32>();
+  a.agreement = r.u64();
+  read_asset_fields(r, a);
+  return a;
+}
+
+void write_premises_fields(codec::Writer& w, const Premises& p) {
+  w.u64(p.area_m2).i64(p.lat_e6).i64(p.lon_e6).str(p.microgrid, kMaxMicrogrid);
+  w.u8(p.preferred_types).u64(p.expected_consumption_wh).fixed(p.meter).str(p.name, kMaxName);
+}
+void read_premises_fields(codec::Reader& r, Premises& p) {
+  p.area_m2 = r.u64();
+  p.lat_e6 = r.i64();
+  p.lon_e6 = r.i64();
+  p.microgrid = r.str(kMaxMicrogrid);
+  p.preferred_types = r.u8();
+  if (p.preferred_types & ~0x3e) throw Error(Code::kBadEncoding, "unknown preferred type bits");
+  p.expected_consumption_wh = r.u64();
+  p.meter = r.fixed<32>();
+  p.name = r.str(kMaxName);
+}
+Premises read_premises_payload(codec::Reader& r) {
+  Premises p;
+  read_premises_fields(r, p);
+  return p;
+}
+std::string encode_premises_state(const Premises& p) {
+  codec::Writer w;
+  w.u64(p.id).fixed(p.host);
+  write_premises_fields(w, p);
+  return to_string(w.take());
+}
+Premises read_premises_state(codec::Reader& r) {
+  Premises p;
+  p.id = r.u64();
+  p.host = r.fixed<32>();
+  read_premises_fields(r, p);
+  return p;
+}
+
+// --- Agreement state and payments.
+
+std::string encode_agreement_state(const AgreementState& s) {
+  codec::Writer w;
+  w.u8(static_cast<uint8_t>(s.status))
+      .u32(s.signed_mask)
+      .u32(s.billed_periods)
+      .u32(s.first_unpaid_period);
+  w.count(s.arrears.size(), kMaxParties);
+  for (uint64_t a : s.arrears) w.u64(a);
+  w.u64(s.arrears_since_ms).boolean(s.penalty_applied).u64(s.next_due_ms).u64(s.total_paid);
+  w.u64(s.proposed_ms).u64(s.activated_ms).u64(s.closed_ms).fixed(s.terms_hash);
+  return to_string(w.take());
+}
+AgreementState read_agreement_state(codec::Reader& r) {
+  AgreementState s;
+  uint8_t st = r.u8();
+  if (st > 4) throw Error(Code::kBadEncoding, "bad agreement status");
+  s.status = static_cast<Status8>(st);
+  s.signed_mask = r.u32();
+  s.billed_periods = r.u32();
+  s.first_unpaid_period = r.u32();
+  s.arrears.resize(r.count(kMaxParties));
+  for (auto& a : s.arrears) a = r.u64();
+  s.arrears_since_ms = r.u64();
+  s.penalty_applied = r.boolean();
+  s.next_due_ms = r.u64();
+  s.total_paid = r.u64();
+  s.proposed_ms = r.u64();
+  s.activated_ms = r.u64();
+  s.closed_ms = r.u64();
+  s.terms_hash = r.fixed<32>();
+  return s;
+}
+
+std::string encode_payment(const Payment& p) {
+  codec::Writer w;
+  w.u64(p.agreement).u32(p.period).u64(p.from_ms).u64(p.to_ms).u64(p.generated_wh);
+  w.u64(p.surplus_wh).u64(p.billed_wh).u32(p.missing_readings).u64(p.energy_charge).u64(p.rebate);
+  w.u64(p.instalment)
+      .u64(p.surplus_revenue)
+      .u64(p.due)
+      .u8(static_cast<uint8_t>(p.status))
+      .u64(p.height);
+  return to_string(w.take());
+}
+Payment read_payment(codec::Reader& r) {
+  Payment p;
+  p.agreement = r.u64();
+  p.period = r.u32();
+  p.from_ms = r.u64();
+  p.to_ms = r.u64();
+  p.generated_wh = r.u64();
+  p.surplus_wh = r.u64();
+  p.billed_wh = r.u64();
+  p.missing_readings = r.u32();
+  p.energy_charge = r.u64();
+  p.rebate = r.u64();
+  p.instalment = r.u64();
+  p.surplus_revenue = r.u64();
+  p.due = r.u64();
+  uint8_t st = r.u8();
+  if (st > 2) throw Error(Code::kBadEncoding, "bad payment status");
+  p.status = static_cast<PaymentStatus>(st);
+  p.height = r.u64();
+  return p;
+}
+
+std::string encode_totals(const RatingTotals& t) {
+  return encode_u64(t.count) + encode_u64(t.weight) + encode_u64(t.weighted_sum);
+}
+
+// --- Payload codecs.
+
+TransferAssetPayload read_transfer(codec::Reader& r) {
+  TransferAssetPayload p;
+  p.asset = r.u64();
+  p.to = r.fixed<32>();
+  return p;
+}
+SignPayload read_sign(codec::Reader& r) {
+  SignPayload p;
+  p.agreement = r.u64();
+  p.terms_hash = r.fixed<32>();
+  return p;
+}
+AmendPayload read_amend(codec::Reader& r) {
+  AmendPayload p;
+  p.agreement = r.u64();
+  p.terms = read_terms(r);
+  return p;
+}
+IdPayload read_id(codec::Reader& r) {
+  return IdPayload{r.u64()};
+}
+RatePayload read_rate(codec::Reader& r) {
+  RatePayload p;
+  p.agreement = r.u64();
+  p.period = r.u32();
+  p.score = r.u8();
+  return p;
+}
+
+// Appends to the block's change log; one counter read and write per transaction/block.
+class Log {
+ public:
+  Log(StateOverlay& s, uint64_t height) : s_(s), height_(height) {
+    auto v = s.get(kLogCounter);
+    if (v && v->size() == 12 && decode_u64(v->substr(0, 8)) == height)
+      seq_ = codec::Reader(std::string_view(*v).substr(8)).u32();
+  }
+  ~Log() {
+    if (dirty_) s_.put(kLogCounter, encode_u64(height_) + be32(seq_));
+  }
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+  void add(LogKind kind, uint64_t id, uint32_t period = 0, const PublicKey* rater = nullptr) {
+    std::string v(1, static_cast<char>(kind));
+    v += encode_u64(id);
+    if (kind == LogKind::kPayment || kind == LogKind::kRating) v += be32(period);
+    if (rater) v += std::string(rater->view());
+    s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(v));
+    dirty_ = true;
+  }
+
+ private:
+  StateOverlay& s_;
+  uint64_t height_;
+  uint32_t seq_ = 0;
+  bool dirty_ = false;
+};
+
+void put_asset(StateOverlay& s, const Asset& a, Log& log) {
+  s.put(asset_key(a.id), encode_asset_state(a));
+  log.add(LogKind::kAsset, a.id);
+}
+void put_state(StateOverlay& s, uint64_t id, const AgreementState& st, Log& log) {
+  s.put(state_key(id), encode_agreement_state(st));
+  log.add(LogKind::kAgreement, id);
+}
+void put_payment(StateOverlay& s, const Payment& p, Log& log) {
+  s.put(payment_key(p.agreement, p.period), encode_payment(p));
+  log.add(LogKind::kPayment, p.agreement, p.period);
+}
+
+// What the block's billing did, for its end-of-block event.
+struct BillingTally {
+  uint64_t billed = 0, paid = 0, missed = 0, penalties = 0, defaulted = 0, ended = 0;
+  uint64_t amount = 0;
+  json summary() const {
+    return {{"billed", billed},       {"paid", paid},           {"missed", missed},
+            {"penalties", penalties}, {"defaulted", defaulted}, {"ended", ended},
+            {"amount", amount}};
+  }
+};
+
+// Everything needed to work on one agreement.
+struct Work {
+  uint64_t id = 0;
+  Terms terms;
+  AgreementState st;
+  Asset asset;
+  uint64_t lag = 0;  // reading_lag_ms
+};
+
+uint64_t window_end(const Terms& t, uint32_t k) {
+  return t.start_ms + t.period_ms * (k + 1ull);
+}
+// When period k is billed: its end plus the time its last reading needs to arrive.
+uint64_t bill_time(const Terms& t, uint32_t k, uint64_t lag) {
+  return sat_add(window_end(t, k), lag);
+}
+
+void reschedule(StateOverlay& s, Work& w) {
+  uint64_t next = UINT64_MAX;
+  if (w.st.status == Status8::kActive) {
+    if (w.st.billed_periods < w.terms.periods)
+      next = bill_time(w.terms, w.st.billed_periods, w.lag);
+    if (w.st.arrears_total() > 0) {
+      if (!w.st.penalty_applied && w.terms.penalty_bps > 0)
+        next = std::min(next, sat_add(w.st.arrears_since_ms, w.terms.grace_ms));
+      if (w.terms.default_ms > 0)
+        next = std::min(next, sat_add(w.st.arrears_since_ms, w.terms.default_ms));
+    }
+  }
+  if (next == UINT64_MAX) next = 0;
+  if (next == w.st.next_due_ms) return;
+  if (w.st.next_due_ms) s.erase(due_key(w.st.next_due_ms, w.id));
+  if (next) s.put(due_key(next, w.id), "");
+  w.st.next_due_ms = next;
+}
+
+// The asset leaves the agreement: back to its owner, or to the host on a transfer.
+void release_asset(StateOverlay& s, Work& w, bool transfer_to_host, Log& log) {
+  w.asset.agreement = 0;
+  if (transfer_to_host) w.asset.owner = w.terms.parties[*w.terms.role_index(Role::kHost)].account;
+  put_asset(s, w.asset, log);
+}
+
+void close(StateOverlay& s, Work& w, Status8 status, uint64_t now, Log& log) {
+  w.st.status = status;
+  w.st.closed_ms = now;
+  release_asset(
+      s, w, status == Status8::kEnded && w.terms.disposition == Disposition::kTransferToHost, log);
+}
+
+// Splits `amount` by shares into `owed` (rounding remainder to the first share); the
+// host's own share stays with the host.
+void split(const std::vector<Share>& shares, uint64_t amount, size_t host,
+           std::vector<uint64_t>& owed) {
+  if (amount == 0 || shares.empty()) return;
+  uint64_t given = 0;
+  for (const auto& sh : shares) given = sat_add(given, mul_div(amount, sh.bps, kBps));
+  for (size_t i = 0; i < shares.size(); ++i) {
+    uint64_t part = mul_div(amount, shares[i].bps, kBps);
+    if (i == 0) part = sat_add(part, amount - given);
+    if (shares[i].party != host) owed[shares[i].party] = sat_add(owed[shares[i].party], part);
+  }
+}
+
+// Bills period w.st.billed_periods from meter data and collects payment from the host.
+void bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally, Log& log) {
+  const Terms& t = w.terms;
+  uint32_t k = w.st.billed_periods;
+  Payment p;
+  p.agreement = w.id;
+  p.period = k;
+  p.from_ms = t.start_ms + t.period_ms * k;
+  p.to_ms = p.from_ms + t.period_ms;
+  p.height = height;
+  MeteredEnergy gen = metered_energy(s, w.asset.meter, p.from_ms, p.to_ms);
+  p.generated_wh = gen.export_wh;
+  p.missing_readings = gen.missing;
+  if (t.premises) {
+    auto prem = find_premises(s, t.premises);
+    if (prem && !prem->meter.is_zero()) {
+      MeteredEnergy conn = metered_energy(s, prem->meter, p.from_ms, p.to_ms);
+      p.surplus_wh = std::min(conn.export_wh, p.generated_wh);
+      p.missing_readings += conn.missing;
+    }
+  }
+  uint64_t used = p.generated_wh - p.surplus_wh;
+  p.billed_wh = t.volume_wh ? std::min(used, t.volume_wh) : used;
+  p.energy_charge = mul_div(p.billed_wh, t.tariff_micro_per_kwh, 1000);
+  p.rebate = mul_div(p.energy_charge, t.rebate_bps, kBps);
+  p.instalment = t.instalment_micro;
+  p.surplus_revenue = mul_div(p.surplus_wh, t.surplus_price_micro_per_kwh, 1000);
+
+  size_t host = *t.role_index(Role::kHost), owner = *t.role_index(Role::kOwner);
+  std::vector<uint64_t> owed(t.parties.size(), 0);
+  split(t.energy_shares, p.energy_charge - p.rebate, host, owed);
+  owed[owner] = sat_add(owed[owner], p.instalment);
+  split(t.surplus_shares, p.surplus_revenue, host, owed);
+  for (uint64_t o : owed) p.due = sat_add(p.due, o);
+
+  const PublicKey& payer = t.parties[host].account;
+  bool paid = false;
+  if (bank::balance(s, payer) >= p.due) {
+    // bank::transfer only fails on funds (checked above for the sum) or on a recipient's
+    // overflow: check those first, so that a payment is made in full or not at all.
+    paid = true;
+    for (size_t i = 0; i < owed.size() && paid; ++i)
+      if (owed[i]) paid = checked_add(bank::balance(s, t.parties[i].account), owed[i]).has_value();
+    for (size_t i = 0; i < owed.size() && paid; ++i)
+      if (owed[i]) paid = bank::transfer(s, payer, t.parties[i].account, owed[i]).is_ok();
+  }
+  if (w.st.arrears.size() != owed.size()) w.st.arrears.assign(owed.size(), 0);
+  if (paid) {
+    p.status = PaymentStatus::kPaid;
+    w.st.total_paid = sat_add(w.st.total_paid, p.due);
+    tally.paid++;
+    tally.amount = sat_add(tally.amount, p.due);
+  } else {
+    p.status = PaymentStatus::kMissed;
+    if (w.st.arrears_total() == 0) {
+      w.st.arrears_since_ms = p.to_ms;
+      w.st.first_unpaid_period = k;
+      w.st.penalty_applied = false;
+    }
+    for (size_t i = 0; i < owed.size(); ++i) w.st.arrears[i] = sat_add(w.st.arrears[i], owed[i]);
+    tally.missed++;
+  }
+  w.st.billed_periods = k + 1;
+  tally.billed++;
+  put_payment(s, p, log);
+}
+
+// Does everything due for one agreement at `now`. Returns whether anything happened.
+bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally,
+             Log& log) {
+  bool changed = false;
+  while (w.st.status == Status8::kActive) {
+    if (w.st.billed_periods < w.terms.periods &&
+        now >= bill_time(w.terms, w.st.billed_periods, w.lag)) {
+      bill_one(s, w, height, tally, log);
+      changed = true;
+      continue;
+    }
+    uint64_t arrears = w.st.arrears_total();
+    if (arrears > 0 && w.terms.default_ms > 0 &&
+        now >= sat_add(w.st.arrears_since_ms, w.terms.default_ms)) {
+      close(s, w, Status8::kDefaulted, now, log);
+      tally.defaulted++;
+      changed = true;
+      break;
+    }
+    if (arrears > 0 && !w.st.penalty_applied && w.terms.penalty_bps > 0 &&
+        now >= sat_add(w.st.arrears_since_ms, w.terms.grace_ms)) {
+      size_t owner = *w.terms.role_index(Role::kOwner);
+      w.st.arrears[owner] =
+          sat_add(w.st.arrears[owner], mul_div(arrears, w.terms.penalty_bps, kBps));
+      w.st.penalty_applied = true;
+      tally.penalties++;
+      changed = true;
+      continue;
+    }
+    if (w.st.billed_periods == w.terms.periods && arrears == 0) {
+      close(s, w, Status8::kEnded, now, log);
+      tally.ended++;
+      changed = true;
+    }
+    break;
+  }
+  reschedule(s, w);
+  if (changed) put_state(s, w.id, w.st, log);
+  return changed;
+}
+
+Result<Work> load_work(const StateReader& s, uint64_t id,
+                       std::optional<uint64_t> lag = std::nullopt) {
+  auto terms = find_terms(s, id);
+  auto st = find_agreement(s, id);
+  if (!terms || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
+  auto asset = find_asset(s, terms->asset);
+  if (!asset) return error(kAssetNotFound, "agreement's asset is gone");
+  return Work{id, std::move(*terms), std::move(*st), std::move(*asset),
+              lag ? *lag : reading_lag_ms(s)};
+}
+
+// --- Handlers.
+
+Status register_asset(TxContext& ctx, Asset a) {
+  check_lat_lon(a.lat_e6, a.lon_e6);
+  if (a.capacity_w == 0) return error(kBadListing, "capacity must be positive");
+  if (Status s = check_meter(ctx.state, a.meter, ctx.tx.sender); !s) return s;
+  a.id = next_id(ctx.state, "agr/next/asset");
+  a.owner = ctx.tx.sender;
+  a.agreement = 0;
+  Log log(ctx.state, ctx.block.height);
+  put_asset(ctx.state, a, log);
+  ctx.events.push_back(
+      {"agreements/asset", json{{"asset", a.id}, {"owner", a.owner.hex()}}.dump()});
+  return ok();
+}
+
+Status register_premises(TxContext& ctx, Premises p) {
+  check_lat_lon(p.lat_e6, p.lon_e6);
+  if (p.area_m2 == 0) return error(kBadListing, "area must be positive");
+  if (!p.meter.is_zero())
+    if (Status s = check_meter(ctx.state, p.meter, ctx.tx.sender); !s) return s;
+  p.id = next_id(ctx.state, "agr/next/prem");
+  p.host = ctx.tx.sender;
+  ctx.state.put(premises_key(p.id), encode_premises_state(p));
+  Log log(ctx.state, ctx.block.height);
+  log.add(LogKind::kPremises, p.id);
+  ctx.events.push_back(
+      {"agreements/premises", json{{"premises", p.id}, {"host", p.host.hex()}}.dump()});
+  return ok();
+}
+
+Status transfer_asset(TxContext& ctx, const TransferAssetPayload& p) {
+  auto a = find_asset(ctx.state, p.asset);
+  if (!a) return error(kAssetNotFound, "no asset " + std::to_string(p.asset));
+  if (a->owner != ctx.tx.sender)
+    return error(kNotAssetOwner, "you do not own asset " + std::to_string(p.asset));
+  if (a->agreement)
+    return error(kAssetInUse, "asset serves agreement " + std::to_string(a->agreement));
+  if (p.to == ctx.tx.sender) return error(Code::kInvalidArgument, "transfer to self");
+  a->owner = p.to;
+  Log log(ctx.state, ctx.block.height);
+  put_asset(ctx.state, *a, log);
+  ctx.events.push_back(
+      {"agreements/asset-transfer",
+       json{{"asset", p.asset}, {"from", ctx.tx.sender.hex()}, {"to", p.to.hex()}}.dump()});
+  return ok();
+}
+
+// State checks shared by proposals and amendments.
+Status check_terms_against_state(const StateReader& s, const Terms& t) {
+  auto a = find_asset(s, t.asset);
+  if (!a) return error(kAssetNotFound, "no asset " + std::to_string(t.asset));
+  if (a->owner != t.parties[*t.role_index(Role::kOwner)].account)
+    return error(kNotAssetOwner, "the owner party does not own asset " + std::to_string(t.asset));
+  if (t.premises) {
+    auto p = find_premises(s, t.premises);
+    if (!p) return error(kPremisesNotFound, "no premises " + std::to_string(t.premises));
+    if (p->host != t.parties[*t.role_index(Role::kHost)].account)
+      return error(kBadTerms,
+                   "the host party is not the host of premises " + std::to_string(t.premises));
+  }
+  return ok();
+}
+
+Status propose(TxContext& ctx, const Terms& t) {
+  auto me = t.party_index(ctx.tx.sender);
+  if (!me) return error(kNotAParty, "the proposer must be a party");
+  if (Status s = check_terms_against_state(ctx.state, t); !s) return s;
+  auto a = find_asset(ctx.state, t.asset);
+  if (a->agreement)
+    return error(kAssetInUse, "asset serves agreement " + std::to_string(a->agreement));
+  uint64_t id = next_id(ctx.state, "agr/next/agt");
+  AgreementState st;
+  st.signed_mask = 1u << *me;
+  st.proposed_ms = ctx.block.time_ms;
+  st.terms_hash = terms_hash(t);
+  st.arrears.assign(t.parties.size(), 0);
+  ctx.state.put(terms_key(id), to_string(encode_terms(t)));
+  Log log(ctx.state, ctx.block.height);
+  put_state(ctx.state, id, st, log);
+  ctx.events.push_back(
+      {"agreements/proposed", json{{"agreement", id}, {"terms_hash", st.terms_hash.hex()}}.dump()});
+  return ok();
+}
+
+Status sign(TxContext& ctx, const SignPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  auto me = w->terms.party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (w->st.status != Status8::kProposed)
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
+  if (w->st.signed_mask & (1u << *me)) return error(kAlreadySigned, "you have signed already");
+  if (p.terms_hash != w->st.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
+  w->st.signed_mask |= 1u << *me;
+  Log log(ctx.state, ctx.block.height);
+  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  if (w->st.signed_mask == (1u << w->terms.parties.size()) - 1) {
+    // Every party signed: activate, if the asset is still the owner's and free.
+    if (Status s = check_terms_against_state(ctx.state, w->terms); !s) return s;
+    if (w->asset.agreement)
+      return error(kAssetInUse, "asset serves agreement " + std::to_string(w->asset.agreement));
+    w->st.status = Status8::kActive;
+    w->st.activated_ms = ctx.block.time_ms;
+    w->asset.agreement = p.agreement;
+    put_asset(ctx.state, w->asset, log);
+    reschedule(ctx.state, *w);
+    ev["active"] = true;
+  }
+  put_state(ctx.state, p.agreement, w->st, log);
+  ctx.events.push_back({"agreements/signed", ev.dump()});
+  return ok();
+}
+
+Status amend(TxContext& ctx, const AmendPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  auto me = w->terms.party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (w->st.status != Status8::kActive)
+    return error(kWrongStatus, "only an active agreement is amended");
+  const Terms& n = p.terms;
+  bool same_parties = n.parties.size() == w->terms.parties.size();
+  for (size_t i = 0; same_parties && i < n.parties.size(); ++i)
+    same_parties = n.parties[i].account == w->terms.parties[i].account &&
+                   n.parties[i].role == w->terms.parties[i].role;
+  if (!same_parties || n.asset != w->terms.asset || n.premises != w->terms.premises ||
+      n.start_ms != w->terms.start_ms || n.period_ms != w->terms.period_ms)
+    return error(kBadTerms, "an amendment keeps the parties, asset, premises, start and period");
+  if (n.periods < w->st.billed_periods)
+    return error(kBadTerms, "cannot shorten below the periods billed");
+  std::string v = to_string(encode_terms(n));
+  v += be32(1u << *me);
+  ctx.state.put(amend_key(p.agreement), std::move(v));
+  ctx.events.push_back(
+      {"agreements/amendment",
+       json{{"agreement", p.agreement}, {"terms_hash", terms_hash(n).hex()}}.dump()});
+  return ok();
+}
+
+Status sign_amendment(TxContext& ctx, const SignPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  auto me = w->terms.party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (w->st.status != Status8::kActive) return error(kWrongStatus, "agreement is not active");
+  auto raw = ctx.state.get(amend_key(p.agreement));
+  if (!raw || raw->size() < 4) return error(kNoAmendment, "no pending amendment");
+  Bytes terms_bytes(raw->begin(), raw->end() - 4);
+  uint32_t mask = codec::Reader(std::string_view(*raw).substr(raw->size() - 4)).u32();
+  auto n = decode_terms(terms_bytes);
+  if (!n) return n.status();
+  if (terms_hash(*n) != p.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
+  if (mask & (1u << *me)) return error(kAlreadySigned, "you have signed this amendment");
+  mask |= 1u << *me;
+  Log log(ctx.state, ctx.block.height);
+  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  if (mask == (1u << w->terms.parties.size()) - 1) {
+    w->terms = *n;
+    w->st.terms_hash = p.terms_hash;
+    ctx.state.put(terms_key(p.agreement), to_string(terms_bytes));
+    ctx.state.erase(amend_key(p.agreement));
+    BillingTally tally;
+    process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log);
+    put_state(ctx.state, p.agreement, w->st, log);
+    ev["amended"] = true;
+  } else {
+    std::string v = to_string(terms_bytes);
+    v += be32(mask);
+    ctx.state.put(amend_key(p.agreement), std::move(v));
+  }
+  ctx.events.push_back({"agreements/amendment-signed", ev.dump()});
+  return ok();
+}
+
+Status terminate(TxContext& ctx, const IdPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  auto me = w->terms.party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  Log log(ctx.state, ctx.block.height);
+  if (w->st.status == Status8::kProposed) {  // any party withdraws a proposal
+    w->st.status = Status8::kTerminated;
+    w->st.closed_ms = ctx.block.time_ms;
+  } else if (w->st.status == Status8::kActive) {
+    Role role = w->terms.parties[*me].role;
+    if (role != Role::kOwner && role != Role::kHost)
+      return error(kNotAParty, "only the owner or the host ends an agreement early");
+    Role other = role == Role::kOwner ? Role::kHost : Role::kOwner;
+    if (w->terms.termination_fee_micro)
+      if (Status s = bank::transfer(ctx.state, ctx.tx.sender,
+                                    w->terms.parties[*w->terms.role_index(other)].account,
+                                    w->terms.termination_fee_micro);
+          !s)
+        return s;
+    close(ctx.state, *w, Status8::kTerminated, ctx.block.time_ms, log);
+    reschedule(ctx.state, *w);
+  } else {
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
+  }
+  put_state(ctx.state, p.agreement, w->st, log);
+  ctx.events.push_back(
+      {"agreements/terminated", json{{"agreement", p.agreement}, {"by", *me}}.dump()});
+  return ok();
+}
+
+Status pay(TxContext& ctx, const IdPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  auto me = w->terms.party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (w->terms.parties[*me].role != Role::kHost)
+    return error(kNotAParty, "only the host owes payments");
+  uint64_t total = w->st.arrears_total();
+  if (total == 0) return error(kNoArrears, "nothing is owed");
+  if (bank::balance(ctx.state, ctx.tx.sender) < total)
+    return error(Code::kInsufficientFunds,
+                 "arrears are " + std::to_string(total) + ", balance " +
+                     std::to_string(bank::balance(ctx.state, ctx.tx.sender)));
+  for (size_t i = 0; i < w->st.arrears.size(); ++i)
+    if (w->st.arrears[i])
+      if (Status s = bank::transfer(ctx.state, ctx.tx.sender, w->terms.parties[i].account,
+                                    w->st.arrears[i]);
+          !s)
+        return s;
+  Log log(ctx.state, ctx.block.height);
+  for (uint32_t k = w->st.first_unpaid_period; k < w->st.billed_periods; ++k) {
+    auto pm = find_payment(ctx.state, p.agreement, k);
+    if (pm && pm->status == PaymentStatus::kMissed) {
+      pm->status = PaymentStatus::kPaidLate;
+      put_payment(ctx.state, *pm, log);
+    }
+  }
+  w->st.arrears.assign(w->st.arrears.size(), 0);
+  w->st.penalty_applied = false;
+  w->st.total_paid = sat_add(w->st.total_paid, total);
+  BillingTally tally;
+  process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log);
+  put_state(ctx.state, p.agreement, w->st, log);
+  ctx.events.push_back(
+      {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
+  return ok();
+}
+
+Status execute(TxContext& ctx, const IdPayload& p) {
+  auto loaded = load_work(ctx.state, p.agreement);
+  if (!loaded) return loaded.status();
+  Work* w = &loaded.value();
+  if (!w->terms.party_index(ctx.tx.sender))
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (w->st.status != Status8::kActive)
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
+  if (ctx.block.time_ms < w->terms.start_ms)
+    return error(kNotStarted, "the term starts at " + std::to_string(w->terms.start_ms) +
+                                  " ms, now is " + std::to_string(ctx.block.time_ms));
+  Log log(ctx.state, ctx.block.height);
+  BillingTally tally;
+  if (!process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log))
+    return error(kNothingDue, "no billing period has ended yet");
+  json ev = tally.summary();
+  ev["agreement"] = p.agreement;
+  ctx.events.push_back({"agreements/executed", ev.dump()});
+  return ok();
+}
+
+Status rate(TxContext& ctx, const RatePayload& p) {
+  auto terms = find_terms(ctx.state, p.agreement);
+  if (!terms) return error(kAgreementNotFound, "no agreement " + std::to_string(p.agreement));
+  auto me = terms->party_index(ctx.tx.sender);
+  if (!me)
+    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  Role role = terms->parties[*me].role;
+  if (role != Role::kOwner && role != Role::kHost)
+    return error(kNoSettledInteraction, "only the owner and the host rate each other");
+  auto pm = find_payment(ctx.state, p.agreement, p.period);
+  if (!pm || pm->status == PaymentStatus::kMissed || pm->due == 0)
+    return error(kNoSettledInteraction,
+                 "period " + std::to_string(p.period) + " has not been settled");
+  std::string rk = rated_key(p.agreement, p.period, ctx.tx.sender);
+  if (ctx.state.get(rk)) return error(kAlreadyRated, "you rated this period already");
+  const PublicKey& ratee =
+      terms->parties[*terms->role_index(role == Role::kOwner ? Role::kHost : Role::kOwner)].account;
+  RatingTotals t = rating_totals(ctx.state, ratee);
+  uint64_t weight = std::min<uint64_t>(pm->due / 1'000'000 + 1, 1'000'000'000);
+  t.count++;
+  t.weight = sat_add(t.weight, weight);
+  t.weighted_sum = sat_add(t.weighted_sum, weight * p.score);
+  ctx.state.put(rating_key(ratee), encode_totals(t));
+  ctx.state.put(rk, std::string(1, static_cast<char>(p.score)));
+  Log log(ctx.state, ctx.block.height);
+  log.add(LogKind::kRating, p.agreement, p.period, &ctx.tx.sender);
+  ctx.events.push_back({"agreements/rated", json{{"agreement", p.agreement},
+                                                 {"period", p.period},
+                                                 {"ratee", ratee.hex()},
+                                                 {"score", p.score},
+                                                 {"rating", rating_milli(t)}}
+                                                .dump()});
+  return ok();
+}
+
+std::optional<uint64_t> parse_id(std::string_view s) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  return std::stoull(std::string(s));
+}
+
+}  // namespace
+
+uint64_t AgreementState::arrears_total() const {
+  uint64_t t = 0;
+  for (uint64_t a : arrears) t = sat_add(t, a);
+  return t;
+}
+
+std::string_view status_name(Status8 s) {
+  switch (s) {
+    case Status8::kProposed:
+      return "proposed";
+    case Status8::kActive:
+      return "active";
+    case Status8::kEnded:
+      return "ended";
+    case Status8::kTerminated:
+      return "terminated";
+    case Status8::kDefaulted:
+      return "defaulted";
+  }
+  return "?";
+}
+
+uint64_t rating_milli(const RatingTotals& t) {
+  u128 num = static_cast<u128>(kPriorWeight) * 3000 + static_cast<u128>(t.weighted_sum) * 1000;
+  u128 den = static_cast<u128>(kPriorWeight) + t.weight;
+  return static_cast<uint64_t>(num / den);
+}
+
+Bytes encode(const Asset& a) {
+  codec::Writer w;
+  write_asset_fields(w, a);
+  return w.take();
+}
+Bytes encode(const Premises& p) {
+  codec::Writer w;
+  write_premises_fields(w, p);
+  return w.take();
+}
+Bytes encode(const TransferAssetPayload& p) {
+  return codec::Writer().u64(p.asset).fixed(p.to).take();
+}
+Bytes encode(const SignPayload& p) {
+  return codec::Writer().u64(p.agreement).fixed(p.terms_hash).take();
+}
+Bytes encode(const AmendPayload& p) {
+  Bytes t = encode_terms(p.terms);
+  codec::Writer w;
+  w.u64(p.agreement).raw(t.data(), t.size());
+  return w.take();
+}
+Bytes encode(const IdPayload& p) {
+  return codec::Writer().u64(p.agreement).take();
+}
+Bytes encode(const RatePayload& p) {
+  return codec::Writer().u64(p.agreement).u32(p.period).u8(p.score).take();
+}
+
+std::optional<Asset> find_asset(const StateReader& s, uint64_t id) {
+  auto v = s.get(asset_key(id));
+  if (!v) return std::nullopt;
+  auto a = decode_bytes<Asset>(*v, read_asset_state);
+  return a ? std::optional(*a) : std::nullopt;
+}
+std::optional<Premises> find_premises(const StateReader& s, uint64_t id) {
+  auto v = s.get(premises_key(id));
+  if (!v) return std::nullopt;
+  auto p = decode_bytes<Premises>(*v, read_premises_state);
+  return p ? std::optional(*p) : std::nullopt;
+}
+std::optional<Terms> find_terms(const StateReader& s, uint64_t id) {
+  auto v = s.get(terms_key(id));
+  if (!v) return std::nullopt;
+  auto t = decode_bytes<Terms>(*v, read_terms);
+  return t ? std::optional(*t) : std::nullopt;
+}
+std::optional<AgreementState> find_agreement(const StateReader& s, uint64_t id) {
+  auto v = s.get(state_key(id));
+  if (!v) return std::nullopt;
+  auto t = decode_bytes<AgreementState>(*v, read_agreement_state);
+  return t ? std::optional(*t) : std::nullopt;
+}
+std::optional<Payment> find_payment(const StateReader& s, uint64_t id, uint32_t period) {
+  auto v = s.get(payment_key(id, period));
+  if (!v) return std::nullopt;
+  auto p = decode_bytes<Payment>(*v, read_payment);
+  return p ? std::optional(*p) : std::nullopt;
+}
+RatingTotals rating_totals(const StateReader& s, const PublicKey& account) {
+  auto v = s.get(rating_key(account));
+  if (!v || v->size() != 24) return {};
+  std::string_view sv(*v);
+  return {*decode_u64(sv.substr(0, 8)), *decode_u64(sv.substr(8, 8)),
+          *decode_u64(sv.substr(16, 8))};
+}
+std::optional<uint8_t> find_rating(const StateReader& s, uint64_t agreement, uint32_t period,
+                                   const PublicKey& rater) {
+  auto v = s.get(rated_key(agreement, period, rater));
+  if (!v || v->size() != 1) return std::nullopt;
+  return static_cast<uint8_t>((*v)[0]);
+}
+
+std::vector<LogEntry> block_log(const StateReader& s, uint64_t height) {
+  std::vector<LogEntry> out;
+  s.scan("agr/log/" + encode_u64(height), [&](std::string_view, std::string_view v) {
+    if (v.size() < 9) return true;
+    LogEntry e;
+    e.kind = static_cast<LogKind>(v[0]);
+    e.id = *decode_u64(v.substr(1, 8));
+    if (v.size() >= 13) e.period = codec::Reader(v.substr(9, 4)).u32();
+    if (v.size() == 45)
+      e.rater = PublicKey::from_span(reinterpret_cast<const uint8_t*>(v.data() + 13));
+    out.push_back(e);
+    return true;
+  });
+  return out;
+}
+
+json asset_json(const Asset& a) {
+  return {{"id", a.id},
+          {"owner", a.owner.hex()},
+          {"type", type_name(a.type)},
+          {"capacity_w", a.capacity_w},
+          {"meter", a.meter.hex()},
+          {"microgrid", a.microgrid},
+          {"lat_e6", a.lat_e6},
+          {"lon_e6", a.lon_e6},
+          {"price_micro_per_kwh", a.price_micro_per_kwh},
+          {"agreement", a.agreement},
+          {"listed", a.agreement == 0},
+          {"name", a.name}};
+}
+json premises_json(const Premises& p) {
+  json types = json::array();
+  for (uint8_t i = 1; i <= 5; ++i)
+    if (p.preferred_types & (1u << i)) types.push_back(type_name(static_cast<AssetType>(i)));
+  return {{"id", p.id},
+          {"host", p.host.hex()},
+          {"area_m2", p.area_m2},
+          {"lat_e6", p.lat_e6},
+          {"lon_e6", p.lon_e6},
+          {"microgrid", p.microgrid},
+          {"preferred_types", types},
+          {"expected_consumption_wh", p.expected_consumption_wh},
+          {"meter", p.meter.is_zero() ? "" : p.meter.hex()},
+          {"name", p.name}};
+}
+json agreement_json(const Terms& t, const AgreementState& st) {
+  json signed_by = json::array();
+  for (size_t i = 0; i < t.parties.size(); ++i)
+    if (st.signed_mask & (1u << i)) signed_by.push_back(i);
+  return {{"status", status_name(st.status)},
+          {"terms_hash", st.terms_hash.hex()},
+          {"terms", terms_json(t)},
+          {"signed_by", signed_by},
+          {"billed_periods", st.billed_periods},
+          {"arrears", st.arrears},
+          {"arrears_total", st.arrears_total()},
+          {"arrears_since_ms", st.arrears_since_ms},
+          {"penalty_applied", st.penalty_applied},
+          {"next_due_ms", st.next_due_ms},
+          {"total_paid", st.total_paid},
+          {"proposed_ms", st.proposed_ms},
+          {"activated_ms", st.activated_ms},
+          {"closed_ms", st.closed_ms}};
+}
+json payment_json(const Payment& p) {
+  static const char* kStatus[] = {"paid", "missed", "paid_late"};
+  return {{"agreement", p.agreement},
+          {"period", p.period},
+          {"from_ms", p.from_ms},
+          {"to_ms", p.to_ms},
+          {"generated_wh", p.generated_wh},
+          {"surplus_wh", p.surplus_wh},
+          {"billed_wh", p.billed_wh},
+          {"missing_readings", p.missing_readings},
+          {"energy_charge", p.energy_charge},
+          {"rebate", p.rebate},
+          {"instalment", p.instalment},
+          {"surplus_revenue", p.surplus_revenue},
+          {"due", p.due},
+          {"status", kStatus[static_cast<int>(p.status)]},
+          {"height", p.height}};
+}
+
+std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
+  return {{kRegisterAsset, "agreements/register-asset"},
+          {kTransferAsset, "agreements/transfer-asset"},
+          {kRegisterPremises, "agreements/register-premises"},
+          {kPropose, "agreements/propose"},
+          {kSign, "agreements/sign"},
+          {kAmend, "agreements/amend"},
+          {kSignAmendment, "agreements/sign-amendment"},
+          {kTerminate, "agreements/terminate"},
+          {kPay, "agreements/pay"},
+          {kExecute, "agreements/execute"},
+          {kRate, "agreements/rate"}};
+}
+
+Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
+  if (!section.is_object()) return error(Code::kBadGenesis, "[agreements] must be a table");
+  return ok();
+}
+
+Status AgreementsModule::check(const Transaction& tx) const {
+  const Bytes& b = tx.payload;
+  switch (tx.type) {
+    case kRegisterAsset: {
+      auto p = decode_bytes<Asset>(b, read_asset_payload);
+      return p ? ok() : p.status();
+    }
+    case kRegisterPremises: {
+      auto p = decode_bytes<Premises>(b, read_premises_payload);
+      return p ? ok() : p.status();
+    }
+    case kTransferAsset: {
+      auto p = decode_bytes<TransferAssetPayload>(b, read_transfer);
+      return p ? ok() : p.status();
+    }
+    case kPropose: {
+      auto p = decode_terms(b);
+      return p ? validate_terms(*p) : p.status();
+    }
+    case kAmend: {
+      auto p = decode_bytes<AmendPayload>(b, read_amend);
+      return p ? validate_terms(p->terms) : p.status();
+    }
+    case kSign:
+    case kSignAmendment: {
+      auto p = decode_bytes<SignPayload>(b, read_sign);
+      return p ? ok() : p.status();
+    }
+    case kTerminate:
+    case kPay:
+    case kExecute: {
+      auto p = decode_bytes<IdPayload>(b, read_id);
+      return p ? ok() : p.status();
+    }
+    case kRate: {
+      auto p = decode_bytes<RatePayload>(b, read_rate);
+      if (!p) return p.status();
+      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
+    }
+  }
+  return error(Code::kUnknownType, "not an agreements transaction");
+}
+
+Status AgreementsModule::deliver(TxContext& ctx) {
+  const Bytes& b = ctx.tx.payload;
+  try {
+    switch (ctx.tx.type) {
+      case kRegisterAsset:
+        return register_asset(ctx, decode_bytes<Asset>(b, read_asset_payload).value());
+      case kRegisterPremises:
+        return register_premises(ctx, decode_bytes<Premises>(b, read_premises_payload).value());
+      case kTransferAsset:
+        return transfer_asset(ctx, decode_bytes<TransferAssetPayload>(b, read_transfer).value());
+      case kPropose:
+        return propose(ctx, decode_terms(b).value());
+      case kSign:
+        return sign(ctx, decode_bytes<SignPayload>(b, read_sign).value());
+      case kAmend:
+        return amend(ctx, decode_bytes<AmendPayload>(b, read_amend).value());
+      case kSignAmendment:
+        return sign_amendment(ctx, decode_bytes<SignPayload>(b, read_sign).value());
+      case kTerminate:
+        return terminate(ctx, decode_bytes<IdPayload>(b, read_id).value());
+      case kPay:
+        return pay(ctx, decode_bytes<IdPayload>(b, read_id).value());
+      case kExecute:
+        return execute(ctx, decode_bytes<IdPayload>(b, read_id).value());
+      case kRate:
+        return rate(ctx, decode_bytes<RatePayload>(b, read_rate).value());
+    }
+  } catch (const Error& e) {
+    return e.status();
+  }
+  return error(Code::kUnknownType, "not an agreements transaction");
+}
+
+void AgreementsModule::end_block(BlockContext& ctx) {
+  std::vector<uint64_t> due;
+  std::string stop = encode_u64(ctx.block.time_ms);
+  ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view) {
+    if (k.size() != 24 || k.substr(8, 8) > stop) return false;
+    due.push_back(*decode_u64(k.substr(16, 8)));
+    return true;
+  });
+  if (due.empty()) return;
+  BillingTally tally;
+  {
+    Log log(ctx.state, ctx.block.height);
+    uint64_t lag = reading_lag_ms(ctx.state);
+    for (uint64_t id : due) {
+      auto w = load_work(ctx.state, id, lag);
+      if (!w) continue;  // cannot happen: scheduled agreements exist
+      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log);
+    }
+  }
+  ctx.events.push_back({"agreements/billing", tally.summary().dump()});
+}
+
+json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
+  switch (type) {
+    case kRegisterAsset:
+      if (auto p = decode_bytes<Asset>(b, read_asset_payload)) {
+        json j = asset_json(*p);
+        j.erase("id"), j.erase("owner"), j.erase("agreement"), j.erase("listed");
+        return j;
+      }
+      break;
+    case kRegisterPremises:
+      if (auto p = decode_bytes<Premises>(b, read_premises_payload)) {
+        json j = premises_json(*p);
+        j.erase("id"), j.erase("host");
+        return j;
+      }
+      break;
+    case kTransferAsset:
+      if (auto p = decode_bytes<TransferAssetPayload>(b, read_transfer))
+        return {{"asset", p->asset}, {"to", p->to.hex()}};
+      break;
+    case kPropose:
+      if (auto p = decode_terms(b))
+        return {{"terms", terms_json(*p)}, {"terms_hash", terms_hash(*p).hex()}};
+      break;
+    case kAmend:
+      if (auto p = decode_bytes<AmendPayload>(b, read_amend))
+        return {{"agreement", p->agreement},
+                {"terms", terms_json(p->terms)},
+                {"terms_hash", terms_hash(p->terms).hex()}};
+      break;
+    case kSign:
+    case kSignAmendment:
+      if (auto p = decode_bytes<SignPayload>(b, read_sign))
+        return {{"agreement", p->agreement}, {"terms_hash", p->terms_hash.hex()}};
+      break;
+    case kTerminate:
+    case kPay:
+    case kExecute:
+      if (auto p = decode_bytes<IdPayload>(b, read_id)) return {{"agreement", p->agreement}};
+      break;
+    case kRate:
+      if (auto p = decode_bytes<RatePayload>(b, read_rate))
+        return {{"agreement", p->agreement}, {"period", p->period}, {"score", p->score}};
+      break;
+  }
+  return {{"undecodable", to_hex(b)}};
+}
+
+std::vector<std::string> AgreementsModule::account_keys(const PublicKey& account) const {
+  return {rating_key(account)};
+}
+
+Result<json> AgreementsModule::query(const StateReader& s, std::string_view path,
+                                     const json& params) const {
+  auto split_path =
+      [&](std::string_view prefix) -> std::optional<std::pair<uint64_t, std::string_view>> {
+    if (!path.starts_with(prefix)) return std::nullopt;
+    std::string_view rest = path.substr(prefix.size());
+    size_t slash = rest.find('/');
+    auto id = parse_id(rest.substr(0, slash));
+    if (!id) return std::nullopt;
+    return std::pair{*id,
+                     slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1)};
+  };
+  if (auto p = split_path("assets/")) {
+    auto a = find_asset(s, p->first);
+    if (!a) return error(kAssetNotFound, "no asset " + std::to_string(p->first));
+    json j = asset_json(*a);
+    j["owner_rating"] = rating_milli(rating_totals(s, a->owner));
+    return j;
+  }
+  if (auto p = split_path("premises/")) {
+    auto pr = find_premises(s, p->first);
+    if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(p->first));
+    json j = premises_json(*pr);
+    j["host_rating"] = rating_milli(rating_totals(s, pr->host));
+    return j;
+  }
+  if (auto p = split_path("agreements/")) {
+    auto t = find_terms(s, p->first);
+    auto st = find_agreement(s, p->first);
+    if (!t || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(p->first));
+    if (p->second.empty()) {
+      json j = agreement_json(*t, *st);
+      j["id"] = p->first;
+      if (auto raw = s.get(amend_key(p->first)); raw && raw->size() > 4)
+        if (auto n = decode_terms(Bytes(raw->begin(), raw->end() - 4)))
+          j["pending_amendment"] = {{"terms", terms_json(*n)},
+                                    {"terms_hash", terms_hash(*n).hex()}};
+      return j;
+    }
+    if (p->second == "text")
+      return json{{"terms_hash", st->terms_hash.hex()}, {"text", render_terms(*t, st->terms_hash)}};
+    if (p->second == "payments") {
+      json out = json::array();
+      s.scan(id_key("agr/pay/", p->first), [&](std::string_view, std::string_view v) {
+        if (auto pm = decode_bytes<Payment>(v, read_payment)) out.push_back(payment_json(*pm));
+        return true;
+      });
+      return json{{"agreement", p->first}, {"payments", out}};
+    }
+  }
+  if (path.starts_with("ratings/")) {
+    auto who = PublicKey::from_hex(path.substr(8));
+    if (!who) return error(Code::kInvalidArgument, "account must be 64 hex digits");
+    RatingTotals t = rating_totals(s, *who);
+    return json{{"account", who->hex()},
+                {"count", t.count},
+                {"weight", t.weight},
+                {"rating", rating_milli(t)}};
+  }
+  if (path.starts_with("log/")) {
+    auto h = parse_id(path.substr(4));
+    if (!h) return error(Code::kInvalidArgument, "log/<height>");
+    json out = json::array();
+    for (const auto& e : block_log(s, *h))
+      out.push_back({{"kind", static_cast<int>(e.kind)}, {"id", e.id}, {"period", e.period}});
+    return json{{"height", *h}, {"entries", out}};
+  }
+  if (path == "assets") {  // listed assets (state scan; the SQL read model is the fast path)
+    MatchFilter f;
+    if (auto r = f.parse(params); !r) return r.status();
+    json out = json::array();
+    s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
+      auto a = decode_bytes<Asset>(v, read_asset_state);
+      if (!a || a->agreement || (f.types && !(f.types & type_bit(a->type))) ||
+          a->capacity_w < f.min_w || a->capacity_w > f.max_w)
+        return true;
+      out.push_back(asset_json(*a));
+      return out.size() < f.limit;
+    });
+    return json{{"assets", out}};
+  }
+  if (path == "match") {
+    // Ranks listed assets for one premises, scanning state (the SQL read model answers
+    // the same query with indexes: gridpact query match --db).
+    MatchFilter f;
+    if (auto r = f.parse(params); !r) return r.status();
+    uint64_t pid = 0;
+    if (params.contains("premises") && params["premises"].is_string())
+      pid = parse_id(params["premises"].get<std::string>()).value_or(0);
+    else if (params.contains("premises") && params["premises"].is_number_unsigned())
+      pid = params["premises"].get<uint64_t>();
+    if (pid == 0) return error(Code::kInvalidArgument, "match needs premises=<id>");
+    auto pr = find_premises(s, pid);
+    if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(pid));
+    uint64_t host_rating = rating_milli(rating_totals(s, pr->host));
+    std::vector<MatchResult> results;
+    s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
+      auto a = decode_bytes<Asset>(v, read_asset_state);
+      if (!a) return true;
+      if (auto r = score_pair(*a, rating_milli(rating_totals(s, a->owner)), *pr, host_rating, f))
+        results.push_back(*r);
+      return true;
+    });
+    rank(results, f.limit);
+    json out = json::array();
+    for (const auto& r : results) out.push_back(match_json(r));
+    return json{{"premises", pid}, {"matches", out}};
+  }
+  return error(Code::kNotFound, "no agreements query " + std::string(path));
+}
+
+}  // namespace gridpact::agreements

@@ -1,0 +1,729 @@
+#include "modules/agreements/agreements.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "attest/virtual_platform.hpp"
+#include "ledger/testing.hpp"
+#include "modules/agreements/match.hpp"
+#include "modules/bank/bank.hpp"
+#include "modules/meters/meters.hpp"
+
+namespace gridpact::agreements {
+namespace {
+
+uint16_t code(Code c) {
+  return static_cast<uint16_t>(c);
+}
+
+constexpr uint64_t kT0 = 1'000'000;   // first block time
+constexpr uint64_t kPeriod = 60'000;  // one-minute billing periods
+constexpr uint64_t kSettle = 15'000;  // meters' settlement period: 4 per billing period
+
+// A virtual meter (allowed by this test chain's genesis) and its cumulative registers.
+struct TestMeter {
+  KeyPair key = KeyPair::generate();
+  Hash32 id;
+  uint64_t seq = 0, import_wh = 0, export_wh = 0;
+};
+
+struct AgreementsTest : ::testing::Test {
+  KeyPair issuer = KeyPair::generate();
+  KeyPair owner = KeyPair::generate();
+  KeyPair host = KeyPair::generate();
+  KeyPair dso = KeyPair::generate();
+  KeyPair stranger = KeyPair::generate();
+  bank::BankModule bank_module;
+  meters::MetersModule meters_module;
+  AgreementsModule agreements;
+  std::map<uint64_t, std::shared_ptr<TestMeter>> asset_meters;
+  std::unique_ptr<testing::Chain> chain;
+  uint64_t now = kT0;
+
+  void SetUp() override {
+    json genesis = {{"bank",
+                     {{"issuer", issuer.public_key().hex()},
+                      {"balances",
+                       {{owner.public_key().hex(), 1'000'000'000},
+                        {host.public_key().hex(), 1'000'000'000},
+                        {stranger.public_key().hex(), 1'000'000}}}}},
+                    {"meters", {{"allow_virtual", true}, {"period_ms", kSettle}}},
+                    {"agreements", json::object()}};
+    chain = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&bank_module, &meters_module, &agreements}, genesis);
+  }
+
+  Receipt tx(const KeyPair& k, uint16_t type, Bytes payload) {
+    now += 1000;
+    return chain->one(k, type, std::move(payload), now);
+  }
+  // An empty block at time t (end_block runs billing).
+  std::vector<Receipt> tick(uint64_t t) {
+    now = t;
+    return chain->block({}, now);
+  }
+  uint64_t bal(const KeyPair& k) { return bank::balance(chain->store(), k.public_key()); }
+  std::map<std::string, std::string> snapshot() {
+    std::map<std::string, std::string> m;
+    for (const char* prefix : {"agr/asset", "agr/prem", "agr/terms", "agr/agt", "agr/pay",
+                               "agr/rat", "agr/due", "agr/next", "bank/"})
+      chain->store().scan(prefix, [&](std::string_view k, std::string_view v) {
+        m.emplace(k, v);
+        return true;
+      });
+    return m;
+  }
+  uint64_t total_money() {
+    uint64_t sum = 0;
+    chain->store().scan("bank/bal/", [&](std::string_view, std::string_view v) {
+      sum += decode_u64(v).value();
+      return true;
+    });
+    chain->store().scan("bank/esc/", [&](std::string_view, std::string_view v) {
+      sum += decode_u64(v.substr(32)).value();
+      return true;
+    });
+    return sum;
+  }
+
+  // Registers a virtual meter owned by `k` through a real meters/register transaction.
+  std::shared_ptr<TestMeter> add_meter(const KeyPair& k, meters::Source source) {
+    auto m = std::make_shared<TestMeter>();
+    meters::RegisterPayload p;
+    p.microgrid = "mg-north";
+    p.source = source;
+    p.location = "test";
+    p.firmware_version = "sim";
+    Bytes key(m->key.public_key().bytes.begin(), m->key.public_key().bytes.end());
+    auto nonce =
+        attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
+    p.evidence = attest::encode_evidence(attest::make_virtual_evidence(m->key, nonce));
+    auto r = tx(k, meters::kRegister, meters::encode(p));
+    EXPECT_TRUE(r.ok()) << r.message;
+    m->id = meters::meter_id_of(key);
+    return m;
+  }
+  // A signed reading adding `import_wh` / `export_wh` in settlement period `period`.
+  void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    m.import_wh += import_wh;
+    m.export_wh += export_wh;
+    meters::Reading r{m.id, period, ++m.seq, m.import_wh, m.export_wh, {}};
+    meters::sign_virtual(r, "test", m.key);
+    auto rc = tx(stranger, meters::kReading, meters::encode(r));
+    EXPECT_TRUE(rc.ok()) << rc.message;
+  }
+  uint64_t register_asset(const KeyPair& k, uint64_t capacity_w = 5000,
+                          AssetType type = AssetType::kPv) {
+    auto meter = add_meter(k, static_cast<meters::Source>(type));
+    Asset a;
+    a.type = type;
+    a.capacity_w = capacity_w;
+    a.meter = meter->id;
+    a.microgrid = "mg-north";
+    a.lat_e6 = 47'000'000;
+    a.lon_e6 = 8'000'000;
+    a.price_micro_per_kwh = 150'000;
+    a.name = "roof pv";
+    auto r = tx(k, kRegisterAsset, encode(a));
+    EXPECT_TRUE(r.ok()) << r.message;
+    uint64_t id = get_u64(chain->store(), "agr/next/asset");
+    asset_meters[id] = meter;
+    return id;
+  }
+  uint64_t register_premises(const KeyPair& k, uint64_t area = 40) {
+    Premises p;
+    p.area_m2 = area;
+    p.lat_e6 = 47'010'000;
+    p.lon_e6 = 8'000'000;
+    p.microgrid = "mg-north";
+    p.preferred_types = type_bit(AssetType::kPv);
+    p.expected_consumption_wh = 4'000'000;
+    p.name = "farmhouse";
+    auto r = tx(k, kRegisterPremises, encode(p));
+    EXPECT_TRUE(r.ok()) << r.message;
+    return get_u64(chain->store(), "agr/next/prem");
+  }
+  TemplateArgs args(uint64_t asset, uint64_t premises) {
+    TemplateArgs a;
+    a.asset = asset;
+    a.premises = premises;
+    a.owner = owner.public_key();
+    a.host = host.public_key();
+    a.start_ms = (now / kSettle + 2) * kSettle;
+    a.period_ms = kPeriod;
+    a.periods = 3;
+    a.price_micro_per_kwh = 200'000;
+    a.instalment_micro = 100'000'000;
+    a.volume_wh = 1000;
+    return a;
+  }
+  // Proposes (by the owner) and returns the agreement id.
+  uint64_t propose(const Terms& t) {
+    auto r = tx(owner, kPropose, encode_terms(t));
+    EXPECT_TRUE(r.ok()) << r.message;
+    return get_u64(chain->store(), "agr/next/agt");
+  }
+  // When period k (0-based) of terms starting at `start` is billed.
+  static uint64_t due(const Terms& t, uint32_t k) {
+    return t.start_ms + kPeriod * (k + 1) + kSettle;
+  }
+  AgreementState state(uint64_t id) { return find_agreement(chain->store(), id).value(); }
+  // Proposed by the owner, signed by the host: active.
+  uint64_t active(const Terms& t) {
+    uint64_t id = propose(t);
+    auto r = tx(host, kSign, encode(SignPayload{id, terms_hash(t)}));
+    EXPECT_TRUE(r.ok()) << r.message;
+    EXPECT_EQ(state(id).status, Status8::kActive);
+    return id;
+  }
+};
+
+TEST_F(AgreementsTest, TermsEncodeDecodeHashAndRender) {
+  Terms t = lease_template(args(1, 2));
+  t.rebate_bps = 1500;
+  t.parties.push_back({dso.public_key(), Role::kDso});
+  t.energy_shares = {{0, 9000}, {2, 1000}};
+  t.note = "ten year lease";
+  ASSERT_TRUE(validate_terms(t).is_ok()) << validate_terms(t).message;
+  auto back = decode_terms(encode_terms(t));
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(encode_terms(*back), encode_terms(t));
+  EXPECT_EQ(terms_hash(*back), terms_hash(t));
+  auto fromj = terms_from_json(terms_json(t));
+  ASSERT_TRUE(fromj.is_ok()) << fromj.status().message;
+  EXPECT_EQ(terms_hash(*fromj), terms_hash(t));
+  Terms other = t;
+  other.rebate_bps = 1501;
+  EXPECT_NE(terms_hash(other), terms_hash(t));
+  std::string text = render_terms(t, terms_hash(t));
+  EXPECT_NE(text.find(terms_hash(t).hex()), std::string::npos);
+  EXPECT_NE(text.find("15.00%"), std::string::npos);
+  EXPECT_NE(text.find("returns to its owner"), std::string::npos);
+  // Truncated, trailing and bad enum bytes are rejected.
+  Bytes b = encode_terms(t);
+  EXPECT_EQ(decode_terms(Bytes(b.begin(), b.end() - 1)).status().code, Code::kTruncated);
+  Bytes longer = b;
+  longer.push_back(0);
+  EXPECT_EQ(decode_terms(longer).status().code, Code::kTrailingBytes);
+  Bytes bad_kind = b;
+  bad_kind[1] = 9;
+  EXPECT_EQ(decode_terms(bad_kind).status().code, Code::kBadEncoding);
+}
+
+TEST_F(AgreementsTest, TemplatesAreValidAndCheckTheirShape) {
+  auto a = args(1, 2);
+  for (Kind k : {Kind::kLease, Kind::kLeaseToOwn, Kind::kPpa, Kind::kSurplusShare}) {
+    auto t = make_template(k, a);
+    ASSERT_TRUE(t.is_ok());
+    EXPECT_TRUE(validate_terms(*t).is_ok()) << kind_name(k) << ": " << validate_terms(*t).message;
+  }
+  Terms lto = lease_to_own_template(a);
+  lto.disposition = Disposition::kReturnToOwner;
+  EXPECT_EQ(validate_terms(lto).code, kBadTerms);
+  Terms ppa = ppa_template(a);
+  ppa.volume_wh = 0;
+  EXPECT_EQ(validate_terms(ppa).code, kBadTerms);
+  Terms lease = lease_template(a);
+  lease.energy_shares = {{0, 6000}, {1, 3000}};
+  EXPECT_EQ(validate_terms(lease).code, kSharesNot100);
+  lease.energy_shares = {{0, 6000}, {5, 4000}};
+  EXPECT_EQ(validate_terms(lease).code, kBadTerms);
+  Terms dup = lease_template(a);
+  dup.parties[1].account = dup.parties[0].account;
+  EXPECT_EQ(validate_terms(dup).code, kBadTerms);
+}
+
+TEST_F(AgreementsTest, LeaseToOwnBillsInstalmentsAndTransfersOwnership) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  uint64_t supply = bank::supply(chain->store());
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  EXPECT_EQ(find_asset(chain->store(), asset)->agreement, id);
+  uint64_t owner0 = bal(owner), host0 = bal(host);
+  // Nothing is billed before the first period ends.
+  tick(due(t, 0) - 1);
+  EXPECT_EQ(state(id).billed_periods, 0u);
+  for (uint32_t k = 1; k <= 3; ++k) {
+    auto receipts = tick(due(t, k - 1));
+    ASSERT_FALSE(receipts.empty());
+    EXPECT_EQ(receipts.back().events.at(0).type, "agreements/billing");
+    EXPECT_EQ(state(id).billed_periods, k);
+    EXPECT_EQ(bal(owner), owner0 + k * t.instalment_micro);
+    EXPECT_EQ(bal(host), host0 - k * t.instalment_micro);
+    auto p = find_payment(chain->store(), id, k - 1);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->status, PaymentStatus::kPaid);
+    EXPECT_EQ(p->due, t.instalment_micro);
+  }
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+  auto a = find_asset(chain->store(), asset);
+  EXPECT_EQ(a->owner, host.public_key());
+  EXPECT_EQ(a->agreement, 0u);
+  EXPECT_EQ(bank::supply(chain->store()), supply);
+  EXPECT_EQ(total_money(), supply);
+  // Nothing more is due: no further billing.
+  tick(t.start_ms + kPeriod * 10);
+  EXPECT_EQ(state(id).billed_periods, 3u);
+  EXPECT_EQ(bal(owner), owner0 + 3 * t.instalment_micro);
+}
+
+TEST_F(AgreementsTest, LeaseEndsWithTheAssetBackWithItsOwner) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_template(args(asset, prem));
+  t.periods = 2;
+  uint64_t id = active(t);
+  tick(due(t, 1));
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+  EXPECT_EQ(find_asset(chain->store(), asset)->owner, owner.public_key());
+  EXPECT_EQ(find_asset(chain->store(), asset)->agreement, 0u);
+  // The asset is listed again and may serve a new agreement.
+  Terms again = lease_template(args(asset, prem));
+  EXPECT_TRUE(tx(owner, kPropose, encode_terms(again)).ok());
+}
+
+TEST_F(AgreementsTest, SigningNeedsEveryPartyAndTheExactTerms) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_template(args(asset, prem));
+  t.parties.push_back({dso.public_key(), Role::kDso});
+  t.energy_shares = {{0, 9500}, {2, 500}};
+  uint64_t id = propose(t);
+  Hash32 h = terms_hash(t);
+  auto before = snapshot();
+  EXPECT_EQ(tx(stranger, kSign, encode(SignPayload{id, h})).code, code(kNotAParty));
+  EXPECT_EQ(tx(host, kSign, encode(SignPayload{id, sha256("other terms")})).code,
+            code(kTermsHashMismatch));
+  EXPECT_EQ(tx(owner, kSign, encode(SignPayload{id, h})).code, code(kAlreadySigned));
+  EXPECT_EQ(tx(host, kSign, encode(SignPayload{id + 7, h})).code, code(kAgreementNotFound));
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_TRUE(tx(host, kSign, encode(SignPayload{id, h})).ok());
+  EXPECT_EQ(state(id).status, Status8::kProposed);  // the DSO has not signed
+  EXPECT_EQ(find_asset(chain->store(), asset)->agreement, 0u);
+  auto r = tx(dso, kSign, encode(SignPayload{id, h}));
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(state(id).status, Status8::kActive);
+  EXPECT_EQ(state(id).signed_mask, 7u);
+  EXPECT_EQ(tx(dso, kSign, encode(SignPayload{id, h})).code, code(kWrongStatus));
+  // The rendering carries the signed hash.
+  auto text = agreements.query(chain->store(), "agreements/" + std::to_string(id) + "/text",
+                               json::object());
+  ASSERT_TRUE(text.is_ok());
+  EXPECT_EQ((*text)["terms_hash"], h.hex());
+  EXPECT_NE((*text)["text"].get<std::string>().find("dso"), std::string::npos);
+}
+
+TEST_F(AgreementsTest, BadProposalsChangeNothing) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  auto before = snapshot();
+  Terms t = lease_template(args(asset, prem));
+  t.energy_shares = {{0, 9000}};
+  EXPECT_EQ(tx(owner, kPropose, encode_terms(t)).code, code(kSharesNot100));
+  Terms wrong_owner = lease_template(args(asset, prem));
+  std::swap(wrong_owner.parties[0].account, wrong_owner.parties[1].account);
+  EXPECT_EQ(tx(owner, kPropose, encode_terms(wrong_owner)).code, code(kNotAssetOwner));
+  Terms outsider = lease_template(args(asset, prem));
+  EXPECT_EQ(tx(stranger, kPropose, encode_terms(outsider)).code, code(kNotAParty));
+  Terms no_asset = lease_template(args(asset + 5, prem));
+  EXPECT_EQ(tx(owner, kPropose, encode_terms(no_asset)).code, code(kAssetNotFound));
+  Terms no_prem = lease_template(args(asset, prem + 5));
+  EXPECT_EQ(tx(owner, kPropose, encode_terms(no_prem)).code, code(kPremisesNotFound));
+  EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(AgreementsTest, ExecuteBeforeStartAndWhenNothingIsDue) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  t.start_ms = now + 100'000;
+  uint64_t id = active(t);
+  auto before = snapshot();
+  auto r = tx(host, kExecute, encode(IdPayload{id}));
+  EXPECT_EQ(r.code, code(kNotStarted));
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(tx(stranger, kExecute, encode(IdPayload{id})).code, code(kNotAParty));
+  now = t.start_ms + 1;
+  EXPECT_EQ(tx(host, kExecute, encode(IdPayload{id})).code, code(kNothingDue));
+  // Executed by a party in the block where the period ends: billed by the transaction.
+  now = due(t, 0) - 1000;
+  auto ok_r = tx(owner, kExecute, encode(IdPayload{id}));
+  ASSERT_TRUE(ok_r.ok()) << ok_r.message;
+  EXPECT_EQ(state(id).billed_periods, 1u);
+  EXPECT_EQ(json::parse(ok_r.events.at(0).data)["paid"], 1);
+}
+
+TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
+  uint64_t asset = register_asset(owner);
+  KeyPair poor = KeyPair::generate();
+  // The poor host gets a little money for fees only.
+  ASSERT_TRUE(tx(issuer, bank::kMint, bank::encode(bank::MintPayload{poor.public_key(), 1})).ok());
+  Premises p;
+  p.area_m2 = 40;
+  p.name = "poor";
+  ASSERT_TRUE(tx(poor, kRegisterPremises, encode(p)).ok());
+  uint64_t prem = get_u64(chain->store(), "agr/next/prem");
+  TemplateArgs a = args(asset, prem);
+  a.host = poor.public_key();
+  a.periods = 10;
+  Terms t = lease_to_own_template(a);
+  t.grace_ms = kPeriod / 2;
+  t.penalty_bps = 1000;
+  t.default_ms = 2 * kPeriod;
+  uint64_t id = propose(t);
+  ASSERT_TRUE(tx(poor, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  uint64_t owner0 = bal(owner);
+  uint64_t since = t.start_ms + kPeriod;  // the period's end: arrears count from here
+  tick(due(t, 0));
+  auto st = state(id);
+  EXPECT_EQ(st.billed_periods, 1u);
+  EXPECT_EQ(st.arrears_total(), t.instalment_micro);
+  EXPECT_EQ(find_payment(chain->store(), id, 0)->status, PaymentStatus::kMissed);
+  EXPECT_EQ(bal(owner), owner0);
+  // Within grace: no penalty.
+  tick(since + kPeriod / 2 - 1);
+  EXPECT_FALSE(state(id).penalty_applied);
+  tick(since + kPeriod / 2);
+  st = state(id);
+  EXPECT_TRUE(st.penalty_applied);
+  EXPECT_EQ(st.arrears_total(), t.instalment_micro + t.instalment_micro / 10);
+  // Paying from an empty account fails and changes nothing.
+  auto before = snapshot();
+  EXPECT_EQ(tx(poor, kPay, encode(IdPayload{id})).code, code(Code::kInsufficientFunds));
+  EXPECT_EQ(snapshot(), before);
+  // Default after default_ms: the asset returns to its owner, debt stays on record.
+  tick(since + 2 * kPeriod);
+  st = state(id);
+  EXPECT_EQ(st.status, Status8::kDefaulted);
+  EXPECT_GT(st.arrears_total(), 0u);
+  auto as = find_asset(chain->store(), asset);
+  EXPECT_EQ(as->owner, owner.public_key());
+  EXPECT_EQ(as->agreement, 0u);
+  EXPECT_EQ(bal(owner), owner0);
+}
+
+TEST_F(AgreementsTest, ArrearsPaidLateWithinGrace) {
+  uint64_t asset = register_asset(owner);
+  KeyPair late = KeyPair::generate();
+  ASSERT_TRUE(tx(issuer, bank::kMint, bank::encode(bank::MintPayload{late.public_key(), 1})).ok());
+  Premises p;
+  p.area_m2 = 40;
+  ASSERT_TRUE(tx(late, kRegisterPremises, encode(p)).ok());
+  TemplateArgs a = args(asset, get_u64(chain->store(), "agr/next/prem"));
+  a.host = late.public_key();
+  a.periods = 2;
+  Terms t = lease_to_own_template(a);
+  uint64_t id = propose(t);
+  ASSERT_TRUE(tx(late, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  tick(due(t, 0));
+  EXPECT_EQ(state(id).arrears_total(), t.instalment_micro);
+  EXPECT_EQ(tx(owner, kPay, encode(IdPayload{id})).code, code(kNotAParty));
+  ASSERT_TRUE(
+      tx(issuer, bank::kMint, bank::encode(bank::MintPayload{late.public_key(), 500'000'000}))
+          .ok());
+  uint64_t owner0 = bal(owner);
+  auto r = tx(late, kPay, encode(IdPayload{id}));
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(bal(owner), owner0 + t.instalment_micro);
+  EXPECT_EQ(state(id).arrears_total(), 0u);
+  EXPECT_EQ(find_payment(chain->store(), id, 0)->status, PaymentStatus::kPaidLate);
+  EXPECT_EQ(tx(late, kPay, encode(IdPayload{id})).code, code(kNoArrears));
+  tick(due(t, 1));
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+  EXPECT_EQ(find_asset(chain->store(), asset)->owner, late.public_key());
+}
+
+TEST_F(AgreementsTest, AssetTransfersOnlyByTheOwnerAndWhenFree) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  auto before = snapshot();
+  EXPECT_EQ(
+      tx(stranger, kTransferAsset, encode(TransferAssetPayload{asset, stranger.public_key()})).code,
+      code(kNotAssetOwner));
+  EXPECT_EQ(
+      tx(owner, kTransferAsset, encode(TransferAssetPayload{asset + 1, stranger.public_key()}))
+          .code,
+      code(kAssetNotFound));
+  EXPECT_EQ(snapshot(), before);
+  uint64_t id = active(lease_template(args(asset, prem)));
+  EXPECT_EQ(
+      tx(owner, kTransferAsset, encode(TransferAssetPayload{asset, stranger.public_key()})).code,
+      code(kAssetInUse));
+  // Ending early: the terminating host pays the fee; the asset is free again.
+  ASSERT_TRUE(tx(host, kTerminate, encode(IdPayload{id})).ok());
+  EXPECT_EQ(state(id).status, Status8::kTerminated);
+  EXPECT_EQ(tx(host, kTerminate, encode(IdPayload{id})).code, code(kWrongStatus));
+  ASSERT_TRUE(
+      tx(owner, kTransferAsset, encode(TransferAssetPayload{asset, stranger.public_key()})).ok());
+  EXPECT_EQ(find_asset(chain->store(), asset)->owner, stranger.public_key());
+}
+
+TEST_F(AgreementsTest, EarlyTerminationPaysTheFee) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_template(args(asset, prem));
+  t.termination_fee_micro = 7'000'000;
+  uint64_t id = active(t);
+  uint64_t o = bal(owner), h = bal(host);
+  EXPECT_EQ(tx(stranger, kTerminate, encode(IdPayload{id})).code, code(kNotAParty));
+  ASSERT_TRUE(tx(owner, kTerminate, encode(IdPayload{id})).ok());
+  EXPECT_EQ(bal(owner), o - 7'000'000);
+  EXPECT_EQ(bal(host), h + 7'000'000);
+  // No more billing after termination.
+  tick(t.start_ms + 5 * kPeriod);
+  EXPECT_EQ(state(id).billed_periods, 0u);
+}
+
+TEST_F(AgreementsTest, AmendmentNeedsEverySignature) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  t.periods = 4;
+  uint64_t id = active(t);
+  Terms n = t;
+  n.instalment_micro = 50'000'000;
+  EXPECT_EQ(tx(stranger, kAmend, encode(AmendPayload{id, n})).code, code(kNotAParty));
+  Terms moved = n;
+  moved.start_ms += 1;
+  EXPECT_EQ(tx(owner, kAmend, encode(AmendPayload{id, moved})).code, code(kBadTerms));
+  ASSERT_TRUE(tx(host, kAmend, encode(AmendPayload{id, n})).ok());
+  EXPECT_EQ(tx(host, kSignAmendment, encode(SignPayload{id, terms_hash(n)})).code,
+            code(kAlreadySigned));
+  EXPECT_EQ(tx(owner, kSignAmendment, encode(SignPayload{id, terms_hash(t)})).code,
+            code(kTermsHashMismatch));
+  EXPECT_EQ(state(id).terms_hash, terms_hash(t));  // not yet amended
+  ASSERT_TRUE(tx(owner, kSignAmendment, encode(SignPayload{id, terms_hash(n)})).ok());
+  EXPECT_EQ(state(id).terms_hash, terms_hash(n));
+  EXPECT_EQ(find_terms(chain->store(), id)->instalment_micro, 50'000'000u);
+  EXPECT_EQ(tx(owner, kSignAmendment, encode(SignPayload{id, terms_hash(n)})).code,
+            code(kNoAmendment));
+  uint64_t o = bal(owner);
+  tick(due(t, 0));
+  EXPECT_EQ(bal(owner), o + 50'000'000);
+}
+
+TEST_F(AgreementsTest, RatingsNeedASettledPeriodAndAreBayesian) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  auto before = snapshot();
+  EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 5})).code, code(kNoSettledInteraction));
+  EXPECT_EQ(snapshot(), before);
+  tick(due(t, 0));
+  EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 0})).code, code(kBadScore));
+  EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 6})).code, code(kBadScore));
+  EXPECT_EQ(tx(stranger, kRate, encode(RatePayload{id, 0, 5})).code, code(kNotAParty));
+  EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 1, 5})).code, code(kNoSettledInteraction));
+  ASSERT_TRUE(tx(host, kRate, encode(RatePayload{id, 0, 5})).ok());
+  EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 4})).code, code(kAlreadyRated));
+  ASSERT_TRUE(tx(owner, kRate, encode(RatePayload{id, 0, 2})).ok());
+  // Weight: 100 units settled + 1 = 101 against a prior of 3.0 with weight 10.
+  RatingTotals owner_totals = rating_totals(chain->store(), owner.public_key());
+  EXPECT_EQ(owner_totals.count, 1u);
+  EXPECT_EQ(owner_totals.weight, 101u);
+  EXPECT_EQ(rating_milli(owner_totals), (10 * 3000 + 101 * 5 * 1000) / 111);
+  EXPECT_EQ(rating_milli(rating_totals(chain->store(), host.public_key())),
+            (10 * 3000 + 101 * 2 * 1000) / 111);
+  EXPECT_EQ(rating_milli(RatingTotals{}), 3000u);
+}
+
+TEST_F(AgreementsTest, MatchingRanksListedAssetsForPremises) {
+  uint64_t small = register_asset(owner, 2000);
+  uint64_t big = register_asset(owner, 7000);
+  uint64_t too_big = register_asset(owner, 9000);  // 40 m2 * 200 W = 8000 W
+  uint64_t wind = register_asset(owner, 1000, AssetType::kWind);
+  uint64_t prem = register_premises(host, 40);
+  auto r = agreements.query(chain->store(), "match", {{"premises", std::to_string(prem)}});
+  ASSERT_TRUE(r.is_ok()) << r.status().message;
+  auto m = (*r)["matches"];
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0]["asset"], big);  // uses the area better
+  EXPECT_EQ(m[1]["asset"], small);
+  (void)too_big;
+  (void)wind;
+  auto f = agreements.query(chain->store(), "match",
+                            {{"premises", std::to_string(prem)}, {"max_w", "5000"}});
+  EXPECT_EQ((*f)["matches"].size(), 1u);
+  auto bad = agreements.query(chain->store(), "match", {{"premises", "x"}});
+  EXPECT_EQ(bad.status().code, Code::kInvalidArgument);
+  EXPECT_EQ(agreements.query(chain->store(), "match", {{"premises", "1"}, {"type", "coal"}})
+                .status()
+                .code,
+            Code::kInvalidArgument);
+}
+
+TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {
+  uint64_t asset = register_asset(owner);
+  uint64_t h = *chain->store().height();
+  auto log = block_log(chain->store(), h);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, LogKind::kAsset);
+  EXPECT_EQ(log[0].id, asset);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  log = block_log(chain->store(), *chain->store().height());
+  ASSERT_EQ(log.size(), 2u);  // the asset joins the agreement, the agreement activates
+  EXPECT_EQ(log[0].kind, LogKind::kAsset);
+  EXPECT_EQ(log[1].kind, LogKind::kAgreement);
+  EXPECT_EQ(log[1].id, id);
+  tick(due(t, 0));
+  log = block_log(chain->store(), *chain->store().height());
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].kind, LogKind::kPayment);
+  EXPECT_EQ(log[1].kind, LogKind::kAgreement);
+}
+
+TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
+  std::mt19937_64 rng(42);
+  uint64_t supply = bank::supply(chain->store());
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 6; ++i) {
+    uint64_t asset = register_asset(owner, 1000 + static_cast<uint64_t>(i));
+    uint64_t prem = register_premises(host);
+    TemplateArgs a = args(asset, prem);
+    a.instalment_micro = 1 + rng() % 600'000'000;  // sometimes more than the host can pay
+    a.periods = 1 + static_cast<uint32_t>(rng() % 4);
+    Terms t = lease_to_own_template(a);
+    t.termination_fee_micro = rng() % 3 ? 0 : rng() % 2'000'000'000;
+    ids.push_back(active(t));
+  }
+  for (int step = 0; step < 40; ++step) {
+    uint64_t id = ids[rng() % ids.size()];
+    switch (rng() % 4) {
+      case 0:
+        tx(host, kPay, encode(IdPayload{id}));
+        break;
+      case 1:
+        tx(rng() % 2 ? owner : host, kTerminate, encode(IdPayload{id}));
+        break;
+      case 2:
+        tx(issuer, bank::kMint, bank::encode(bank::MintPayload{host.public_key(), 50'000'000}));
+        supply += 50'000'000;
+        break;
+      default:
+        tick(now + kPeriod / 2);
+        break;
+    }
+    ASSERT_EQ(bank::supply(chain->store()), supply);
+    ASSERT_EQ(total_money(), supply);
+  }
+}
+
+// Premises with a connection meter (its export is the surplus the host sold).
+struct MeteredTest : AgreementsTest {
+  uint64_t asset = 0, prem = 0;
+  std::shared_ptr<TestMeter> gen, conn;
+  void SetUp() override {
+    AgreementsTest::SetUp();
+    asset = register_asset(owner);
+    gen = asset_meters[asset];
+    conn = add_meter(host, meters::Source::kConsumer);
+    Premises p;
+    p.area_m2 = 40;
+    p.meter = conn->id;
+    p.name = "metered";
+    ASSERT_TRUE(tx(host, kRegisterPremises, encode(p)).ok());
+    prem = get_u64(chain->store(), "agr/next/prem");
+  }
+  // Readings for every settlement period of billing period k: the asset generates
+  // gen_wh and the premises export surplus_wh in each.
+  void meter_period(const Terms& t, uint32_t k, uint64_t gen_wh, uint64_t surplus_wh) {
+    uint64_t first = (t.start_ms + kPeriod * k) / kSettle;
+    tick(std::max(now, (first + 3) * kSettle + 1));
+    for (uint64_t p = first; p < first + 4; ++p) {
+      reading(*gen, p, 0, gen_wh);
+      reading(*conn, p, 100, surplus_wh);
+    }
+  }
+};
+
+TEST_F(MeteredTest, LeaseBillsUsedEnergyLessRebateSplitWithTheDso) {
+  Terms t = lease_template(args(asset, prem));
+  t.parties.push_back({dso.public_key(), Role::kDso});
+  t.energy_shares = {{0, 9000}, {2, 1000}};
+  t.rebate_bps = 1500;
+  t.periods = 2;
+  uint64_t id = propose(t);
+  ASSERT_TRUE(tx(host, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  ASSERT_TRUE(tx(dso, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+  uint64_t supply = bank::supply(chain->store());
+  uint64_t o = bal(owner), h = bal(host);
+  meter_period(t, 0, 1000, 300);  // 4000 Wh generated, 1200 Wh sold: 2800 Wh used
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.generated_wh, 4000u);
+  EXPECT_EQ(p.surplus_wh, 1200u);
+  EXPECT_EQ(p.billed_wh, 2800u);
+  EXPECT_EQ(p.missing_readings, 0u);
+  EXPECT_EQ(p.energy_charge, 2800u * 200'000 / 1000);  // 560000
+  EXPECT_EQ(p.rebate, 84'000u);
+  EXPECT_EQ(p.due, 476'000u);
+  EXPECT_EQ(bal(owner), o + 428'400);
+  EXPECT_EQ(bal(dso), 47'600u);
+  EXPECT_EQ(bal(host), h - 476'000);
+  // Period 1 has no readings at all: billed as zero, the gap on record.
+  tick(due(t, 1));
+  auto p1 = find_payment(chain->store(), id, 1).value();
+  EXPECT_EQ(p1.generated_wh, 0u);
+  EXPECT_EQ(p1.missing_readings, 8u);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+  EXPECT_EQ(total_money(), supply);
+}
+
+TEST_F(MeteredTest, PpaBillsUpToTheContractedVolume) {
+  TemplateArgs a = args(asset, prem);
+  a.volume_wh = 3000;
+  Terms t = ppa_template(a);
+  t.periods = 1;
+  uint64_t id = active(t);
+  uint64_t o = bal(owner);
+  meter_period(t, 0, 1000, 0);  // 4000 Wh delivered, 3000 contracted
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.billed_wh, 3000u);
+  EXPECT_EQ(p.due, 600'000u);
+  EXPECT_EQ(bal(owner), o + 600'000);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+}
+
+TEST_F(MeteredTest, SurplusRevenueIsShared) {
+  TemplateArgs a = args(asset, prem);
+  a.price_micro_per_kwh = 100'000;  // what neighbours paid per kWh
+  a.rebate_bps = 6000;              // the owner's share
+  Terms t = surplus_share_template(a);
+  t.periods = 1;
+  uint64_t id = active(t);
+  uint64_t o = bal(owner), h = bal(host);
+  meter_period(t, 0, 1000, 500);  // 2000 Wh sold
+  tick(due(t, 0));
+  auto p = find_payment(chain->store(), id, 0).value();
+  EXPECT_EQ(p.surplus_wh, 2000u);
+  EXPECT_EQ(p.surplus_revenue, 200'000u);
+  EXPECT_EQ(p.due, 120'000u);
+  EXPECT_EQ(bal(owner), o + 120'000);
+  EXPECT_EQ(bal(host), h - 120'000);
+}
+
+TEST_F(AgreementsTest, ListingsNeedARegisteredMeterOfTheirOwn) {
+  Asset a;
+  a.capacity_w = 1000;
+  a.meter = sha256("no such meter");
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kMeterNotFound));
+  auto theirs = add_meter(host, meters::Source::kPv);
+  a.meter = theirs->id;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  a.meter = add_meter(owner, meters::Source::kPv)->id;
+  a.capacity_w = 0;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  a.capacity_w = 1000;
+  a.lat_e6 = 91'000'000;
+  EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
+  EXPECT_EQ(get_u64(chain->store(), "agr/next/asset"), 0u);
+}
+
+}  // namespace
+}  // namespace gridpact::agreements

@@ -1,0 +1,40 @@
+// Billing's only contact with the meters module.
+#include "modules/agreements/agreements.hpp"
+#include "modules/meters/meters.hpp"
+
+namespace gridpact::agreements {
+
+// A settlement period belongs to the billing window its start falls in, so consecutive
+// windows share none and miss none, aligned or not.
+MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t from_ms,
+                             uint64_t to_ms) {
+  MeteredEnergy out;
+  uint64_t len = meters::period_length_ms(s);
+  if (len == 0 || to_ms <= from_ms) return out;
+  uint64_t first = from_ms / len + (from_ms % len ? 1 : 0);
+  uint64_t end = to_ms / len + (to_ms % len ? 1 : 0);
+  for (uint64_t p = first; p < end; ++p) {
+    auto e = meters::period_energy(s, meter, p);
+    if (!e) {
+      out.missing++;
+      continue;
+    }
+    out.import_wh = checked_add(out.import_wh, e->import_wh).value_or(UINT64_MAX);
+    out.export_wh = checked_add(out.export_wh, e->export_wh).value_or(UINT64_MAX);
+  }
+  return out;
+}
+
+uint64_t reading_lag_ms(const StateReader& s) {
+  return meters::period_length_ms(s);
+}
+
+Status check_meter(const StateReader& s, const Hash32& meter, const PublicKey& owner) {
+  auto m = meters::find_meter(s, meter);
+  if (!m || m->revoked)
+    return error(kMeterNotFound, "no registered meter " + meter.hex().substr(0, 16) + "...");
+  if (m->owner != owner) return error(kBadListing, "the meter belongs to another account");
+  return ok();
+}
+
+}  // namespace gridpact::agreements
