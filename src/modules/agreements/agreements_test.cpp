@@ -723,6 +723,12 @@ TEST_F(AgreementsTest, ListingsNeedARegisteredMeterOfTheirOwn) {
   a.lat_e6 = 91'000'000;
   EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
   EXPECT_EQ(get_u64(chain->store(), "agr/next/asset"), 0u);
+  Premises huge;
+  huge.area_m2 = 20'000'000'000;
+  EXPECT_EQ(tx(host, kRegisterPremises, encode(huge)).code, code(kBadListing));
+  huge.area_m2 = 0;
+  EXPECT_EQ(tx(host, kRegisterPremises, encode(huge)).code, code(kBadListing));
+  EXPECT_EQ(get_u64(chain->store(), "agr/next/prem"), 0u);
 }
 
 TEST_F(AgreementsTest, QueriesAndPayloadViews) {
