@@ -154,7 +154,7 @@ expect_code READING_REPLAYED "$work/bad3.json"
 # A rolled-back import register, and a period that has not started.
 vreading $((now_period - 1)) 3 5000 "$work/bad4.json"
 expect_code REGISTER_BACKWARDS "$work/bad4.json"
-vreading $((now_period + 1)) 3 6000 "$work/bad5.json"
+vreading $((now_period + 2)) 3 6000 "$work/bad5.json"  # +2: robust to a period boundary mid-run
 expect_code PERIOD_IN_FUTURE "$work/bad5.json"
 # A malformed MQTT payload: logged by the node's bridge with its code (no payload, no key).
 mosquitto_pub -p "$mqtt_port" -q 1 -t "gridpact/meters/$meter1/readings" -m '{"import_wh": 1}'

@@ -22,6 +22,7 @@ fi
 corpus_of() {
   case "$1" in
     fuzz_evidence) echo "$root/src/attest/evidence_corpus" ;;
+    fuzz_reading) echo "$root/src/modules/meters/reading_corpus" ;;
     *) echo "$root/fuzz/corpus/$1" ;;
   esac
 }

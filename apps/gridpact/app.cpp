@@ -6,6 +6,7 @@
 
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::cli {
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   m.push_back(std::make_unique<bank::BankModule>());
   m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
+  m.push_back(std::make_unique<market::MarketModule>());
   return m;
 }
 

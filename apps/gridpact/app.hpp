@@ -57,6 +57,7 @@ struct NodeExtension {
 Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server& server,
                                                         const std::string& url);
 void add_attest_commands(CLI::App& app);
+void add_market_commands(CLI::App& app);
 
 // `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
 struct NodeAttestArgs {

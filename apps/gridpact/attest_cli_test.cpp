@@ -1,7 +1,7 @@
 // The tpm2 node attestation path through the real executables: a private swtpm, an AK
-// enrolled with a test CA, `gridpact node --attest-tpm tcp:127.0.0.1:PORT --attest-ak ...`
-// and `gridpact verify-node` with the executable's real measurement (accepted), a wrong
-// one, and without the CA as trusted root (both refused, exit 1).
+// enrolled with `gridpact attest-enrol`, `gridpact node --attest-tpm tcp:127.0.0.1:PORT --attest-ak
+// ...` and `gridpact verify-node` with the executable's real measurement (accepted), a wrong one,
+// and without the CA as trusted root (both refused, exit 1).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -9,10 +9,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "attest/enrol.hpp"
 #include "attest/swtpm_process.hpp"
 #include "attest/x509.hpp"
 #include "ledger/testing.hpp"
@@ -46,40 +46,33 @@ TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
   testing::TempDir dir;
   auto swtpm = attest::SwtpmProcess::start();
   ASSERT_TRUE(swtpm) << swtpm.status().to_string();
-  auto root = attest::read_text_file((*swtpm)->ek_root_pem_path());
-  auto issuer = attest::read_text_file((*swtpm)->ek_issuer_pem_path());
-  ASSERT_TRUE(root && issuer);
-  auto ek_roots = attest::parse_certificates(*root);
-  auto intermediates = attest::parse_certificates(*issuer);
-  ASSERT_TRUE(ek_roots && intermediates);
-  attest::EnrolmentCa ca(attest::CertificateAuthority::create_root("Node AK CA"), *ek_roots);
-
-  // Enrol an AK (what an operator's enrolment tool does once per node).
-  {
-    auto tpm = attest::Tpm2Device::open((*swtpm)->tcti());
-    ASSERT_TRUE(tpm) << tpm.status().to_string();
-    auto ak = (*tpm)->create_ak();
-    ASSERT_TRUE(ak) << ak.status().to_string();
-    attest::EnrolmentRequest req;
-    req.ek_public = (*tpm)->ek_public().value();
-    req.ek_cert_chain = {(*tpm)->read_ek_certificate().value()};
-    req.ek_cert_chain.insert(req.ek_cert_chain.end(), intermediates->begin(), intermediates->end());
-    req.ak_public = attest::blob_tpmt_public(*ak).value();
-    auto challenge = ca.challenge(req);
-    ASSERT_TRUE(challenge) << challenge.status().to_string();
-    auto secret = (*tpm)->activate_credential(*ak, challenge->credential.id_object,
-                                              challenge->credential.encrypted_secret);
-    ASSERT_TRUE(secret) << secret.status().to_string();
-    auto cert = ca.complete(challenge->pending, *secret, "node AK");
-    ASSERT_TRUE(cert) << cert.status().to_string();
-    ASSERT_TRUE(attest::save_key_blob(dir.str() + "/ak.blob", *ak));
-    std::ofstream(dir.str() + "/ak.der", std::ios::binary)
-        .write(reinterpret_cast<const char*>(cert->data()),
-               static_cast<std::streamsize>(cert->size()));
-  }  // the node opens its own connection
-  std::ofstream(dir.str() + "/ca.pem") << ca.ca().certificate_pem();
   std::string tcti = (*swtpm)->tcti();
   std::string port = tcti.substr(tcti.rfind('=') + 1);
+  std::string out = dir.str() + "/verdict.json";
+
+  // Enrol an AK with `gridpact attest-enrol` (which creates the development CA).
+  CommandRun enrolled =
+      gridpact("attest-enrol --tpm tcp:127.0.0.1:" + port + " --ek-roots " +
+                   (*swtpm)->ek_root_pem_path() + " --ek-chain " + (*swtpm)->ek_issuer_pem_path() +
+                   " --ca-cert " + dir.str() + "/ca.pem --ca-key " + dir.str() +
+                   "/ca.key --out-ak " + dir.str() + "/ak.blob --out-cert " + dir.str() + "/ak.der",
+               out);
+  ASSERT_EQ(enrolled.rc, 0) << enrolled.out.dump();
+  EXPECT_EQ(enrolled.out["ca_created"], true);
+  EXPECT_EQ(std::filesystem::status(dir.str() + "/ca.key").permissions() &
+                std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  // A CA that does not trust this TPM's manufacturer refuses to enrol it.
+  std::ofstream(dir.str() + "/other-root.pem")
+      << attest::CertificateAuthority::create_root("Other TPM vendor").certificate_pem();
+  CommandRun refused =
+      gridpact("attest-enrol --tpm tcp:127.0.0.1:" + port + " --ek-roots " + dir.str() +
+                   "/other-root.pem --ek-chain " + (*swtpm)->ek_issuer_pem_path() + " --ca-cert " +
+                   dir.str() + "/ca.pem --ca-key " + dir.str() + "/ca.key --out-ak " + dir.str() +
+                   "/ak2.blob --out-cert " + dir.str() + "/ak2.der",
+               out);
+  EXPECT_EQ(refused.rc, 1);
+  EXPECT_EQ(refused.out["error"]["name"], "UNTRUSTED_CA");
 
   std::string data = dir.str() + "/chain";
   std::string port_file = dir.str() + "/port";
@@ -109,7 +102,6 @@ TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
   ASSERT_GT(node_port, 0) << "node did not start; see " << dir.str() << "/node.log";
   std::string url = "http://127.0.0.1:" + std::to_string(node_port);
   std::string measurement = node_attest::measure_file(GRIDPACT_EXE).value().hex();
-  std::string out = dir.str() + "/verdict.json";
 
   CommandRun good = gridpact("verify-node " + url + " --measurement " + measurement +
                                  " --trusted-root " + dir.str() + "/ca.pem",

@@ -1,11 +1,15 @@
 // gridpact verify-node: asks a node for its attestation with a fresh challenge and checks
 // it (node_attest/node_attest.hpp). Also the node-side helper that cmd_node.cpp calls.
 #include <sodium.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "app.hpp"
+#include "attest/enrol.hpp"
+#include "attest/tpm2_device.hpp"
 #include "attest/x509.hpp"
 #include "client.hpp"
 #include "node_attest/node_attest.hpp"
@@ -76,9 +80,119 @@ int verify_node(const VerifyNodeArgs& a) {
   return 0;
 }
 
+Result<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return error(Code::kNotFound, "cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Status write_file(const std::string& path, std::string_view data, bool secret = false) {
+  mode_t old = umask(secret ? 077 : 022);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  umask(old);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  return out ? Status::ok() : error(Code::kStorage, "cannot write " + path);
+}
+
+struct EnrolArgs {
+  std::string tpm;
+  std::string ek_roots;
+  std::string ek_chain;
+  std::string ca_cert;
+  std::string ca_key;
+  std::string out_ak;
+  std::string out_cert;
+};
+
+// The whole enrolment protocol of attest/enrol.hpp in one process: the CA side (EK
+// certificate check, MakeCredential, AK certificate) and the device side (AK creation,
+// ActivateCredential). For development and tests; in production the CA runs elsewhere.
+int enrol_node(const EnrolArgs& a) {
+  node_attest::register_node_attest_codes();  // and the attest codes
+  Result<attest::CertificateAuthority> ca = error(Code::kNotFound, "no CA");
+  bool created = false;
+  if (std::filesystem::exists(a.ca_cert)) {
+    auto cert = read_text(a.ca_cert);
+    auto key = read_text(a.ca_key);
+    if (!cert) return fail(cert.status());
+    if (!key) return fail(key.status());
+    ca = attest::CertificateAuthority::load(*cert, *key);
+    if (!ca) return fail(ca.status());
+  } else {
+    ca = attest::CertificateAuthority::create_root("GridPact node AK CA (development)");
+    if (Status s = write_file(a.ca_key, ca->private_key_pem(), true); !s) return fail(s);
+    if (Status s = write_file(a.ca_cert, ca->certificate_pem()); !s) return fail(s);
+    created = true;
+  }
+  auto roots_pem = read_text(a.ek_roots);
+  if (!roots_pem) return fail(roots_pem.status());
+  auto roots = attest::parse_certificates(*roots_pem);
+  if (!roots) return fail(roots.status());
+  attest::EnrolmentCa enrolment(*ca, *roots);
+
+  auto tpm = attest::Tpm2Device::open(node_attest::tcti_string(a.tpm));
+  if (!tpm) return fail(tpm.status());
+  auto ak = (*tpm)->create_ak();
+  if (!ak) return fail(ak.status());
+  attest::EnrolmentRequest req;
+  auto ek_public = (*tpm)->ek_public();
+  auto ek_cert = (*tpm)->read_ek_certificate();
+  auto ak_public = attest::blob_tpmt_public(*ak);
+  if (!ek_public) return fail(ek_public.status());
+  if (!ek_cert) return fail(ek_cert.status());
+  if (!ak_public) return fail(ak_public.status());
+  req.ek_public = *ek_public;
+  req.ek_cert_chain = {*ek_cert};
+  if (!a.ek_chain.empty()) {
+    auto chain_pem = read_text(a.ek_chain);
+    if (!chain_pem) return fail(chain_pem.status());
+    auto chain = attest::parse_certificates(*chain_pem);
+    if (!chain) return fail(chain.status());
+    req.ek_cert_chain.insert(req.ek_cert_chain.end(), chain->begin(), chain->end());
+  }
+  req.ak_public = *ak_public;
+  auto challenge = enrolment.challenge(req);
+  if (!challenge) return fail(challenge.status());
+  auto secret = (*tpm)->activate_credential(*ak, challenge->credential.id_object,
+                                            challenge->credential.encrypted_secret);
+  if (!secret) return fail(secret.status());
+  auto cert = enrolment.complete(challenge->pending, *secret, "gridpact node AK");
+  if (!cert) return fail(cert.status());
+  if (Status s = attest::save_key_blob(a.out_ak, *ak); !s) return fail(s);
+  if (Status s = write_file(
+          a.out_cert, std::string_view(reinterpret_cast<const char*>(cert->data()), cert->size()));
+      !s)
+    return fail(s);
+  print_json({{"ak", a.out_ak},
+              {"ak_certificate", a.out_cert},
+              {"ca_certificate", a.ca_cert},
+              {"ca_created", created},
+              {"ak_point",
+               to_hex(attest::blob_p256_point(*ak).value().bytes.data(), attest::kP256PointSize)}});
+  return 0;
+}
+
 }  // namespace
 
 void add_attest_commands(CLI::App& app) {
+  auto e = std::make_shared<EnrolArgs>();
+  auto* enrol = app.add_subcommand(
+      "attest-enrol",
+      "Enrol a TPM attestation key for `node --attest-tpm` (development: the CA runs here)");
+  enrol->add_option("--tpm", e->tpm, "TPM: tcp:HOST:PORT of an swtpm, or a TCTI")->required();
+  enrol->add_option("--ek-roots", e->ek_roots, "PEM roots of trusted TPM manufacturers")
+      ->required();
+  enrol->add_option("--ek-chain", e->ek_chain, "PEM intermediates of the EK certificate");
+  enrol->add_option("--ca-cert", e->ca_cert, "AK CA certificate (PEM); created if missing")
+      ->required();
+  enrol->add_option("--ca-key", e->ca_key, "AK CA private key (PEM, 0600); created if missing")
+      ->required();
+  enrol->add_option("--out-ak", e->out_ak, "Write the AK key blob here")->required();
+  enrol->add_option("--out-cert", e->out_cert, "Write the AK certificate (DER) here")->required();
+  enrol->callback([e] { finish(enrol_node(*e)); });
+
   auto a = std::make_shared<VerifyNodeArgs>();
   auto* cmd = app.add_subcommand(
       "verify-node", "Check a node's attestation: its executable's measurement, platform and key");

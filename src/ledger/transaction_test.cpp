@@ -164,8 +164,7 @@ TEST(ReceiptBundle, BinaryEncodingRoundTripsAndVerifies) {
   EXPECT_EQ(decode_bundle(truncated.data(), truncated.size()).status().code, Code::kTruncated);
   auto trailing = bytes;
   trailing.push_back(0);
-  EXPECT_EQ(decode_bundle(trailing.data(), trailing.size()).status().code,
-            Code::kTrailingBytes);
+  EXPECT_EQ(decode_bundle(trailing.data(), trailing.size()).status().code, Code::kTrailingBytes);
   auto version = bytes;
   version[0] = 2;
   EXPECT_EQ(decode_bundle(version.data(), version.size()).status().code, Code::kUnknownVersion);
@@ -200,7 +199,8 @@ TEST(FuzzSeeds, RealEncodingsDecode) {
     auto path = std::filesystem::path(dir) / name;
     std::filesystem::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
   }
 }
 

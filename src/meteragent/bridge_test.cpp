@@ -199,6 +199,34 @@ TEST_F(BridgeTest, BrokerRestartMidStreamLosesNoReading) {
   EXPECT_EQ(bridge.stats().malformed, 0u);
 }
 
+// The node's session outlives the node: readings published while its bridge is down wait
+// at the broker and arrive when it subscribes again under the same client id.
+TEST_F(BridgeTest, ReadingsPublishedWhileTheNodeIsAwayArriveLater) {
+  MqttOptions bo{"127.0.0.1", broker->port(), "gridpact-node-session", 5};
+  auto pub = MqttClient::connect({"127.0.0.1", broker->port(), "meter-session", 5}).value();
+  uint64_t period = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()) /
+                    meters::kDefaultPeriodMs;
+  std::string topic = reading_topic(meter_id());
+  {
+    MqttBridge bridge(*node, relay, bo);
+    ASSERT_TRUE(bridge.start());
+    ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 9, 1, 10))));
+    ASSERT_TRUE(pub->flush(std::chrono::seconds(10)));
+    ASSERT_TRUE(wait_seq(1));
+  }  // the bridge disconnects; its session stays at the broker
+  for (uint64_t i = 2; i <= 10; ++i)
+    ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 10 + i, i, 10 * i))));
+  ASSERT_TRUE(pub->flush(std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(committed_seq(), 1u);  // nobody relayed them yet
+  MqttBridge again(*node, relay, bo);
+  ASSERT_TRUE(again.start());
+  ASSERT_TRUE(wait_seq(10)) << "committed up to seq " << committed_seq();
+  EXPECT_EQ(meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 100).size(), 10u);
+}
+
 TEST_F(BridgeTest, MalformedPayloadsAreDroppedAndNothingElseIsAffected) {
   MqttBridge bridge(*node, relay, {"127.0.0.1", broker->port(), "gridpact-node-test2", 5});
   ASSERT_TRUE(bridge.start());

@@ -114,6 +114,8 @@ std::string development_genesis(const std::string& chain_id, const PublicKey& va
   // issuer doubles as the meters policy authority there.
   s << "\n[meters]\nperiod_ms = 900000\nallow_virtual = true\nauthority = \"" << issuer.hex()
     << "\"\n";
+  // The market's grid operator (fees, retail and feed-in counterparty) is the issuer too.
+  s << "\n[market]\noperator = \"" << issuer.hex() << "\"\n";
   return s.str();
 }
 

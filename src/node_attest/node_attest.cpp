@@ -1,6 +1,7 @@
 #include "node_attest/node_attest.hpp"
 
 #include <httplib.h>
+#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -30,9 +31,23 @@ void register_node_attest_codes() {
 Result<Hash32> measure_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return error(Code::kNotFound, "cannot read " + path);
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Streamed: an executable with debug information is tens of MiB, not worth holding.
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return error(Code::kStorage, "SHA-256 unavailable");
+  std::vector<char> buffer(1 << 16);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() > 0 &&
+        EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<size_t>(in.gcount())) != 1)
+      return error(Code::kStorage, "SHA-256 failed");
+  }
   if (in.bad()) return error(Code::kStorage, "error reading " + path);
-  return sha256(data);
+  Hash32 out;
+  unsigned int size = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &size) != 1 || size != out.size())
+    return error(Code::kStorage, "SHA-256 failed");
+  return out;
 }
 
 Result<Hash32> measure_self() {

@@ -8,6 +8,8 @@
 #include <httplib.h>
 #include <sodium.h>
 
+#include <fstream>
+
 #include "api/server.hpp"
 #include "attest/codes.hpp"
 #include "attest/enrol.hpp"
@@ -77,6 +79,13 @@ TEST_F(NodeAttestTest, MeasurementIsTheExecutablesHash) {
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ(*again, measurement);
   EXPECT_NE(measure_file(dir.str() + "/missing").status().code, Code::kOk);
+  // Streaming across buffer boundaries gives the one-shot hash.
+  std::string text(200'000, 'g');
+  for (size_t i = 0; i < text.size(); i += 7) text[i] = static_cast<char>('a' + i % 26);
+  std::ofstream(dir.str() + "/file") << text;
+  EXPECT_EQ(measure_file(dir.str() + "/file").value(), sha256(text));
+  std::ofstream(dir.str() + "/empty").flush();
+  EXPECT_EQ(measure_file(dir.str() + "/empty").value(), sha256(""));
 }
 
 TEST_F(NodeAttestTest, NodeIdentityIsTheValidatorKeyElseAPersistentNodeKey) {

@@ -176,7 +176,8 @@ TEST(BankFuzzSeeds, RealPayloadsDecode) {
     auto path = std::filesystem::path(dir) / "fuzz_bank_payloads" / name;
     std::filesystem::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        .write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
   }
 }
 

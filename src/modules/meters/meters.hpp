@@ -26,6 +26,13 @@
 //                           4 remove measurement), bytes data (DER certificate, <= 4096,
 //                           or a 32-byte root hash / measurement). Authority only.
 //
+// Registration refusals: BAD_METER_FIELD (microgrid name), the attest codes of
+// verify_evidence (MALFORMED_EVIDENCE, VIRTUAL_NOT_ALLOWED, BAD_QUOTE_SIGNATURE,
+// ATTEST_NONCE_MISMATCH, PCR_MISMATCH, MEASUREMENT_NOT_ALLOWED, UNTRUSTED_CA,
+// KEY_NOT_CERTIFIED), METER_EXISTS (also for a revoked meter: a key is never reused).
+// Revocation: METER_NOT_FOUND, METER_REVOKED, NOT_METER_OWNER. Policy: NOT_METER_AUTHORITY,
+// BAD_ATTEST_POLICY, NOT_FOUND (removing what is not there).
+//
 // Reading encoding (also the MQTT payload and what the agent publishes):
 //   u8 version = 1, fixed32 meter_id, u64 period, u64 seq, u64 import_wh, u64 export_wh,
 //   fixed64 signature
@@ -37,6 +44,8 @@
 // period already on chain (DUPLICATE_READING), period before the last one
 // (PERIOD_OUT_OF_ORDER), period > block time / period_ms (PERIOD_IN_FUTURE), a register
 // below the previous value (REGISTER_BACKWARDS).
+// A reading for the period still in progress is accepted: a meter normally reports just
+// after a period ends, and whatever it reports first for a period is final.
 //
 // State keys (ids and keys as raw bytes, numbers big-endian):
 //   meters/params               u64 period_ms, bool allow_virtual, bool has_authority,

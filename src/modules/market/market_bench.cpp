@@ -1,0 +1,173 @@
+// Orders end to end through the ledger, in process: signed market/offer and market/bid
+// transactions submitted to a node (admission with signature check, mempool, solo
+// orderer, executor with the bank, meters and market modules, fsynced RocksDB commit).
+// Accounts and their virtual meters are registered (with attestation evidence) before the
+// clock starts; orders are signed before the clock starts.
+//
+//   METRIC market_orders_inprocess_per_s  committed orders per second
+//   METRIC market_orders_accepted          share of orders whose receipt is OK (should be 1)
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "../../../bench/bench_util.hpp"
+#include "attest/virtual_platform.hpp"
+#include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
+#include "modules/meters/meters.hpp"
+#include "node/node.hpp"
+
+using namespace gridpact;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
+  FixedBytes<32> s;
+  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
+  s.bytes[31] = tag;
+  return s;
+}
+
+// Submits `txs` and waits until all are committed; returns seconds and OK receipts.
+std::pair<double, size_t> run(Node& node, const std::vector<Transaction>& txs) {
+  std::unordered_map<Hash32, bool, FixedBytesHasher> pending;
+  for (const auto& tx : txs) pending[tx.id()] = true;
+  std::atomic<size_t> committed{0}, ok{0};
+  int sub = node.subscribe([&](const Block& b, const std::vector<Receipt>& receipts) {
+    for (size_t i = 0; i < b.txs.size(); ++i)
+      if (pending.count(b.txs[i].id())) {
+        committed++;
+        if (receipts[i].ok()) ok++;
+      }
+  });
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < txs.size(); i += 2) {
+        while (node.stats().mempool_size > 40000)
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        if (!node.submit(txs[i])) std::abort();
+      }
+    });
+  for (auto& th : threads) th.join();
+  auto deadline = Clock::now() + std::chrono::seconds(600);
+  while (committed < txs.size() && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  node.unsubscribe(sub);
+  return {secs, ok.load()};
+}
+
+}  // namespace
+
+int main() {
+  crypto_init();
+  const size_t accounts = bench::quick() ? 1'000 : 10'000;
+  const size_t orders_each = 10;
+  const std::string chain_id = "bench-market";
+  std::vector<KeyPair> keys, meter_keys;
+  for (size_t i = 0; i < accounts; ++i) {
+    keys.push_back(KeyPair::from_seed(seed_of(i, 0x11)));
+    meter_keys.push_back(KeyPair::from_seed(seed_of(i, 0x22)));
+  }
+  auto validator = KeyPair::generate();
+  json balances = json::object();
+  for (const auto& k : keys) balances[k.public_key().hex()] = 1'000'000'000'000ull;
+  Genesis genesis;
+  genesis.chain_id = chain_id;
+  genesis.validator = validator.public_key();
+  genesis.document = {
+      {"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
+      {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
+      {"market",
+       {{"operator", validator.public_key().hex()},
+        {"fees", {{"mg0", {{"mg0", 0}, {"mg1", 1000}}}, {"mg1", {{"mg0", 1000}, {"mg1", 0}}}}}}}};
+  genesis.hash = sha256("bench-market-genesis");
+
+  // Meter registrations: even accounts own a pv meter, odd ones a consumer meter.
+  std::vector<Transaction> registrations;
+  std::vector<Hash32> meter_ids;
+  for (size_t i = 0; i < accounts; ++i) {
+    meters::RegisterPayload r;
+    r.microgrid = i % 4 < 2 ? "mg0" : "mg1";
+    r.source = i % 2 == 0 ? meters::Source::kPv : meters::Source::kConsumer;
+    r.location = "bench";
+    r.firmware_version = "sim";
+    Bytes key(meter_keys[i].public_key().bytes.begin(), meter_keys[i].public_key().bytes.end());
+    auto nonce = attest::attestation_nonce(chain_id, key,
+                                           meters::registration_challenge(keys[i].public_key(), r));
+    r.evidence = attest::encode_evidence(attest::make_virtual_evidence(meter_keys[i], nonce));
+    meter_ids.push_back(meters::meter_id_of(key));
+    Transaction tx;
+    tx.chain_id = chain_id;
+    tx.nonce = 0;
+    tx.type = meters::kRegister;
+    tx.payload = meters::encode(r);
+    tx.sign(keys[i]);
+    registrations.push_back(std::move(tx));
+  }
+
+  auto dir = std::filesystem::temp_directory_path() /
+             ("gridpact-bench-market-" + validator.public_key().hex().substr(0, 8));
+  std::filesystem::remove_all(dir);
+  NodeOptions options{dir.string(), genesis, validator, {}, true};
+  auto node = Node::open(std::move(options),
+                         [] {
+                           std::vector<std::unique_ptr<Module>> m;
+                           m.push_back(std::make_unique<bank::BankModule>());
+                           m.push_back(std::make_unique<meters::MetersModule>());
+                           m.push_back(std::make_unique<market::MarketModule>());
+                           return m;
+                         }())
+                  .value();
+  node->start();
+  auto [reg_secs, reg_ok] = run(*node, registrations);
+  std::fprintf(stderr, "%zu meters registered in %.1f s (%zu ok)\n", accounts, reg_secs, reg_ok);
+  if (reg_ok != accounts) return 1;
+
+  // Orders for a period two periods ahead (the gate stays open during the run).
+  auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+  uint64_t period = now_ms / meters::kDefaultPeriodMs + 2;
+  std::vector<Transaction> orders;
+  for (size_t n = 1; n <= orders_each; ++n)
+    for (size_t i = 0; i < accounts; ++i) {
+      Transaction tx;
+      tx.chain_id = chain_id;
+      tx.nonce = n;
+      uint64_t qty = 100 + (i * 7919 + n * 104729) % 5000;
+      int64_t price = 50'000 + static_cast<int64_t>((i * 31 + n * 17) % 2000) * 100;
+      if (i % 2 == 0) {
+        tx.type = market::kOffer;
+        tx.payload =
+            market::encode(market::OfferPayload{"electricity", period, qty, price, meter_ids[i]});
+      } else {
+        market::BidPayload b;
+        b.period = period;
+        b.qty = qty;
+        b.price = price;
+        b.meter = meter_ids[i];
+        b.renewable_only = n % 3 == 0;
+        tx.type = market::kBid;
+        tx.payload = market::encode(b);
+      }
+      tx.sign(keys[i]);
+      orders.push_back(std::move(tx));
+    }
+  bench::reset_peak_rss();
+  auto [secs, ok] = run(*node, orders);
+  std::fprintf(stderr, "%zu orders committed in %.2f s, %zu accepted\n", orders.size(), secs, ok);
+  bench::metric("market_orders_inprocess_per_s", static_cast<double>(orders.size()) / secs,
+                "orders/s");
+  bench::metric("market_orders_accepted",
+                static_cast<double>(ok) / static_cast<double>(orders.size()), "share");
+  bench::metric("market_orders_peak_rss_mib", bench::peak_rss_mib(), "MiB");
+  node->stop();
+  node.reset();
+  std::filesystem::remove_all(dir);
+  return ok == orders.size() ? 0 : 1;
+}
