@@ -3,12 +3,12 @@
 //   gridpact db sync --data DIR --db URL     apply the blocks the read model lacks
 //   gridpact node --db URL                   keep a read model in step with the node, and
 //                                            serve GET /v1/db?q=match|assets|agreements|payments
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
 #include "app.hpp"
 #include "db/read_model.hpp"
+#include "db/routes.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -50,60 +50,11 @@ int sync(const DbArgs& a) {
   return 0;
 }
 
-// Serves read-model queries over HTTP; its own connection, one query at a time.
-class DbRoutes {
- public:
-  explicit DbRoutes(std::unique_ptr<db::ReadModel> model) : model_(std::move(model)) {}
-  Result<json> answer(const httplib::Request& req) {
-    json params = json::object();
-    for (const auto& [k, v] : req.params) params[k] = v;
-    std::string q = params.value("q", "");
-    agreements::MatchFilter f;
-    if (auto r = f.parse(params); !r) return r.status();
-    auto num = [&](const char* k) -> Result<int64_t> {
-      if (!params.contains(k)) return error(Code::kInvalidArgument, std::string("missing ") + k);
-      try {
-        return static_cast<int64_t>(std::stoll(params[k].get<std::string>()));
-      } catch (const std::exception&) {
-        return error(Code::kInvalidArgument, std::string(k) + " must be an integer");
-      }
-    };
-    std::lock_guard lock(mutex_);
-    if (q == "match") {
-      auto p = num("premises");
-      if (!p) return p.status();
-      return model_->match(static_cast<uint64_t>(*p), f);
-    }
-    if (q == "assets") {
-      auto lat = num("lat_e6"), lon = num("lon_e6");
-      if (!lat) return lat.status();
-      if (!lon) return lon.status();
-      return model_->search_assets(*lat, *lon, f);
-    }
-    if (q == "agreements") return model_->agreements_of(params.value("account", ""));
-    if (q == "payments") {
-      auto id = num("agreement");
-      if (!id) return id.status();
-      return model_->payments_of(static_cast<uint64_t>(*id));
-    }
-    if (q == "height") {
-      auto h = model_->last_height();
-      if (!h) return h.status();
-      return json{{"last_height", *h}};
-    }
-    return error(Code::kNotFound, "q is match, assets, agreements, payments or height");
-  }
-
- private:
-  std::mutex mutex_;
-  std::unique_ptr<db::ReadModel> model_;
-};
-
 class ReadModelService : public NodeExtension {
  public:
   std::unique_ptr<db::ReadModel> writer;
   std::unique_ptr<db::Follower> follower;
-  std::shared_ptr<DbRoutes> routes;
+  std::shared_ptr<db::Routes> routes;
   ~ReadModelService() override {
     if (follower) follower->stop();
   }
@@ -119,27 +70,10 @@ Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server&
   svc->writer = std::move(w.value());
   auto r = db::ReadModel::open(url);
   if (!r) return r.status();
-  svc->routes = std::make_shared<DbRoutes>(std::move(r.value()));
+  svc->routes = std::make_shared<db::Routes>(std::move(r.value()));
   svc->follower = std::make_unique<db::Follower>(node, *svc->writer);
   if (Status s = svc->follower->start(); !s) return s;
-  auto routes = svc->routes;
-  server.extend([routes](httplib::Server& http) {
-    http.Get("/v1/db", [routes](const httplib::Request& req, httplib::Response& res) {
-      auto answer = routes->answer(req);
-      if (answer) {
-        res.set_content(answer->dump(), "application/json");
-        return;
-      }
-      const Status& s = answer.status();
-      res.status = s.code == Code::kNotFound || s.code == agreements::kPremisesNotFound ? 404 : 400;
-      res.set_content(json{{"error",
-                            {{"code", static_cast<int>(s.code)},
-                             {"name", code_name(s.code)},
-                             {"message", s.message}}}}
-                          .dump(),
-                      "application/json");
-    });
-  });
+  db::install_routes(server, svc->routes);
   auto from = svc->writer->last_height();
   spdlog::info("SQL read model ({}) following the chain from height {}",
                svc->writer->sql().engine(), from ? *from : 0);

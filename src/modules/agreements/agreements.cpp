@@ -525,7 +525,8 @@ Result<Work> load_work(const StateReader& s, uint64_t id,
 
 Status register_asset(TxContext& ctx, Asset a) {
   check_lat_lon(a.lat_e6, a.lon_e6);
-  if (a.capacity_w == 0) return error(kBadListing, "capacity must be positive");
+  if (a.capacity_w == 0 || a.capacity_w > 1'000'000'000'000ull)
+    return error(kBadListing, "capacity must be 1 W to 1 TW");
   if (Status s = check_meter(ctx.state, a.meter, ctx.tx.sender); !s) return s;
   a.id = next_id(ctx.state, "agr/next/asset");
   a.owner = ctx.tx.sender;
@@ -539,7 +540,9 @@ Status register_asset(TxContext& ctx, Asset a) {
 
 Status register_premises(TxContext& ctx, Premises p) {
   check_lat_lon(p.lat_e6, p.lon_e6);
-  if (p.area_m2 == 0) return error(kBadListing, "area must be positive");
+  // Bounded so that area * watts-per-m2 cannot overflow in matching.
+  if (p.area_m2 == 0 || p.area_m2 > 10'000'000'000ull)
+    return error(kBadListing, "area must be 1 m2 to 10000 km2");
   if (!p.meter.is_zero())
     if (Status s = check_meter(ctx.state, p.meter, ctx.tx.sender); !s) return s;
   p.id = next_id(ctx.state, "agr/next/prem");

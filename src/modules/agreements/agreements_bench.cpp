@@ -205,7 +205,8 @@ int main() {
   std::vector<size_t> sizes =
       bench::quick() ? std::vector<size_t>{1000} : std::vector<size_t>{10'000, 100'000};
   // GRIDPACT_BENCH_AGREEMENTS=n: bill n agreements only (profiling one size).
-  if (const char* only = std::getenv("GRIDPACT_BENCH_AGREEMENTS")) sizes = {std::strtoull(only, nullptr, 10)};
+  if (const char* only = std::getenv("GRIDPACT_BENCH_AGREEMENTS"))
+    sizes = {std::strtoull(only, nullptr, 10)};
   for (size_t n : sizes) bench::metric("bill_" + std::to_string(n) + "_agreements_s", bill(n), "s");
   matching(bench::quick() ? 10'000 : 100'000, bench::quick() ? 200 : 1000);
   return 0;

@@ -723,6 +723,41 @@ TEST_F(AgreementsTest, ListingsNeedARegisteredMeterOfTheirOwn) {
   a.lat_e6 = 91'000'000;
   EXPECT_EQ(tx(owner, kRegisterAsset, encode(a)).code, code(kBadListing));
   EXPECT_EQ(get_u64(chain->store(), "agr/next/asset"), 0u);
+  Premises huge;
+  huge.area_m2 = 20'000'000'000;
+  EXPECT_EQ(tx(host, kRegisterPremises, encode(huge)).code, code(kBadListing));
+  huge.area_m2 = 0;
+  EXPECT_EQ(tx(host, kRegisterPremises, encode(huge)).code, code(kBadListing));
+  EXPECT_EQ(get_u64(chain->store(), "agr/next/prem"), 0u);
+}
+
+TEST_F(AgreementsTest, QueriesAndPayloadViews) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  tick(due(t, 0));
+  auto q = [&](const std::string& path) {
+    return agreements.query(chain->store(), path, json::object());
+  };
+  auto a = q("agreements/" + std::to_string(id));
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ((*a)["status"], "active");
+  EXPECT_EQ((*a)["terms_hash"], terms_hash(t).hex());
+  EXPECT_EQ((*a)["terms"]["kind"], "lease_to_own");
+  auto pays = q("agreements/" + std::to_string(id) + "/payments");
+  ASSERT_EQ((*pays)["payments"].size(), 1u);
+  EXPECT_EQ((*pays)["payments"][0]["due"], t.instalment_micro);
+  EXPECT_EQ((*q("assets/" + std::to_string(asset)))["agreement"], id);
+  EXPECT_EQ((*q("premises/" + std::to_string(prem)))["host"], host.public_key().hex());
+  EXPECT_EQ((*q("ratings/" + owner.public_key().hex()))["rating"], 3000);
+  EXPECT_EQ(q("agreements/99").status().code, kAgreementNotFound);
+  EXPECT_EQ(q("assets/x").status().code, Code::kNotFound);
+  EXPECT_EQ(q("nope").status().code, Code::kNotFound);
+  json view = agreements.payload_json(kPropose, encode_terms(t));
+  EXPECT_EQ(view["terms_hash"], terms_hash(t).hex());
+  EXPECT_EQ(agreements.payload_json(kRate, encode(RatePayload{id, 2, 4}))["score"], 4);
+  EXPECT_TRUE(agreements.payload_json(kRate, Bytes{1}).contains("undecodable"));
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+#include "db/routes.hpp"
+
+#include <httplib.h>
+
+#include "api/server.hpp"
+
+namespace gridpact::db {
+
+Result<json> Routes::answer(const json& params) {
+  std::string q = params.value("q", "");
+  agreements::MatchFilter f;
+  if (auto r = f.parse(params); !r) return r.status();
+  auto num = [&](const char* k) -> Result<int64_t> {
+    if (!params.contains(k) || !params[k].is_string())
+      return error(Code::kInvalidArgument, std::string("missing ") + k);
+    const auto& s = params[k].get_ref<const std::string&>();
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("-0123456789") != std::string::npos)
+      return error(Code::kInvalidArgument, std::string(k) + " must be an integer");
+    return static_cast<int64_t>(std::stoll(s));
+  };
+  std::lock_guard lock(mutex_);
+  if (q == "match") {
+    auto p = num("premises");
+    if (!p) return p.status();
+    return model_->match(static_cast<uint64_t>(*p), f);
+  }
+  if (q == "assets") {
+    auto lat = num("lat_e6"), lon = num("lon_e6");
+    if (!lat) return lat.status();
+    if (!lon) return lon.status();
+    return model_->search_assets(*lat, *lon, f);
+  }
+  if (q == "agreements") return model_->agreements_of(params.value("account", ""));
+  if (q == "payments") {
+    auto id = num("agreement");
+    if (!id) return id.status();
+    return model_->payments_of(static_cast<uint64_t>(*id));
+  }
+  if (q == "height") {
+    auto h = model_->last_height();
+    if (!h) return h.status();
+    return json{{"last_height", *h}};
+  }
+  return error(Code::kNotFound, "q is match, assets, agreements, payments or height");
+}
+
+void install_routes(api::Server& server, std::shared_ptr<Routes> routes) {
+  server.extend([routes](httplib::Server& http) {
+    http.Get("/v1/db", [routes](const httplib::Request& req, httplib::Response& res) {
+      json params = json::object();
+      for (const auto& [k, v] : req.params) params[k] = v;
+      auto answer = routes->answer(params);
+      if (answer) {
+        res.set_content(answer->dump(), "application/json");
+        return;
+      }
+      const Status& s = answer.status();
+      res.status = s.code == Code::kNotFound || s.code == agreements::kPremisesNotFound ? 404 : 400;
+      res.set_content(json{{"error",
+                            {{"code", static_cast<int>(s.code)},
+                             {"name", code_name(s.code)},
+                             {"message", s.message}}}}
+                          .dump(),
+                      "application/json");
+    });
+  });
+}
+
+}  // namespace gridpact::db

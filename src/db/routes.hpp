@@ -1,0 +1,31 @@
+// GET /v1/db?q=match|assets|agreements|payments|height: the read model over the node's
+// HTTP API (gridpact node --db). Queries use their own connection, one at a time.
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "db/read_model.hpp"
+
+namespace httplib {
+struct Request;
+}
+namespace gridpact::api {
+class Server;
+}
+
+namespace gridpact::db {
+
+class Routes {
+ public:
+  explicit Routes(std::unique_ptr<ReadModel> model) : model_(std::move(model)) {}
+  Result<json> answer(const json& params);
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<ReadModel> model_;
+};
+
+void install_routes(api::Server& server, std::shared_ptr<Routes> routes);
+
+}  // namespace gridpact::db
