@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "client.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
@@ -41,12 +42,29 @@ Status ensure_development_chain(const DataDir& dir, const std::string& chain_id)
   return out ? Status::ok() : error(Code::kStorage, "cannot write " + dir.genesis_path());
 }
 
-void print_json(const json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const json& j) {
+  std::cout << j.dump(2) << std::endl;
+}
 
 int fail(const Status& s) {
   std::cerr << "error: " << s.to_string() << std::endl;
-  print_json({{"error", {{"code", static_cast<int>(s.code)}, {"name", code_name(s.code)}, {"message", s.message}}}});
+  print_json({{"error",
+               {{"code", static_cast<int>(s.code)},
+                {"name", code_name(s.code)},
+                {"message", s.message}}}});
   return s.code == Code::kInvalidArgument || s.code == Code::kMalformedJson ? 2 : 1;
+}
+
+int submit_and_print(const std::string& node_url, const std::string& key_path, bool wait,
+                     uint16_t type, Bytes payload) {
+  auto key = read_key_file(key_path);
+  if (!key) return fail(key.status());
+  ApiClient client(node_url);
+  auto r = client.submit(*key, type, std::move(payload), wait);
+  if (!r) return fail(r.status());
+  print_json(*r);
+  if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
+  return 0;
 }
 
 }  // namespace gridpact::cli

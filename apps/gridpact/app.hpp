@@ -36,6 +36,11 @@ Status ensure_development_chain(const DataDir& dir, const std::string& chain_id 
 void print_json(const json& j);
 // Prints an error and returns the exit code for it (2 for bad usage/input, 1 otherwise).
 int fail(const Status& s);
+// Signs `payload` as a transaction of `type` with the key file at `key_path`, submits it to
+// the node at `node_url` (waiting for the receipt if `wait`) and prints the node's answer.
+// Returns the exit code: 1 when the transaction committed with a failed receipt.
+int submit_and_print(const std::string& node_url, const std::string& key_path, bool wait,
+                     uint16_t type, Bytes payload);
 
 // Ends a command: a non-zero code leaves main() as the process exit code.
 inline void finish(int rc) {
@@ -68,7 +73,7 @@ struct NodeAttestArgs {
 Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
     const std::string& data_dir, const std::string& chain_id,
     const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
-void add_meter_commands(CLI::App& app);        // after add_tx/add_query
+void add_meter_commands(CLI::App& app);  // after add_tx/add_query
 void add_meter_agent_commands(CLI::App& app);
 
 }  // namespace gridpact::cli

@@ -21,14 +21,7 @@ struct Common {
 };
 
 int send(const Common& c, uint16_t type, Bytes payload) {
-  auto key = read_key_file(c.key);
-  if (!key) return fail(key.status());
-  ApiClient client(c.node);
-  auto r = client.submit(*key, type, std::move(payload), !c.no_wait);
-  if (!r) return fail(r.status());
-  print_json(*r);
-  if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
-  return 0;
+  return submit_and_print(c.node, c.key, !c.no_wait, type, std::move(payload));
 }
 
 CLI::App* tx_cmd(CLI::App& tx, const std::string& name, const std::string& help, Common& c) {

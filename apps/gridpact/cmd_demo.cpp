@@ -18,12 +18,14 @@ struct DemoArgs {
 // Starts a development node in a fresh directory, drives it through its HTTP API like any
 // client would, and checks one receipt offline.
 int run_demo(const DemoArgs& a) {
-  std::string path = a.data.empty() ? (std::filesystem::temp_directory_path() /
-                                       ("gridpact-demo-" + KeyPair::generate().public_key().hex().substr(0, 8)))
-                                          .string()
-                                    : a.data;
+  std::string path =
+      a.data.empty() ? (std::filesystem::temp_directory_path() /
+                        ("gridpact-demo-" + KeyPair::generate().public_key().hex().substr(0, 8)))
+                           .string()
+                     : a.data;
   if (std::filesystem::exists(path + "/db"))
-    return fail(error(Code::kInvalidArgument, path + " already holds a chain; the demo wants a fresh one"));
+    return fail(
+        error(Code::kInvalidArgument, path + " already holds a chain; the demo wants a fresh one"));
   DataDir dir{path};
   if (Status s = ensure_development_chain(dir, "gridpact-demo"); !s) return fail(s);
   auto genesis = Genesis::load(dir.genesis_path()).value();
@@ -59,7 +61,9 @@ int run_demo(const DemoArgs& a) {
     const json& receipt = (*r)["receipt"];
     std::cout << what << "\n  tx " << (*r)["tx_id"].get<std::string>() << " in block "
               << receipt["height"] << ": " << receipt["code_name"].get<std::string>()
-              << (receipt["message"].get<std::string>().empty() ? "" : " (" + receipt["message"].get<std::string>() + ")")
+              << (receipt["message"].get<std::string>().empty()
+                      ? ""
+                      : " (" + receipt["message"].get<std::string>() + ")")
               << "\n";
     if (receipt["ok"].get<bool>() != expect_ok) rc = 1;
     if (proven_tx.empty() && expect_ok) proven_tx = (*r)["tx_id"];
@@ -77,9 +81,11 @@ int run_demo(const DemoArgs& a) {
        bank::encode(bank::MintPayload{carol.public_key(), 1}), false);
 
   std::cout << "\nBalances (micro-units):\n";
-  for (auto& [name, key] : {std::pair{"alice", &alice}, std::pair{"bob", &bob}, std::pair{"carol", &carol}}) {
+  for (auto& [name, key] :
+       {std::pair{"alice", &alice}, std::pair{"bob", &bob}, std::pair{"carol", &carol}}) {
     auto acct = client.get("/v1/accounts/" + key->public_key().hex());
-    std::cout << "  " << name << " " << (acct ? (*acct)["modules"]["bank"]["balance"].dump() : "?") << "\n";
+    std::cout << "  " << name << " " << (acct ? (*acct)["modules"]["bank"]["balance"].dump() : "?")
+              << "\n";
   }
 
   auto t = client.get("/v1/tx/" + proven_tx);
@@ -87,8 +93,8 @@ int run_demo(const DemoArgs& a) {
   std::cout << "\nReceipt of the first transfer, as served by the node:\n";
   print_json((*t)["receipt"]);
   auto bundle = api::parse_bundle((*t)["bundle"]);
-  auto verified = bundle ? verify_bundle(*bundle, genesis.validator)
-                         : Result<VerifiedReceipt>(bundle.status());
+  auto verified =
+      bundle ? verify_bundle(*bundle, genesis.validator) : Result<VerifiedReceipt>(bundle.status());
   if (verified) {
     std::cout << "Verified offline: transaction " << proven_tx.substr(0, 16) << "... is in block "
               << verified->header.height << " signed by the validator, with outcome "
@@ -101,7 +107,8 @@ int run_demo(const DemoArgs& a) {
   (*node)->stop();
   node.value().reset();
   if (!a.keep && a.data.empty()) std::filesystem::remove_all(path);
-  std::cout << (rc == 0 ? "\nDemo finished: every step behaved as expected.\n" : "\nDemo FAILED.\n");
+  std::cout << (rc == 0 ? "\nDemo finished: every step behaved as expected.\n"
+                        : "\nDemo FAILED.\n");
   return rc;
 }
 
@@ -119,7 +126,8 @@ void add_demo_command(CLI::App& app) {
   auto* keygen = app.add_subcommand("keygen", "Create an Ed25519 key file (mode 0600)");
   keygen->add_option("--out", *out, "Key file to write")->required();
   keygen->callback([out] {
-    if (std::filesystem::exists(*out)) finish(fail(error(Code::kInvalidArgument, *out + " exists")));
+    if (std::filesystem::exists(*out))
+      finish(fail(error(Code::kInvalidArgument, *out + " exists")));
     auto key = KeyPair::generate();
     if (Status s = write_key_file(*out, key); !s) finish(fail(s));
     print_json({{"public_key", key.public_key().hex()}, {"file", *out}});

@@ -77,14 +77,7 @@ Result<std::vector<PublicKey>> parse_keys(const std::vector<std::string>& hex) {
 }
 
 int send(const OrderArgs& a, uint16_t type, Bytes payload) {
-  auto key = read_key_file(a.key);
-  if (!key) return fail(key.status());
-  ApiClient client(a.node);
-  auto r = client.submit(*key, type, std::move(payload), !a.no_wait);
-  if (!r) return fail(r.status());
-  print_json(*r);
-  if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
-  return 0;
+  return submit_and_print(a.node, a.key, !a.no_wait, type, std::move(payload));
 }
 
 int run_order(const OrderArgs& a, uint16_t type) {

@@ -52,14 +52,7 @@ struct MeterTxArgs {
 };
 
 int send(const MeterTxArgs& a, uint16_t type, Bytes payload) {
-  auto key = read_key_file(a.key);
-  if (!key) return fail(key.status());
-  ApiClient client(a.node);
-  auto r = client.submit(*key, type, std::move(payload), !a.no_wait);
-  if (!r) return fail(r.status());
-  print_json(*r);
-  if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
-  return 0;
+  return submit_and_print(a.node, a.key, !a.no_wait, type, std::move(payload));
 }
 
 Result<Hash32> parse_hash(const std::string& hex, const char* what) {

@@ -6,8 +6,8 @@
 
 #include "api/server.hpp"
 #include "app.hpp"
-#include "node_attest/node_attest.hpp"
 #include "meteragent/bridge.hpp"
+#include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -35,8 +35,9 @@ int run_node(const NodeArgs& a) {
   auto genesis = Genesis::load(genesis_path);
   if (!genesis) return fail(genesis.status());
   if (genesis->development)
-    spdlog::warn("DEVELOPMENT CHAIN '{}': keys are stored in {}/keys. INSECURE, not for real money.",
-                 genesis->chain_id, a.data);
+    spdlog::warn(
+        "DEVELOPMENT CHAIN '{}': keys are stored in {}/keys. INSECURE, not for real money.",
+        genesis->chain_id, a.data);
 
   auto colon = a.listen.rfind(':');
   if (colon == std::string::npos)
@@ -83,7 +84,8 @@ int run_node(const NodeArgs& a) {
   std::unique_ptr<meteragent::MqttBridge> bridge;
   if (!a.mqtt.empty()) {
     auto c = a.mqtt.rfind(':');
-    if (c == std::string::npos) return fail(error(Code::kInvalidArgument, "--mqtt must be HOST:PORT"));
+    if (c == std::string::npos)
+      return fail(error(Code::kInvalidArgument, "--mqtt must be HOST:PORT"));
     std::string relay_path = dir.key_path("relay");
     if (!std::filesystem::exists(relay_path)) {
       std::filesystem::create_directories(a.data + "/keys");
@@ -120,14 +122,16 @@ void add_node_command(CLI::App& app) {
                   "Genesis TOML; without it, a development chain is created in --data");
   cmd->add_option("--validator-key", a->validator_key, "Key file of the block-signing validator");
   cmd->add_option("--port-file", a->port_file, "Write the API port to this file once listening");
-  cmd->add_option("--db", a->db, "Keep a SQL read model: sqlite:PATH or postgresql://... (serves /v1/db)");
+  cmd->add_option("--db", a->db,
+                  "Keep a SQL read model: sqlite:PATH or postgresql://... (serves /v1/db)");
   cmd->add_option("--attest-tpm", a->attest.tpm,
                   "Attest with this TPM (tcp:HOST:PORT of an swtpm, or a TCTI); default: "
                   "virtual, INSECURE evidence");
   cmd->add_option("--attest-ak", a->attest.ak, "Enrolled AK key blob (with --attest-tpm)");
   cmd->add_option("--attest-ak-cert", a->attest.ak_cert, "AK certificate chain, PEM or DER");
-  cmd->add_option("--mqtt", a->mqtt,
-                  "HOST:PORT of an MQTT broker: relay meter readings from gridpact/meters/+/readings");
+  cmd->add_option(
+      "--mqtt", a->mqtt,
+      "HOST:PORT of an MQTT broker: relay meter readings from gridpact/meters/+/readings");
   cmd->callback([a] { finish(run_node(*a)); });
 }
 

@@ -18,7 +18,9 @@ void add_query_commands(CLI::App& app) {
   auto arg = std::make_shared<std::string>();
 
   q->add_subcommand("health", "Node health and chain id")->callback([run] { run("/v1/health"); });
-  q->add_subcommand("chain", "Chain parameters and transaction types")->callback([run] { run("/v1/chain"); });
+  q->add_subcommand("chain", "Chain parameters and transaction types")->callback([run] {
+    run("/v1/chain");
+  });
   auto* account = q->add_subcommand("account", "An account, with state proofs");
   account->add_option("account", *arg, "Public key hex")->required();
   account->callback([run, arg] { run("/v1/accounts/" + *arg); });

@@ -23,14 +23,7 @@ Result<PublicKey> parse_account(const std::string& hex) {
 // Signs and submits; prints the node's answer (with the receipt once committed). A
 // transaction committed with a failed receipt exits 1.
 int send(const TxArgs& a, uint16_t type, Bytes payload) {
-  auto key = read_key_file(a.key);
-  if (!key) return fail(key.status());
-  ApiClient client(a.node);
-  auto r = client.submit(*key, type, std::move(payload), !a.no_wait);
-  if (!r) return fail(r.status());
-  print_json(*r);
-  if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
-  return 0;
+  return submit_and_print(a.node, a.key, !a.no_wait, type, std::move(payload));
 }
 
 CLI::App* tx_command(CLI::App& parent, const std::string& name, const std::string& help,
@@ -72,7 +65,8 @@ void add_tx_commands(CLI::App& app) {
   auto b = std::make_shared<TxArgs>();
   auto* burn = tx_command(*tx, "burn", "Burn currency from the issuer's balance (issuer only)", b);
   burn->add_option("--amount", b->amount, "Amount in micro-units")->required();
-  burn->callback([b] { finish(send(*b, bank::kBurn, bank::encode(bank::BurnPayload{b->amount}))); });
+  burn->callback(
+      [b] { finish(send(*b, bank::kBurn, bank::encode(bank::BurnPayload{b->amount}))); });
 }
 
 }  // namespace gridpact::cli

@@ -73,9 +73,10 @@ int verify_chain_command(const ChainArgs& a) {
   auto store = Store::open(a.data + "/db", {.read_only = true});
   if (!store) return fail(store.status());
   auto modules = make_modules();
-  std::string scratch = (std::filesystem::temp_directory_path() /
-                         ("gridpact-verify-" + KeyPair::generate().public_key().hex().substr(0, 12)))
-                            .string();
+  std::string scratch =
+      (std::filesystem::temp_directory_path() /
+       ("gridpact-verify-" + KeyPair::generate().public_key().hex().substr(0, 12)))
+          .string();
   auto report = verify_chain(*store.value(), *genesis, raw(modules), scratch);
   std::filesystem::remove_all(scratch);
   if (!report) return fail(report.status());

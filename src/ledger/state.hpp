@@ -37,7 +37,9 @@ class StateOverlay : public StateReader {
   std::optional<std::string> get(std::string_view key) const override;
   void scan(std::string_view prefix, const Visitor& fn) const override;
 
-  void put(std::string_view key, std::string value) { writes_[std::string(key)] = std::move(value); }
+  void put(std::string_view key, std::string value) {
+    writes_[std::string(key)] = std::move(value);
+  }
   void erase(std::string_view key) { writes_[std::string(key)] = std::nullopt; }
 
   // Moves this overlay's writes into `parent`, the overlay this one reads through.

@@ -2,9 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace gridpact {
 namespace {
@@ -43,8 +43,8 @@ Result<Genesis> Genesis::parse(std::string text) {
   try {
     table = toml::parse(text);
   } catch (const toml::parse_error& e) {
-    return error(Code::kBadGenesis, std::string("genesis is not valid TOML: ") +
-                                        std::string(e.description()));
+    return error(Code::kBadGenesis,
+                 std::string("genesis is not valid TOML: ") + std::string(e.description()));
   }
   Genesis g;
   try {

@@ -12,7 +12,9 @@
 namespace gridpact::bank {
 namespace {
 
-uint16_t code(Code c) { return static_cast<uint16_t>(c); }
+uint16_t code(Code c) {
+  return static_cast<uint16_t>(c);
+}
 
 struct BankTest : ::testing::Test {
   KeyPair issuer_key = KeyPair::generate();
@@ -73,9 +75,8 @@ TEST_F(BankTest, OverdraftIsRejectedAndChangesNothing) {
 TEST_F(BankTest, ZeroAndSelfTransfersAreRejected) {
   EXPECT_EQ(chain->one(alice, kTransfer, encode(TransferPayload{bob.public_key(), 0, ""})).code,
             code(Code::kZeroAmount));
-  EXPECT_EQ(
-      chain->one(alice, kTransfer, encode(TransferPayload{alice.public_key(), 5, ""})).code,
-      code(Code::kSelfTransfer));
+  EXPECT_EQ(chain->one(alice, kTransfer, encode(TransferPayload{alice.public_key(), 5, ""})).code,
+            code(Code::kSelfTransfer));
   EXPECT_EQ(chain->one(alice, kTransfer, Bytes{1, 2, 3}).code, code(Code::kTruncated));
 }
 
@@ -129,11 +130,12 @@ TEST_F(BankTest, MoneyIsConservedUnderRandomTraffic) {
     for (int i = 0; i < 15; ++i) {
       auto& from = people[rng() % people.size()];
       auto& to = people[rng() % people.size()];
-      txs.push_back(chain->sign(from, kTransfer,
-                                encode(TransferPayload{to.public_key(), rng() % 700, ""})));
+      txs.push_back(
+          chain->sign(from, kTransfer, encode(TransferPayload{to.public_key(), rng() % 700, ""})));
     }
     uint64_t m = rng() % 100;
-    txs.push_back(chain->sign(issuer_key, kMint, encode(MintPayload{people[rng() % 4].public_key(), m})));
+    txs.push_back(
+        chain->sign(issuer_key, kMint, encode(MintPayload{people[rng() % 4].public_key(), m})));
     uint64_t b = rng() % 50;
     txs.push_back(chain->sign(issuer_key, kBurn, encode(BurnPayload{b})));
     auto receipts = chain->block(txs);
