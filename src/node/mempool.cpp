@@ -27,15 +27,21 @@ Result<Hash32> Mempool::add(Transaction tx) {
   }
   Sender& s = it->second;
   if (tx.nonce < s.next) {
-    maybe_forget(tx.sender, s);
-    return error(Code::kNonceReused, "nonce " + std::to_string(tx.nonce) + " already used; next is " +
-                                         std::to_string(s.next));
+    Status reused =
+        error(Code::kNonceReused, "nonce " + std::to_string(tx.nonce) + " already used; next is " +
+                                      std::to_string(s.next));
+    maybe_forget(tx.sender, s);  // may erase `s`: nothing below reads it
+    return reused;
   }
   if (tx.nonce > s.next) {
-    if (tx.nonce - s.next > limits_.max_nonce_ahead)
-      return error(Code::kNonceTooFar, "nonce " + std::to_string(tx.nonce) + " is more than " +
-                                           std::to_string(limits_.max_nonce_ahead) +
-                                           " ahead of " + std::to_string(s.next));
+    if (tx.nonce - s.next > limits_.max_nonce_ahead) {
+      Status too_far =
+          error(Code::kNonceTooFar, "nonce " + std::to_string(tx.nonce) + " is more than " +
+                                        std::to_string(limits_.max_nonce_ahead) + " ahead of " +
+                                        std::to_string(s.next));
+      maybe_forget(tx.sender, s);  // a refused sender leaves no record behind
+      return too_far;
+    }
     if (s.waiting.count(tx.nonce)) return error(Code::kDuplicateTx, "nonce already waiting");
     s.waiting.emplace(tx.nonce, std::move(tx));
     ++total_;
