@@ -860,6 +860,21 @@ Status MarketModule::check(const Transaction& tx) const {
   return error(Code::kUnknownType, "not a market transaction");
 }
 
+namespace {
+
+// The live meter `id`, if `sender` owns it: orders trade only the sender's own meters.
+Result<meters::MeterInfo> owned_meter(const StateReader& s, const Hash32& id,
+                                      const PublicKey& sender) {
+  auto m = meters::find_meter(s, id);
+  if (!m) return error(kUnknownMeter, "no meter " + id.hex());
+  if (m->owner != sender)
+    return error(kMeterNotOwned, "meter " + id.hex() + " belongs to another account");
+  if (m->revoked) return error(kUnknownMeter, "meter " + id.hex() + " is revoked");
+  return *m;
+}
+
+}  // namespace
+
 Status MarketModule::deliver(TxContext& ctx) {
   if (Status st = check(ctx.tx); !st) return st;
   StateOverlay& s = ctx.state;
@@ -871,11 +886,8 @@ Status MarketModule::deliver(TxContext& ctx) {
       auto in = decode_offer(tx.payload).value();
       if (Status st = check_commodity(p, in.commodity); !st) return st;
       if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
-      auto m = meters::find_meter(s, in.meter);
-      if (!m) return error(kUnknownMeter, "no meter " + in.meter.hex());
-      if (m->owner != tx.sender)
-        return error(kMeterNotOwned, "meter " + in.meter.hex() + " belongs to another account");
-      if (m->revoked) return error(kUnknownMeter, "meter " + in.meter.hex() + " is revoked");
+      auto m = owned_meter(s, in.meter, tx.sender);
+      if (!m) return m.status();
       if (m->source == meters::Source::kConsumer)
         return error(kMeterNotGenerating, "a consumer meter cannot offer energy");
       if (Status st = check_microgrid(p, m->microgrid); !st) return st;
@@ -903,11 +915,8 @@ Status MarketModule::deliver(TxContext& ctx) {
       auto in = decode_bid(tx.payload).value();
       if (Status st = check_commodity(p, in.commodity); !st) return st;
       if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
-      auto m = meters::find_meter(s, in.meter);
-      if (!m) return error(kUnknownMeter, "no meter " + in.meter.hex());
-      if (m->owner != tx.sender)
-        return error(kMeterNotOwned, "meter " + in.meter.hex() + " belongs to another account");
-      if (m->revoked) return error(kUnknownMeter, "meter " + in.meter.hex() + " is revoked");
+      auto m = owned_meter(s, in.meter, tx.sender);
+      if (!m) return m.status();
       if (Status st = check_microgrid(p, m->microgrid); !st) return st;
       OrderRecord o;
       o.side = Side::kBid;
