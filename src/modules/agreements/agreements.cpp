@@ -609,13 +609,19 @@ Status propose(TxContext& ctx, const Terms& t) {
   return ok();
 }
 
+// The index of `sender` among the parties of agreement `id`, or NOT_A_PARTY.
+Result<size_t> party_of(const Terms& terms, const PublicKey& sender, uint64_t id) {
+  auto me = terms.party_index(sender);
+  if (!me) return error(kNotAParty, "you are not a party to agreement " + std::to_string(id));
+  return *me;
+}
+
 Status sign(TxContext& ctx, const SignPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  auto me = w->terms.party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   if (w->st.status != Status8::kProposed)
     return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
   if (w->st.signed_mask & (1u << *me)) return error(kAlreadySigned, "you have signed already");
@@ -644,9 +650,8 @@ Status amend(TxContext& ctx, const AmendPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  auto me = w->terms.party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   if (w->st.status != Status8::kActive)
     return error(kWrongStatus, "only an active agreement is amended");
   const Terms& n = p.terms;
@@ -672,9 +677,8 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  auto me = w->terms.party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   if (w->st.status != Status8::kActive) return error(kWrongStatus, "agreement is not active");
   auto raw = ctx.state.get(amend_key(p.agreement));
   if (!raw || raw->size() < 4) return error(kNoAmendment, "no pending amendment");
@@ -709,9 +713,8 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  auto me = w->terms.party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   Log log(ctx.state, ctx.block.height);
   if (w->st.status == Status8::kProposed) {  // any party withdraws a proposal
     w->st.status = Status8::kTerminated;
@@ -742,9 +745,8 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  auto me = w->terms.party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   if (w->terms.parties[*me].role != Role::kHost)
     return error(kNotAParty, "only the host owes payments");
   uint64_t total = w->st.arrears_total();
@@ -782,8 +784,7 @@ Status execute(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
   Work* w = &loaded.value();
-  if (!w->terms.party_index(ctx.tx.sender))
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  if (auto me = party_of(w->terms, ctx.tx.sender, p.agreement); !me) return me.status();
   if (w->st.status != Status8::kActive)
     return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
   if (ctx.block.time_ms < w->terms.start_ms)
@@ -802,9 +803,8 @@ Status execute(TxContext& ctx, const IdPayload& p) {
 Status rate(TxContext& ctx, const RatePayload& p) {
   auto terms = find_terms(ctx.state, p.agreement);
   if (!terms) return error(kAgreementNotFound, "no agreement " + std::to_string(p.agreement));
-  auto me = terms->party_index(ctx.tx.sender);
-  if (!me)
-    return error(kNotAParty, "you are not a party to agreement " + std::to_string(p.agreement));
+  auto me = party_of(*terms, ctx.tx.sender, p.agreement);
+  if (!me) return me.status();
   Role role = terms->parties[*me].role;
   if (role != Role::kOwner && role != Role::kHost)
     return error(kNoSettledInteraction, "only the owner and the host rate each other");
