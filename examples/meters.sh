@@ -10,7 +10,35 @@ for tool in mosquitto mosquitto_pub swtpm swtpm_setup swtpm_localca; do
   command -v "$tool" >/dev/null || { echo "examples/meters.sh needs $tool (scripts/install-deps.sh)" >&2; exit 2; }
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A loopback port P with P+1 free as well (swtpm listens on both), drawn below the
+# ephemeral range so that sockets left in TIME_WAIT by earlier tests cannot hold it.
+free_port_pair() {
+  python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 30000)
+    socks = [socket.socket() for _ in range(2)]
+    try:
+        for i, s in enumerate(socks):
+            s.bind(("127.0.0.1", port + i))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+'
+}
+# listening PID PORT: waits until PORT accepts; fails as soon as PID has exited.
+listening() {
+  for _ in $(seq 100); do
+    kill -0 "$1" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
 broker_pid=""
 swtpm_pid=""
 stop_services() {
@@ -22,8 +50,9 @@ trap stop_services EXIT
 
 say "a mosquitto broker on loopback (persistent sessions kept in $work/broker)"
 mkdir -p "$work/broker"
-mqtt_port=$(free_port)
-cat > "$work/broker/mosquitto.conf" <<EOF
+for attempt in $(seq 10); do  # another process may take the port first: draw again
+  mqtt_port=$(free_port_pair)
+  cat > "$work/broker/mosquitto.conf" <<EOF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence true
@@ -31,9 +60,12 @@ persistence_location $work/broker/
 log_dest file $work/broker/mosquitto.log
 user $(id -un)
 EOF
-mosquitto -c "$work/broker/mosquitto.conf" &
-broker_pid=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break; sleep 0.1; done
+  mosquitto -c "$work/broker/mosquitto.conf" &
+  broker_pid=$!
+  listening "$broker_pid" "$mqtt_port" && break
+  kill "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
+done
+[ -n "$broker_pid" ] || { cat "$work/broker/mosquitto.log" >&2; echo "mosquitto did not start" >&2; exit 1; }
 
 say "a swtpm, manufactured with an EK certificate by its own local CA"
 tpm=$work/tpm
@@ -52,12 +84,16 @@ create_certs_tool_options = $tpm/localca.options
 active_pcr_banks = sha256
 EOF
 swtpm_setup --tpm2 --tpmstate "$tpm/state" --create-ek-cert --config "$tpm/setup.conf" --overwrite >"$tpm/setup.log" 2>&1
-tpm_port=$(free_port)
-swtpm socket --tpm2 --tpmstate "dir=$tpm/state" --server "type=tcp,port=$tpm_port,bindaddr=127.0.0.1" \
-  --ctrl "type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1" --flags not-need-init,startup-clear \
-  >"$tpm/swtpm.log" 2>&1 &
-swtpm_pid=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$tpm_port") 2>/dev/null && break; sleep 0.1; done
+for attempt in $(seq 10); do
+  tpm_port=$(free_port_pair)
+  swtpm socket --tpm2 --tpmstate "dir=$tpm/state" --server "type=tcp,port=$tpm_port,bindaddr=127.0.0.1" \
+    --ctrl "type=tcp,port=$((tpm_port + 1)),bindaddr=127.0.0.1" --flags not-need-init,startup-clear \
+    >>"$tpm/swtpm.log" 2>&1 &
+  swtpm_pid=$!
+  listening "$swtpm_pid" "$tpm_port" && break
+  kill "$swtpm_pid" 2>/dev/null; wait "$swtpm_pid" 2>/dev/null || true; swtpm_pid=""
+done
+[ -n "$swtpm_pid" ] || { cat "$tpm/swtpm.log" >&2; echo "swtpm did not start" >&2; exit 1; }
 export TSS2_LOG=all+none
 TCTI="swtpm:host=127.0.0.1,port=$tpm_port"
 
