@@ -234,6 +234,14 @@ Status ReadModel::apply_block(const StateReader& s, uint64_t height) {
         if (auto p = find_payment(s, e.id, e.period))
           st = sql_->exec(kUpsertPayment, payment_row(*p));
         break;
+      case LogKind::kBilled: {  // the period's payment and the agreement's row
+        if (auto p = find_payment(s, e.id, e.period))
+          st = sql_->exec(kUpsertPayment, payment_row(*p));
+        auto t = find_terms(s, e.id);
+        auto a = find_agreement(s, e.id);
+        if (st && t && a) st = sql_->exec(kUpsertAgreement, agreement_row(e.id, *t, *a));
+        break;
+      }
       case LogKind::kRating:
         if (auto r = rating_row(s, e.id, e.period, e.rater)) {
           st = sql_->exec(kUpsertRating, *r);

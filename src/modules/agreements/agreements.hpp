@@ -22,7 +22,12 @@
 //   agr/asset/<id>                   Asset (encode_asset)
 //   agr/prem/<id>                    Premises (encode_premises)
 //   agr/terms/<id>                   Terms (encode_terms); its SHA-256 is the terms hash
-//   agr/agt/<id>                     AgreementState (encode_agreement_state)
+//   agr/agt/<id>                     AgreementState, then the billing record: what billing
+//                                    needs from the terms, asset and premises (parties'
+//                                    accounts, host/owner index, shares, tariff, rebate,
+//                                    instalment, volume, surplus price, schedule, penalty
+//                                    and default rules, asset and premises meters), so a
+//                                    billed period reads one agreements key
 //   agr/amend/<id>                   pending amendment: Terms, then u32 signature mask
 //   agr/due/<time u64><id>           "" : the agreement has something due at `time`
 //   agr/pay/<id><period>             Payment (encode_payment), one per billed period
@@ -291,7 +296,8 @@ enum class LogKind : uint8_t {
   kPremises = 2,
   kAgreement = 3,
   kPayment = 4,
-  kRating = 5
+  kRating = 5,
+  kBilled = 6  // a period billed: its payment and the agreement changed (one entry for both)
 };
 struct LogEntry {
   LogKind kind;

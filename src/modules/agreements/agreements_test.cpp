@@ -571,10 +571,24 @@ TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {
   EXPECT_EQ(log[1].kind, LogKind::kAgreement);
   EXPECT_EQ(log[1].id, id);
   tick(due(t, 0));
+  // One billed period: one entry for its payment and the agreement.
   log = block_log(chain->store(), *chain->store().height());
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, LogKind::kBilled);
+  EXPECT_EQ(log[0].id, id);
+  EXPECT_EQ(log[0].period, 0u);
+  // Two periods billed in one block (the last ends the agreement and transfers the
+  // asset): the earlier is a payment entry, then the asset, then the agreement.
+  tick(due(t, 2));
+  log = block_log(chain->store(), *chain->store().height());
+  ASSERT_EQ(log.size(), 4u);
   EXPECT_EQ(log[0].kind, LogKind::kPayment);
-  EXPECT_EQ(log[1].kind, LogKind::kAgreement);
+  EXPECT_EQ(log[0].period, 1u);
+  EXPECT_EQ(log[1].kind, LogKind::kPayment);
+  EXPECT_EQ(log[1].period, 2u);
+  EXPECT_EQ(log[2].kind, LogKind::kAsset);
+  EXPECT_EQ(log[3].kind, LogKind::kAgreement);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
 }
 
 TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
