@@ -7,6 +7,7 @@
 #include "modules/agreements/internal.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
 
 namespace gridpact::agreements {
 
@@ -33,6 +34,7 @@ void register_agreements_codes() {
     register_code_name(1317, "NO_ARREARS");
     register_code_name(1318, "NO_AMENDMENT");
     register_code_name(1319, "BAD_LISTING");
+    register_code_name(1320, "TRADE_NOT_FOUND");
   });
 }
 
@@ -85,6 +87,28 @@ std::string rating_key(const PublicKey& a) {
   return account_key("agr/rating/", a);
 }
 constexpr std::string_view kLogCounter = "agr/logc";
+constexpr std::string_view kTradeRatedPrefix = "agr/rated-trade/";
+// <u8 len><commodity><period u64><index u64>: the trade part of its keys and log entries.
+std::string trade_part(const TradeRef& t) {
+  std::string k(1, static_cast<char>(t.commodity.size()));
+  k += t.commodity;
+  return k + encode_u64(t.period) + encode_u64(t.index);
+}
+std::string trade_rated_key(const TradeRef& t, const PublicKey& rater) {
+  return std::string(kTradeRatedPrefix) + trade_part(t) + std::string(rater.view());
+}
+// Reads a trade part from the front of `v`, advancing it.
+std::optional<TradeRef> read_trade_part(std::string_view& v) {
+  if (v.empty()) return std::nullopt;
+  size_t len = static_cast<uint8_t>(v[0]);
+  if (len == 0 || len > market::kMaxCommodity || v.size() < 1 + len + 16) return std::nullopt;
+  TradeRef t;
+  t.commodity = std::string(v.substr(1, len));
+  t.period = *decode_u64(v.substr(1 + len, 8));
+  t.index = *decode_u64(v.substr(9 + len, 8));
+  v.remove_prefix(17 + len);
+  return t;
+}
 
 uint64_t next_id(StateOverlay& s, const std::string& key) {
   uint64_t id = get_u64(s, key) + 1;
@@ -410,6 +434,15 @@ AmendPayload read_amend(codec::Reader& r) {
 IdPayload read_id(codec::Reader& r) {
   return IdPayload{r.u64()};
 }
+RateTradePayload read_rate_trade(codec::Reader& r) {
+  RateTradePayload p;
+  p.trade.commodity = r.str(market::kMaxCommodity);
+  if (p.trade.commodity.empty()) throw Error(Code::kBadEncoding, "empty commodity");
+  p.trade.period = r.u64();
+  p.trade.index = r.u64();
+  p.score = r.u8();
+  return p;
+}
 RatePayload read_rate(codec::Reader& r) {
   RatePayload p;
   p.agreement = r.u64();
@@ -431,6 +464,13 @@ class Log {
   }
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
+  void add_trade_rating(const TradeRef& t, const PublicKey& rater) {
+    std::string v(1, static_cast<char>(LogKind::kTradeRating));
+    v += trade_part(t);
+    v += std::string(rater.view());
+    s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(v));
+    dirty_ = true;
+  }
   void add(LogKind kind, uint64_t id, uint32_t period = 0, const PublicKey* rater = nullptr) {
     std::string v(1, static_cast<char>(kind));
     v += encode_u64(id);
@@ -983,6 +1023,12 @@ Status execute(TxContext& ctx, const IdPayload& p) {
   return ok();
 }
 
+// A score's weight: the settled value in whole units, + 1 (so that a rating of a period or
+// trade that moved no money still counts), bounded.
+uint64_t rating_weight(uint64_t settled_micro) {
+  return std::min<uint64_t>(settled_micro / 1'000'000 + 1, 1'000'000'000);
+}
+
 Status rate(TxContext& ctx, const RatePayload& p) {
   auto terms = find_terms(ctx.state, p.agreement);
   if (!terms) return error(kAgreementNotFound, "no agreement " + std::to_string(p.agreement));
@@ -1000,7 +1046,7 @@ Status rate(TxContext& ctx, const RatePayload& p) {
   const PublicKey& ratee =
       terms->parties[*terms->role_index(role == Role::kOwner ? Role::kHost : Role::kOwner)].account;
   RatingTotals t = rating_totals(ctx.state, ratee);
-  uint64_t weight = std::min<uint64_t>(pm->due / 1'000'000 + 1, 1'000'000'000);
+  uint64_t weight = rating_weight(pm->due);
   t.count++;
   t.weight = sat_add(t.weight, weight);
   t.weighted_sum = sat_add(t.weighted_sum, weight * p.score);
@@ -1014,6 +1060,39 @@ Status rate(TxContext& ctx, const RatePayload& p) {
                                                  {"score", p.score},
                                                  {"rating", rating_milli(t)}}
                                                 .dump()});
+  return ok();
+}
+
+Status rate_trade(TxContext& ctx, const RateTradePayload& p) {
+  auto t = market::find_trade(ctx.state, p.trade.commodity, p.trade.period, p.trade.index);
+  if (!t) return error(kTradeNotFound, "no trade " + p.trade.str());
+  const PublicKey& me = ctx.tx.sender;
+  if (me != t->buyer && me != t->seller)
+    return error(kNotAParty, "you are neither the buyer nor the seller of trade " + p.trade.str());
+  if (t->buyer == t->seller)
+    return error(kNoSettledInteraction, "trade " + p.trade.str() + " has no counterparty");
+  if (!t->settled)
+    return error(kNoSettledInteraction,
+                 "trade " + p.trade.str() + ": its period has not been settled");
+  std::string rk = trade_rated_key(p.trade, me);
+  if (ctx.state.get(rk)) return error(kAlreadyRated, "you rated this trade already");
+  const PublicKey& ratee = me == t->buyer ? t->seller : t->buyer;
+  uint64_t weight = rating_weight(t->settled_micro);
+  RatingTotals totals = rating_totals(ctx.state, ratee);
+  totals.count++;
+  totals.weight = sat_add(totals.weight, weight);
+  totals.weighted_sum = sat_add(totals.weighted_sum, weight * p.score);
+  ctx.state.put(rating_key(ratee), encode_totals(totals));
+  ctx.state.put(rk, std::string(1, static_cast<char>(p.score)) + std::string(ratee.view()) +
+                        encode_u64(weight));
+  Log log(ctx.state, ctx.block.height);
+  log.add_trade_rating(p.trade, me);
+  ctx.events.push_back({"agreements/rated-trade", json{{"trade", p.trade.str()},
+                                                       {"ratee", ratee.hex()},
+                                                       {"score", p.score},
+                                                       {"weight", weight},
+                                                       {"rating", rating_milli(totals)}}
+                                                      .dump()});
   return ok();
 }
 
@@ -1082,6 +1161,57 @@ Bytes encode(const RatePayload& p) {
   return codec::Writer().u64(p.agreement).u32(p.period).u8(p.score).take();
 }
 
+Bytes encode(const RateTradePayload& p) {
+  return codec::Writer()
+      .str(p.trade.commodity, market::kMaxCommodity)
+      .u64(p.trade.period)
+      .u64(p.trade.index)
+      .u8(p.score)
+      .take();
+}
+
+std::string TradeRef::str() const {
+  return commodity + "/" + std::to_string(period) + "/" + std::to_string(index);
+}
+std::optional<TradeRef> TradeRef::parse(std::string_view s) {
+  size_t a = s.find('/');
+  size_t b = a == std::string_view::npos ? a : s.find('/', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  TradeRef t;
+  t.commodity = std::string(s.substr(0, a));
+  auto period = parse_id(s.substr(a + 1, b - a - 1));
+  auto index = parse_id(s.substr(b + 1));
+  if (t.commodity.empty() || t.commodity.size() > market::kMaxCommodity || !period || !index)
+    return std::nullopt;
+  t.period = *period;
+  t.index = *index;
+  return t;
+}
+
+std::optional<TradeRating> find_trade_rating(const StateReader& s, const TradeRef& trade,
+                                             const PublicKey& rater) {
+  auto v = s.get(trade_rated_key(trade, rater));
+  if (!v || v->size() != 41) return std::nullopt;
+  return TradeRating{static_cast<uint8_t>((*v)[0]),
+                     PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data() + 1)),
+                     *decode_u64(std::string_view(*v).substr(33))};
+}
+
+void scan_trade_ratings(
+    const StateReader& s,
+    const std::function<bool(const TradeRef&, const PublicKey& rater, const TradeRating&)>& fn) {
+  s.scan(kTradeRatedPrefix, [&](std::string_view k, std::string_view v) {
+    k.remove_prefix(kTradeRatedPrefix.size());
+    auto t = read_trade_part(k);
+    if (!t || k.size() != 32 || v.size() != 41) return true;
+    PublicKey rater = PublicKey::from_span(reinterpret_cast<const uint8_t*>(k.data()));
+    TradeRating r{static_cast<uint8_t>(v[0]),
+                  PublicKey::from_span(reinterpret_cast<const uint8_t*>(v.data() + 1)),
+                  *decode_u64(v.substr(33))};
+    return fn(*t, rater, r);
+  });
+}
+
 std::optional<Asset> find_asset(const StateReader& s, uint64_t id) {
   auto v = s.get(asset_key(id));
   if (!v) return std::nullopt;
@@ -1129,6 +1259,17 @@ std::optional<uint8_t> find_rating(const StateReader& s, uint64_t agreement, uin
 std::vector<LogEntry> block_log(const StateReader& s, uint64_t height) {
   std::vector<LogEntry> out;
   s.scan("agr/log/" + encode_u64(height), [&](std::string_view, std::string_view v) {
+    if (!v.empty() && v[0] == static_cast<char>(LogKind::kTradeRating)) {
+      std::string_view rest = v.substr(1);
+      auto t = read_trade_part(rest);
+      if (!t || rest.size() != 32) return true;
+      LogEntry e;
+      e.kind = LogKind::kTradeRating;
+      e.trade = *t;
+      e.rater = PublicKey::from_span(reinterpret_cast<const uint8_t*>(rest.data()));
+      out.push_back(std::move(e));
+      return true;
+    }
     if (v.size() < 9) return true;
     LogEntry e;
     e.kind = static_cast<LogKind>(v[0]);
@@ -1220,7 +1361,8 @@ std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
           {kTerminate, "agreements/terminate"},
           {kPay, "agreements/pay"},
           {kExecute, "agreements/execute"},
-          {kRate, "agreements/rate"}};
+          {kRate, "agreements/rate"},
+          {kRateTrade, "agreements/rate-trade"}};
 }
 
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
@@ -1267,6 +1409,11 @@ Status AgreementsModule::check(const Transaction& tx) const {
       if (!p) return p.status();
       return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
     }
+    case kRateTrade: {
+      auto p = decode_bytes<RateTradePayload>(b, read_rate_trade);
+      if (!p) return p.status();
+      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
+    }
   }
   return error(Code::kUnknownType, "not an agreements transaction");
 }
@@ -1297,6 +1444,8 @@ Status AgreementsModule::deliver(TxContext& ctx) {
         return execute(ctx, decode_bytes<IdPayload>(b, read_id).value());
       case kRate:
         return rate(ctx, decode_bytes<RatePayload>(b, read_rate).value());
+      case kRateTrade:
+        return rate_trade(ctx, decode_bytes<RateTradePayload>(b, read_rate_trade).value());
     }
   } catch (const Error& e) {
     return e.status();
@@ -1369,6 +1518,10 @@ json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
     case kRate:
       if (auto p = decode_bytes<RatePayload>(b, read_rate))
         return {{"agreement", p->agreement}, {"period", p->period}, {"score", p->score}};
+      break;
+    case kRateTrade:
+      if (auto p = decode_bytes<RateTradePayload>(b, read_rate_trade))
+        return {{"trade", p->trade.str()}, {"score", p->score}};
       break;
   }
   return {{"undecodable", to_hex(b)}};
