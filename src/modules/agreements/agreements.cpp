@@ -74,9 +74,6 @@ std::string state_key(uint64_t id) {
 std::string amend_key(uint64_t id) {
   return id_key("agr/amend/", id);
 }
-std::string due_key(uint64_t time_ms, uint64_t id) {
-  return "agr/due/" + encode_u64(time_ms) + encode_u64(id);
-}
 std::string payment_key(uint64_t id, uint32_t period) {
   return id_key("agr/pay/", id) + be32(period);
 }
@@ -87,6 +84,10 @@ std::string rating_key(const PublicKey& a) {
   return account_key("agr/rating/", a);
 }
 constexpr std::string_view kLogCounter = "agr/logc";
+// Log entry kind of a batch of billed periods: (u64 id || u32 period)*, read back as
+// LogKind::kBilled entries; at most kBilledBatch per entry.
+constexpr uint8_t kBilledBatchKind = 8;
+constexpr size_t kBilledBatch = 4096;
 constexpr std::string_view kTradeRatedPrefix = "agr/rated-trade/";
 // <u8 len><commodity><period u64><index u64>: the trade part of its keys and log entries.
 std::string trade_part(const TradeRef& t) {
@@ -460,6 +461,7 @@ class Log {
       seq_ = codec::Reader(std::string_view(*v).substr(8)).u32();
   }
   ~Log() {
+    flush_billed();
     if (dirty_) s_.put(kLogCounter, encode_u64(height_) + be32(seq_));
   }
   Log(const Log&) = delete;
@@ -470,6 +472,13 @@ class Log {
     v += std::string(rater.view());
     s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(v));
     dirty_ = true;
+  }
+  // A billed period (payment and agreement changed). Buffered: a block's billed periods
+  // take one log entry per kBilledBatch of them, not one each.
+  void billed(uint64_t id, uint32_t period) {
+    if (billed_.empty()) billed_.assign(1, static_cast<char>(kBilledBatchKind));
+    billed_ += encode_u64(id) + be32(period);
+    if ((billed_.size() - 1) / 12 == kBilledBatch) flush_billed();
   }
   void add(LogKind kind, uint64_t id, uint32_t period = 0, const PublicKey* rater = nullptr) {
     std::string v(1, static_cast<char>(kind));
@@ -482,10 +491,61 @@ class Log {
   }
 
  private:
+  void flush_billed() {
+    if (billed_.empty()) return;
+    s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(billed_));
+    billed_.clear();
+    dirty_ = true;
+  }
   StateOverlay& s_;
   uint64_t height_;
   uint32_t seq_ = 0;
   bool dirty_ = false;
+  std::string billed_;
+};
+
+// The due index: agr/due/<time u64><chunk u32> holds up to kDueChunk packed u64 ids of
+// agreements due at `time`, agr/duen/<time u64> the u64 number of ids appended for that
+// time. Entries are never removed one by one: an agreement rescheduled elsewhere leaves a
+// stale entry, skipped when its time comes (its record's next_due_ms differs), and a
+// time's chunks are erased together when that time is processed. So rescheduling costs a
+// share of a chunk write, not an erase and a put per agreement and period.
+constexpr uint64_t kDueChunk = 512;
+std::string due_chunk_key(uint64_t time_ms, uint64_t chunk) {
+  return "agr/due/" + encode_u64(time_ms) + be32(static_cast<uint32_t>(chunk));
+}
+std::string due_count_key(uint64_t time_ms) {
+  return "agr/duen/" + encode_u64(time_ms);
+}
+class Due {
+ public:
+  explicit Due(StateOverlay& s) : s_(s) {}
+  ~Due() { flush(); }
+  Due(const Due&) = delete;
+  Due& operator=(const Due&) = delete;
+  void add(uint64_t time_ms, uint64_t id) { pending_[time_ms].push_back(id); }
+  void flush() {
+    for (const auto& [time, ids] : pending_) {
+      std::string count_key = due_count_key(time);
+      uint64_t n = get_u64(s_, count_key);
+      std::string chunk;
+      if (n % kDueChunk) chunk = s_.get(due_chunk_key(time, n / kDueChunk)).value_or("");
+      for (uint64_t id : ids) {
+        chunk += encode_u64(id);
+        if (++n % kDueChunk == 0) {
+          s_.put(due_chunk_key(time, n / kDueChunk - 1), std::move(chunk));
+          chunk.clear();
+        }
+      }
+      if (n % kDueChunk) s_.put(due_chunk_key(time, n / kDueChunk), std::move(chunk));
+      s_.put(count_key, encode_u64(n));
+    }
+    pending_.clear();
+  }
+
+ private:
+  StateOverlay& s_;
+  std::map<uint64_t, std::vector<uint64_t>> pending_;
 };
 
 void put_asset(StateOverlay& s, const Asset& a, Log& log) {
@@ -532,7 +592,7 @@ uint64_t bill_time(const Billing& b, uint32_t k, uint64_t lag) {
   return sat_add(window_end(b, k), lag);
 }
 
-void reschedule(StateOverlay& s, Work& w) {
+void reschedule(Work& w, Due& due) {
   const Billing& b = w.b;
   uint64_t next = UINT64_MAX;
   if (w.st.status == Status8::kActive) {
@@ -545,8 +605,7 @@ void reschedule(StateOverlay& s, Work& w) {
   }
   if (next == UINT64_MAX) next = 0;
   if (next == w.st.next_due_ms) return;
-  if (w.st.next_due_ms) s.erase(due_key(w.st.next_due_ms, w.id));
-  if (next) s.put(due_key(next, w.id), "");
+  if (next) due.add(next, w.id);
   w.st.next_due_ms = next;
 }
 
@@ -647,8 +706,8 @@ uint32_t bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally
 // changed: one kBilled entry (payment row and agreement row) when the last thing done was
 // billing a period, else kPayment entries for earlier periods and one kAgreement entry.
 // Returns whether anything happened.
-bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally,
-             Log& log) {
+bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally, Log& log,
+             Due& due) {
   bool changed = false;
   bool unlogged = false;  // period `last_billed` was billed and is not logged yet
   uint32_t last_billed = 0;
@@ -690,11 +749,11 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
     }
     break;
   }
-  reschedule(s, w);
+  reschedule(w, due);
   if (changed) {
     put_state(s, w);
     if (unlogged)
-      log.add(LogKind::kBilled, w.id, last_billed);
+      log.billed(w.id, last_billed);
     else
       log.add(LogKind::kAgreement, w.id);
   }
@@ -855,7 +914,8 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     w.st.activated_ms = ctx.block.time_ms;
     asset->agreement = p.agreement;
     put_asset(ctx.state, *asset, log);
-    reschedule(ctx.state, w);
+    Due due(ctx.state);
+    reschedule(w, due);
     ev["active"] = true;
   }
   put_state(ctx.state, w, log);
@@ -917,7 +977,8 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
     ctx.state.put(terms_key(p.agreement), to_string(terms_bytes));
     ctx.state.erase(amend_key(p.agreement));
     BillingTally tally;
-    if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log))
+    Due due(ctx.state);
+    if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
       put_state(ctx.state, w, log);
     ev["amended"] = true;
   } else {
@@ -952,7 +1013,8 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
           !s)
         return s;
     close(ctx.state, w, Status8::kTerminated, ctx.block.time_ms, log);
-    reschedule(ctx.state, w);
+    Due due(ctx.state);
+    reschedule(w, due);
   } else {
     return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
@@ -996,7 +1058,8 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   w.st.penalty_applied = false;
   w.st.total_paid = sat_add(w.st.total_paid, total);
   BillingTally tally;
-  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log))
+  Due due(ctx.state);
+  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
     put_state(ctx.state, w, log);
   ctx.events.push_back(
       {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
@@ -1015,7 +1078,8 @@ Status execute(TxContext& ctx, const IdPayload& p) {
                                   " ms, now is " + std::to_string(ctx.block.time_ms));
   Log log(ctx.state, ctx.block.height);
   BillingTally tally;
-  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log))
+  Due due(ctx.state);
+  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
     return error(kNothingDue, "no billing period has ended yet");
   json ev = tally.summary();
   ev["agreement"] = p.agreement;
@@ -1270,6 +1334,16 @@ std::vector<LogEntry> block_log(const StateReader& s, uint64_t height) {
       out.push_back(std::move(e));
       return true;
     }
+    if (!v.empty() && static_cast<uint8_t>(v[0]) == kBilledBatchKind) {
+      for (size_t i = 1; i + 12 <= v.size(); i += 12) {
+        LogEntry e;
+        e.kind = LogKind::kBilled;
+        e.id = *decode_u64(v.substr(i, 8));
+        e.period = codec::Reader(v.substr(i + 8, 4)).u32();
+        out.push_back(std::move(e));
+      }
+      return true;
+    }
     if (v.size() < 9) return true;
     LogEntry e;
     e.kind = static_cast<LogKind>(v[0]);
@@ -1454,25 +1528,43 @@ Status AgreementsModule::deliver(TxContext& ctx) {
 }
 
 void AgreementsModule::end_block(BlockContext& ctx) {
-  std::vector<uint64_t> due;
-  std::string stop = encode_u64(ctx.block.time_ms);
-  ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view) {
-    if (k.size() != 24 || k.substr(8, 8) > stop) return false;
-    due.push_back(*decode_u64(k.substr(16, 8)));
+  // Every due-index entry whose time has come, in (time, arrival) order; their chunks go.
+  struct Entry {
+    uint64_t time, id;
+  };
+  std::vector<Entry> due;
+  std::vector<std::string> done;
+  uint64_t last_time = UINT64_MAX;
+  ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view v) {
+    if (k.size() != 20) return true;
+    uint64_t time = *decode_u64(k.substr(8, 8));
+    if (time > ctx.block.time_ms) return false;
+    for (size_t i = 0; i + 8 <= v.size(); i += 8)
+      due.push_back({time, *decode_u64(v.substr(i, 8))});
+    done.emplace_back(k);
+    if (time != last_time) done.push_back(due_count_key(time));
+    last_time = time;
     return true;
   });
-  if (due.empty()) return;
+  if (due.empty() && done.empty()) return;
+  for (const auto& k : done) ctx.state.erase(k);
   BillingTally tally;
   {
     Log log(ctx.state, ctx.block.height);
+    Due index(ctx.state);
     uint64_t lag = reading_lag_ms(ctx.state), settle_ms = settlement_ms(ctx.state);
-    for (uint64_t id : due) {
+    for (const auto& [time, id] : due) {
       auto w = load_record(ctx.state, id, lag, settle_ms);
-      if (!w) continue;  // cannot happen: scheduled agreements exist
-      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log);
+      // Stale: rescheduled since this entry was made (or processed already this block).
+      if (!w || w->st.next_due_ms != time) continue;
+      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log, index);
+      // Its time's chunks are gone: keep it indexed if nothing moved it (cannot happen:
+      // whatever made it due was done).
+      if (w->st.next_due_ms == time) index.add(time, id);
     }
   }
-  ctx.events.push_back({"agreements/billing", tally.summary().dump()});
+  if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
+    ctx.events.push_back({"agreements/billing", tally.summary().dump()});
 }
 
 json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {

@@ -592,6 +592,37 @@ TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {
   EXPECT_EQ(state(id).status, Status8::kEnded);
 }
 
+TEST_F(AgreementsTest, DueIndexSkipsStaleEntries) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  auto index = [&] {
+    std::vector<std::pair<uint64_t, uint64_t>> out;  // (time, id)
+    chain->store().scan("agr/due/", [&](std::string_view k, std::string_view v) {
+      for (size_t i = 0; i + 8 <= v.size(); i += 8)
+        out.emplace_back(*decode_u64(k.substr(8, 8)), *decode_u64(v.substr(i, 8)));
+      return true;
+    });
+    return out;
+  };
+  EXPECT_EQ(index(), (std::vector<std::pair<uint64_t, uint64_t>>{{due(t, 0), id}}));
+  tick(due(t, 0));
+  // Period 0 billed: its time's entry is gone, the next period's is there.
+  EXPECT_EQ(index(), (std::vector<std::pair<uint64_t, uint64_t>>{{due(t, 1), id}}));
+  EXPECT_EQ(state(id).next_due_ms, due(t, 1));
+  // Terminated: the entry stays (stale) until its time, then goes without billing.
+  ASSERT_TRUE(tx(owner, kTerminate, encode(IdPayload{id})).ok());
+  EXPECT_EQ(state(id).next_due_ms, 0u);
+  EXPECT_EQ(index().size(), 1u);
+  auto receipts = tick(due(t, 1));
+  EXPECT_TRUE(index().empty());
+  EXPECT_EQ(state(id).billed_periods, 1u);
+  EXPECT_FALSE(find_payment(chain->store(), id, 1));
+  for (const auto& r : receipts)
+    for (const auto& e : r.events) EXPECT_NE(e.type, "agreements/billing");
+}
+
 TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
   std::mt19937_64 rng(42);
   uint64_t supply = bank::supply(chain->store());
