@@ -31,14 +31,22 @@
 //                                    and default rules, asset and premises meters), so a
 //                                    billed period reads one agreements key
 //   agr/amend/<id>                   pending amendment: Terms, then u32 signature mask
-//   agr/due/<time u64><id>           "" : the agreement has something due at `time`
+//   agr/due/<time u64><chunk u32>    packed u64 ids (up to 512 per chunk): agreements with
+//                                    something due at `time`. Never edited one by one: a
+//                                    rescheduled agreement leaves a stale entry (skipped:
+//                                    its next_due_ms differs); a time's chunks are erased
+//                                    when end_block reaches it
+//   agr/duen/<time u64>              u64 number of ids appended for `time`
 //   agr/pay/<id><period>             Payment (encode_payment), one per billed period
 //   agr/rated/<id><period><rater pk> u8 score
 //   agr/rating/<pk>                  RatingTotals (count, weight sum, weighted score sum)
 //   agr/rated-trade/<u8 len><commodity><period u64><index u64><rater pk>
 //                                    u8 score || ratee pk || u64 weight: a rating of the
 //                                    counterparty of a settled market trade
-//   agr/log/<height u64><seq u32>    u8 kind || u64 id [|| u32 period]: what a block
+//   agr/log/<height u64><seq u32>    u8 kind || u64 id [|| u32 period] [|| rater pk], or
+//                                    kind 7 || trade part || rater pk (a trade rating), or
+//                                    kind 8 || (u64 id || u32 period)* (up to 4096 billed
+//                                    periods, read back as kBilled entries): what a block
 //                                    changed, in order, for the SQL read model
 //   agr/logc                         u64 height || u32 next seq of that height
 //
