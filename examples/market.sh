@@ -127,4 +127,19 @@ echo "supply before $supply, after $after"
 for who in home factory; do
   "$GRIDPACT" query --node "$NODE" account "$(pk "$work/$who.json")" | jq -e '.modules.bank.locked == 0' >/dev/null
 done
+say "ratings: the green buyer rates the solar farm for their settled trade (once); the farm rates back"
+i=$(jq --arg home "$(pk "$work/home.json")" '[.trades[].buyer] | index($home)' "$work/trades.json")
+trade="electricity/$period/$i"
+"$GRIDPACT" tx rate --node "$NODE" --key "$work/home.json" --trade "$trade" --score 4 | jq -c '.receipt.events[0].data'
+"$GRIDPACT" tx rate --node "$NODE" --key "$work/solar.json" --trade "$trade" --score 5 | jq -e '.receipt.ok' >/dev/null
+"$GRIDPACT" tx rate --node "$NODE" --key "$work/home.json" --trade "$trade" --score 1 > "$work/again.json" || true
+jq -e '(.receipt.code_name // .error.name) == "ALREADY_RATED"' "$work/again.json" >/dev/null
+"$GRIDPACT" tx rate --node "$NODE" --key "$work/peaker.json" --trade "$trade" --score 1 > "$work/stranger.json" || true
+jq -e '(.receipt.code_name // .error.name) == "NOT_A_PARTY"' "$work/stranger.json" >/dev/null
+echo "refused: rating twice (ALREADY_RATED), rating a trade of others (NOT_A_PARTY)"
+"$GRIDPACT" query --node "$NODE" rating "$(pk "$work/solar.json")" | jq -c .
+stop_node
+"$GRIDPACT" db sync --data "$data" --db "sqlite:$work/readmodel.db" | jq -c .
+"$GRIDPACT" db verify --data "$data" --db "sqlite:$work/readmodel.db" | jq -c '{ok, trade_ratings: .tables.trade_ratings}' | tee "$work/verify.json"
+jq -e '.ok and .trade_ratings.db == 2' "$work/verify.json" >/dev/null
 echo "market example: ok"

@@ -1,7 +1,8 @@
 // Assets, premises, agreements and ratings on the command line:
 //   gridpact tx asset-register|asset-transfer|premises-register|agreement-propose|
 //               agreement-sign|agreement-amend|agreement-sign-amendment|
-//               agreement-terminate|agreement-pay|agreement-execute|rate
+//               agreement-terminate|agreement-pay|agreement-execute|rate (an agreement
+//               period, or a market trade with --trade)
 //   gridpact query match|assets|asset|premises|agreement|payments|rating
 #include <fstream>
 
@@ -246,12 +247,37 @@ void add_tx(CLI::App& app) {
   {
     auto c = std::make_shared<Common>();
     auto p = std::make_shared<RatePayload>();
-    auto* cmd =
-        tx_cmd(*tx, "rate", "Rate the other party of a settled agreement period (1-5, once)", *c);
-    cmd->add_option("--agreement", p->agreement, "Agreement id")->required();
-    cmd->add_option("--period", p->period, "Settled period")->required();
+    auto trade = std::make_shared<std::string>();
+    auto* cmd = tx_cmd(*tx, "rate",
+                       "Rate the other party of a settled agreement period or market trade "
+                       "(1-5, once)",
+                       *c);
+    auto* agreement = cmd->add_option("--agreement", p->agreement, "Agreement id");
+    auto* period = cmd->add_option("--period", p->period, "Settled period of the agreement");
+    auto* by_trade = cmd->add_option("--trade", *trade,
+                                     "Settled market trade COMMODITY/PERIOD/INDEX "
+                                     "(e.g. electricity/1996/0)");
+    agreement->needs(period);
+    period->needs(agreement);
+    by_trade->excludes(agreement)->excludes(period);
     cmd->add_option("--score", p->score, "1 to 5")->required();
-    cmd->callback([c, p] { finish(send(*c, kRate, encode(*p))); });
+    cmd->callback([c, p, trade] {
+      if (trade->empty()) {
+        if (p->agreement == 0) {
+          finish(fail(
+              error(Code::kInvalidArgument, "rate needs --agreement and --period, or --trade")));
+          return;
+        }
+        finish(send(*c, kRate, encode(*p)));
+        return;
+      }
+      auto ref = TradeRef::parse(*trade);
+      if (!ref) {
+        finish(fail(error(Code::kInvalidArgument, "--trade is COMMODITY/PERIOD/INDEX")));
+        return;
+      }
+      finish(send(*c, kRateTrade, encode(RateTradePayload{*ref, p->score})));
+    });
   }
 }
 

@@ -15,6 +15,7 @@
 #include "db/read_model.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 #include "node/node.hpp"
 
@@ -111,6 +112,7 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
   bank::BankModule bank_module;
   meters::MetersModule meters_module;
   AgreementsModule agreements_module;
+  market::MarketModule market_module;
   std::unique_ptr<testing::Chain> chain;
   testing::TempDir dir;
   uint64_t now = 1'000'000;
@@ -121,9 +123,12 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
          {{"issuer", issuer.public_key().hex()},
           {"balances",
            {{owner.public_key().hex(), 1'000'000'000}, {host.public_key().hex(), 300'000'000}}}}},
-        {"meters", {{"allow_virtual", true}, {"period_ms", 5000}}}};
+        {"meters", {{"allow_virtual", true}, {"period_ms", 5000}}},
+        {"market",
+         {{"operator", issuer.public_key().hex()}, {"fees", {{"mg-north", {{"mg-north", 0}}}}}}}};
     chain = std::make_unique<testing::Chain>(
-        std::vector<Module*>{&bank_module, &meters_module, &agreements_module}, genesis);
+        std::vector<Module*>{&bank_module, &meters_module, &market_module, &agreements_module},
+        genesis);
   }
   // A fresh, empty database of the engine under test.
   std::string url() {
@@ -148,11 +153,11 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
   }
   uint64_t height() { return *chain->store().height(); }
   // A virtual meter of `k`'s, registered through a real meters/register transaction.
-  Hash32 add_meter(const KeyPair& k) {
-    KeyPair m = KeyPair::generate();
+  Hash32 add_meter(const KeyPair& k, const KeyPair& m = KeyPair::generate(),
+                   meters::Source source = meters::Source::kPv) {
     meters::RegisterPayload p;
     p.microgrid = "mg-north";
-    p.source = meters::Source::kPv;
+    p.source = source;
     Bytes key(m.public_key().bytes.begin(), m.public_key().bytes.end());
     auto nonce =
         attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
@@ -204,10 +209,45 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
     tx(host, kRate, encode(RatePayload{1, 0, 5}));
     tx(owner, kRate, encode(RatePayload{1, 1, 4}));
   }
+
+  // A market trade (the host sells to the owner), cleared, settled from signed readings,
+  // and rated by both.
+  void trade_scenario() {
+    KeyPair seller_key = KeyPair::generate(), buyer_key = KeyPair::generate();
+    Hash32 seller_meter = add_meter(host, seller_key, meters::Source::kPv);
+    Hash32 buyer_meter = add_meter(owner, buyer_key, meters::Source::kConsumer);
+    uint64_t period = now / 5000 + 2;
+    tx(host, market::kOffer,
+       market::encode(market::OfferPayload{"electricity", period, 1000, 100'000, seller_meter}));
+    market::BidPayload b;
+    b.period = period;
+    b.qty = 1000;
+    b.price = 200'000;
+    b.meter = buyer_meter;
+    tx(owner, market::kBid, market::encode(b));
+    now = period * 5000;
+    chain->block({}, now);  // the gate: cleared
+    now = (period + 1) * 5000 + 100;
+    chain->block({}, now);
+    for (auto [key, id, imp, exp] : {std::tuple{&seller_key, seller_meter, 0, 1000},
+                                     std::tuple{&buyer_key, buyer_meter, 1000, 0}}) {
+      meters::Reading r{id, period, 1, static_cast<uint64_t>(imp), static_cast<uint64_t>(exp), {}};
+      meters::sign_virtual(r, "test", *key);
+      tx(owner, meters::kReading, meters::encode(r));
+    }
+    now += 1000;
+    chain->block({}, now);  // settled
+    TradeRef t{"electricity", period, 0};
+    auto trade = market::find_trade(chain->store(), "electricity", period, 0);
+    ASSERT_TRUE(trade && trade->settled);
+    tx(owner, kRateTrade, encode(RateTradePayload{t, 4}));
+    tx(host, kRateTrade, encode(RateTradePayload{t, 5}));
+  }
 };
 
 TEST_P(ReadModelTest, MirrorsTheChainAndVerifies) {
   scenario();
+  trade_scenario();
   auto m = open(url());
   ASSERT_TRUE(m);
   ASSERT_TRUE(m->catch_up(chain->store(), height()).is_ok());
@@ -219,6 +259,19 @@ TEST_P(ReadModelTest, MirrorsTheChainAndVerifies) {
   EXPECT_EQ((*v)["tables"]["agreements"]["db"], 2);
   EXPECT_GE((*v)["tables"]["payments"]["db"].get<int>(), 4);
   EXPECT_EQ((*v)["tables"]["ratings"]["db"], 2);
+  EXPECT_EQ((*v)["tables"]["trade_ratings"]["db"], 2);
+  auto rows = m->sql().query("SELECT rater, ratee, score FROM trade_ratings ORDER BY score", {});
+  ASSERT_TRUE(rows.is_ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][0], owner.public_key().hex());
+  EXPECT_EQ((*rows)[0][1], host.public_key().hex());
+  EXPECT_EQ((*rows)[0][2], "4");
+  // A tampered trade rating is reported.
+  ASSERT_TRUE(m->sql().exec("UPDATE trade_ratings SET score = 1 WHERE score = 5", {}).is_ok());
+  auto tampered = m->verify(chain->store());
+  ASSERT_TRUE(tampered.is_ok());
+  EXPECT_FALSE((*tampered)["ok"].get<bool>());
+  EXPECT_EQ((*tampered)["difference_count"], 1);
   // The chain's state and the SQL tables agree on an agreement's payments.
   auto pays = m->payments_of(1);
   ASSERT_TRUE(pays.is_ok());

@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS payments (agreement BIGINT NOT NULL, period BIGINT NO
 CREATE TABLE IF NOT EXISTS ratings (agreement BIGINT NOT NULL, period BIGINT NOT NULL, rater TEXT NOT NULL,
   ratee TEXT NOT NULL, score INTEGER NOT NULL, PRIMARY KEY (agreement, period, rater));
 CREATE INDEX IF NOT EXISTS ratings_ratee ON ratings (ratee);
+CREATE TABLE IF NOT EXISTS trade_ratings (commodity TEXT NOT NULL, period BIGINT NOT NULL,
+  trade BIGINT NOT NULL, rater TEXT NOT NULL, ratee TEXT NOT NULL, score INTEGER NOT NULL,
+  weight BIGINT NOT NULL, PRIMARY KEY (commodity, period, trade, rater));
+CREATE INDEX IF NOT EXISTS trade_ratings_ratee ON trade_ratings (ratee);
 CREATE TABLE IF NOT EXISTS account_ratings (account TEXT PRIMARY KEY, count BIGINT NOT NULL,
   weight BIGINT NOT NULL, weighted_sum BIGINT NOT NULL, rating_milli BIGINT NOT NULL);
 )";
@@ -94,8 +98,10 @@ const Table kPayments{
 const Table kRatings{"ratings", {"agreement", "period", "rater", "ratee", "score"}, 3};
 const Table kAccountRatings{
     "account_ratings", {"account", "count", "weight", "weighted_sum", "rating_milli"}, 1};
-const std::vector<const Table*> kTables = {&kAssets,   &kPremises, &kAgreements,
-                                           &kPayments, &kRatings,  &kAccountRatings};
+const Table kTradeRatings{
+    "trade_ratings", {"commodity", "period", "trade", "rater", "ratee", "score", "weight"}, 4};
+const std::vector<const Table*> kTables = {&kAssets,  &kPremises,     &kAgreements,    &kPayments,
+                                           &kRatings, &kTradeRatings, &kAccountRatings};
 
 // Values are stored as BIGINT (signed): u64 fields beyond INT64_MAX are clamped.
 Value n(uint64_t x) {
@@ -171,6 +177,10 @@ std::optional<Row> rating_row(const StateReader& s, uint64_t agreement, uint32_t
   return Row{n(agreement), n(uint64_t{period}), rater.hex(),
              t->parties[*t->role_index(other)].account.hex(), n(uint64_t{*score})};
 }
+Row trade_rating_row(const TradeRef& t, const PublicKey& rater, const TradeRating& r) {
+  return {t.commodity,   n(t.period),          n(t.index), rater.hex(),
+          r.ratee.hex(), n(uint64_t{r.score}), n(r.weight)};
+}
 PublicKey ratee_of(const StateReader& s, uint64_t agreement, const PublicKey& rater) {
   auto t = find_terms(s, agreement);
   auto me = t ? t->party_index(rater) : std::nullopt;
@@ -214,7 +224,8 @@ Status ReadModel::apply_block(const StateReader& s, uint64_t height) {
   static const std::string kUpsertAsset = kAssets.upsert(), kUpsertPremises = kPremises.upsert(),
                            kUpsertAgreement = kAgreements.upsert(),
                            kUpsertPayment = kPayments.upsert(), kUpsertRating = kRatings.upsert(),
-                           kUpsertAccount = kAccountRatings.upsert();
+                           kUpsertAccount = kAccountRatings.upsert(),
+                           kUpsertTradeRating = kTradeRatings.upsert();
   for (const auto& e : entries) {
     Status st;
     switch (e.kind) {
@@ -234,12 +245,28 @@ Status ReadModel::apply_block(const StateReader& s, uint64_t height) {
         if (auto p = find_payment(s, e.id, e.period))
           st = sql_->exec(kUpsertPayment, payment_row(*p));
         break;
+      case LogKind::kBilled: {  // the period's payment and the agreement's row
+        if (auto p = find_payment(s, e.id, e.period))
+          st = sql_->exec(kUpsertPayment, payment_row(*p));
+        auto t = find_terms(s, e.id);
+        auto a = find_agreement(s, e.id);
+        if (st && t && a) st = sql_->exec(kUpsertAgreement, agreement_row(e.id, *t, *a));
+        break;
+      }
       case LogKind::kRating:
         if (auto r = rating_row(s, e.id, e.period, e.rater)) {
           st = sql_->exec(kUpsertRating, *r);
           PublicKey ratee = ratee_of(s, e.id, e.rater);
           if (st)
             st = sql_->exec(kUpsertAccount, account_rating_row(ratee, rating_totals(s, ratee)));
+        }
+        break;
+      case LogKind::kTradeRating:
+        if (auto r = find_trade_rating(s, e.trade, e.rater)) {
+          st = sql_->exec(kUpsertTradeRating, trade_rating_row(e.trade, e.rater, *r));
+          if (st)
+            st = sql_->exec(kUpsertAccount,
+                            account_rating_row(r->ratee, rating_totals(s, r->ratee)));
         }
         break;
     }
@@ -410,6 +437,10 @@ Result<json> ReadModel::verify(const StateReader& s) {
         }
     }
   }
+  scan_trade_ratings(s, [&](const TradeRef& t, const PublicKey& rater, const TradeRating& r) {
+    add(kTradeRatings, trade_rating_row(t, rater, r));
+    return true;
+  });
   s.scan("agr/rating/", [&](std::string_view k, std::string_view) {
     if (k.size() != 11 + 32) return true;
     auto who = PublicKey::from_span(reinterpret_cast<const uint8_t*>(k.data() + 11));

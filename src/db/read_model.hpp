@@ -9,7 +9,7 @@
 // so a read model catching up converges on the chain's state. verify() recomputes every
 // row from chain state and reports any difference.
 //
-// Tables: gp_meta(key, value), assets, premises, agreements, payments, ratings,
+// Tables: gp_meta(key, value), assets, premises, agreements, payments, ratings, trade_ratings,
 // account_ratings (see schema in read_model.cpp).
 #pragma once
 

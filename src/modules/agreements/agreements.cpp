@@ -1,10 +1,13 @@
 #include "modules/agreements/agreements.hpp"
 
+#include <array>
 #include <mutex>
+#include <span>
 
 #include "modules/agreements/internal.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
 
 namespace gridpact::agreements {
 
@@ -31,6 +34,7 @@ void register_agreements_codes() {
     register_code_name(1317, "NO_ARREARS");
     register_code_name(1318, "NO_AMENDMENT");
     register_code_name(1319, "BAD_LISTING");
+    register_code_name(1320, "TRADE_NOT_FOUND");
   });
 }
 
@@ -70,9 +74,6 @@ std::string state_key(uint64_t id) {
 std::string amend_key(uint64_t id) {
   return id_key("agr/amend/", id);
 }
-std::string due_key(uint64_t time_ms, uint64_t id) {
-  return "agr/due/" + encode_u64(time_ms) + encode_u64(id);
-}
 std::string payment_key(uint64_t id, uint32_t period) {
   return id_key("agr/pay/", id) + be32(period);
 }
@@ -83,6 +84,32 @@ std::string rating_key(const PublicKey& a) {
   return account_key("agr/rating/", a);
 }
 constexpr std::string_view kLogCounter = "agr/logc";
+// Log entry kind of a batch of billed periods: (u64 id || u32 period)*, read back as
+// LogKind::kBilled entries; at most kBilledBatch per entry.
+constexpr uint8_t kBilledBatchKind = 8;
+constexpr size_t kBilledBatch = 4096;
+constexpr std::string_view kTradeRatedPrefix = "agr/rated-trade/";
+// <u8 len><commodity><period u64><index u64>: the trade part of its keys and log entries.
+std::string trade_part(const TradeRef& t) {
+  std::string k(1, static_cast<char>(t.commodity.size()));
+  k += t.commodity;
+  return k + encode_u64(t.period) + encode_u64(t.index);
+}
+std::string trade_rated_key(const TradeRef& t, const PublicKey& rater) {
+  return std::string(kTradeRatedPrefix) + trade_part(t) + std::string(rater.view());
+}
+// Reads a trade part from the front of `v`, advancing it.
+std::optional<TradeRef> read_trade_part(std::string_view& v) {
+  if (v.empty()) return std::nullopt;
+  size_t len = static_cast<uint8_t>(v[0]);
+  if (len == 0 || len > market::kMaxCommodity || v.size() < 1 + len + 16) return std::nullopt;
+  TradeRef t;
+  t.commodity = std::string(v.substr(1, len));
+  t.period = *decode_u64(v.substr(1 + len, 8));
+  t.index = *decode_u64(v.substr(9 + len, 8));
+  v.remove_prefix(17 + len);
+  return t;
+}
 
 uint64_t next_id(StateOverlay& s, const std::string& key) {
   uint64_t id = get_u64(s, key) + 1;
@@ -184,8 +211,7 @@ Premises read_premises_state(codec::Reader& r) {
 
 // --- Agreement state and payments.
 
-std::string encode_agreement_state(const AgreementState& s) {
-  codec::Writer w;
+void write_agreement_state(codec::Writer& w, const AgreementState& s) {
   w.u8(static_cast<uint8_t>(s.status))
       .u32(s.signed_mask)
       .u32(s.billed_periods)
@@ -194,7 +220,6 @@ std::string encode_agreement_state(const AgreementState& s) {
   for (uint64_t a : s.arrears) w.u64(a);
   w.u64(s.arrears_since_ms).boolean(s.penalty_applied).u64(s.next_due_ms).u64(s.total_paid);
   w.u64(s.proposed_ms).u64(s.activated_ms).u64(s.closed_ms).fixed(s.terms_hash);
-  return to_string(w.take());
 }
 AgreementState read_agreement_state(codec::Reader& r) {
   AgreementState s;
@@ -215,6 +240,139 @@ AgreementState read_agreement_state(codec::Reader& r) {
   s.closed_ms = r.u64();
   s.terms_hash = r.fixed<32>();
   return s;
+}
+
+// What billing needs from the terms, the asset and the premises, kept in the agreement's
+// record (agr/agt/<id>, after the AgreementState) so that billing a period reads one
+// agreements key and decodes no terms, asset or premises. Written when the agreement is
+// proposed and when an amendment takes effect (an asset's and a premises' meter never
+// change). Fixed-size arrays: no allocation per agreement.
+struct Billing {
+  uint8_t parties = 0, host = 0, owner = 0;
+  std::array<PublicKey, kMaxParties> accounts{};
+  uint8_t energy_count = 0, surplus_count = 0;
+  std::array<Share, kMaxShares> energy_shares{}, surplus_shares{};
+  uint64_t asset = 0;
+  Hash32 asset_meter, premises_meter;  // premises_meter zero: none
+  uint64_t start_ms = 0, period_ms = 0;
+  uint32_t periods = 0;
+  uint64_t tariff = 0, instalment = 0, volume_wh = 0, surplus_price = 0;
+  uint16_t rebate_bps = 0;
+  Disposition disposition = Disposition::kReturnToOwner;
+  uint64_t grace_ms = 0;
+  uint16_t penalty_bps = 0;
+  uint64_t default_ms = 0;
+};
+
+// Terms passed validate_terms: parties, shares and roles are in range.
+Billing billing_of(const Terms& t, const Hash32& asset_meter, const Hash32& premises_meter) {
+  Billing b;
+  b.parties = static_cast<uint8_t>(t.parties.size());
+  for (size_t i = 0; i < t.parties.size(); ++i) b.accounts[i] = t.parties[i].account;
+  b.host = static_cast<uint8_t>(*t.role_index(Role::kHost));
+  b.owner = static_cast<uint8_t>(*t.role_index(Role::kOwner));
+  b.energy_count = static_cast<uint8_t>(t.energy_shares.size());
+  std::copy(t.energy_shares.begin(), t.energy_shares.end(), b.energy_shares.begin());
+  b.surplus_count = static_cast<uint8_t>(t.surplus_shares.size());
+  std::copy(t.surplus_shares.begin(), t.surplus_shares.end(), b.surplus_shares.begin());
+  b.asset = t.asset;
+  b.asset_meter = asset_meter;
+  b.premises_meter = premises_meter;
+  b.start_ms = t.start_ms;
+  b.period_ms = t.period_ms;
+  b.periods = t.periods;
+  b.tariff = t.tariff_micro_per_kwh;
+  b.instalment = t.instalment_micro;
+  b.volume_wh = t.volume_wh;
+  b.surplus_price = t.surplus_price_micro_per_kwh;
+  b.rebate_bps = t.rebate_bps;
+  b.disposition = t.disposition;
+  b.grace_ms = t.grace_ms;
+  b.penalty_bps = t.penalty_bps;
+  b.default_ms = t.default_ms;
+  return b;
+}
+
+void write_billing_shares(codec::Writer& w, const std::array<Share, kMaxShares>& shares,
+                          uint8_t count) {
+  w.u8(count);
+  for (size_t i = 0; i < count; ++i) w.u8(shares[i].party).u16(shares[i].bps);
+}
+uint8_t read_billing_shares(codec::Reader& r, std::array<Share, kMaxShares>& shares,
+                            uint8_t parties) {
+  uint8_t count = r.u8();
+  if (count > kMaxShares) throw Error(Code::kBadEncoding, "too many shares");
+  for (size_t i = 0; i < count; ++i) {
+    shares[i].party = r.u8();
+    shares[i].bps = r.u16();
+    if (shares[i].party >= parties) throw Error(Code::kBadEncoding, "share of no party");
+  }
+  return count;
+}
+void write_billing(codec::Writer& w, const Billing& b) {
+  w.u8(b.parties);
+  for (size_t i = 0; i < b.parties; ++i) w.fixed(b.accounts[i]);
+  w.u8(b.host).u8(b.owner);
+  write_billing_shares(w, b.energy_shares, b.energy_count);
+  write_billing_shares(w, b.surplus_shares, b.surplus_count);
+  w.u64(b.asset).fixed(b.asset_meter).fixed(b.premises_meter);
+  w.u64(b.start_ms).u64(b.period_ms).u32(b.periods);
+  w.u64(b.tariff).u64(b.instalment).u64(b.volume_wh).u64(b.surplus_price).u16(b.rebate_bps);
+  w.u8(static_cast<uint8_t>(b.disposition)).u64(b.grace_ms).u16(b.penalty_bps).u64(b.default_ms);
+}
+Billing read_billing(codec::Reader& r) {
+  Billing b;
+  b.parties = r.u8();
+  if (b.parties < 2 || b.parties > kMaxParties) throw Error(Code::kBadEncoding, "bad parties");
+  for (size_t i = 0; i < b.parties; ++i) b.accounts[i] = r.fixed<32>();
+  b.host = r.u8();
+  b.owner = r.u8();
+  if (b.host >= b.parties || b.owner >= b.parties)
+    throw Error(Code::kBadEncoding, "bad host or owner index");
+  b.energy_count = read_billing_shares(r, b.energy_shares, b.parties);
+  b.surplus_count = read_billing_shares(r, b.surplus_shares, b.parties);
+  b.asset = r.u64();
+  b.asset_meter = r.fixed<32>();
+  b.premises_meter = r.fixed<32>();
+  b.start_ms = r.u64();
+  b.period_ms = r.u64();
+  b.periods = r.u32();
+  b.tariff = r.u64();
+  b.instalment = r.u64();
+  b.volume_wh = r.u64();
+  b.surplus_price = r.u64();
+  b.rebate_bps = r.u16();
+  uint8_t d = r.u8();
+  if (d > 1) throw Error(Code::kBadEncoding, "bad disposition");
+  b.disposition = static_cast<Disposition>(d);
+  b.grace_ms = r.u64();
+  b.penalty_bps = r.u16();
+  b.default_ms = r.u64();
+  return b;
+}
+
+// agr/agt/<id>: AgreementState || Billing.
+struct Record {
+  AgreementState st;
+  Billing b;
+};
+std::string encode_record(const AgreementState& st, const Billing& b) {
+  codec::Writer w;
+  write_agreement_state(w, st);
+  write_billing(w, b);
+  return to_string(w.take());
+}
+Record read_record(codec::Reader& r) {
+  Record rec;
+  rec.st = read_agreement_state(r);
+  rec.b = read_billing(r);
+  return rec;
+}
+// The AgreementState alone (queries, the read model): the billing part is skipped.
+AgreementState read_state_only(codec::Reader& r) {
+  AgreementState st = read_agreement_state(r);
+  (void)read_billing(r);
+  return st;
 }
 
 std::string encode_payment(const Payment& p) {
@@ -277,6 +435,15 @@ AmendPayload read_amend(codec::Reader& r) {
 IdPayload read_id(codec::Reader& r) {
   return IdPayload{r.u64()};
 }
+RateTradePayload read_rate_trade(codec::Reader& r) {
+  RateTradePayload p;
+  p.trade.commodity = r.str(market::kMaxCommodity);
+  if (p.trade.commodity.empty()) throw Error(Code::kBadEncoding, "empty commodity");
+  p.trade.period = r.u64();
+  p.trade.index = r.u64();
+  p.score = r.u8();
+  return p;
+}
 RatePayload read_rate(codec::Reader& r) {
   RatePayload p;
   p.agreement = r.u64();
@@ -294,37 +461,99 @@ class Log {
       seq_ = codec::Reader(std::string_view(*v).substr(8)).u32();
   }
   ~Log() {
+    flush_billed();
     if (dirty_) s_.put(kLogCounter, encode_u64(height_) + be32(seq_));
   }
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
+  void add_trade_rating(const TradeRef& t, const PublicKey& rater) {
+    std::string v(1, static_cast<char>(LogKind::kTradeRating));
+    v += trade_part(t);
+    v += std::string(rater.view());
+    s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(v));
+    dirty_ = true;
+  }
+  // A billed period (payment and agreement changed). Buffered: a block's billed periods
+  // take one log entry per kBilledBatch of them, not one each.
+  void billed(uint64_t id, uint32_t period) {
+    if (billed_.empty()) billed_.assign(1, static_cast<char>(kBilledBatchKind));
+    billed_ += encode_u64(id) + be32(period);
+    if ((billed_.size() - 1) / 12 == kBilledBatch) flush_billed();
+  }
   void add(LogKind kind, uint64_t id, uint32_t period = 0, const PublicKey* rater = nullptr) {
     std::string v(1, static_cast<char>(kind));
     v += encode_u64(id);
-    if (kind == LogKind::kPayment || kind == LogKind::kRating) v += be32(period);
+    if (kind == LogKind::kPayment || kind == LogKind::kRating || kind == LogKind::kBilled)
+      v += be32(period);
     if (rater) v += std::string(rater->view());
     s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(v));
     dirty_ = true;
   }
 
  private:
+  void flush_billed() {
+    if (billed_.empty()) return;
+    s_.put("agr/log/" + encode_u64(height_) + be32(seq_++), std::move(billed_));
+    billed_.clear();
+    dirty_ = true;
+  }
   StateOverlay& s_;
   uint64_t height_;
   uint32_t seq_ = 0;
   bool dirty_ = false;
+  std::string billed_;
+};
+
+// The due index: agr/due/<time u64><chunk u32> holds up to kDueChunk packed u64 ids of
+// agreements due at `time`, agr/duen/<time u64> the u64 number of ids appended for that
+// time. Entries are never removed one by one: an agreement rescheduled elsewhere leaves a
+// stale entry, skipped when its time comes (its record's next_due_ms differs), and a
+// time's chunks are erased together when that time is processed. So rescheduling costs a
+// share of a chunk write, not an erase and a put per agreement and period.
+constexpr uint64_t kDueChunk = 512;
+std::string due_chunk_key(uint64_t time_ms, uint64_t chunk) {
+  return "agr/due/" + encode_u64(time_ms) + be32(static_cast<uint32_t>(chunk));
+}
+std::string due_count_key(uint64_t time_ms) {
+  return "agr/duen/" + encode_u64(time_ms);
+}
+class Due {
+ public:
+  explicit Due(StateOverlay& s) : s_(s) {}
+  ~Due() { flush(); }
+  Due(const Due&) = delete;
+  Due& operator=(const Due&) = delete;
+  void add(uint64_t time_ms, uint64_t id) { pending_[time_ms].push_back(id); }
+  void flush() {
+    for (const auto& [time, ids] : pending_) {
+      std::string count_key = due_count_key(time);
+      uint64_t n = get_u64(s_, count_key);
+      std::string chunk;
+      if (n % kDueChunk) chunk = s_.get(due_chunk_key(time, n / kDueChunk)).value_or("");
+      for (uint64_t id : ids) {
+        chunk += encode_u64(id);
+        if (++n % kDueChunk == 0) {
+          s_.put(due_chunk_key(time, n / kDueChunk - 1), std::move(chunk));
+          chunk.clear();
+        }
+      }
+      if (n % kDueChunk) s_.put(due_chunk_key(time, n / kDueChunk), std::move(chunk));
+      s_.put(count_key, encode_u64(n));
+    }
+    pending_.clear();
+  }
+
+ private:
+  StateOverlay& s_;
+  std::map<uint64_t, std::vector<uint64_t>> pending_;
 };
 
 void put_asset(StateOverlay& s, const Asset& a, Log& log) {
   s.put(asset_key(a.id), encode_asset_state(a));
   log.add(LogKind::kAsset, a.id);
 }
-void put_state(StateOverlay& s, uint64_t id, const AgreementState& st, Log& log) {
-  s.put(state_key(id), encode_agreement_state(st));
-  log.add(LogKind::kAgreement, id);
-}
-void put_payment(StateOverlay& s, const Payment& p, Log& log) {
+void put_payment(StateOverlay& s, const Payment& p) {
   s.put(payment_key(p.agreement, p.period), encode_payment(p));
-  log.add(LogKind::kPayment, p.agreement, p.period);
 }
 
 // What the block's billing did, for its end-of-block event.
@@ -338,64 +567,74 @@ struct BillingTally {
   }
 };
 
-// Everything needed to work on one agreement.
+// One agreement's record, as billing works on it.
 struct Work {
   uint64_t id = 0;
-  Terms terms;
   AgreementState st;
-  Asset asset;
-  uint64_t lag = 0;  // reading_lag_ms
+  Billing b;
+  uint64_t lag = 0;        // reading_lag_ms
+  uint64_t settle_ms = 0;  // meters' settlement period length
 };
 
-uint64_t window_end(const Terms& t, uint32_t k) {
-  return t.start_ms + t.period_ms * (k + 1ull);
+void put_state(StateOverlay& s, const Work& w) {
+  s.put(state_key(w.id), encode_record(w.st, w.b));
 }
-// When period k is billed: its end plus the time its last reading needs to arrive.
-uint64_t bill_time(const Terms& t, uint32_t k, uint64_t lag) {
-  return sat_add(window_end(t, k), lag);
+void put_state(StateOverlay& s, const Work& w, Log& log) {
+  put_state(s, w);
+  log.add(LogKind::kAgreement, w.id);
 }
 
-void reschedule(StateOverlay& s, Work& w) {
+uint64_t window_end(const Billing& b, uint32_t k) {
+  return b.start_ms + b.period_ms * (k + 1ull);
+}
+// When period k is billed: its end plus the time its last reading needs to arrive.
+uint64_t bill_time(const Billing& b, uint32_t k, uint64_t lag) {
+  return sat_add(window_end(b, k), lag);
+}
+
+void reschedule(Work& w, Due& due) {
+  const Billing& b = w.b;
   uint64_t next = UINT64_MAX;
   if (w.st.status == Status8::kActive) {
-    if (w.st.billed_periods < w.terms.periods)
-      next = bill_time(w.terms, w.st.billed_periods, w.lag);
+    if (w.st.billed_periods < b.periods) next = bill_time(b, w.st.billed_periods, w.lag);
     if (w.st.arrears_total() > 0) {
-      if (!w.st.penalty_applied && w.terms.penalty_bps > 0)
-        next = std::min(next, sat_add(w.st.arrears_since_ms, w.terms.grace_ms));
-      if (w.terms.default_ms > 0)
-        next = std::min(next, sat_add(w.st.arrears_since_ms, w.terms.default_ms));
+      if (!w.st.penalty_applied && b.penalty_bps > 0)
+        next = std::min(next, sat_add(w.st.arrears_since_ms, b.grace_ms));
+      if (b.default_ms > 0) next = std::min(next, sat_add(w.st.arrears_since_ms, b.default_ms));
     }
   }
   if (next == UINT64_MAX) next = 0;
   if (next == w.st.next_due_ms) return;
-  if (w.st.next_due_ms) s.erase(due_key(w.st.next_due_ms, w.id));
-  if (next) s.put(due_key(next, w.id), "");
+  if (next) due.add(next, w.id);
   w.st.next_due_ms = next;
 }
 
 // The asset leaves the agreement: back to its owner, or to the host on a transfer.
-void release_asset(StateOverlay& s, Work& w, bool transfer_to_host, Log& log) {
-  w.asset.agreement = 0;
-  if (transfer_to_host) w.asset.owner = w.terms.parties[*w.terms.role_index(Role::kHost)].account;
-  put_asset(s, w.asset, log);
+void release_asset(StateOverlay& s, const Work& w, bool transfer_to_host, Log& log) {
+  auto asset = find_asset(s, w.b.asset);
+  if (!asset) return;  // cannot happen: assets are never deleted
+  asset->agreement = 0;
+  if (transfer_to_host) asset->owner = w.b.accounts[w.b.host];
+  put_asset(s, *asset, log);
 }
 
 void close(StateOverlay& s, Work& w, Status8 status, uint64_t now, Log& log) {
   w.st.status = status;
   w.st.closed_ms = now;
-  release_asset(
-      s, w, status == Status8::kEnded && w.terms.disposition == Disposition::kTransferToHost, log);
+  release_asset(s, w, status == Status8::kEnded && w.b.disposition == Disposition::kTransferToHost,
+                log);
 }
+
+using Owed = std::array<uint64_t, kMaxParties>;
 
 // Splits `amount` by shares into `owed` (rounding remainder to the first share); the
 // host's own share stays with the host.
-void split(const std::vector<Share>& shares, uint64_t amount, size_t host,
-           std::vector<uint64_t>& owed) {
-  if (amount == 0 || shares.empty()) return;
+void split(const std::array<Share, kMaxShares>& shares, uint8_t count, uint64_t amount, size_t host,
+           Owed& owed) {
+  if (amount == 0 || count == 0) return;
   uint64_t given = 0;
-  for (const auto& sh : shares) given = sat_add(given, mul_div(amount, sh.bps, kBps));
-  for (size_t i = 0; i < shares.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) given = sat_add(given, mul_div(amount, shares[i].bps, kBps));
+  for (size_t i = 0; i < count; ++i) {
     uint64_t part = mul_div(amount, shares[i].bps, kBps);
     if (i == 0) part = sat_add(part, amount - given);
     if (shares[i].party != host) owed[shares[i].party] = sat_add(owed[shares[i].party], part);
@@ -403,52 +642,45 @@ void split(const std::vector<Share>& shares, uint64_t amount, size_t host,
 }
 
 // Bills period w.st.billed_periods from meter data and collects payment from the host.
-void bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally, Log& log) {
-  const Terms& t = w.terms;
+// Returns the period billed.
+uint32_t bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally) {
+  const Billing& b = w.b;
   uint32_t k = w.st.billed_periods;
   Payment p;
   p.agreement = w.id;
   p.period = k;
-  p.from_ms = t.start_ms + t.period_ms * k;
-  p.to_ms = p.from_ms + t.period_ms;
+  p.from_ms = b.start_ms + b.period_ms * k;
+  p.to_ms = p.from_ms + b.period_ms;
   p.height = height;
-  MeteredEnergy gen = metered_energy(s, w.asset.meter, p.from_ms, p.to_ms);
+  MeteredEnergy gen = metered_energy(s, b.asset_meter, p.from_ms, p.to_ms, w.settle_ms);
   p.generated_wh = gen.export_wh;
   p.missing_readings = gen.missing;
-  if (t.premises) {
-    auto prem = find_premises(s, t.premises);
-    if (prem && !prem->meter.is_zero()) {
-      MeteredEnergy conn = metered_energy(s, prem->meter, p.from_ms, p.to_ms);
-      p.surplus_wh = std::min(conn.export_wh, p.generated_wh);
-      p.missing_readings += conn.missing;
-    }
+  if (!b.premises_meter.is_zero()) {
+    MeteredEnergy conn = metered_energy(s, b.premises_meter, p.from_ms, p.to_ms, w.settle_ms);
+    p.surplus_wh = std::min(conn.export_wh, p.generated_wh);
+    p.missing_readings += conn.missing;
   }
   uint64_t used = p.generated_wh - p.surplus_wh;
-  p.billed_wh = t.volume_wh ? std::min(used, t.volume_wh) : used;
-  p.energy_charge = mul_div(p.billed_wh, t.tariff_micro_per_kwh, 1000);
-  p.rebate = mul_div(p.energy_charge, t.rebate_bps, kBps);
-  p.instalment = t.instalment_micro;
-  p.surplus_revenue = mul_div(p.surplus_wh, t.surplus_price_micro_per_kwh, 1000);
+  p.billed_wh = b.volume_wh ? std::min(used, b.volume_wh) : used;
+  p.energy_charge = mul_div(p.billed_wh, b.tariff, 1000);
+  p.rebate = mul_div(p.energy_charge, b.rebate_bps, kBps);
+  p.instalment = b.instalment;
+  p.surplus_revenue = mul_div(p.surplus_wh, b.surplus_price, 1000);
 
-  size_t host = *t.role_index(Role::kHost), owner = *t.role_index(Role::kOwner);
-  std::vector<uint64_t> owed(t.parties.size(), 0);
-  split(t.energy_shares, p.energy_charge - p.rebate, host, owed);
-  owed[owner] = sat_add(owed[owner], p.instalment);
-  split(t.surplus_shares, p.surplus_revenue, host, owed);
-  for (uint64_t o : owed) p.due = sat_add(p.due, o);
+  Owed owed{};
+  split(b.energy_shares, b.energy_count, p.energy_charge - p.rebate, b.host, owed);
+  owed[b.owner] = sat_add(owed[b.owner], p.instalment);
+  split(b.surplus_shares, b.surplus_count, p.surplus_revenue, b.host, owed);
+  for (size_t i = 0; i < b.parties; ++i) p.due = sat_add(p.due, owed[i]);
 
-  const PublicKey& payer = t.parties[host].account;
-  bool paid = false;
-  if (bank::balance(s, payer) >= p.due) {
-    // bank::transfer only fails on funds (checked above for the sum) or on a recipient's
-    // overflow: check those first, so that a payment is made in full or not at all.
-    paid = true;
-    for (size_t i = 0; i < owed.size() && paid; ++i)
-      if (owed[i]) paid = checked_add(bank::balance(s, t.parties[i].account), owed[i]).has_value();
-    for (size_t i = 0; i < owed.size() && paid; ++i)
-      if (owed[i]) paid = bank::transfer(s, payer, t.parties[i].account, owed[i]).is_ok();
-  }
-  if (w.st.arrears.size() != owed.size()) w.st.arrears.assign(owed.size(), 0);
+  // All or nothing: bank::pay_many checks the payer's funds and every recipient's
+  // overflow before moving anything.
+  std::array<bank::Payout, kMaxParties> payouts;
+  size_t n = 0;
+  for (size_t i = 0; i < b.parties; ++i)
+    if (owed[i]) payouts[n++] = {b.accounts[i], owed[i]};
+  bool paid = bank::pay_many(s, b.accounts[b.host], std::span(payouts.data(), n)).is_ok();
+  if (w.st.arrears.size() != b.parties) w.st.arrears.assign(b.parties, 0);
   if (paid) {
     p.status = PaymentStatus::kPaid;
     w.st.total_paid = sat_add(w.st.total_paid, p.due);
@@ -461,64 +693,95 @@ void bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally, Lo
       w.st.first_unpaid_period = k;
       w.st.penalty_applied = false;
     }
-    for (size_t i = 0; i < owed.size(); ++i) w.st.arrears[i] = sat_add(w.st.arrears[i], owed[i]);
+    for (size_t i = 0; i < b.parties; ++i) w.st.arrears[i] = sat_add(w.st.arrears[i], owed[i]);
     tally.missed++;
   }
   w.st.billed_periods = k + 1;
   tally.billed++;
-  put_payment(s, p, log);
+  put_payment(s, p);
+  return k;
 }
 
-// Does everything due for one agreement at `now`. Returns whether anything happened.
-bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally,
-             Log& log) {
+// Does everything due for one agreement at `now`, writes its record and logs what
+// changed: one kBilled entry (payment row and agreement row) when the last thing done was
+// billing a period, else kPayment entries for earlier periods and one kAgreement entry.
+// Returns whether anything happened.
+bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally, Log& log,
+             Due& due) {
   bool changed = false;
+  bool unlogged = false;  // period `last_billed` was billed and is not logged yet
+  uint32_t last_billed = 0;
+  auto log_billed = [&] {
+    if (unlogged) log.add(LogKind::kPayment, w.id, last_billed);
+    unlogged = false;
+  };
+  const Billing& b = w.b;
   while (w.st.status == Status8::kActive) {
-    if (w.st.billed_periods < w.terms.periods &&
-        now >= bill_time(w.terms, w.st.billed_periods, w.lag)) {
-      bill_one(s, w, height, tally, log);
+    if (w.st.billed_periods < b.periods && now >= bill_time(b, w.st.billed_periods, w.lag)) {
+      log_billed();
+      last_billed = bill_one(s, w, height, tally);
+      unlogged = true;
       changed = true;
       continue;
     }
     uint64_t arrears = w.st.arrears_total();
-    if (arrears > 0 && w.terms.default_ms > 0 &&
-        now >= sat_add(w.st.arrears_since_ms, w.terms.default_ms)) {
+    if (arrears > 0 && b.default_ms > 0 && now >= sat_add(w.st.arrears_since_ms, b.default_ms)) {
+      log_billed();
       close(s, w, Status8::kDefaulted, now, log);
       tally.defaulted++;
       changed = true;
       break;
     }
-    if (arrears > 0 && !w.st.penalty_applied && w.terms.penalty_bps > 0 &&
-        now >= sat_add(w.st.arrears_since_ms, w.terms.grace_ms)) {
-      size_t owner = *w.terms.role_index(Role::kOwner);
-      w.st.arrears[owner] =
-          sat_add(w.st.arrears[owner], mul_div(arrears, w.terms.penalty_bps, kBps));
+    if (arrears > 0 && !w.st.penalty_applied && b.penalty_bps > 0 &&
+        now >= sat_add(w.st.arrears_since_ms, b.grace_ms)) {
+      log_billed();
+      w.st.arrears[b.owner] = sat_add(w.st.arrears[b.owner], mul_div(arrears, b.penalty_bps, kBps));
       w.st.penalty_applied = true;
       tally.penalties++;
       changed = true;
       continue;
     }
-    if (w.st.billed_periods == w.terms.periods && arrears == 0) {
+    if (w.st.billed_periods == b.periods && arrears == 0) {
+      log_billed();
       close(s, w, Status8::kEnded, now, log);
       tally.ended++;
       changed = true;
     }
     break;
   }
-  reschedule(s, w);
-  if (changed) put_state(s, w.id, w.st, log);
+  reschedule(w, due);
+  if (changed) {
+    put_state(s, w);
+    if (unlogged)
+      log.billed(w.id, last_billed);
+    else
+      log.add(LogKind::kAgreement, w.id);
+  }
   return changed;
 }
 
-Result<Work> load_work(const StateReader& s, uint64_t id,
-                       std::optional<uint64_t> lag = std::nullopt) {
+Result<Work> load_record(const StateReader& s, uint64_t id, uint64_t lag, uint64_t settle_ms) {
+  auto v = s.get(state_key(id));
+  if (!v) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
+  auto rec = decode_bytes<Record>(*v, read_record);
+  if (!rec) return rec.status();
+  return Work{id, std::move(rec->st), rec->b, lag, settle_ms};
+}
+Result<Work> load_record(const StateReader& s, uint64_t id) {
+  return load_record(s, id, reading_lag_ms(s), settlement_ms(s));
+}
+
+// A handler's view: the record and the full terms.
+struct Loaded {
+  Work w;
+  Terms terms;
+};
+Result<Loaded> load_work(const StateReader& s, uint64_t id) {
+  auto w = load_record(s, id);
+  if (!w) return w.status();
   auto terms = find_terms(s, id);
-  auto st = find_agreement(s, id);
-  if (!terms || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
-  auto asset = find_asset(s, terms->asset);
-  if (!asset) return error(kAssetNotFound, "agreement's asset is gone");
-  return Work{id, std::move(*terms), std::move(*st), std::move(*asset),
-              lag ? *lag : reading_lag_ms(s)};
+  if (!terms) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
+  return Loaded{std::move(w.value()), std::move(*terms)};
 }
 
 // --- Handlers.
@@ -588,6 +851,16 @@ Status check_terms_against_state(const StateReader& s, const Terms& t) {
   return ok();
 }
 
+// The billing record of terms `t` (check_terms_against_state passed: asset and premises
+// exist).
+Billing billing_in_state(const StateReader& s, const Terms& t) {
+  Hash32 asset_meter, premises_meter;
+  if (auto a = find_asset(s, t.asset)) asset_meter = a->meter;
+  if (t.premises)
+    if (auto p = find_premises(s, t.premises)) premises_meter = p->meter;
+  return billing_of(t, asset_meter, premises_meter);
+}
+
 Status propose(TxContext& ctx, const Terms& t) {
   auto me = t.party_index(ctx.tx.sender);
   if (!me) return error(kNotAParty, "the proposer must be a party");
@@ -595,17 +868,18 @@ Status propose(TxContext& ctx, const Terms& t) {
   auto a = find_asset(ctx.state, t.asset);
   if (a->agreement)
     return error(kAssetInUse, "asset serves agreement " + std::to_string(a->agreement));
-  uint64_t id = next_id(ctx.state, "agr/next/agt");
-  AgreementState st;
-  st.signed_mask = 1u << *me;
-  st.proposed_ms = ctx.block.time_ms;
-  st.terms_hash = terms_hash(t);
-  st.arrears.assign(t.parties.size(), 0);
-  ctx.state.put(terms_key(id), to_string(encode_terms(t)));
+  Work w;
+  w.id = next_id(ctx.state, "agr/next/agt");
+  w.st.signed_mask = 1u << *me;
+  w.st.proposed_ms = ctx.block.time_ms;
+  w.st.terms_hash = terms_hash(t);
+  w.st.arrears.assign(t.parties.size(), 0);
+  w.b = billing_in_state(ctx.state, t);
+  ctx.state.put(terms_key(w.id), to_string(encode_terms(t)));
   Log log(ctx.state, ctx.block.height);
-  put_state(ctx.state, id, st, log);
-  ctx.events.push_back(
-      {"agreements/proposed", json{{"agreement", id}, {"terms_hash", st.terms_hash.hex()}}.dump()});
+  put_state(ctx.state, w, log);
+  ctx.events.push_back({"agreements/proposed",
+                        json{{"agreement", w.id}, {"terms_hash", w.st.terms_hash.hex()}}.dump()});
   return ok();
 }
 
@@ -619,29 +893,32 @@ Result<size_t> party_of(const Terms& terms, const PublicKey& sender, uint64_t id
 Status sign(TxContext& ctx, const SignPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  Work& w = loaded.value().w;
+  const Terms& terms = loaded.value().terms;
+  auto me = party_of(terms, ctx.tx.sender, p.agreement);
   if (!me) return me.status();
-  if (w->st.status != Status8::kProposed)
-    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
-  if (w->st.signed_mask & (1u << *me)) return error(kAlreadySigned, "you have signed already");
-  if (p.terms_hash != w->st.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
-  w->st.signed_mask |= 1u << *me;
+  if (w.st.status != Status8::kProposed)
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
+  if (w.st.signed_mask & (1u << *me)) return error(kAlreadySigned, "you have signed already");
+  if (p.terms_hash != w.st.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
+  w.st.signed_mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
   json ev = {{"agreement", p.agreement}, {"party", *me}};
-  if (w->st.signed_mask == (1u << w->terms.parties.size()) - 1) {
+  if (w.st.signed_mask == (1u << terms.parties.size()) - 1) {
     // Every party signed: activate, if the asset is still the owner's and free.
-    if (Status s = check_terms_against_state(ctx.state, w->terms); !s) return s;
-    if (w->asset.agreement)
-      return error(kAssetInUse, "asset serves agreement " + std::to_string(w->asset.agreement));
-    w->st.status = Status8::kActive;
-    w->st.activated_ms = ctx.block.time_ms;
-    w->asset.agreement = p.agreement;
-    put_asset(ctx.state, w->asset, log);
-    reschedule(ctx.state, *w);
+    if (Status s = check_terms_against_state(ctx.state, terms); !s) return s;
+    auto asset = find_asset(ctx.state, terms.asset);
+    if (asset->agreement)
+      return error(kAssetInUse, "asset serves agreement " + std::to_string(asset->agreement));
+    w.st.status = Status8::kActive;
+    w.st.activated_ms = ctx.block.time_ms;
+    asset->agreement = p.agreement;
+    put_asset(ctx.state, *asset, log);
+    Due due(ctx.state);
+    reschedule(w, due);
     ev["active"] = true;
   }
-  put_state(ctx.state, p.agreement, w->st, log);
+  put_state(ctx.state, w, log);
   ctx.events.push_back({"agreements/signed", ev.dump()});
   return ok();
 }
@@ -649,20 +926,21 @@ Status sign(TxContext& ctx, const SignPayload& p) {
 Status amend(TxContext& ctx, const AmendPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  const Work& w = loaded.value().w;
+  const Terms& terms = loaded.value().terms;
+  auto me = party_of(terms, ctx.tx.sender, p.agreement);
   if (!me) return me.status();
-  if (w->st.status != Status8::kActive)
+  if (w.st.status != Status8::kActive)
     return error(kWrongStatus, "only an active agreement is amended");
   const Terms& n = p.terms;
-  bool same_parties = n.parties.size() == w->terms.parties.size();
+  bool same_parties = n.parties.size() == terms.parties.size();
   for (size_t i = 0; same_parties && i < n.parties.size(); ++i)
-    same_parties = n.parties[i].account == w->terms.parties[i].account &&
-                   n.parties[i].role == w->terms.parties[i].role;
-  if (!same_parties || n.asset != w->terms.asset || n.premises != w->terms.premises ||
-      n.start_ms != w->terms.start_ms || n.period_ms != w->terms.period_ms)
+    same_parties = n.parties[i].account == terms.parties[i].account &&
+                   n.parties[i].role == terms.parties[i].role;
+  if (!same_parties || n.asset != terms.asset || n.premises != terms.premises ||
+      n.start_ms != terms.start_ms || n.period_ms != terms.period_ms)
     return error(kBadTerms, "an amendment keeps the parties, asset, premises, start and period");
-  if (n.periods < w->st.billed_periods)
+  if (n.periods < w.st.billed_periods)
     return error(kBadTerms, "cannot shorten below the periods billed");
   std::string v = to_string(encode_terms(n));
   v += be32(1u << *me);
@@ -676,10 +954,11 @@ Status amend(TxContext& ctx, const AmendPayload& p) {
 Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  Work& w = loaded.value().w;
+  const Terms& terms = loaded.value().terms;
+  auto me = party_of(terms, ctx.tx.sender, p.agreement);
   if (!me) return me.status();
-  if (w->st.status != Status8::kActive) return error(kWrongStatus, "agreement is not active");
+  if (w.st.status != Status8::kActive) return error(kWrongStatus, "agreement is not active");
   auto raw = ctx.state.get(amend_key(p.agreement));
   if (!raw || raw->size() < 4) return error(kNoAmendment, "no pending amendment");
   Bytes terms_bytes(raw->begin(), raw->end() - 4);
@@ -691,14 +970,16 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
   json ev = {{"agreement", p.agreement}, {"party", *me}};
-  if (mask == (1u << w->terms.parties.size()) - 1) {
-    w->terms = *n;
-    w->st.terms_hash = p.terms_hash;
+  if (mask == (1u << terms.parties.size()) - 1) {
+    // Same asset and premises (amend checks it), so the same meters.
+    w.b = billing_of(*n, w.b.asset_meter, w.b.premises_meter);
+    w.st.terms_hash = p.terms_hash;
     ctx.state.put(terms_key(p.agreement), to_string(terms_bytes));
     ctx.state.erase(amend_key(p.agreement));
     BillingTally tally;
-    process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log);
-    put_state(ctx.state, p.agreement, w->st, log);
+    Due due(ctx.state);
+    if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
+      put_state(ctx.state, w, log);
     ev["amended"] = true;
   } else {
     std::string v = to_string(terms_bytes);
@@ -712,30 +993,32 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
 Status terminate(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  Work& w = loaded.value().w;
+  const Terms& terms = loaded.value().terms;
+  auto me = party_of(terms, ctx.tx.sender, p.agreement);
   if (!me) return me.status();
   Log log(ctx.state, ctx.block.height);
-  if (w->st.status == Status8::kProposed) {  // any party withdraws a proposal
-    w->st.status = Status8::kTerminated;
-    w->st.closed_ms = ctx.block.time_ms;
-  } else if (w->st.status == Status8::kActive) {
-    Role role = w->terms.parties[*me].role;
+  if (w.st.status == Status8::kProposed) {  // any party withdraws a proposal
+    w.st.status = Status8::kTerminated;
+    w.st.closed_ms = ctx.block.time_ms;
+  } else if (w.st.status == Status8::kActive) {
+    Role role = terms.parties[*me].role;
     if (role != Role::kOwner && role != Role::kHost)
       return error(kNotAParty, "only the owner or the host ends an agreement early");
     Role other = role == Role::kOwner ? Role::kHost : Role::kOwner;
-    if (w->terms.termination_fee_micro)
+    if (terms.termination_fee_micro)
       if (Status s = bank::transfer(ctx.state, ctx.tx.sender,
-                                    w->terms.parties[*w->terms.role_index(other)].account,
-                                    w->terms.termination_fee_micro);
+                                    terms.parties[*terms.role_index(other)].account,
+                                    terms.termination_fee_micro);
           !s)
         return s;
-    close(ctx.state, *w, Status8::kTerminated, ctx.block.time_ms, log);
-    reschedule(ctx.state, *w);
+    close(ctx.state, w, Status8::kTerminated, ctx.block.time_ms, log);
+    Due due(ctx.state);
+    reschedule(w, due);
   } else {
-    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
-  put_state(ctx.state, p.agreement, w->st, log);
+  put_state(ctx.state, w, log);
   ctx.events.push_back(
       {"agreements/terminated", json{{"agreement", p.agreement}, {"by", *me}}.dump()});
   return ok();
@@ -744,37 +1027,40 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
 Status pay(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  auto me = party_of(w->terms, ctx.tx.sender, p.agreement);
+  Work& w = loaded.value().w;
+  const Terms& terms = loaded.value().terms;
+  auto me = party_of(terms, ctx.tx.sender, p.agreement);
   if (!me) return me.status();
-  if (w->terms.parties[*me].role != Role::kHost)
+  if (terms.parties[*me].role != Role::kHost)
     return error(kNotAParty, "only the host owes payments");
-  uint64_t total = w->st.arrears_total();
+  uint64_t total = w.st.arrears_total();
   if (total == 0) return error(kNoArrears, "nothing is owed");
   if (bank::balance(ctx.state, ctx.tx.sender) < total)
     return error(Code::kInsufficientFunds,
                  "arrears are " + std::to_string(total) + ", balance " +
                      std::to_string(bank::balance(ctx.state, ctx.tx.sender)));
-  for (size_t i = 0; i < w->st.arrears.size(); ++i)
-    if (w->st.arrears[i])
-      if (Status s = bank::transfer(ctx.state, ctx.tx.sender, w->terms.parties[i].account,
-                                    w->st.arrears[i]);
+  for (size_t i = 0; i < w.st.arrears.size(); ++i)
+    if (w.st.arrears[i])
+      if (Status s =
+              bank::transfer(ctx.state, ctx.tx.sender, terms.parties[i].account, w.st.arrears[i]);
           !s)
         return s;
   Log log(ctx.state, ctx.block.height);
-  for (uint32_t k = w->st.first_unpaid_period; k < w->st.billed_periods; ++k) {
+  for (uint32_t k = w.st.first_unpaid_period; k < w.st.billed_periods; ++k) {
     auto pm = find_payment(ctx.state, p.agreement, k);
     if (pm && pm->status == PaymentStatus::kMissed) {
       pm->status = PaymentStatus::kPaidLate;
-      put_payment(ctx.state, *pm, log);
+      put_payment(ctx.state, *pm);
+      log.add(LogKind::kPayment, pm->agreement, pm->period);
     }
   }
-  w->st.arrears.assign(w->st.arrears.size(), 0);
-  w->st.penalty_applied = false;
-  w->st.total_paid = sat_add(w->st.total_paid, total);
+  w.st.arrears.assign(w.st.arrears.size(), 0);
+  w.st.penalty_applied = false;
+  w.st.total_paid = sat_add(w.st.total_paid, total);
   BillingTally tally;
-  process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log);
-  put_state(ctx.state, p.agreement, w->st, log);
+  Due due(ctx.state);
+  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
+    put_state(ctx.state, w, log);
   ctx.events.push_back(
       {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
   return ok();
@@ -783,21 +1069,28 @@ Status pay(TxContext& ctx, const IdPayload& p) {
 Status execute(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_work(ctx.state, p.agreement);
   if (!loaded) return loaded.status();
-  Work* w = &loaded.value();
-  if (auto me = party_of(w->terms, ctx.tx.sender, p.agreement); !me) return me.status();
-  if (w->st.status != Status8::kActive)
-    return error(kWrongStatus, "agreement is " + std::string(status_name(w->st.status)));
-  if (ctx.block.time_ms < w->terms.start_ms)
-    return error(kNotStarted, "the term starts at " + std::to_string(w->terms.start_ms) +
+  Work& w = loaded.value().w;
+  if (auto me = party_of(loaded.value().terms, ctx.tx.sender, p.agreement); !me) return me.status();
+  if (w.st.status != Status8::kActive)
+    return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
+  if (ctx.block.time_ms < w.b.start_ms)
+    return error(kNotStarted, "the term starts at " + std::to_string(w.b.start_ms) +
                                   " ms, now is " + std::to_string(ctx.block.time_ms));
   Log log(ctx.state, ctx.block.height);
   BillingTally tally;
-  if (!process(ctx.state, *w, ctx.block.time_ms, ctx.block.height, tally, log))
+  Due due(ctx.state);
+  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
     return error(kNothingDue, "no billing period has ended yet");
   json ev = tally.summary();
   ev["agreement"] = p.agreement;
   ctx.events.push_back({"agreements/executed", ev.dump()});
   return ok();
+}
+
+// A score's weight: the settled value in whole units, + 1 (so that a rating of a period or
+// trade that moved no money still counts), bounded.
+uint64_t rating_weight(uint64_t settled_micro) {
+  return std::min<uint64_t>(settled_micro / 1'000'000 + 1, 1'000'000'000);
 }
 
 Status rate(TxContext& ctx, const RatePayload& p) {
@@ -817,7 +1110,7 @@ Status rate(TxContext& ctx, const RatePayload& p) {
   const PublicKey& ratee =
       terms->parties[*terms->role_index(role == Role::kOwner ? Role::kHost : Role::kOwner)].account;
   RatingTotals t = rating_totals(ctx.state, ratee);
-  uint64_t weight = std::min<uint64_t>(pm->due / 1'000'000 + 1, 1'000'000'000);
+  uint64_t weight = rating_weight(pm->due);
   t.count++;
   t.weight = sat_add(t.weight, weight);
   t.weighted_sum = sat_add(t.weighted_sum, weight * p.score);
@@ -831,6 +1124,39 @@ Status rate(TxContext& ctx, const RatePayload& p) {
                                                  {"score", p.score},
                                                  {"rating", rating_milli(t)}}
                                                 .dump()});
+  return ok();
+}
+
+Status rate_trade(TxContext& ctx, const RateTradePayload& p) {
+  auto t = market::find_trade(ctx.state, p.trade.commodity, p.trade.period, p.trade.index);
+  if (!t) return error(kTradeNotFound, "no trade " + p.trade.str());
+  const PublicKey& me = ctx.tx.sender;
+  if (me != t->buyer && me != t->seller)
+    return error(kNotAParty, "you are neither the buyer nor the seller of trade " + p.trade.str());
+  if (t->buyer == t->seller)
+    return error(kNoSettledInteraction, "trade " + p.trade.str() + " has no counterparty");
+  if (!t->settled)
+    return error(kNoSettledInteraction,
+                 "trade " + p.trade.str() + ": its period has not been settled");
+  std::string rk = trade_rated_key(p.trade, me);
+  if (ctx.state.get(rk)) return error(kAlreadyRated, "you rated this trade already");
+  const PublicKey& ratee = me == t->buyer ? t->seller : t->buyer;
+  uint64_t weight = rating_weight(t->settled_micro);
+  RatingTotals totals = rating_totals(ctx.state, ratee);
+  totals.count++;
+  totals.weight = sat_add(totals.weight, weight);
+  totals.weighted_sum = sat_add(totals.weighted_sum, weight * p.score);
+  ctx.state.put(rating_key(ratee), encode_totals(totals));
+  ctx.state.put(rk, std::string(1, static_cast<char>(p.score)) + std::string(ratee.view()) +
+                        encode_u64(weight));
+  Log log(ctx.state, ctx.block.height);
+  log.add_trade_rating(p.trade, me);
+  ctx.events.push_back({"agreements/rated-trade", json{{"trade", p.trade.str()},
+                                                       {"ratee", ratee.hex()},
+                                                       {"score", p.score},
+                                                       {"weight", weight},
+                                                       {"rating", rating_milli(totals)}}
+                                                      .dump()});
   return ok();
 }
 
@@ -899,6 +1225,57 @@ Bytes encode(const RatePayload& p) {
   return codec::Writer().u64(p.agreement).u32(p.period).u8(p.score).take();
 }
 
+Bytes encode(const RateTradePayload& p) {
+  return codec::Writer()
+      .str(p.trade.commodity, market::kMaxCommodity)
+      .u64(p.trade.period)
+      .u64(p.trade.index)
+      .u8(p.score)
+      .take();
+}
+
+std::string TradeRef::str() const {
+  return commodity + "/" + std::to_string(period) + "/" + std::to_string(index);
+}
+std::optional<TradeRef> TradeRef::parse(std::string_view s) {
+  size_t a = s.find('/');
+  size_t b = a == std::string_view::npos ? a : s.find('/', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  TradeRef t;
+  t.commodity = std::string(s.substr(0, a));
+  auto period = parse_id(s.substr(a + 1, b - a - 1));
+  auto index = parse_id(s.substr(b + 1));
+  if (t.commodity.empty() || t.commodity.size() > market::kMaxCommodity || !period || !index)
+    return std::nullopt;
+  t.period = *period;
+  t.index = *index;
+  return t;
+}
+
+std::optional<TradeRating> find_trade_rating(const StateReader& s, const TradeRef& trade,
+                                             const PublicKey& rater) {
+  auto v = s.get(trade_rated_key(trade, rater));
+  if (!v || v->size() != 41) return std::nullopt;
+  return TradeRating{static_cast<uint8_t>((*v)[0]),
+                     PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data() + 1)),
+                     *decode_u64(std::string_view(*v).substr(33))};
+}
+
+void scan_trade_ratings(
+    const StateReader& s,
+    const std::function<bool(const TradeRef&, const PublicKey& rater, const TradeRating&)>& fn) {
+  s.scan(kTradeRatedPrefix, [&](std::string_view k, std::string_view v) {
+    k.remove_prefix(kTradeRatedPrefix.size());
+    auto t = read_trade_part(k);
+    if (!t || k.size() != 32 || v.size() != 41) return true;
+    PublicKey rater = PublicKey::from_span(reinterpret_cast<const uint8_t*>(k.data()));
+    TradeRating r{static_cast<uint8_t>(v[0]),
+                  PublicKey::from_span(reinterpret_cast<const uint8_t*>(v.data() + 1)),
+                  *decode_u64(v.substr(33))};
+    return fn(*t, rater, r);
+  });
+}
+
 std::optional<Asset> find_asset(const StateReader& s, uint64_t id) {
   auto v = s.get(asset_key(id));
   if (!v) return std::nullopt;
@@ -920,7 +1297,7 @@ std::optional<Terms> find_terms(const StateReader& s, uint64_t id) {
 std::optional<AgreementState> find_agreement(const StateReader& s, uint64_t id) {
   auto v = s.get(state_key(id));
   if (!v) return std::nullopt;
-  auto t = decode_bytes<AgreementState>(*v, read_agreement_state);
+  auto t = decode_bytes<AgreementState>(*v, read_state_only);
   return t ? std::optional(*t) : std::nullopt;
 }
 std::optional<Payment> find_payment(const StateReader& s, uint64_t id, uint32_t period) {
@@ -946,6 +1323,27 @@ std::optional<uint8_t> find_rating(const StateReader& s, uint64_t agreement, uin
 std::vector<LogEntry> block_log(const StateReader& s, uint64_t height) {
   std::vector<LogEntry> out;
   s.scan("agr/log/" + encode_u64(height), [&](std::string_view, std::string_view v) {
+    if (!v.empty() && v[0] == static_cast<char>(LogKind::kTradeRating)) {
+      std::string_view rest = v.substr(1);
+      auto t = read_trade_part(rest);
+      if (!t || rest.size() != 32) return true;
+      LogEntry e;
+      e.kind = LogKind::kTradeRating;
+      e.trade = *t;
+      e.rater = PublicKey::from_span(reinterpret_cast<const uint8_t*>(rest.data()));
+      out.push_back(std::move(e));
+      return true;
+    }
+    if (!v.empty() && static_cast<uint8_t>(v[0]) == kBilledBatchKind) {
+      for (size_t i = 1; i + 12 <= v.size(); i += 12) {
+        LogEntry e;
+        e.kind = LogKind::kBilled;
+        e.id = *decode_u64(v.substr(i, 8));
+        e.period = codec::Reader(v.substr(i + 8, 4)).u32();
+        out.push_back(std::move(e));
+      }
+      return true;
+    }
     if (v.size() < 9) return true;
     LogEntry e;
     e.kind = static_cast<LogKind>(v[0]);
@@ -1037,7 +1435,8 @@ std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
           {kTerminate, "agreements/terminate"},
           {kPay, "agreements/pay"},
           {kExecute, "agreements/execute"},
-          {kRate, "agreements/rate"}};
+          {kRate, "agreements/rate"},
+          {kRateTrade, "agreements/rate-trade"}};
 }
 
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
@@ -1084,6 +1483,11 @@ Status AgreementsModule::check(const Transaction& tx) const {
       if (!p) return p.status();
       return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
     }
+    case kRateTrade: {
+      auto p = decode_bytes<RateTradePayload>(b, read_rate_trade);
+      if (!p) return p.status();
+      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
+    }
   }
   return error(Code::kUnknownType, "not an agreements transaction");
 }
@@ -1114,6 +1518,8 @@ Status AgreementsModule::deliver(TxContext& ctx) {
         return execute(ctx, decode_bytes<IdPayload>(b, read_id).value());
       case kRate:
         return rate(ctx, decode_bytes<RatePayload>(b, read_rate).value());
+      case kRateTrade:
+        return rate_trade(ctx, decode_bytes<RateTradePayload>(b, read_rate_trade).value());
     }
   } catch (const Error& e) {
     return e.status();
@@ -1122,25 +1528,43 @@ Status AgreementsModule::deliver(TxContext& ctx) {
 }
 
 void AgreementsModule::end_block(BlockContext& ctx) {
-  std::vector<uint64_t> due;
-  std::string stop = encode_u64(ctx.block.time_ms);
-  ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view) {
-    if (k.size() != 24 || k.substr(8, 8) > stop) return false;
-    due.push_back(*decode_u64(k.substr(16, 8)));
+  // Every due-index entry whose time has come, in (time, arrival) order; their chunks go.
+  struct Entry {
+    uint64_t time, id;
+  };
+  std::vector<Entry> due;
+  std::vector<std::string> done;
+  uint64_t last_time = UINT64_MAX;
+  ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view v) {
+    if (k.size() != 20) return true;
+    uint64_t time = *decode_u64(k.substr(8, 8));
+    if (time > ctx.block.time_ms) return false;
+    for (size_t i = 0; i + 8 <= v.size(); i += 8)
+      due.push_back({time, *decode_u64(v.substr(i, 8))});
+    done.emplace_back(k);
+    if (time != last_time) done.push_back(due_count_key(time));
+    last_time = time;
     return true;
   });
-  if (due.empty()) return;
+  if (due.empty() && done.empty()) return;
+  for (const auto& k : done) ctx.state.erase(k);
   BillingTally tally;
   {
     Log log(ctx.state, ctx.block.height);
-    uint64_t lag = reading_lag_ms(ctx.state);
-    for (uint64_t id : due) {
-      auto w = load_work(ctx.state, id, lag);
-      if (!w) continue;  // cannot happen: scheduled agreements exist
-      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log);
+    Due index(ctx.state);
+    uint64_t lag = reading_lag_ms(ctx.state), settle_ms = settlement_ms(ctx.state);
+    for (const auto& [time, id] : due) {
+      auto w = load_record(ctx.state, id, lag, settle_ms);
+      // Stale: rescheduled since this entry was made (or processed already this block).
+      if (!w || w->st.next_due_ms != time) continue;
+      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log, index);
+      // Its time's chunks are gone: keep it indexed if nothing moved it (cannot happen:
+      // whatever made it due was done).
+      if (w->st.next_due_ms == time) index.add(time, id);
     }
   }
-  ctx.events.push_back({"agreements/billing", tally.summary().dump()});
+  if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
+    ctx.events.push_back({"agreements/billing", tally.summary().dump()});
 }
 
 json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
@@ -1186,6 +1610,10 @@ json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
     case kRate:
       if (auto p = decode_bytes<RatePayload>(b, read_rate))
         return {{"agreement", p->agreement}, {"period", p->period}, {"score", p->score}};
+      break;
+    case kRateTrade:
+      if (auto p = decode_bytes<RateTradePayload>(b, read_rate_trade))
+        return {{"trade", p->trade.str()}, {"score", p->score}};
       break;
   }
   return {{"undecodable", to_hex(b)}};

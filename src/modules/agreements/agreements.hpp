@@ -12,7 +12,9 @@
 // recipient through the bank module. A payment that cannot be made becomes arrears; after
 // grace_ms a penalty is added once, after default_ms the agreement defaults and the asset
 // returns to its owner. After a settled period, owner and host may each rate the other
-// once; a score is a Bayesian average weighted by the settled value.
+// once; a score is a Bayesian average weighted by the settled value. Likewise the buyer
+// and the seller of a market trade rate each other once each after the trade's period has
+// settled (market::find_trade), weighted by the trade's settled value.
 //
 // Integers only: money in micro-units, energy in Wh, prices in micro-units per kWh,
 // shares in basis points (10000 = 100%), time from the block.
@@ -22,20 +24,38 @@
 //   agr/asset/<id>                   Asset (encode_asset)
 //   agr/prem/<id>                    Premises (encode_premises)
 //   agr/terms/<id>                   Terms (encode_terms); its SHA-256 is the terms hash
-//   agr/agt/<id>                     AgreementState (encode_agreement_state)
+//   agr/agt/<id>                     AgreementState, then the billing record: what billing
+//                                    needs from the terms, asset and premises (parties'
+//                                    accounts, host/owner index, shares, tariff, rebate,
+//                                    instalment, volume, surplus price, schedule, penalty
+//                                    and default rules, asset and premises meters), so a
+//                                    billed period reads one agreements key
 //   agr/amend/<id>                   pending amendment: Terms, then u32 signature mask
-//   agr/due/<time u64><id>           "" : the agreement has something due at `time`
+//   agr/due/<time u64><chunk u32>    packed u64 ids (up to 512 per chunk): agreements with
+//                                    something due at `time`. Never edited one by one: a
+//                                    rescheduled agreement leaves a stale entry (skipped:
+//                                    its next_due_ms differs); a time's chunks are erased
+//                                    when end_block reaches it
+//   agr/duen/<time u64>              u64 number of ids appended for `time`
 //   agr/pay/<id><period>             Payment (encode_payment), one per billed period
 //   agr/rated/<id><period><rater pk> u8 score
 //   agr/rating/<pk>                  RatingTotals (count, weight sum, weighted score sum)
-//   agr/log/<height u64><seq u32>    u8 kind || u64 id [|| u32 period]: what a block
+//   agr/rated-trade/<u8 len><commodity><period u64><index u64><rater pk>
+//                                    u8 score || ratee pk || u64 weight: a rating of the
+//                                    counterparty of a settled market trade
+//   agr/log/<height u64><seq u32>    u8 kind || u64 id [|| u32 period] [|| rater pk], or
+//                                    kind 7 || trade part || rater pk (a trade rating), or
+//                                    kind 8 || (u64 id || u32 period)* (up to 4096 billed
+//                                    periods, read back as kBilled entries): what a block
 //                                    changed, in order, for the SQL read model
 //   agr/logc                         u64 height || u32 next seq of that height
 //
 // Codes 1300-1399 (names registered by register_agreements_codes()).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "ledger/module.hpp"
 
@@ -53,6 +73,7 @@ constexpr uint16_t kTerminate = 0x0408;
 constexpr uint16_t kPay = 0x0409;
 constexpr uint16_t kExecute = 0x040a;
 constexpr uint16_t kRate = 0x040b;
+constexpr uint16_t kRateTrade = 0x040c;
 
 // Error codes.
 constexpr Code kAssetNotFound = static_cast<Code>(1300);
@@ -75,6 +96,7 @@ constexpr Code kMeterNotFound = static_cast<Code>(1316);
 constexpr Code kNoArrears = static_cast<Code>(1317);
 constexpr Code kNoAmendment = static_cast<Code>(1318);
 constexpr Code kBadListing = static_cast<Code>(1319);
+constexpr Code kTradeNotFound = static_cast<Code>(1320);
 void register_agreements_codes();
 
 constexpr size_t kMaxName = 64;
@@ -241,6 +263,15 @@ struct RatingTotals {
 constexpr uint64_t kPriorWeight = 10;
 uint64_t rating_milli(const RatingTotals& t);
 
+// A market trade: number `index` of the trades of (commodity, period). Written
+// "<commodity>/<period>/<index>" (e.g. "electricity/1996/0").
+struct TradeRef {
+  std::string commodity = "electricity";
+  uint64_t period = 0;
+  uint64_t index = 0;
+  std::string str() const;
+  static std::optional<TradeRef> parse(std::string_view s);
+};
 // Payloads.
 struct TransferAssetPayload {
   uint64_t asset = 0;
@@ -265,6 +296,10 @@ struct RatePayload {
   uint32_t period = 0;
   uint8_t score = 0;
 };
+struct RateTradePayload {
+  TradeRef trade;
+  uint8_t score = 0;
+};
 Bytes encode(const Asset& a);  // registration payload: id and agreement are ignored
 Bytes encode(const Premises& p);
 Bytes encode(const TransferAssetPayload& p);
@@ -272,6 +307,7 @@ Bytes encode(const SignPayload& p);
 Bytes encode(const AmendPayload& p);
 Bytes encode(const IdPayload& p);
 Bytes encode(const RatePayload& p);
+Bytes encode(const RateTradePayload& p);
 
 // Reads.
 std::optional<Asset> find_asset(const StateReader& s, uint64_t id);
@@ -291,17 +327,31 @@ enum class LogKind : uint8_t {
   kPremises = 2,
   kAgreement = 3,
   kPayment = 4,
-  kRating = 5
+  kRating = 5,
+  kBilled = 6,      // a period billed: its payment and the agreement changed (one entry)
+  kTradeRating = 7  // a rating of a market trade's counterparty (trade, rater)
 };
 struct LogEntry {
   LogKind kind;
   uint64_t id = 0;
   uint32_t period = 0;  // payments and ratings
   PublicKey rater;      // ratings
+  TradeRef trade;       // trade ratings
 };
 std::vector<LogEntry> block_log(const StateReader& s, uint64_t height);
 std::optional<uint8_t> find_rating(const StateReader& s, uint64_t agreement, uint32_t period,
                                    const PublicKey& rater);
+struct TradeRating {
+  uint8_t score = 0;
+  PublicKey ratee;
+  uint64_t weight = 0;
+};
+std::optional<TradeRating> find_trade_rating(const StateReader& s, const TradeRef& trade,
+                                             const PublicKey& rater);
+// Every trade rating, in key order, until `fn` returns false.
+void scan_trade_ratings(
+    const StateReader& s,
+    const std::function<bool(const TradeRef&, const PublicKey& rater, const TradeRating&)>& fn);
 
 // Billing's one input from the meters: the energy a meter recorded over [from_ms, to_ms).
 struct MeteredEnergy {

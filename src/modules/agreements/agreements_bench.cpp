@@ -4,7 +4,11 @@
 //                          n active lease agreements (meter reading lookups, tariff, shares,
 //                          bank transfers, payment records, change log, rescheduling), on a
 //                          StateOverlay over an in-memory state holding them. The Merkle
-//                          tree and the RocksDB commit of the block are not included.
+//                          tree and the RocksDB commit of the block are not included;
+//                          what they would cost grows with the keys the block writes:
+//   bill_<n>_writes_per_agreement       state writes (puts and erases) of that block / n
+//   bill_<n>_store_reads_per_agreement  reads that reached the state under the block's
+//                                       overlay (what the node reads from RocksDB) / n
 //   match_p50_ms/p99_ms    latency of a matching query (premises -> ranked listed systems)
 //                          on the SQLite read model holding 100k listings.
 // GRIDPACT_BENCH_QUICK=1: 1k agreements, 10k listings.
@@ -28,12 +32,15 @@ namespace {
 class MapState : public StateReader {
  public:
   std::map<std::string, std::string, std::less<>> kv;
+  mutable uint64_t reads = 0;  // gets and scans
   std::optional<std::string> get(std::string_view key) const override {
+    ++reads;
     auto it = kv.find(key);
     if (it == kv.end()) return std::nullopt;
     return it->second;
   }
   void scan(std::string_view prefix, const Visitor& fn) const override {
+    ++reads;
     for (auto it = kv.lower_bound(prefix); it != kv.end() && it->first.starts_with(prefix); ++it)
       if (!fn(it->first, it->second)) return;
   }
@@ -136,9 +143,15 @@ double bill(size_t n) {
   std::vector<Event> events;
   BlockInfo info{"bench", 3, start + 2 * kSettleMs};
   BlockContext ctx{info, block, events};
+  base.reads = 0;
   double t0 = now_s();
   agr.end_block(ctx);
   double elapsed = now_s() - t0;
+  std::string name = "bill_" + std::to_string(n);
+  bench::metric(name + "_writes_per_agreement",
+                static_cast<double>(block.writes().size()) / static_cast<double>(n), "writes");
+  bench::metric(name + "_store_reads_per_agreement",
+                static_cast<double>(base.reads) / static_cast<double>(n), "reads");
   json summary = json::parse(events.at(0).data);
   if (summary["billed"] != n || summary["paid"] != n || bank::supply(block) != supply) {
     std::fprintf(stderr, "billing did not bill every agreement: %s\n", summary.dump().c_str());

@@ -8,6 +8,7 @@
 #include "ledger/testing.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::agreements {
@@ -571,10 +572,55 @@ TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {
   EXPECT_EQ(log[1].kind, LogKind::kAgreement);
   EXPECT_EQ(log[1].id, id);
   tick(due(t, 0));
+  // One billed period: one entry for its payment and the agreement.
   log = block_log(chain->store(), *chain->store().height());
-  ASSERT_EQ(log.size(), 2u);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, LogKind::kBilled);
+  EXPECT_EQ(log[0].id, id);
+  EXPECT_EQ(log[0].period, 0u);
+  // Two periods billed in one block (the last ends the agreement and transfers the
+  // asset): the earlier is a payment entry, then the asset, then the agreement.
+  tick(due(t, 2));
+  log = block_log(chain->store(), *chain->store().height());
+  ASSERT_EQ(log.size(), 4u);
   EXPECT_EQ(log[0].kind, LogKind::kPayment);
-  EXPECT_EQ(log[1].kind, LogKind::kAgreement);
+  EXPECT_EQ(log[0].period, 1u);
+  EXPECT_EQ(log[1].kind, LogKind::kPayment);
+  EXPECT_EQ(log[1].period, 2u);
+  EXPECT_EQ(log[2].kind, LogKind::kAsset);
+  EXPECT_EQ(log[3].kind, LogKind::kAgreement);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
+}
+
+TEST_F(AgreementsTest, DueIndexSkipsStaleEntries) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  Terms t = lease_to_own_template(args(asset, prem));
+  uint64_t id = active(t);
+  auto index = [&] {
+    std::vector<std::pair<uint64_t, uint64_t>> out;  // (time, id)
+    chain->store().scan("agr/due/", [&](std::string_view k, std::string_view v) {
+      for (size_t i = 0; i + 8 <= v.size(); i += 8)
+        out.emplace_back(*decode_u64(k.substr(8, 8)), *decode_u64(v.substr(i, 8)));
+      return true;
+    });
+    return out;
+  };
+  EXPECT_EQ(index(), (std::vector<std::pair<uint64_t, uint64_t>>{{due(t, 0), id}}));
+  tick(due(t, 0));
+  // Period 0 billed: its time's entry is gone, the next period's is there.
+  EXPECT_EQ(index(), (std::vector<std::pair<uint64_t, uint64_t>>{{due(t, 1), id}}));
+  EXPECT_EQ(state(id).next_due_ms, due(t, 1));
+  // Terminated: the entry stays (stale) until its time, then goes without billing.
+  ASSERT_TRUE(tx(owner, kTerminate, encode(IdPayload{id})).ok());
+  EXPECT_EQ(state(id).next_due_ms, 0u);
+  EXPECT_EQ(index().size(), 1u);
+  auto receipts = tick(due(t, 1));
+  EXPECT_TRUE(index().empty());
+  EXPECT_EQ(state(id).billed_periods, 1u);
+  EXPECT_FALSE(find_payment(chain->store(), id, 1));
+  for (const auto& r : receipts)
+    for (const auto& e : r.events) EXPECT_NE(e.type, "agreements/billing");
 }
 
 TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
@@ -758,6 +804,181 @@ TEST_F(AgreementsTest, QueriesAndPayloadViews) {
   EXPECT_EQ(view["terms_hash"], terms_hash(t).hex());
   EXPECT_EQ(agreements.payload_json(kRate, encode(RatePayload{id, 2, 4}))["score"], 4);
   EXPECT_TRUE(agreements.payload_json(kRate, Bytes{1}).contains("undecodable"));
+}
+
+// Ratings of market trades: on a chain with the market module, a real trade cleared at the
+// gate and settled from signed meter readings.
+struct TradeRatingTest : ::testing::Test {
+  static constexpr uint64_t P = 900'000;
+  KeyPair issuer = KeyPair::generate(), operator_key = KeyPair::generate();
+  KeyPair tax = KeyPair::generate(), seller = KeyPair::generate();
+  KeyPair buyer = KeyPair::generate(), stranger = KeyPair::generate();
+  TestMeter seller_meter, buyer_meter;
+  bank::BankModule bank_module;
+  meters::MetersModule meters_module;
+  market::MarketModule market_module;
+  AgreementsModule agreements;
+  std::unique_ptr<testing::Chain> chain;
+  uint64_t now = 10 * P + 5000;
+
+  void SetUp() override {
+    json genesis = {{"bank",
+                     {{"issuer", issuer.public_key().hex()},
+                      {"balances",
+                       {{buyer.public_key().hex(), 100'000'000},
+                        {seller.public_key().hex(), 1'000'000},
+                        {operator_key.public_key().hex(), 1'000'000}}}}},
+                    {"meters", {{"period_ms", P}, {"allow_virtual", true}}},
+                    {"market",
+                     {{"operator", operator_key.public_key().hex()},
+                      {"tax_account", tax.public_key().hex()},
+                      {"tax_ppm", 0},
+                      {"retail_tariff", 300'000},
+                      {"feed_in_tariff", 80'000},
+                      {"settlement_deadline_ms", 2 * P},
+                      {"fees", {{"mg-a", {{"mg-a", 0}}}}}}},
+                    {"agreements", json::object()}};
+    chain = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&bank_module, &meters_module, &market_module, &agreements}, genesis);
+    register_meter(seller, seller_meter, meters::Source::kPv);
+    register_meter(buyer, buyer_meter, meters::Source::kConsumer);
+  }
+  Receipt tx(const KeyPair& k, uint16_t type, Bytes payload) {
+    return chain->one(k, type, std::move(payload), now += 1000);
+  }
+  void tick(uint64_t t) {
+    now = std::max(now + 1000, t);
+    chain->block({}, now);
+  }
+  void register_meter(const KeyPair& k, TestMeter& m, meters::Source source) {
+    meters::RegisterPayload p;
+    p.microgrid = "mg-a";
+    p.source = source;
+    p.location = "test";
+    p.firmware_version = "sim";
+    Bytes key(m.key.public_key().bytes.begin(), m.key.public_key().bytes.end());
+    auto nonce =
+        attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
+    p.evidence = attest::encode_evidence(attest::make_virtual_evidence(m.key, nonce));
+    auto r = tx(k, meters::kRegister, meters::encode(p));
+    ASSERT_TRUE(r.ok()) << r.message;
+    m.id = meters::meter_id_of(key);
+  }
+  void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    meters::Reading r{m.id, period, ++m.seq, import_wh, export_wh, {}};
+    meters::sign_virtual(r, "test", m.key);
+    auto rc = tx(stranger, meters::kReading, meters::encode(r));
+    ASSERT_TRUE(rc.ok()) << rc.message;
+  }
+  Receipt rate(const KeyPair& k, const TradeRef& t, uint8_t score) {
+    return tx(k, kRateTrade, encode(RateTradePayload{t, score}));
+  }
+  std::map<std::string, std::string> snapshot() {
+    std::map<std::string, std::string> m;
+    for (const char* prefix : {"agr/", "bank/"})
+      chain->store().scan(prefix, [&](std::string_view k, std::string_view v) {
+        m.emplace(k, v);
+        return true;
+      });
+    return m;
+  }
+};
+
+TEST_F(TradeRatingTest, BuyerAndSellerRateEachOtherOnceAfterSettlement) {
+  market::OfferPayload offer{"electricity", 12, 50'000, 100'000, seller_meter.id};
+  ASSERT_TRUE(tx(seller, market::kOffer, market::encode(offer)).ok());
+  market::BidPayload bid;
+  bid.period = 12;
+  bid.qty = 50'000;
+  bid.price = 200'000;
+  bid.meter = buyer_meter.id;
+  ASSERT_TRUE(tx(buyer, market::kBid, market::encode(bid)).ok());
+  tick(12 * P);  // the gate closes: one trade, electricity/12/0
+  TradeRef trade{"electricity", 12, 0};
+  auto info = market::find_trade(chain->store(), "electricity", 12, 0);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->buyer, buyer.public_key());
+  EXPECT_EQ(info->seller, seller.public_key());
+  EXPECT_FALSE(info->settled);
+
+  // Cleared but not settled: no rating, nothing changes.
+  auto before = snapshot();
+  EXPECT_EQ(rate(buyer, trade, 5).code, code(kNoSettledInteraction));
+  EXPECT_EQ(rate(seller, trade, 5).code, code(kNoSettledInteraction));
+  EXPECT_EQ(snapshot(), before);
+
+  // The period ends; the meters report: 40 kWh delivered of the 50 kWh sold.
+  tick(13 * P + 1000);
+  reading(seller_meter, 12, 0, 40'000);
+  reading(buyer_meter, 12, 50'000, 0);
+  tick(now + 1000);
+  info = market::find_trade(chain->store(), "electricity", 12, 0);
+  ASSERT_TRUE(info);
+  ASSERT_TRUE(info->settled);
+  // Settled value: the 40 kWh delivered at the trade price.
+  EXPECT_EQ(info->settled_micro, 40'000 * static_cast<uint64_t>(info->price) / 1000);
+  ASSERT_GT(info->settled_micro, 1'000'000u);
+
+  // Refusals, each with its code and no change.
+  before = snapshot();
+  EXPECT_EQ(rate(stranger, trade, 5).code, code(kNotAParty));
+  EXPECT_EQ(rate(buyer, TradeRef{"electricity", 12, 1}, 5).code, code(kTradeNotFound));
+  EXPECT_EQ(rate(buyer, TradeRef{"electricity", 11, 0}, 5).code, code(kTradeNotFound));
+  EXPECT_EQ(rate(buyer, TradeRef{"heat", 12, 0}, 5).code, code(kTradeNotFound));
+  EXPECT_EQ(rate(buyer, trade, 0).code, code(kBadScore));
+  EXPECT_EQ(rate(buyer, trade, 6).code, code(kBadScore));
+  EXPECT_EQ(snapshot(), before);
+
+  // The buyer rates the seller, once.
+  auto r = rate(buyer, trade, 5);
+  ASSERT_TRUE(r.ok()) << r.message;
+  EXPECT_EQ(rate(buyer, trade, 1).code, code(kAlreadyRated));
+  uint64_t weight = info->settled_micro / 1'000'000 + 1;
+  RatingTotals seller_totals = rating_totals(chain->store(), seller.public_key());
+  EXPECT_EQ(seller_totals.count, 1u);
+  EXPECT_EQ(seller_totals.weight, weight);
+  EXPECT_EQ(rating_milli(seller_totals), (10 * 3000 + weight * 5 * 1000) / (10 + weight));
+  auto stored = find_trade_rating(chain->store(), trade, buyer.public_key());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->score, 5);
+  EXPECT_EQ(stored->ratee, seller.public_key());
+  EXPECT_EQ(stored->weight, weight);
+  EXPECT_FALSE(find_trade_rating(chain->store(), trade, seller.public_key()));
+  // The change log names the trade and the rater (the read model follows it).
+  auto log = block_log(chain->store(), *chain->store().height() - 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].kind, LogKind::kTradeRating);
+  EXPECT_EQ(log[0].trade.str(), "electricity/12/0");
+  EXPECT_EQ(log[0].rater, buyer.public_key());
+
+  // The seller rates the buyer, once.
+  ASSERT_TRUE(rate(seller, trade, 2).ok());
+  EXPECT_EQ(rate(seller, trade, 3).code, code(kAlreadyRated));
+  RatingTotals buyer_totals = rating_totals(chain->store(), buyer.public_key());
+  EXPECT_EQ(buyer_totals.count, 1u);
+  EXPECT_EQ(rating_milli(buyer_totals), (10 * 3000 + weight * 2 * 1000) / (10 + weight));
+  EXPECT_EQ(rating_totals(chain->store(), seller.public_key()).count, 1u);
+  size_t scanned = 0;
+  scan_trade_ratings(chain->store(), [&](const TradeRef& t, const PublicKey&, const TradeRating&) {
+    EXPECT_EQ(t.str(), trade.str());
+    ++scanned;
+    return true;
+  });
+  EXPECT_EQ(scanned, 2u);
+}
+
+TEST(TradeRef, ParsesAndPrints) {
+  auto t = TradeRef::parse("electricity/1996/3");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->commodity, "electricity");
+  EXPECT_EQ(t->period, 1996u);
+  EXPECT_EQ(t->index, 3u);
+  EXPECT_EQ(t->str(), "electricity/1996/3");
+  EXPECT_FALSE(TradeRef::parse("electricity/1996"));
+  EXPECT_FALSE(TradeRef::parse("/1/2"));
+  EXPECT_FALSE(TradeRef::parse("electricity/x/2"));
+  EXPECT_FALSE(TradeRef::parse("electricity/1/2/3"));
+  EXPECT_FALSE(TradeRef::parse("a-commodity-name-too-long/1/2"));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Billing's only contact with the meters module.
 #include "modules/agreements/agreements.hpp"
+#include "modules/agreements/internal.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::agreements {
@@ -8,8 +9,12 @@ namespace gridpact::agreements {
 // windows share none and miss none, aligned or not.
 MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t from_ms,
                              uint64_t to_ms) {
+  return metered_energy(s, meter, from_ms, to_ms, settlement_ms(s));
+}
+
+MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t from_ms,
+                             uint64_t to_ms, uint64_t len) {
   MeteredEnergy out;
-  uint64_t len = meters::period_length_ms(s);
   if (len == 0 || to_ms <= from_ms) return out;
   uint64_t first = from_ms / len + (from_ms % len ? 1 : 0);
   uint64_t end = to_ms / len + (to_ms % len ? 1 : 0);
@@ -23,6 +28,10 @@ MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t
     out.export_wh = checked_add(out.export_wh, e->export_wh).value_or(UINT64_MAX);
   }
   return out;
+}
+
+uint64_t settlement_ms(const StateReader& s) {
+  return meters::period_length_ms(s);
 }
 
 uint64_t reading_lag_ms(const StateReader& s) {

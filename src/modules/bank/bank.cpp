@@ -1,5 +1,7 @@
 #include "modules/bank/bank.hpp"
 
+#include <array>
+
 #include "codec/codec.hpp"
 
 namespace gridpact::bank {
@@ -102,6 +104,42 @@ Status transfer(StateOverlay& s, const PublicKey& from, const PublicKey& to, uin
   if (!checked_add(balance(s, to), amount)) return error(Code::kOverflow, "balance overflows");
   (void)take_from(s, balance_key(from), amount);
   (void)add_to(s, balance_key(to), amount);
+  return ok();
+}
+
+Status pay_many(StateOverlay& s, const PublicKey& from, std::span<const Payout> payouts) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < payouts.size(); ++i) {
+    if (payouts[i].amount == 0) return error(Code::kZeroAmount, "amount must be positive");
+    if (payouts[i].to == from) return error(Code::kSelfTransfer, "transfer to self");
+    for (size_t j = 0; j < i; ++j)
+      if (payouts[j].to == payouts[i].to)
+        return error(Code::kInvalidArgument, "a recipient is listed twice");
+    auto t = checked_add(total, payouts[i].amount);
+    if (!t) return error(Code::kOverflow, "amount overflows");
+    total = *t;
+  }
+  if (payouts.empty()) return ok();
+  std::string from_key = balance_key(from);
+  uint64_t have = get_u64(s, from_key);
+  if (have < total)
+    return error(Code::kInsufficientFunds,
+                 "needs " + std::to_string(total) + ", has " + std::to_string(have));
+  // Read every recipient before writing any, so a failure changes nothing.
+  std::array<uint64_t, 16> after_small{};
+  std::vector<uint64_t> after_large;
+  uint64_t* after = after_small.data();
+  if (payouts.size() > after_small.size()) {
+    after_large.resize(payouts.size());
+    after = after_large.data();
+  }
+  for (size_t i = 0; i < payouts.size(); ++i) {
+    auto v = checked_add(get_u64(s, balance_key(payouts[i].to)), payouts[i].amount);
+    if (!v) return error(Code::kOverflow, "balance overflows");
+    after[i] = *v;
+  }
+  put_u64(s, from_key, have - total);
+  for (size_t i = 0; i < payouts.size(); ++i) put_u64(s, balance_key(payouts[i].to), after[i]);
   return ok();
 }
 

@@ -15,6 +15,8 @@
 //   bank/esc/<id>        owner pk (32) || u64 amount
 #pragma once
 
+#include <span>
+
 #include "ledger/module.hpp"
 
 namespace gridpact::bank {
@@ -59,6 +61,14 @@ std::optional<Escrow> escrow(const StateReader& s, std::string_view id);
 // Writes, for this module and others. Each checks funds and overflow and changes nothing
 // when it fails.
 Status transfer(StateOverlay& s, const PublicKey& from, const PublicKey& to, uint64_t amount);
+// Pays every payout from `from`, all or nothing: changes nothing unless `from` holds their
+// sum and no recipient's balance overflows. Each balance is read and written once (billing
+// many agreements in one block). Recipients must be distinct and differ from `from`.
+struct Payout {
+  PublicKey to;
+  uint64_t amount = 0;
+};
+Status pay_many(StateOverlay& s, const PublicKey& from, std::span<const Payout> payouts);
 Status lock(StateOverlay& s, const PublicKey& owner, std::string_view escrow_id,
             uint64_t amount);
 // Pays `amount` out of an escrow to `to`; the escrow closes when it reaches zero.

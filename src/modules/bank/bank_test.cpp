@@ -121,6 +121,37 @@ TEST_F(BankTest, EscrowLockReleaseRefund) {
   EXPECT_EQ(refund(s, "test/1").code, Code::kEscrowNotFound);
 }
 
+TEST_F(BankTest, PayManyIsAllOrNothing) {
+  KeyPair carol = KeyPair::generate();
+  StateOverlay s(chain->store());
+  std::vector<Payout> two = {{bob.public_key(), 300}, {carol.public_key(), 200}};
+  ASSERT_TRUE(pay_many(s, alice.public_key(), two).is_ok());
+  EXPECT_EQ(balance(s, alice.public_key()), 500u);
+  EXPECT_EQ(balance(s, bob.public_key()), 300u);
+  EXPECT_EQ(balance(s, carol.public_key()), 200u);
+  EXPECT_EQ(total_holdings(s), supply(s));
+  // Each refusal changes nothing: funds for the sum, zero, self, a recipient twice.
+  size_t writes = s.writes().size();
+  std::vector<Payout> too_much = {{bob.public_key(), 300}, {carol.public_key(), 201}};
+  EXPECT_EQ(pay_many(s, alice.public_key(), too_much).code, Code::kInsufficientFunds);
+  std::vector<Payout> zero = {{bob.public_key(), 1}, {carol.public_key(), 0}};
+  EXPECT_EQ(pay_many(s, alice.public_key(), zero).code, Code::kZeroAmount);
+  std::vector<Payout> self = {{alice.public_key(), 1}};
+  EXPECT_EQ(pay_many(s, alice.public_key(), self).code, Code::kSelfTransfer);
+  std::vector<Payout> twice = {{bob.public_key(), 1}, {bob.public_key(), 1}};
+  EXPECT_EQ(pay_many(s, alice.public_key(), twice).code, Code::kInvalidArgument);
+  EXPECT_EQ(s.writes().size(), writes);
+  EXPECT_EQ(balance(s, alice.public_key()), 500u);
+  EXPECT_EQ(balance(s, bob.public_key()), 300u);
+  // A recipient whose balance would overflow: nobody is paid.
+  s.put(account_key("bank/bal/", carol.public_key()), encode_u64(UINT64_MAX));
+  std::vector<Payout> overflow = {{bob.public_key(), 1}, {carol.public_key(), 1}};
+  EXPECT_EQ(pay_many(s, alice.public_key(), overflow).code, Code::kOverflow);
+  EXPECT_EQ(balance(s, alice.public_key()), 500u);
+  EXPECT_EQ(balance(s, bob.public_key()), 300u);
+  EXPECT_TRUE(pay_many(s, alice.public_key(), {}).is_ok());
+}
+
 TEST_F(BankTest, MoneyIsConservedUnderRandomTraffic) {
   std::vector<KeyPair> people = {alice, bob, KeyPair::generate(), KeyPair::generate()};
   std::mt19937_64 rng(7);

@@ -177,6 +177,10 @@ std::string due_key(uint64_t period, std::string_view c) {
 std::string trade_prefix(std::string_view c, uint64_t period) {
   return "market/trade/" + std::string(c) + "/" + hex16(period) + "/";
 }
+// The value settled for trade n of a period (written at settlement; see find_trade).
+std::string trade_settled_key(std::string_view c, uint64_t period, uint64_t n) {
+  return "market/tsettled/" + std::string(c) + "/" + hex16(period) + "/" + hex16(n);
+}
 std::string escrow_id(const Hash32& order) {
   return "market/" + order.hex();
 }
@@ -666,6 +670,9 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
                    static_cast<uint128>(grid) * static_cast<uint64_t>(p.retail_tariff);
     bid_nano[t.bid] += owed;
     bid_owner[t.bid] = t.buyer;
+    // Trades are numbered in scan order (hex keys), so i is the trade's number.
+    s.put(trade_settled_key(commodity, period, i),
+          encode_u64(static_cast<uint64_t>(std::min<uint128>(value / 1000, UINT64_MAX))));
     auto seller_micro = static_cast<uint64_t>((value - tax) / 1000);
     auto tax_micro = static_cast<uint64_t>(tax / 1000);
     std::string esc = escrow_id(t.bid);
@@ -812,6 +819,28 @@ std::optional<OrderRecord> find_order(const StateReader& s, const Hash32& id) {
   auto v = s.get(order_key(id));
   if (!v) return std::nullopt;
   return decode_order(*v);
+}
+
+std::optional<TradeInfo> find_trade(const StateReader& s, std::string_view commodity,
+                                    uint64_t period, uint64_t index) {
+  if (commodity.empty() || commodity.size() > kMaxCommodity) return std::nullopt;
+  auto v = s.get(trade_prefix(commodity, period) + hex16(index));
+  if (!v) return std::nullopt;
+  TradeInfo out;
+  try {
+    TradeRecord t = decode_trade(*v);
+    out.buyer = t.buyer;
+    out.seller = t.seller;
+    out.qty_wh = t.qty;
+    out.price = t.price;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (auto settled = s.get(trade_settled_key(commodity, period, index))) {
+    out.settled = true;
+    out.settled_micro = decode_u64(*settled).value_or(0);
+  }
+  return out;
 }
 
 MarketModule::MarketModule() {

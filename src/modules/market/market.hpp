@@ -44,6 +44,7 @@
 //   market/cleared/<c>/<period>            JSON summary of the clearing
 //   market/unsettled/<period>/<c>          "" : cleared, not yet settled
 //   market/statement/<c>/<period>/<pk hex> JSON settlement statement of one account
+//   market/tsettled/<c>/<period>/<n>       u64 value settled for trade n (micro-units)
 //
 // Codes 1200-1299: see register_market_codes().
 #pragma once
@@ -153,6 +154,20 @@ struct TradeRecord {
 };
 
 std::optional<OrderRecord> find_order(const StateReader& s, const Hash32& id);
+
+// Trade number `index` of (commodity, period), for ratings of the counterparty (the
+// agreements module): its parties and, once the period has settled, the value settled for
+// it (energy both delivered and taken x trade price, micro-units, before tax; 0 when
+// nothing was delivered). nullopt: no such trade.
+struct TradeInfo {
+  PublicKey buyer, seller;
+  uint64_t qty_wh = 0;
+  int64_t price = 0;
+  bool settled = false;
+  uint64_t settled_micro = 0;
+};
+std::optional<TradeInfo> find_trade(const StateReader& s, std::string_view commodity,
+                                    uint64_t period, uint64_t index);
 
 class MarketModule : public Module {
  public:
