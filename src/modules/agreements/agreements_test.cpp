@@ -75,18 +75,7 @@ struct AgreementsTest : ::testing::Test {
       });
     return m;
   }
-  uint64_t total_money() {
-    uint64_t sum = 0;
-    chain->store().scan("bank/bal/", [&](std::string_view, std::string_view v) {
-      sum += decode_u64(v).value();
-      return true;
-    });
-    chain->store().scan("bank/esc/", [&](std::string_view, std::string_view v) {
-      sum += decode_u64(v.substr(32)).value();
-      return true;
-    });
-    return sum;
-  }
+  uint64_t total_money() { return bank::holdings(chain->store()); }
 
   // Registers a virtual meter owned by `k` through a real meters/register transaction.
   std::shared_ptr<TestMeter> add_meter(const KeyPair& k, meters::Source source) {

@@ -10,9 +10,15 @@ namespace {
 constexpr std::string_view kIssuerKey = "bank/issuer";
 constexpr std::string_view kSupplyKey = "bank/supply";
 
-std::string balance_key(const PublicKey& a) { return account_key("bank/bal/", a); }
-std::string locked_key(const PublicKey& a) { return account_key("bank/locked/", a); }
-std::string escrow_key(std::string_view id) { return "bank/esc/" + std::string(id); }
+std::string balance_key(const PublicKey& a) {
+  return account_key("bank/bal/", a);
+}
+std::string locked_key(const PublicKey& a) {
+  return account_key("bank/locked/", a);
+}
+std::string escrow_key(std::string_view id) {
+  return "bank/esc/" + std::string(id);
+}
 
 void put_u64(StateOverlay& s, const std::string& key, uint64_t v) {
   if (v == 0)
@@ -53,8 +59,12 @@ std::optional<PublicKey> parse_key(const json& j) {
 Bytes encode(const TransferPayload& p) {
   return codec::Writer().fixed(p.to).u64(p.amount).str(p.memo, kMaxMemo).take();
 }
-Bytes encode(const MintPayload& p) { return codec::Writer().fixed(p.to).u64(p.amount).take(); }
-Bytes encode(const BurnPayload& p) { return codec::Writer().u64(p.amount).take(); }
+Bytes encode(const MintPayload& p) {
+  return codec::Writer().fixed(p.to).u64(p.amount).take();
+}
+Bytes encode(const BurnPayload& p) {
+  return codec::Writer().u64(p.amount).take();
+}
 
 Result<TransferPayload> decode_transfer(const Bytes& b) {
   return decode_with<TransferPayload>(b, [](codec::Reader& r) {
@@ -77,9 +87,28 @@ Result<BurnPayload> decode_burn(const Bytes& b) {
   return decode_with<BurnPayload>(b, [](codec::Reader& r) { return BurnPayload{r.u64()}; });
 }
 
-uint64_t balance(const StateReader& s, const PublicKey& a) { return get_u64(s, balance_key(a)); }
-uint64_t locked(const StateReader& s, const PublicKey& a) { return get_u64(s, locked_key(a)); }
-uint64_t supply(const StateReader& s) { return get_u64(s, kSupplyKey); }
+uint64_t balance(const StateReader& s, const PublicKey& a) {
+  return get_u64(s, balance_key(a));
+}
+uint64_t locked(const StateReader& s, const PublicKey& a) {
+  return get_u64(s, locked_key(a));
+}
+uint64_t supply(const StateReader& s) {
+  return get_u64(s, kSupplyKey);
+}
+
+uint64_t holdings(const StateReader& s) {
+  uint64_t sum = 0;
+  s.scan("bank/bal/", [&](std::string_view, std::string_view v) {
+    sum += decode_u64(v).value_or(0);
+    return true;
+  });
+  s.scan("bank/esc/", [&](std::string_view, std::string_view v) {
+    if (v.size() == 40) sum += decode_u64(v.substr(32)).value_or(0);
+    return true;
+  });
+  return sum;
+}
 
 std::optional<PublicKey> issuer(const StateReader& s) {
   auto v = s.get(kIssuerKey);
@@ -99,8 +128,8 @@ Status transfer(StateOverlay& s, const PublicKey& from, const PublicKey& to, uin
   if (from == to) return error(Code::kSelfTransfer, "transfer to self");
   // Check both sides before writing either, so a failure changes nothing.
   if (balance(s, from) < amount)
-    return error(Code::kInsufficientFunds, "needs " + std::to_string(amount) + ", has " +
-                                               std::to_string(balance(s, from)));
+    return error(Code::kInsufficientFunds,
+                 "needs " + std::to_string(amount) + ", has " + std::to_string(balance(s, from)));
   if (!checked_add(balance(s, to), amount)) return error(Code::kOverflow, "balance overflows");
   (void)take_from(s, balance_key(from), amount);
   (void)add_to(s, balance_key(to), amount);
@@ -145,8 +174,7 @@ Status pay_many(StateOverlay& s, const PublicKey& from, std::span<const Payout> 
 
 Status lock(StateOverlay& s, const PublicKey& owner, std::string_view id, uint64_t amount) {
   if (amount == 0) return error(Code::kZeroAmount, "escrow amount must be positive");
-  if (id.empty() || id.size() > kMaxEscrowId)
-    return error(Code::kInvalidArgument, "bad escrow id");
+  if (id.empty() || id.size() > kMaxEscrowId) return error(Code::kInvalidArgument, "bad escrow id");
   if (s.get(escrow_key(id))) return error(Code::kEscrowExists, "escrow exists");
   if (balance(s, owner) < amount)
     return error(Code::kInsufficientFunds, "escrow needs " + std::to_string(amount) + ", has " +
@@ -240,10 +268,9 @@ Status BankModule::deliver(TxContext& ctx) {
     case kTransfer: {
       auto p = decode_transfer(tx.payload).value();
       if (Status s = transfer(ctx.state, tx.sender, p.to, p.amount); !s) return s;
-      ctx.events.push_back({"bank/transfer", json{{"from", tx.sender.hex()},
-                                                  {"to", p.to.hex()},
-                                                  {"amount", p.amount}}
-                                                 .dump()});
+      ctx.events.push_back(
+          {"bank/transfer",
+           json{{"from", tx.sender.hex()}, {"to", p.to.hex()}, {"amount", p.amount}}.dump()});
       return ok();
     }
     case kMint: {
@@ -254,8 +281,7 @@ Status BankModule::deliver(TxContext& ctx) {
         return error(Code::kOverflow, "mint overflows");
       (void)add_to(ctx.state, balance_key(p.to), p.amount);
       put_u64(ctx.state, std::string(kSupplyKey), *new_supply);
-      ctx.events.push_back(
-          {"bank/mint", json{{"to", p.to.hex()}, {"amount", p.amount}}.dump()});
+      ctx.events.push_back({"bank/mint", json{{"to", p.to.hex()}, {"amount", p.amount}}.dump()});
       return ok();
     }
     case kBurn: {
@@ -299,7 +325,8 @@ Result<json> BankModule::query(const StateReader& s, std::string_view path, cons
   if (path.starts_with("accounts/")) {
     auto who = PublicKey::from_hex(path.substr(9));
     if (!who) return error(Code::kInvalidArgument, "account must be 64 hex digits");
-    return json{{"account", who->hex()}, {"balance", balance(s, *who)}, {"locked", locked(s, *who)}};
+    return json{
+        {"account", who->hex()}, {"balance", balance(s, *who)}, {"locked", locked(s, *who)}};
   }
   return error(Code::kNotFound, "no bank query " + std::string(path));
 }

@@ -51,6 +51,9 @@ Result<BurnPayload> decode_burn(const Bytes& b);
 uint64_t balance(const StateReader& s, const PublicKey& account);
 uint64_t locked(const StateReader& s, const PublicKey& account);
 uint64_t supply(const StateReader& s);
+// The sum of every balance and escrow, read from state in key order (it visits every
+// account: for audits and invariant checks). On a sound chain it equals supply().
+uint64_t holdings(const StateReader& s);
 std::optional<PublicKey> issuer(const StateReader& s);
 struct Escrow {
   PublicKey owner;
@@ -69,11 +72,9 @@ struct Payout {
   uint64_t amount = 0;
 };
 Status pay_many(StateOverlay& s, const PublicKey& from, std::span<const Payout> payouts);
-Status lock(StateOverlay& s, const PublicKey& owner, std::string_view escrow_id,
-            uint64_t amount);
+Status lock(StateOverlay& s, const PublicKey& owner, std::string_view escrow_id, uint64_t amount);
 // Pays `amount` out of an escrow to `to`; the escrow closes when it reaches zero.
-Status release(StateOverlay& s, std::string_view escrow_id, const PublicKey& to,
-               uint64_t amount);
+Status release(StateOverlay& s, std::string_view escrow_id, const PublicKey& to, uint64_t amount);
 // Returns whatever is left in the escrow to its owner and closes it.
 Status refund(StateOverlay& s, std::string_view escrow_id);
 

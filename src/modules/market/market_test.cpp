@@ -120,18 +120,7 @@ struct MarketTest : ::testing::Test {
   uint64_t bal(const KeyPair& k) { return bank::balance(chain->store(), k.public_key()); }
 
   // Sum of balances and escrows straight from state: must equal the supply.
-  uint64_t holdings() {
-    uint64_t sum = 0;
-    chain->store().scan("bank/bal/", [&](std::string_view, std::string_view v) {
-      sum += decode_u64(v).value();
-      return true;
-    });
-    chain->store().scan("bank/esc/", [&](std::string_view, std::string_view v) {
-      sum += decode_u64(v.substr(32)).value();
-      return true;
-    });
-    return sum;
-  }
+  uint64_t holdings() { return bank::holdings(chain->store()); }
   std::map<std::string, std::string> snapshot() {
     std::map<std::string, std::string> m;
     for (const char* prefix : {"market/", "bank/"})
