@@ -125,9 +125,10 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state) {
   std::sort(updates.begin(), updates.end(),
             [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
   StateTree tree(store_);
-  h.state_root = tree.apply(store_.state_root(), updates, [&](const Hash32& hash, const TreeNode& n) {
-    batch.new_nodes.emplace_back(hash, n);
-  });
+  h.state_root = tree.apply(
+      store_.state_root(), updates,
+      [&](const Hash32& hash, const TreeNode& n) { batch.new_nodes.emplace_back(hash, n); },
+      [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
   batch.state_changes = state.writes();
   return batch;
 }

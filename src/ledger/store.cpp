@@ -231,6 +231,10 @@ Status Store::commit(const CommitBatch& batch) {
   wo.sync = options_.sync;
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
+  {
+    std::lock_guard lock(cache_mutex_);
+    for (const auto& h : batch.replaced_nodes) node_cache_.erase(h);
+  }
   for (const auto& [h, node] : batch.new_nodes) cache_node(h, node);
   height_ = static_cast<int64_t>(header.height);
   return Status::ok();

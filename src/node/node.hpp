@@ -23,7 +23,7 @@ struct NodeOptions {
   std::optional<KeyPair> validator_key;  // required to cut blocks
   Mempool::Limits mempool;
   bool sync_commits = true;
-  size_t node_cache_entries = 1 << 21;
+  size_t node_cache_entries = 1 << 22;
 };
 
 struct NodeStats {
@@ -81,8 +81,8 @@ class Node {
   int next_subscriber_ = 0;
   std::mutex subscribers_mutex_;
 
-  std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0},
-      txs_rejected_{0}, last_block_ms_{0};
+  std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0}, txs_rejected_{0},
+      last_block_ms_{0};
 };
 
 }  // namespace gridpact
