@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace gridpact {
@@ -224,7 +225,14 @@ Status Store::commit(const CommitBatch& batch) {
   for (const auto& n : batch.new_nodes) nodes.push_back(&n);
   std::sort(nodes.begin(), nodes.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* n : nodes) wb.Put(cf_nodes_, slice(n->first.view()), slice(n->second.encode()));
+  for (const auto* n : nodes) {
+    // The batch copies the bytes: one stack buffer serves every node.
+    char encoded[65];
+    encoded[0] = n->second.leaf ? 0x00 : 0x01;
+    std::memcpy(encoded + 1, n->second.a.data(), 32);
+    std::memcpy(encoded + 33, n->second.b.data(), 32);
+    wb.Put(cf_nodes_, slice(n->first.view()), rocksdb::Slice(encoded, sizeof encoded));
+  }
   wb.Put(cf_meta_, kHeightKey, encode_u64(header.height));
 
   rocksdb::WriteOptions wo;
@@ -232,10 +240,26 @@ Status Store::commit(const CommitBatch& batch) {
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   {
+    // Replaced nodes leave the cache and their entries are reused for the new nodes (no
+    // free and malloc per node); every new node goes in, the live tree stays cached.
     std::lock_guard lock(cache_mutex_);
-    for (const auto& h : batch.replaced_nodes) node_cache_.erase(h);
+    std::vector<decltype(node_cache_)::node_type> spare;
+    spare.reserve(batch.replaced_nodes.size());
+    for (const auto& h : batch.replaced_nodes)
+      if (auto entry = node_cache_.extract(h)) spare.push_back(std::move(entry));
+    for (const auto& [h, node] : batch.new_nodes) {
+      if (node_cache_.size() >= options_.node_cache_entries) node_cache_.clear();
+      if (spare.empty()) {
+        node_cache_.try_emplace(h, node);
+        continue;
+      }
+      auto entry = std::move(spare.back());
+      spare.pop_back();
+      entry.key() = h;
+      entry.mapped() = node;
+      node_cache_.insert(std::move(entry));  // a node already cached stays, the entry is freed
+    }
   }
-  for (const auto& [h, node] : batch.new_nodes) cache_node(h, node);
   height_ = static_cast<int64_t>(header.height);
   return Status::ok();
 }
