@@ -1,6 +1,7 @@
 #include "ledger/executor.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace gridpact {
 
@@ -10,10 +11,50 @@ std::string account_key(std::string_view prefix, const PublicKey& account) {
   return k;
 }
 
-std::string nonce_key(const PublicKey& account) { return account_key("auth/nonce/", account); }
+std::string nonce_key(const PublicKey& account) {
+  return account_key("auth/nonce/", account);
+}
+
+struct Executor::Staged {
+  explicit Staged(const Store& store) : state(store) {}
+  BlockHeader header;
+  StateOverlay state;  // the staged block's writes over the store
+  std::unordered_map<Hash32, TreeNode, FixedBytesHasher> nodes;
+};
+
+// Tree nodes of the staged block first, then the store's.
+class Executor::StagedNodes : public TreeNodeSource {
+ public:
+  StagedNodes(const Store& store, const Staged* staged) : store_(store), staged_(staged) {}
+  TreeNode get_node(const Hash32& hash) const override {
+    if (staged_) {
+      auto it = staged_->nodes.find(hash);
+      if (it != staged_->nodes.end()) return it->second;
+    }
+    return store_.get_node(hash);
+  }
+
+ private:
+  const Store& store_;
+  const Staged* staged_;
+};
 
 Executor::Executor(Store& store, std::vector<Module*> modules, std::string chain_id)
     : store_(store), modules_(std::move(modules)), chain_id_(std::move(chain_id)) {}
+
+void Executor::stage(const CommitBatch& batch) {
+  auto staged = std::make_shared<Staged>(store_);
+  staged->header = batch.block.header;
+  for (const auto& [k, v] : batch.state_changes) {
+    if (v)
+      staged->state.put(k, *v);
+    else
+      staged->state.erase(k);
+  }
+  staged->nodes.reserve(batch.new_nodes.size());
+  for (const auto& [h, n] : batch.new_nodes) staged->nodes.emplace(h, n);
+  staged_ = std::move(staged);
+}
 
 Module* Executor::module_for(uint16_t type) const {
   for (Module* m : modules_)
@@ -37,7 +78,7 @@ Result<CommitBatch> Executor::genesis(const json& document, const Hash32& genesi
   h.height = 0;
   h.prev_hash = genesis_hash;
   h.time_ms = time_ms;
-  return finish(std::move(batch), state);
+  return finish(std::move(batch), state, store_, store_.state_root());
 }
 
 Receipt Executor::run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id,
@@ -80,18 +121,24 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
                                       bool check_signatures) {
   auto height = store_.height();
   if (!height) return error(Code::kStorage, "no genesis block");
-  auto prev = store_.header(*height);
+  // Build on the staged block while it is one ahead of the store; once the store has
+  // caught up (or never will, after a failed commit the caller aborts) it is stale.
+  const Staged* staged = staged_ && staged_->header.height == *height + 1 ? staged_.get() : nullptr;
+  if (!staged) staged_.reset();
+  std::optional<BlockHeader> prev = staged ? staged->header : store_.header(*height);
+  if (!prev) return error(Code::kStorage, "no header at the chain's height");
   if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
 
   CommitBatch batch;
   auto& h = batch.block.header;
   h.chain_id = chain_id_;
-  h.height = *height + 1;
+  h.height = prev->height + 1;
   h.prev_hash = prev->hash();
   h.time_ms = time_ms;
   BlockInfo info{chain_id_, h.height, time_ms};
 
-  StateOverlay state(store_);
+  StateOverlay state(staged ? static_cast<const StateReader&>(staged->state)
+                            : static_cast<const StateReader&>(store_));
   batch.receipts.reserve(txs.size() + 1);
   for (size_t i = 0; i < txs.size(); ++i)
     batch.receipts.push_back(
@@ -109,10 +156,13 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
     batch.receipts.push_back(std::move(r));
   }
   batch.block.txs = std::move(txs);
-  return finish(std::move(batch), state);
+  StagedNodes nodes(store_, staged);
+  return finish(std::move(batch), state, nodes,
+                staged ? staged->header.state_root : store_.state_root());
 }
 
-Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state) {
+Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
+                                     const TreeNodeSource& nodes, const Hash32& prev_root) {
   auto& h = batch.block.header;
   h.tx_count = static_cast<uint32_t>(batch.block.txs.size());
   h.tx_root = tx_root(batch.block.txs);
@@ -124,10 +174,11 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state) {
     updates.push_back({sha256(k), v ? std::optional<Hash32>(sha256(*v)) : std::nullopt});
   std::sort(updates.begin(), updates.end(),
             [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
-  StateTree tree(store_);
-  h.state_root = tree.apply(store_.state_root(), updates, [&](const Hash32& hash, const TreeNode& n) {
-    batch.new_nodes.emplace_back(hash, n);
-  });
+  StateTree tree(nodes);
+  h.state_root = tree.apply(
+      prev_root, updates,
+      [&](const Hash32& hash, const TreeNode& n) { batch.new_nodes.emplace_back(hash, n); },
+      [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
   batch.state_changes = state.writes();
   return batch;
 }

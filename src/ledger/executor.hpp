@@ -28,6 +28,12 @@ class Executor {
   Result<CommitBatch> execute(std::vector<Transaction> txs, uint64_t time_ms,
                               bool check_signatures);
 
+  // Pipelining: after execute() returns block n, the caller may stage() it so that the
+  // next execute() builds block n+1 on top of it while block n is still being committed.
+  // A staged block is used only while it is exactly one ahead of the store; the caller
+  // must not execute block n+2 before block n is committed.
+  void stage(const CommitBatch& batch);
+
   Module* module_for(uint16_t type) const;
   const std::vector<Module*>& modules() const { return modules_; }
   const std::string& chain_id() const { return chain_id_; }
@@ -35,11 +41,17 @@ class Executor {
  private:
   Receipt run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id, uint32_t index,
               StateOverlay& block_state, bool check_signatures);
-  Result<CommitBatch> finish(CommitBatch batch, StateOverlay& block_state);
+  Result<CommitBatch> finish(CommitBatch batch, StateOverlay& block_state,
+                             const TreeNodeSource& nodes, const Hash32& prev_root);
+
+  // What a staged, not yet committed block changed, layered over the store.
+  struct Staged;
+  class StagedNodes;
 
   Store& store_;
   std::vector<Module*> modules_;
   std::string chain_id_;
+  std::shared_ptr<Staged> staged_;
 };
 
 }  // namespace gridpact

@@ -23,7 +23,9 @@ size_t split_at(std::span<const TreeUpdate> ups, int depth) {
 
 }  // namespace
 
-Hash32 TreeNode::hash() const { return hash_pair(leaf ? 0x00 : 0x01, a, b); }
+Hash32 TreeNode::hash() const {
+  return hash_pair(leaf ? 0x00 : 0x01, a, b);
+}
 
 Bytes TreeNode::encode() const {
   Bytes out(65);
@@ -80,15 +82,17 @@ StateTree::Ref StateTree::build(int depth, std::span<const TreeUpdate> ups,
 }
 
 StateTree::Ref StateTree::update(const Hash32& node_hash, int depth,
-                                 std::span<const TreeUpdate> ups, const Emit& emit) const {
+                                 std::span<const TreeUpdate> ups, const Emit& emit,
+                                 const Replaced& replaced) const {
   if (ups.empty()) return {node_hash, is_leaf(node_hash)};
   if (node_hash.is_zero()) return build(depth, ups, emit);
   TreeNode node = source_.get_node(node_hash);
+  if (replaced) replaced(node_hash);
   if (node.leaf) {
     // Fold the existing leaf into the updates unless one of them rewrites that key.
-    auto pos = std::lower_bound(
-        ups.begin(), ups.end(), node.a,
-        [](const TreeUpdate& u, const Hash32& k) { return u.key_hash < k; });
+    auto pos =
+        std::lower_bound(ups.begin(), ups.end(), node.a,
+                         [](const TreeUpdate& u, const Hash32& k) { return u.key_hash < k; });
     if (pos != ups.end() && pos->key_hash == node.a) return build(depth, ups, emit);
     std::vector<TreeUpdate> merged(ups.begin(), pos);
     merged.push_back({node.a, node.b});
@@ -96,21 +100,22 @@ StateTree::Ref StateTree::update(const Hash32& node_hash, int depth,
     return build(depth, merged, emit);
   }
   size_t mid = split_at(ups, depth);
-  Ref left = mid == 0 ? Ref{node.a, false} : update(node.a, depth + 1, ups.first(mid), emit);
+  Ref left =
+      mid == 0 ? Ref{node.a, false} : update(node.a, depth + 1, ups.first(mid), emit, replaced);
   Ref right = mid == ups.size() ? Ref{node.b, false}
-                                : update(node.b, depth + 1, ups.subspan(mid), emit);
+                                : update(node.b, depth + 1, ups.subspan(mid), emit, replaced);
   // An untouched child's leaf flag matters only when its sibling became empty.
   if (mid == 0 && right.hash.is_zero()) left.leaf = is_leaf(left.hash);
   if (mid == ups.size() && left.hash.is_zero()) right.leaf = is_leaf(right.hash);
   return join(left, right, emit);
 }
 
-Hash32 StateTree::apply(const Hash32& root, std::span<const TreeUpdate> updates,
-                        const Emit& emit) const {
+Hash32 StateTree::apply(const Hash32& root, std::span<const TreeUpdate> updates, const Emit& emit,
+                        const Replaced& replaced) const {
   for (size_t i = 1; i < updates.size(); ++i)
     if (!(updates[i - 1].key_hash < updates[i].key_hash))
       throw std::logic_error("state tree: updates must be sorted and unique");
-  return update(root, 0, updates, emit).hash;
+  return update(root, 0, updates, emit, replaced).hash;
 }
 
 StateProof StateTree::prove(const Hash32& root, const Hash32& key_hash) const {

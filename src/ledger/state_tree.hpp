@@ -64,9 +64,13 @@ class StateTree {
   explicit StateTree(const TreeNodeSource& source) : source_(source) {}
 
   // Applies updates (sorted by key_hash, no duplicates) to the tree under `root`. New
-  // nodes are passed to `emit`; returns the new root.
+  // nodes are passed to `emit`; returns the new root. `replaced`, when given, hears of
+  // every node of the old tree that the new tree no longer uses (unless an identical node
+  // is emitted again): it stays in the store for old roots' proofs, but a cache of the
+  // latest tree can drop it.
   Hash32 apply(const Hash32& root, std::span<const TreeUpdate> updates,
-               const std::function<void(const Hash32&, const TreeNode&)>& emit) const;
+               const std::function<void(const Hash32&, const TreeNode&)>& emit,
+               const std::function<void(const Hash32&)>& replaced = nullptr) const;
 
   StateProof prove(const Hash32& root, const Hash32& key_hash) const;
 
@@ -80,8 +84,9 @@ class StateTree {
     bool leaf = false;
   };
   using Emit = std::function<void(const Hash32&, const TreeNode&)>;
-  Ref update(const Hash32& node, int depth, std::span<const TreeUpdate> ups,
-             const Emit& emit) const;
+  using Replaced = std::function<void(const Hash32&)>;
+  Ref update(const Hash32& node, int depth, std::span<const TreeUpdate> ups, const Emit& emit,
+             const Replaced& replaced) const;
   Ref build(int depth, std::span<const TreeUpdate> ups, const Emit& emit) const;
   Ref join(const Ref& left, const Ref& right, const Emit& emit) const;
   bool is_leaf(const Hash32& hash) const;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include "ledger/state_tree.hpp"
@@ -34,8 +35,12 @@ struct Harness {
   }
 };
 
-Hash32 key(int i) { return sha256("key" + std::to_string(i)); }
-Hash32 val(int i) { return sha256("value" + std::to_string(i)); }
+Hash32 key(int i) {
+  return sha256("key" + std::to_string(i));
+}
+Hash32 val(int i) {
+  return sha256("value" + std::to_string(i));
+}
 
 }  // namespace
 
@@ -122,6 +127,54 @@ TEST(StateTree, UpdateTouchesOnlyOnePath) {
   // About log2(4096) = 12 new inner nodes plus one leaf; never anything like the whole tree.
   EXPECT_LE(created, 30u);
   EXPECT_GE(created, 5u);
+}
+
+}  // namespace gridpact
+
+namespace gridpact {
+namespace {
+
+// Every node reachable from `root` (the live tree).
+void collect(const MapSource& source, const Hash32& root, std::set<Hash32>& out) {
+  if (root.is_zero()) return;
+  out.insert(root);
+  TreeNode n = source.get_node(root);
+  if (n.leaf) return;
+  collect(source, n.a, out);
+  collect(source, n.b, out);
+}
+
+}  // namespace
+
+TEST(StateTree, ReplacedNodesAreExactlyTheOnesTheNewTreeDropped) {
+  std::mt19937_64 rng(7);
+  MapSource source;
+  StateTree tree(source);
+  Hash32 root;
+  std::set<Hash32> live;  // what a cache of the latest tree would hold
+  for (int step = 0; step < 40; ++step) {
+    std::map<Hash32, std::optional<Hash32>> changes;
+    for (int j = 0; j < 25; ++j) {
+      int k = static_cast<int>(rng() % 200);
+      changes[key(k)] = rng() % 4 == 0 ? std::nullopt : std::optional<Hash32>(val(k + step % 3));
+    }
+    std::vector<TreeUpdate> ups;
+    for (auto& [k, v] : changes) ups.push_back({k, v});
+    std::vector<Hash32> emitted, replaced;
+    root = tree.apply(
+        root, ups,
+        [&](const Hash32& h, const TreeNode& n) {
+          source.nodes[h] = n;
+          emitted.push_back(h);
+        },
+        [&](const Hash32& h) { replaced.push_back(h); });
+    // What Store::commit does with its cache: drop the replaced, add the emitted.
+    for (const auto& h : replaced) live.erase(h);
+    for (const auto& h : emitted) live.insert(h);
+    std::set<Hash32> reachable;
+    collect(source, root, reachable);
+    EXPECT_EQ(live, reachable) << "step " << step;
+  }
 }
 
 }  // namespace gridpact

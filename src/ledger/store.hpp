@@ -37,13 +37,16 @@ struct CommitBatch {
   std::vector<Receipt> receipts;
   StateOverlay::Writes state_changes;
   std::vector<std::pair<Hash32, TreeNode>> new_nodes;
+  // Nodes of the previous tree that the new one no longer uses: dropped from the node
+  // cache (not from disk), so that the cache keeps holding the live tree.
+  std::vector<Hash32> replaced_nodes;
 };
 
 class Store : public StateReader, public TreeNodeSource {
  public:
   struct Options {
     bool read_only = false;
-    size_t node_cache_entries = 1 << 21;  // hot tree nodes kept in memory
+    size_t node_cache_entries = 1 << 22;  // tree nodes kept in memory (the live tree)
     bool sync = true;                     // fsync each block (off only in benchmarks)
   };
   static Result<std::unique_ptr<Store>> open(const std::string& path, Options options);

@@ -24,7 +24,9 @@ class EchoModule : public Module {
     ctx.events.push_back({"echo", p});
     return ok();
   }
-  json payload_json(uint16_t, const Bytes& p) const override { return std::string(p.begin(), p.end()); }
+  json payload_json(uint16_t, const Bytes& p) const override {
+    return std::string(p.begin(), p.end());
+  }
   Result<json> query(const StateReader&, std::string_view, const json&) const override {
     return error(Code::kNotFound, "none");
   }
@@ -39,8 +41,7 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-Transaction tx_of(const KeyPair& k, uint64_t nonce, std::string payload,
-                  std::string chain = "t") {
+Transaction tx_of(const KeyPair& k, uint64_t nonce, std::string payload, std::string chain = "t") {
   Transaction tx;
   tx.chain_id = std::move(chain);
   tx.nonce = nonce;
@@ -123,6 +124,48 @@ TEST(Executor, SameBlocksGiveSameRootsOnTwoStores) {
   }
   EXPECT_EQ(roots[0], roots[1]);
   EXPECT_NE(roots[0][0], roots[0][1]);
+}
+
+TEST(Executor, BlockBuiltOnAStagedBlockEqualsOneBuiltAfterItsCommit) {
+  auto a = KeyPair::generate(), b = KeyPair::generate();
+  // Block 2 reads what block 1 wrote: a's nonce and a's echo value are overwritten.
+  auto block1 = [&] { return std::vector<Transaction>{tx_of(a, 0, "a0"), tx_of(b, 0, "b0")}; };
+  auto block2 = [&] { return std::vector<Transaction>{tx_of(a, 1, "a1")}; };
+  TempDir d1, d2;
+  std::vector<BlockHeader> headers[2];
+  for (int pipelined = 0; pipelined < 2; ++pipelined) {
+    auto store = Store::open((pipelined ? d2 : d1).path.string()).value();
+    EchoModule echo;
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
+    auto first = ex.execute(block1(), 100, false).value();
+    if (pipelined) {
+      ex.stage(first);  // block 2 executes before block 1 is in the store
+      auto second = ex.execute(block2(), 200, false).value();
+      for (const auto& r : second.receipts) EXPECT_TRUE(r.ok()) << r.message;
+      ASSERT_TRUE(store->commit(first).is_ok());
+      ASSERT_TRUE(store->commit(second).is_ok());
+      headers[1] = {first.block.header, second.block.header};
+    } else {
+      ASSERT_TRUE(store->commit(first).is_ok());
+      auto second = ex.execute(block2(), 200, false).value();
+      for (const auto& r : second.receipts) EXPECT_TRUE(r.ok()) << r.message;
+      ASSERT_TRUE(store->commit(second).is_ok());
+      headers[0] = {first.block.header, second.block.header};
+    }
+    EXPECT_EQ(store->get(account_key("echo/", a.public_key())), "a1");
+    EXPECT_EQ(store->get(account_key("echo/", b.public_key())), "b0");
+    // A stale staged block (already committed) is ignored: block 3 builds on the store.
+    auto third = ex.execute(block2(), 300, false).value();
+    EXPECT_EQ(third.block.header.height, 3u);
+    EXPECT_EQ(third.receipts[0].code, static_cast<uint16_t>(Code::kNonceMismatch));
+  }
+  ASSERT_EQ(headers[0].size(), 2u);
+  ASSERT_EQ(headers[1].size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(headers[0][i].encode(), headers[1][i].encode()) << "block " << i + 1;
+  }
+  EXPECT_NE(headers[0][0].state_root, headers[0][1].state_root);
 }
 
 TEST(Store, RejectsOutOfOrderCommit) {

@@ -40,17 +40,20 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
       [st](const PublicKey& k) { return get_u64(*st, nonce_key(k)); },
       [ex](const Transaction& tx) -> Status {
         Module* m = ex->module_for(tx.type);
-        if (!m) return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
+        if (!m)
+          return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
         return m->check(tx);
       });
   node->orderer_ = std::make_unique<SoloOrderer>(
-      *node->mempool_, SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
-                                           std::chrono::milliseconds(g.idle_interval_ms),
-                                           g.max_block_txs});
+      *node->mempool_,
+      SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
+                          std::chrono::milliseconds(g.idle_interval_ms), g.max_block_txs});
   return node;
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::start() {
   if (!options_.validator_key)
@@ -58,11 +61,23 @@ void Node::start() {
   if (options_.validator_key->public_key() != options_.genesis.validator)
     throw Error(Code::kUnauthorized, "the validator key is not the one named in genesis");
   stopping_ = false;
+  {
+    std::lock_guard lock(pipeline_mutex_);
+    committer_stop_ = false;
+  }
+  if (!committer_.joinable()) committer_ = std::thread([this] { commit_loop(); });
   orderer_->start([this](OrderedBatch b) { on_batch(std::move(b)); });
 }
 
 void Node::stop() {
   if (orderer_) orderer_->stop();
+  // The orderer delivers nothing more; the committer finishes the block it holds.
+  {
+    std::lock_guard lock(pipeline_mutex_);
+    committer_stop_ = true;
+  }
+  pipeline_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
   stopping_ = true;
   committed_cv_.notify_all();
 }
@@ -76,13 +91,37 @@ void Node::on_batch(OrderedBatch batch) {
   }
   CommitBatch& cb = result.value();
   cb.block.header.sign(*options_.validator_key);
-  {
-    std::lock_guard lock(commit_mutex_);
-    if (Status s = store_->commit(cb); !s) {
-      spdlog::critical("cannot commit block {}: {}", cb.block.header.height, s.to_string());
-      std::abort();
+  executor_->stage(cb);
+  // Hand the block over once the previous one is written: at most one block is in flight,
+  // so the next execution builds on a staged block whose predecessor is in the store.
+  std::unique_lock lock(pipeline_mutex_);
+  pipeline_cv_.wait(lock, [&] { return !to_commit_.has_value(); });
+  to_commit_.emplace(std::move(cb));
+  pipeline_cv_.notify_all();
+}
+
+void Node::commit_loop() {
+  for (;;) {
+    std::unique_lock lock(pipeline_mutex_);
+    pipeline_cv_.wait(lock, [&] { return to_commit_.has_value() || committer_stop_; });
+    if (!to_commit_) return;  // stopping with nothing left to write
+    CommitBatch& cb = *to_commit_;
+    lock.unlock();
+    {
+      std::lock_guard commit_lock(commit_mutex_);
+      if (Status s = store_->commit(cb); !s) {
+        spdlog::critical("cannot commit block {}: {}", cb.block.header.height, s.to_string());
+        std::abort();
+      }
     }
+    publish(cb);
+    lock.lock();
+    to_commit_.reset();
+    pipeline_cv_.notify_all();
   }
+}
+
+void Node::publish(const CommitBatch& cb) {
   mempool_->committed(cb.block.txs);
   blocks_committed_++;
   for (size_t i = 0; i < cb.block.txs.size(); ++i) {
@@ -104,7 +143,8 @@ Result<Hash32> Node::submit(Transaction tx) {
   return r;
 }
 
-std::optional<Receipt> Node::wait_committed(const Hash32& tx_id, std::chrono::milliseconds timeout) {
+std::optional<Receipt> Node::wait_committed(const Hash32& tx_id,
+                                            std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(commit_mutex_);
   std::optional<TxLocation> loc;

@@ -1,4 +1,6 @@
 // A GridPact node: mempool -> orderer -> executor -> atomic commit -> subscribers.
+// Execution and commit are pipelined: block n+1 executes (on top of block n's staged
+// changes) while block n's write batch is written and fsynced on the committer thread.
 //
 // The node knows the engine, not the application: it is handed its modules. It owns the
 // store, signs the blocks it cuts with the validator key, and tells subscribers (the API's
@@ -9,6 +11,8 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "ledger/executor.hpp"
 #include "node/genesis.hpp"
@@ -23,7 +27,7 @@ struct NodeOptions {
   std::optional<KeyPair> validator_key;  // required to cut blocks
   Mempool::Limits mempool;
   bool sync_commits = true;
-  size_t node_cache_entries = 1 << 21;
+  size_t node_cache_entries = 1 << 22;
 };
 
 struct NodeStats {
@@ -66,6 +70,9 @@ class Node {
  private:
   Node() = default;
   void on_batch(OrderedBatch batch);
+  // The committer thread: writes executed blocks in order and tells everyone about them.
+  void commit_loop();
+  void publish(const CommitBatch& cb);
 
   NodeOptions options_;
   std::vector<std::unique_ptr<Module>> modules_;
@@ -74,6 +81,14 @@ class Node {
   std::unique_ptr<Mempool> mempool_;
   std::unique_ptr<Orderer> orderer_;
 
+  // One executed block waits here while the next one executes (pipelining); it is
+  // reported committed only after Store::commit wrote it atomically.
+  std::mutex pipeline_mutex_;
+  std::condition_variable pipeline_cv_;
+  std::optional<CommitBatch> to_commit_;
+  bool committer_stop_ = false;
+  std::thread committer_;
+
   mutable std::mutex commit_mutex_;
   std::condition_variable committed_cv_;
   std::atomic<bool> stopping_{false};
@@ -81,8 +96,8 @@ class Node {
   int next_subscriber_ = 0;
   std::mutex subscribers_mutex_;
 
-  std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0},
-      txs_rejected_{0}, last_block_ms_{0};
+  std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0}, txs_rejected_{0},
+      last_block_ms_{0};
 };
 
 }  // namespace gridpact
