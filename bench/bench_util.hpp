@@ -32,7 +32,9 @@ inline double peak_rss_mib() {
 }
 
 // Resets the peak so that the next reading covers only what follows (Linux clear_refs).
-inline void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+inline void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 
 inline bool quick() {
   const char* q = std::getenv("GRIDPACT_BENCH_QUICK");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.sh: builds and runs every test GridPact has, in this order:
+# scripts/test.sh: checks the format, then builds and runs every test GridPact has, in this order:
 #   1. the -Werror build and its unit, integration and crash tests (ctest)
 #   2. every example script under examples/ against fresh nodes
 #   3. the benchmarks at a small size (they must keep working; figures come from bench/run)
@@ -11,6 +11,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 skip=" ${GRIDPACT_SKIP:-} "
 stage() { printf '\n##### %s (%s)\n' "$1" "$(date +%T)"; }
+
+stage "format (clang-format, the committed .clang-format)"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
 
 stage "build (warnings as errors)"
 bash scripts/build.sh build

@@ -17,7 +17,8 @@ Result<json> decode_response(const httplib::Result& r) {
   if (!r) return error(Code::kTimeout, "node unreachable: " + httplib::to_string(r.error()));
   json j = json::parse(r->body, nullptr, false);
   if (j.is_discarded())
-    return error(Code::kMalformedJson, "node answered " + std::to_string(r->status) + " with non-JSON");
+    return error(Code::kMalformedJson,
+                 "node answered " + std::to_string(r->status) + " with non-JSON");
   if (r->status >= 400 && j.contains("error")) {
     const json& e = j["error"];
     return error(static_cast<Code>(e.value("code", 500)), e.value("message", std::string()));
@@ -27,7 +28,9 @@ Result<json> decode_response(const httplib::Result& r) {
 
 }  // namespace
 
-Result<json> ApiClient::get(const std::string& path) { return decode_response(http_->Get(path)); }
+Result<json> ApiClient::get(const std::string& path) {
+  return decode_response(http_->Get(path));
+}
 
 Result<json> ApiClient::post(const std::string& path, const json& body) {
   return decode_response(http_->Post(path, body.dump(), "application/json"));

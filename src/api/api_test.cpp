@@ -14,10 +14,10 @@ struct ApiTest : ::testing::Test {
   KeyPair validator = KeyPair::generate();
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
-  Genesis genesis = Genesis::parse(development_genesis("api-test", validator.public_key(),
-                                                       issuer.public_key(),
-                                                       {{alice.public_key(), 5000}}))
-                        .value();
+  Genesis genesis =
+      Genesis::parse(development_genesis("api-test", validator.public_key(), issuer.public_key(),
+                                         {{alice.public_key(), 5000}}))
+          .value();
   std::unique_ptr<Node> node;
   std::unique_ptr<Server> server;
   std::unique_ptr<httplib::Client> client;

@@ -12,12 +12,18 @@ namespace {
 
 int http_status(Code c) {
   switch (c) {
-    case Code::kNotFound: return 404;
-    case Code::kMempoolFull: return 503;
-    case Code::kShuttingDown: return 503;
-    case Code::kStorage: return 500;
-    case Code::kTimeout: return 504;
-    default: return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kMempoolFull:
+      return 503;
+    case Code::kShuttingDown:
+      return 503;
+    case Code::kStorage:
+      return 500;
+    case Code::kTimeout:
+      return 504;
+    default:
+      return 400;
   }
 }
 
@@ -30,7 +36,9 @@ void reply_error(httplib::Response& res, const Status& s) {
   reply(res, error_json(s), http_status(s.code));
 }
 
-std::optional<Hash32> tx_id_param(const std::string& s) { return Hash32::from_hex(s); }
+std::optional<Hash32> tx_id_param(const std::string& s) {
+  return Hash32::from_hex(s);
+}
 
 }  // namespace
 
@@ -57,16 +65,21 @@ Server::Server(Node& node, ServerOptions options)
   routes();
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
-void Server::extend(const Extension& ext) { ext(*http_); }
+void Server::extend(const Extension& ext) {
+  ext(*http_);
+}
 
 Status Server::start() {
-  port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
-                             : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  port_ = options_.port == 0
+              ? http_->bind_to_any_port(options_.host)
+              : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port_ <= 0)
-    return error(Code::kInvalidArgument, "cannot listen on " + options_.host + ":" +
-                                             std::to_string(options_.port));
+    return error(Code::kInvalidArgument,
+                 "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   subscription_ = node_.subscribe([this](const Block& b, const std::vector<Receipt>& rs) {
     json j = header_json(b.header);
     j.erase("raw");
@@ -96,17 +109,18 @@ void Server::routes() {
     requests_++;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    Status st = error(Code::kStorage, "internal error");
-    try {
-      std::rethrow_exception(ep);
-    } catch (const Error& e) {
-      st = e.status();
-    } catch (const std::exception& e) {
-      st = error(Code::kStorage, e.what());
-    }
-    reply_error(res, st);
-  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        Status st = error(Code::kStorage, "internal error");
+        try {
+          std::rethrow_exception(ep);
+        } catch (const Error& e) {
+          st = e.status();
+        } catch (const std::exception& e) {
+          st = error(Code::kStorage, e.what());
+        }
+        reply_error(res, st);
+      });
 
   s.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
     const Genesis& g = node_.genesis();
@@ -143,12 +157,13 @@ void Server::routes() {
       if (body.contains("txs")) {
         batch = true;
         if (!body["txs"].is_array() || body["txs"].size() > options_.max_batch)
-          return reply_error(res, error(Code::kInvalidArgument,
-                                        "txs must be an array of at most " +
-                                            std::to_string(options_.max_batch)));
+          return reply_error(
+              res, error(Code::kInvalidArgument,
+                         "txs must be an array of at most " + std::to_string(options_.max_batch)));
         for (const auto& t : body["txs"]) {
           auto b = t.is_string() ? from_hex(t.get<std::string>()) : std::nullopt;
-          if (!b) return reply_error(res, error(Code::kInvalidArgument, "txs[] must be hex strings"));
+          if (!b)
+            return reply_error(res, error(Code::kInvalidArgument, "txs[] must be hex strings"));
           raws.push_back(std::move(*b));
         }
       } else {
@@ -190,7 +205,9 @@ void Server::routes() {
     }
     if (batch) return reply(res, {{"results", results}});
     json one = results[0];
-    reply(res, one, one.contains("error") ? http_status(static_cast<Code>(one["error"]["code"].get<int>())) : 200);
+    reply(res, one,
+          one.contains("error") ? http_status(static_cast<Code>(one["error"]["code"].get<int>()))
+                                : 200);
   });
 
   s.Get(R"(/v1/tx/([0-9a-fA-F]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -208,21 +225,25 @@ void Server::routes() {
 
   auto block_handler = [this](uint64_t height, httplib::Response& res) {
     auto block = node_.store().block(height);
-    if (!block) return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(height)));
+    if (!block)
+      return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(height)));
     json txs = json::array();
     for (const auto& tx : block->txs) txs.push_back(tx_json(tx, node_.executor()));
     json receipts = json::array();
     for (const auto& r : node_.store().receipts(height)) receipts.push_back(receipt_json(r));
     reply(res, {{"header", header_json(block->header)}, {"txs", txs}, {"receipts", receipts}});
   };
-  s.Get(R"(/v1/blocks/(\d{1,19}))", [block_handler](const httplib::Request& req, httplib::Response& res) {
-    block_handler(std::stoull(req.matches[1]), res);
-  });
-  s.Get("/v1/blocks/latest", [this, block_handler](const httplib::Request&, httplib::Response& res) {
-    block_handler(node_.store().height().value_or(0), res);
-  });
+  s.Get(R"(/v1/blocks/(\d{1,19}))",
+        [block_handler](const httplib::Request& req, httplib::Response& res) {
+          block_handler(std::stoull(req.matches[1]), res);
+        });
+  s.Get("/v1/blocks/latest",
+        [this, block_handler](const httplib::Request&, httplib::Response& res) {
+          block_handler(node_.store().height().value_or(0), res);
+        });
 
-  s.Get(R"(/v1/accounts/([0-9a-fA-F]{64}))", [this](const httplib::Request& req, httplib::Response& res) {
+  s.Get(R"(/v1/accounts/([0-9a-fA-F]{64}))", [this](const httplib::Request& req,
+                                                    httplib::Response& res) {
     auto who = PublicKey::from_hex(std::string(req.matches[1])).value();
     Store& st = node_.store();
     uint64_t height = st.height().value_or(0);
@@ -257,12 +278,17 @@ void Server::routes() {
       return reply_error(res, error(Code::kInvalidArgument, "key must be 1-1024 hex bytes"));
     Store& st = node_.store();
     uint64_t latest = st.height().value_or(0);
-    uint64_t height = req.has_param("height") ? std::strtoull(req.get_param_value("height").c_str(), nullptr, 10) : latest;
+    uint64_t height = req.has_param("height")
+                          ? std::strtoull(req.get_param_value("height").c_str(), nullptr, 10)
+                          : latest;
     auto header = st.header(height);
-    if (!header) return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(height)));
+    if (!header)
+      return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(height)));
     std::string k(key->begin(), key->end());
     StateTree tree(st);
-    json j = {{"key", to_hex(*key)}, {"height", height}, {"header", header_json(*header)},
+    json j = {{"key", to_hex(*key)},
+              {"height", height},
+              {"header", header_json(*header)},
               {"proof", state_proof_json(tree.prove(header->state_root, sha256(k)))}};
     if (height == latest) {
       auto v = st.get(k);
@@ -273,26 +299,28 @@ void Server::routes() {
 
   s.Get("/v1/events/blocks", [this](const httplib::Request& req, httplib::Response& res) {
     uint64_t from = node_.store().height().value_or(0) + 1;
-    if (req.has_param("from")) from = std::strtoull(req.get_param_value("from").c_str(), nullptr, 10);
+    if (req.has_param("from"))
+      from = std::strtoull(req.get_param_value("from").c_str(), nullptr, 10);
     auto next = std::make_shared<uint64_t>(from);
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [this, next](size_t, httplib::DataSink& sink) {
-      std::unique_lock lock(events_mutex_);
-      events_cv_.wait_for(lock, std::chrono::seconds(5), [&] {
-        return stopping_.load() ||
-               (!recent_events_.empty() && recent_events_.back().first >= *next);
-      });
-      if (stopping_) return false;
-      std::string out;
-      for (const auto& [h, data] : recent_events_) {
-        if (h < *next) continue;
-        out += "id: " + std::to_string(h) + "\nevent: block\ndata: " + data + "\n\n";
-        *next = h + 1;
-      }
-      lock.unlock();
-      if (out.empty()) out = ": keep-alive\n\n";
-      return sink.write(out.data(), out.size());
-    });
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, next](size_t, httplib::DataSink& sink) {
+          std::unique_lock lock(events_mutex_);
+          events_cv_.wait_for(lock, std::chrono::seconds(5), [&] {
+            return stopping_.load() ||
+                   (!recent_events_.empty() && recent_events_.back().first >= *next);
+          });
+          if (stopping_) return false;
+          std::string out;
+          for (const auto& [h, data] : recent_events_) {
+            if (h < *next) continue;
+            out += "id: " + std::to_string(h) + "\nevent: block\ndata: " + data + "\n\n";
+            *next = h + 1;
+          }
+          lock.unlock();
+          if (out.empty()) out = ": keep-alive\n\n";
+          return sink.write(out.data(), out.size());
+        });
   });
 
   s.Get(R"(/v1/(\w+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -311,11 +339,16 @@ void Server::routes() {
              name + " " + std::to_string(v) + "\n";
     };
     metric("gridpact_height", "gauge", "Height of the latest committed block.", st.height);
-    metric("gridpact_blocks_committed_total", "counter", "Blocks committed since start.", st.blocks_committed);
-    metric("gridpact_txs_committed_total", "counter", "Successful transactions committed.", st.txs_committed);
-    metric("gridpact_txs_failed_total", "counter", "Committed transactions whose handler failed.", st.txs_failed);
-    metric("gridpact_txs_rejected_total", "counter", "Transactions refused at admission.", st.txs_rejected);
-    metric("gridpact_mempool_size", "gauge", "Transactions waiting in the mempool.", st.mempool_size);
+    metric("gridpact_blocks_committed_total", "counter", "Blocks committed since start.",
+           st.blocks_committed);
+    metric("gridpact_txs_committed_total", "counter", "Successful transactions committed.",
+           st.txs_committed);
+    metric("gridpact_txs_failed_total", "counter", "Committed transactions whose handler failed.",
+           st.txs_failed);
+    metric("gridpact_txs_rejected_total", "counter", "Transactions refused at admission.",
+           st.txs_rejected);
+    metric("gridpact_mempool_size", "gauge", "Transactions waiting in the mempool.",
+           st.mempool_size);
     metric("gridpact_http_requests_total", "counter", "HTTP requests served.", requests_.load());
     res.set_content(out, "text/plain; version=0.0.4");
   });

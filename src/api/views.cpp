@@ -3,8 +3,9 @@
 namespace gridpact::api {
 
 json error_json(const Status& s) {
-  return {{"error",
-           {{"code", static_cast<int>(s.code)}, {"name", code_name(s.code)}, {"message", s.message}}}};
+  return {
+      {"error",
+       {{"code", static_cast<int>(s.code)}, {"name", code_name(s.code)}, {"message", s.message}}}};
 }
 
 json header_json(const BlockHeader& h) {
@@ -23,12 +24,8 @@ json header_json(const BlockHeader& h) {
 }
 
 json tx_json(const Transaction& tx, const Executor& executor) {
-  json j = {{"id", tx.id().hex()},
-            {"chain_id", tx.chain_id},
-            {"sender", tx.sender.hex()},
-            {"nonce", tx.nonce},
-            {"type", tx.type},
-            {"raw", to_hex(tx.encode())}};
+  json j = {{"id", tx.id().hex()}, {"chain_id", tx.chain_id}, {"sender", tx.sender.hex()},
+            {"nonce", tx.nonce},   {"type", tx.type},         {"raw", to_hex(tx.encode())}};
   if (Module* m = executor.module_for(tx.type)) {
     for (const auto& t : m->tx_types())
       if (t.type == tx.type) j["type_name"] = t.name;

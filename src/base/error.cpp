@@ -19,37 +19,68 @@ std::mutex& names_mutex() {
 
 std::string_view code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kBadEncoding: return "BAD_ENCODING";
-    case Code::kTrailingBytes: return "TRAILING_BYTES";
-    case Code::kFieldTooLong: return "FIELD_TOO_LONG";
-    case Code::kUnknownVersion: return "UNKNOWN_VERSION";
-    case Code::kUnknownType: return "UNKNOWN_TYPE";
-    case Code::kTooLarge: return "TOO_LARGE";
-    case Code::kTruncated: return "TRUNCATED";
-    case Code::kBadSignature: return "BAD_SIGNATURE";
-    case Code::kWrongChain: return "WRONG_CHAIN";
-    case Code::kNonceReused: return "NONCE_REUSED";
-    case Code::kNonceTooFar: return "NONCE_TOO_FAR";
-    case Code::kMempoolFull: return "MEMPOOL_FULL";
-    case Code::kDuplicateTx: return "DUPLICATE_TX";
-    case Code::kNonceMismatch: return "NONCE_MISMATCH";
-    case Code::kUnauthorized: return "UNAUTHORIZED";
-    case Code::kInsufficientFunds: return "INSUFFICIENT_FUNDS";
-    case Code::kNotIssuer: return "NOT_ISSUER";
-    case Code::kOverflow: return "OVERFLOW";
-    case Code::kZeroAmount: return "ZERO_AMOUNT";
-    case Code::kEscrowNotFound: return "ESCROW_NOT_FOUND";
-    case Code::kEscrowExists: return "ESCROW_EXISTS";
-    case Code::kSelfTransfer: return "SELF_TRANSFER";
-    case Code::kMalformedJson: return "MALFORMED_JSON";
-    case Code::kInvalidArgument: return "INVALID_ARGUMENT";
-    case Code::kNotFound: return "NOT_FOUND";
-    case Code::kBadGenesis: return "BAD_GENESIS";
-    case Code::kStorage: return "STORAGE";
-    case Code::kStateRootMismatch: return "STATE_ROOT_MISMATCH";
-    case Code::kShuttingDown: return "SHUTTING_DOWN";
-    case Code::kTimeout: return "TIMEOUT";
+    case Code::kOk:
+      return "OK";
+    case Code::kBadEncoding:
+      return "BAD_ENCODING";
+    case Code::kTrailingBytes:
+      return "TRAILING_BYTES";
+    case Code::kFieldTooLong:
+      return "FIELD_TOO_LONG";
+    case Code::kUnknownVersion:
+      return "UNKNOWN_VERSION";
+    case Code::kUnknownType:
+      return "UNKNOWN_TYPE";
+    case Code::kTooLarge:
+      return "TOO_LARGE";
+    case Code::kTruncated:
+      return "TRUNCATED";
+    case Code::kBadSignature:
+      return "BAD_SIGNATURE";
+    case Code::kWrongChain:
+      return "WRONG_CHAIN";
+    case Code::kNonceReused:
+      return "NONCE_REUSED";
+    case Code::kNonceTooFar:
+      return "NONCE_TOO_FAR";
+    case Code::kMempoolFull:
+      return "MEMPOOL_FULL";
+    case Code::kDuplicateTx:
+      return "DUPLICATE_TX";
+    case Code::kNonceMismatch:
+      return "NONCE_MISMATCH";
+    case Code::kUnauthorized:
+      return "UNAUTHORIZED";
+    case Code::kInsufficientFunds:
+      return "INSUFFICIENT_FUNDS";
+    case Code::kNotIssuer:
+      return "NOT_ISSUER";
+    case Code::kOverflow:
+      return "OVERFLOW";
+    case Code::kZeroAmount:
+      return "ZERO_AMOUNT";
+    case Code::kEscrowNotFound:
+      return "ESCROW_NOT_FOUND";
+    case Code::kEscrowExists:
+      return "ESCROW_EXISTS";
+    case Code::kSelfTransfer:
+      return "SELF_TRANSFER";
+    case Code::kMalformedJson:
+      return "MALFORMED_JSON";
+    case Code::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::kNotFound:
+      return "NOT_FOUND";
+    case Code::kBadGenesis:
+      return "BAD_GENESIS";
+    case Code::kStorage:
+      return "STORAGE";
+    case Code::kStateRootMismatch:
+      return "STATE_ROOT_MISMATCH";
+    case Code::kShuttingDown:
+      return "SHUTTING_DOWN";
+    case Code::kTimeout:
+      return "TIMEOUT";
   }
   std::lock_guard lock(names_mutex());
   auto it = module_names().find(static_cast<uint16_t>(code));

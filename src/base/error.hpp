@@ -70,7 +70,9 @@ struct Status {
   std::string to_string() const;
 };
 
-inline Status error(Code code, std::string message) { return Status{code, std::move(message)}; }
+inline Status error(Code code, std::string message) {
+  return Status{code, std::move(message)};
+}
 
 // A value or an error Status.
 template <typename T>
@@ -102,8 +104,7 @@ class Error : public std::runtime_error {
  public:
   Error(Code code, const std::string& message)
       : std::runtime_error(message), status_{code, message} {}
-  explicit Error(Status status)
-      : std::runtime_error(status.message), status_(std::move(status)) {}
+  explicit Error(Status status) : std::runtime_error(status.message), status_(std::move(status)) {}
   const Status& status() const { return status_; }
 
  private:

@@ -6,8 +6,8 @@ namespace gridpact::codec {
 
 Writer& Writer::bytes(const uint8_t* data, size_t size, size_t max) {
   if (size > max || size > UINT32_MAX)
-    throw Error(Code::kFieldTooLong, "field of " + std::to_string(size) + " bytes exceeds " +
-                                         std::to_string(max));
+    throw Error(Code::kFieldTooLong,
+                "field of " + std::to_string(size) + " bytes exceeds " + std::to_string(max));
   u32(static_cast<uint32_t>(size));
   return raw(data, size);
 }
@@ -21,8 +21,7 @@ Writer& Writer::count(size_t n, size_t max) {
 
 void Reader::need(size_t n) const {
   if (remaining() < n)
-    throw Error(Code::kTruncated, "input ends " + std::to_string(n - remaining()) +
-                                      " bytes early");
+    throw Error(Code::kTruncated, "input ends " + std::to_string(n - remaining()) + " bytes early");
 }
 
 uint64_t Reader::be(int width) {

@@ -7,8 +7,14 @@ namespace gridpact::codec {
 TEST(Codec, RoundTripsEveryKind) {
   Writer w;
   Hash32 h = sha256("x");
-  w.u8(1).u16(0x0203).u32(0x04050607).u64(UINT64_MAX).i64(-5).boolean(true).fixed(h).str(
-      "héllo", 16);
+  w.u8(1)
+      .u16(0x0203)
+      .u32(0x04050607)
+      .u64(UINT64_MAX)
+      .i64(-5)
+      .boolean(true)
+      .fixed(h)
+      .str("héllo", 16);
   Bytes b = w.take();
   Reader r(b);
   EXPECT_EQ(r.u8(), 1);

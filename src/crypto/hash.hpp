@@ -27,9 +27,7 @@ struct FixedBytes {
     return true;
   }
   std::string hex() const { return to_hex(bytes.data(), N); }
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(bytes.data()), N};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes.data()), N}; }
   static std::optional<FixedBytes> from_hex(std::string_view h) {
     auto b = gridpact::from_hex(h);
     if (!b || b->size() != N) return std::nullopt;
@@ -51,7 +49,9 @@ Hash32 sha256(const uint8_t* data, size_t size);
 inline Hash32 sha256(std::string_view s) {
   return sha256(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
-inline Hash32 sha256(const Bytes& b) { return sha256(b.data(), b.size()); }
+inline Hash32 sha256(const Bytes& b) {
+  return sha256(b.data(), b.size());
+}
 
 // SHA-256 over several pieces. Pieces are gathered and hashed in one call at finish():
 // the inputs hashed piecewise here are small (tree nodes, headers), and OpenSSL's one-shot

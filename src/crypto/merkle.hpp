@@ -12,7 +12,9 @@
 namespace gridpact::merkle {
 
 Hash32 leaf_hash(const uint8_t* data, size_t size);
-inline Hash32 leaf_hash(const Hash32& h) { return leaf_hash(h.data(), h.size()); }
+inline Hash32 leaf_hash(const Hash32& h) {
+  return leaf_hash(h.data(), h.size());
+}
 Hash32 node_hash(const Hash32& left, const Hash32& right);
 
 // Root over already leaf-hashed entries.

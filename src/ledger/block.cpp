@@ -51,7 +51,9 @@ void BlockHeader::sign(const KeyPair& key) {
   signature = key.sign(hash());
 }
 
-bool BlockHeader::signature_valid() const { return verify(proposer, hash(), signature); }
+bool BlockHeader::signature_valid() const {
+  return verify(proposer, hash(), signature);
+}
 
 Bytes BlockHeader::encode() const {
   codec::Writer w;

@@ -20,8 +20,7 @@ class Executor {
 
   // Builds the genesis block from the genesis document's sections (by module name).
   // `genesis_hash` becomes the block's prev_hash.
-  Result<CommitBatch> genesis(const json& document, const Hash32& genesis_hash,
-                              uint64_t time_ms);
+  Result<CommitBatch> genesis(const json& document, const Hash32& genesis_hash, uint64_t time_ms);
 
   // `check_signatures`: false when the mempool already verified them (the solo node);
   // true when replaying or following blocks made elsewhere.

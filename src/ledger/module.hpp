@@ -69,6 +69,8 @@ class Module {
 
 // Tools for modules.
 std::string account_key(std::string_view prefix, const PublicKey& account);
-inline Status ok() { return Status::ok(); }
+inline Status ok() {
+  return Status::ok();
+}
 
 }  // namespace gridpact

@@ -29,7 +29,9 @@ void Transaction::sign(const KeyPair& key) {
   signature = key.sign(signing_hash());
 }
 
-bool Transaction::signature_valid() const { return verify(sender, signing_hash(), signature); }
+bool Transaction::signature_valid() const {
+  return verify(sender, signing_hash(), signature);
+}
 
 Bytes Transaction::encode() const {
   codec::Writer w;
@@ -40,8 +42,8 @@ Bytes Transaction::encode() const {
 
 Result<Transaction> Transaction::decode(const uint8_t* data, size_t size) {
   if (size > kMaxTxBytes)
-    return error(Code::kTooLarge, "transaction of " + std::to_string(size) +
-                                      " bytes exceeds " + std::to_string(kMaxTxBytes));
+    return error(Code::kTooLarge, "transaction of " + std::to_string(size) + " bytes exceeds " +
+                                      std::to_string(kMaxTxBytes));
   return codec::decode<Transaction>(data, size, [](codec::Reader& r) {
     Transaction tx;
     uint8_t version = r.u8();
@@ -57,6 +59,8 @@ Result<Transaction> Transaction::decode(const uint8_t* data, size_t size) {
   });
 }
 
-Hash32 Transaction::id() const { return sha256(encode()); }
+Hash32 Transaction::id() const {
+  return sha256(encode());
+}
 
 }  // namespace gridpact

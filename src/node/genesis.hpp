@@ -40,8 +40,8 @@ struct Genesis {
 
 // A development genesis document for the given keys.
 std::string development_genesis(const std::string& chain_id, const PublicKey& validator,
-                                 const PublicKey& issuer,
-                                 const std::vector<std::pair<PublicKey, uint64_t>>& balances);
+                                const PublicKey& issuer,
+                                const std::vector<std::pair<PublicKey, uint64_t>>& balances);
 
 // Key files: JSON {"public_key": hex, "seed": hex}, written with mode 0600. The seed is
 // secret; nothing else in GridPact ever prints it.

@@ -14,9 +14,9 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "order/orderer.hpp"
 #include "base/error.hpp"
 #include "crypto/keys.hpp"
+#include "order/orderer.hpp"
 
 namespace gridpact {
 
@@ -44,9 +44,9 @@ class Mempool : public TxSource {
 
  private:
   struct Sender {
-    uint64_t next = 0;       // the nonce that would become ready next
-    size_t queued = 0;       // ready, not yet taken
-    size_t in_flight = 0;    // taken, not yet committed
+    uint64_t next = 0;                        // the nonce that would become ready next
+    size_t queued = 0;                        // ready, not yet taken
+    size_t in_flight = 0;                     // taken, not yet committed
     std::map<uint64_t, Transaction> waiting;  // nonces ahead of `next`
   };
   void maybe_forget(const PublicKey& who, Sender& s);

@@ -9,7 +9,8 @@ namespace {
 
 struct MempoolTest : ::testing::Test {
   std::map<PublicKey, uint64_t> committed;
-  Mempool pool{{.max_txs = 50, .max_nonce_ahead = 4}, "c",
+  Mempool pool{{.max_txs = 50, .max_nonce_ahead = 4},
+               "c",
                [this](const PublicKey& k) { return committed[k]; },
                [](const Transaction& tx) {
                  return tx.type == 1 ? Status::ok() : error(Code::kUnknownType, "type");

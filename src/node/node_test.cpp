@@ -20,10 +20,10 @@ struct NodeTest : ::testing::Test {
   KeyPair validator = KeyPair::generate();
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
-  Genesis genesis = Genesis::parse(development_genesis("node-test", validator.public_key(),
-                                                       issuer.public_key(),
-                                                       {{alice.public_key(), 1'000'000}}))
-                        .value();
+  Genesis genesis =
+      Genesis::parse(development_genesis("node-test", validator.public_key(), issuer.public_key(),
+                                         {{alice.public_key(), 1'000'000}}))
+          .value();
 
   std::unique_ptr<Node> open() {
     NodeOptions o;
@@ -109,7 +109,8 @@ TEST(Genesis, RejectsBadDocuments) {
   EXPECT_EQ(Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"zz\"").status().code,
             Code::kBadGenesis);
   auto k = KeyPair::generate().public_key().hex();
-  auto ok = Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"" + k + "\"\n[block]\nmax_txs = 7\n");
+  auto ok = Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"" + k +
+                           "\"\n[block]\nmax_txs = 7\n");
   ASSERT_TRUE(ok.is_ok());
   EXPECT_EQ(ok->max_block_txs, 7u);
   EXPECT_EQ(Genesis::parse("chain_id = \"x\"\n[validator]\npublic_key = \"" + k +

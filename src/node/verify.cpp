@@ -42,8 +42,8 @@ Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
     if (mine.tx_root != stored.tx_root) return mismatch(h, "transaction root differs");
     if (mine.receipts_root != stored.receipts_root) return mismatch(h, "receipts root differs");
     if (mine.state_root != stored.state_root)
-      return mismatch(h, "state root differs: stored " + stored.state_root.hex() +
-                             ", recomputed " + mine.state_root.hex());
+      return mismatch(h, "state root differs: stored " + stored.state_root.hex() + ", recomputed " +
+                             mine.state_root.hex());
     if (mine.time_ms != stored.time_ms) return mismatch(h, "time differs");
     batch.value().block.header = stored;
     if (Status s = scratch.value()->commit(batch.value()); !s) return s;

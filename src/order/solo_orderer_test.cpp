@@ -49,7 +49,8 @@ class QueueSource : public TxSource {
 
 TEST(SoloOrderer, CutsFullBlocksInOrderAndIdleBlocks) {
   QueueSource source;
-  SoloOrderer orderer(source, {std::chrono::milliseconds(5000), std::chrono::milliseconds(200), 10});
+  SoloOrderer orderer(source,
+                      {std::chrono::milliseconds(5000), std::chrono::milliseconds(200), 10});
   std::mutex m;
   std::vector<OrderedBatch> batches;
   source.push(25);
