@@ -1276,35 +1276,30 @@ void scan_trade_ratings(
   });
 }
 
-std::optional<Asset> find_asset(const StateReader& s, uint64_t id) {
-  auto v = s.get(asset_key(id));
+// The value at `key` decoded by `read`; nullopt when absent or undecodable.
+template <typename T>
+std::optional<T> find_decoded(const StateReader& s, const std::string& key,
+                              T (*read)(codec::Reader&)) {
+  auto v = s.get(key);
   if (!v) return std::nullopt;
-  auto a = decode_bytes<Asset>(*v, read_asset_state);
-  return a ? std::optional(*a) : std::nullopt;
+  auto t = decode_bytes<T>(*v, read);
+  return t ? std::optional<T>(std::move(*t)) : std::nullopt;
+}
+
+std::optional<Asset> find_asset(const StateReader& s, uint64_t id) {
+  return find_decoded(s, asset_key(id), read_asset_state);
 }
 std::optional<Premises> find_premises(const StateReader& s, uint64_t id) {
-  auto v = s.get(premises_key(id));
-  if (!v) return std::nullopt;
-  auto p = decode_bytes<Premises>(*v, read_premises_state);
-  return p ? std::optional(*p) : std::nullopt;
+  return find_decoded(s, premises_key(id), read_premises_state);
 }
 std::optional<Terms> find_terms(const StateReader& s, uint64_t id) {
-  auto v = s.get(terms_key(id));
-  if (!v) return std::nullopt;
-  auto t = decode_bytes<Terms>(*v, read_terms);
-  return t ? std::optional(*t) : std::nullopt;
+  return find_decoded(s, terms_key(id), read_terms);
 }
 std::optional<AgreementState> find_agreement(const StateReader& s, uint64_t id) {
-  auto v = s.get(state_key(id));
-  if (!v) return std::nullopt;
-  auto t = decode_bytes<AgreementState>(*v, read_state_only);
-  return t ? std::optional(*t) : std::nullopt;
+  return find_decoded(s, state_key(id), read_state_only);
 }
 std::optional<Payment> find_payment(const StateReader& s, uint64_t id, uint32_t period) {
-  auto v = s.get(payment_key(id, period));
-  if (!v) return std::nullopt;
-  auto p = decode_bytes<Payment>(*v, read_payment);
-  return p ? std::optional(*p) : std::nullopt;
+  return find_decoded(s, payment_key(id, period), read_payment);
 }
 RatingTotals rating_totals(const StateReader& s, const PublicKey& account) {
   auto v = s.get(rating_key(account));

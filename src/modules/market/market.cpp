@@ -902,6 +902,22 @@ Result<meters::MeterInfo> owned_meter(const StateReader& s, const Hash32& id,
   return *m;
 }
 
+// The fields offers and bids share, from the payload `in` of `owner`'s order on meter `m`.
+template <typename Payload>
+OrderRecord new_order(Side side, const Payload& in, const PublicKey& owner,
+                      const meters::MeterInfo& m) {
+  OrderRecord o;
+  o.side = side;
+  o.commodity = in.commodity;
+  o.period = in.period;
+  o.qty = in.qty;
+  o.price = in.price;
+  o.owner = owner;
+  o.meter = in.meter;
+  o.microgrid = m.microgrid;
+  return o;
+}
+
 }  // namespace
 
 Status MarketModule::deliver(TxContext& ctx) {
@@ -920,15 +936,7 @@ Status MarketModule::deliver(TxContext& ctx) {
       if (m->source == meters::Source::kConsumer)
         return error(kMeterNotGenerating, "a consumer meter cannot offer energy");
       if (Status st = check_microgrid(p, m->microgrid); !st) return st;
-      OrderRecord o;
-      o.side = Side::kOffer;
-      o.commodity = in.commodity;
-      o.period = in.period;
-      o.qty = in.qty;
-      o.price = in.price;
-      o.owner = tx.sender;
-      o.meter = in.meter;
-      o.microgrid = m->microgrid;
+      OrderRecord o = new_order(Side::kOffer, in, tx.sender, *m);
       o.source = static_cast<uint8_t>(m->source);
       o.seq = next_seq(s);
       put_order(s, ctx.tx_id, o);
@@ -947,15 +955,7 @@ Status MarketModule::deliver(TxContext& ctx) {
       auto m = owned_meter(s, in.meter, tx.sender);
       if (!m) return m.status();
       if (Status st = check_microgrid(p, m->microgrid); !st) return st;
-      OrderRecord o;
-      o.side = Side::kBid;
-      o.commodity = in.commodity;
-      o.period = in.period;
-      o.qty = in.qty;
-      o.price = in.price;
-      o.owner = tx.sender;
-      o.meter = in.meter;
-      o.microgrid = m->microgrid;
+      OrderRecord o = new_order(Side::kBid, in, tx.sender, *m);
       o.renewable_only = in.renewable_only;
       o.allowed_sources = in.allowed_sources;
       o.excluded_sellers = in.excluded_sellers;
