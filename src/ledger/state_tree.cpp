@@ -27,8 +27,8 @@ Hash32 TreeNode::hash() const {
   return hash_pair(leaf ? 0x00 : 0x01, a, b);
 }
 
-Bytes TreeNode::encode() const {
-  Bytes out(65);
+std::array<uint8_t, 65> TreeNode::encode() const {
+  std::array<uint8_t, 65> out;
   out[0] = leaf ? 0x00 : 0x01;
   std::memcpy(out.data() + 1, a.data(), 32);
   std::memcpy(out.data() + 33, b.data(), 32);

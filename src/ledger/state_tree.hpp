@@ -18,6 +18,7 @@
 // stays readable: a proof can be served against any block's state root.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <optional>
 #include <span>
@@ -33,7 +34,8 @@ struct TreeNode {
   Hash32 b;  // leaf: value_hash; inner: right child
 
   Hash32 hash() const;
-  Bytes encode() const;  // 65 bytes: 0x00|key|value or 0x01|left|right
+  // 0x00|key|value or 0x01|left|right; an array, so a commit of many nodes allocates none.
+  std::array<uint8_t, 65> encode() const;
   static std::optional<TreeNode> decode(const uint8_t* data, size_t size);
 };
 

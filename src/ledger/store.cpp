@@ -6,7 +6,6 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 
 namespace gridpact {
@@ -226,12 +225,9 @@ Status Store::commit(const CommitBatch& batch) {
   std::sort(nodes.begin(), nodes.end(),
             [](const auto* a, const auto* b) { return a->first < b->first; });
   for (const auto* n : nodes) {
-    // The batch copies the bytes: one stack buffer serves every node.
-    char encoded[65];
-    encoded[0] = n->second.leaf ? 0x00 : 0x01;
-    std::memcpy(encoded + 1, n->second.a.data(), 32);
-    std::memcpy(encoded + 33, n->second.b.data(), 32);
-    wb.Put(cf_nodes_, slice(n->first.view()), rocksdb::Slice(encoded, sizeof encoded));
+    auto encoded = n->second.encode();  // on the stack; the batch copies it
+    wb.Put(cf_nodes_, slice(n->first.view()),
+           rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
   }
   wb.Put(cf_meta_, kHeightKey, encode_u64(header.height));
 
