@@ -41,4 +41,21 @@ inline bool quick() {
   return q && std::string(q) == "1";
 }
 
+// Profiling only the measured part: with GRIDPACT_PERF_CTL=FIFO, these tell a
+// `perf record -D -1 --control fifo:FIFO` run when to start and stop sampling.
+inline void perf_control(const char* command) {
+  const char* fifo = std::getenv("GRIDPACT_PERF_CTL");
+  if (!fifo) return;
+  if (FILE* f = std::fopen(fifo, "w")) {
+    std::fprintf(f, "%s\n", command);
+    std::fclose(f);
+  }
+}
+inline void profile_begin() {
+  perf_control("enable");
+}
+inline void profile_end() {
+  perf_control("disable");
+}
+
 }  // namespace gridpact::bench

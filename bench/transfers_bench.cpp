@@ -157,6 +157,7 @@ int main() {
   // In process: two submitter threads verify signatures while the executor runs.
   {
     int sub = track(*node, inproc);
+    bench::profile_begin();
     auto start = Clock::now();
     std::vector<std::thread> threads;
     for (size_t t = 0; t < 2; ++t)
@@ -170,6 +171,7 @@ int main() {
       });
     for (auto& th : threads) th.join();
     bool ok = wait_all(inproc);
+    bench::profile_end();
     report("transfers_inprocess", inproc, start, Clock::now());
     node->unsubscribe(sub);
     if (!ok) return 1;

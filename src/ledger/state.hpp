@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gridpact {
 
@@ -37,18 +38,25 @@ class StateOverlay : public StateReader {
   std::optional<std::string> get(std::string_view key) const override;
   void scan(std::string_view prefix, const Visitor& fn) const override;
 
-  void put(std::string_view key, std::string value) {
-    writes_[std::string(key)] = std::move(value);
-  }
-  void erase(std::string_view key) { writes_[std::string(key)] = std::nullopt; }
+  void put(std::string_view key, std::string value) { write(key, std::move(value)); }
+  void erase(std::string_view key) { write(key, std::nullopt); }
 
   // Moves this overlay's writes into `parent`, the overlay this one reads through.
   void merge_into(StateOverlay& parent);
   const Writes& writes() const { return writes_; }
 
  private:
+  void write(std::string_view key, std::optional<std::string> value);
+  // A Bloom filter over the written keys, kept once the overlay is large: most reads of a
+  // big block are of keys it has not written, and the filter sends them straight to the
+  // base instead of down the ordered map (a cache miss per level at 100k+ writes).
+  bool may_hold(std::string_view key) const;
+  void remember(std::string_view key);
+  void rebuild_filter(size_t bits);
+
   const StateReader& base_;
   Writes writes_;
+  std::vector<uint64_t> filter_;  // empty while the overlay is small
 };
 
 // Big-endian u64 values, the common case for balances, nonces and counters.

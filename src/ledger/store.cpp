@@ -47,6 +47,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
 
   std::unique_ptr<Store> store(new Store());
   store->options_ = options;
+  store->state_cache_ = std::make_unique<StateCache>(options.state_cache_entries);
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -83,7 +84,11 @@ std::optional<std::string> Store::read(rocksdb::ColumnFamilyHandle* cf,
 }
 
 std::optional<std::string> Store::get(std::string_view key) const {
-  return read(cf_state_, key);
+  if (auto cached = state_cache_->find(key)) return std::move(*cached);
+  uint64_t generation = state_cache_->generation();
+  auto value = read(cf_state_, key);
+  state_cache_->remember(key, value, generation);
+  return value;
 }
 
 void Store::scan(std::string_view prefix, const Visitor& fn) const {
@@ -235,6 +240,7 @@ Status Store::commit(const CommitBatch& batch) {
   wo.sync = options_.sync;
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
+  state_cache_->apply(batch.state_changes);
   {
     // Replaced nodes leave the cache and their entries are reused for the new nodes (no
     // free and malloc per node); every new node goes in, the live tree stays cached.

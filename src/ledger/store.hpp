@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "ledger/block.hpp"
 #include "ledger/state.hpp"
+#include "ledger/state_cache.hpp"
 #include "ledger/state_tree.hpp"
 
 namespace rocksdb {
@@ -46,8 +47,9 @@ class Store : public StateReader, public TreeNodeSource {
  public:
   struct Options {
     bool read_only = false;
-    size_t node_cache_entries = 1 << 22;  // tree nodes kept in memory (the live tree)
-    bool sync = true;                     // fsync each block (off only in benchmarks)
+    size_t node_cache_entries = 1 << 22;   // tree nodes kept in memory (the live tree)
+    size_t state_cache_entries = 1 << 21;  // latest values of recently used keys
+    bool sync = true;                      // fsync each block (off only in benchmarks)
   };
   static Result<std::unique_ptr<Store>> open(const std::string& path, Options options);
   static Result<std::unique_ptr<Store>> open(const std::string& path) {
@@ -92,6 +94,7 @@ class Store : public StateReader, public TreeNodeSource {
   rocksdb::ColumnFamilyHandle* cf_nodes_ = nullptr;
 
   std::atomic<int64_t> height_{-1};
+  std::unique_ptr<StateCache> state_cache_;
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<Hash32, TreeNode, FixedBytesHasher> node_cache_;
 };

@@ -1,0 +1,64 @@
+// The latest committed values of recently used state keys, kept in memory in front of a
+// slower ordered store (RocksDB in the node). Point reads are most of what blocks do, and
+// a hash lookup costs a fraction of a RocksDB Get or of a descent through an ordered map
+// of a million keys. Scans are not cached: they go to the store, which keeps the order.
+//
+// Thread-safe: the executor, the mempool's admission checks and API queries read at once
+// while the committer applies a block's changes.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ledger/state.hpp"
+
+namespace gridpact {
+
+class StateCache {
+ public:
+  // `max_entries` bounds memory (about 150 bytes an entry); 0 disables the cache.
+  explicit StateCache(size_t max_entries);
+
+  // The cached value (nullopt inside: the key is known to be absent), or nullopt when
+  // the key is not cached.
+  std::optional<std::optional<std::string>> find(std::string_view key) const;
+
+  // Caching what a read from the store returned: take `generation()` before the read and
+  // pass it here, so that a value read before a commit that changed it is not cached
+  // after that commit.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  void remember(std::string_view key, const std::optional<std::string>& value,
+                uint64_t read_generation);
+
+  // A block's changes, once they are durable in the store.
+  void apply(const StateOverlay::Writes& changes);
+
+  size_t size() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>>;
+  // Sharded so that concurrent readers rarely wait on one another.
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    mutable std::mutex mutex;
+    Map map;
+  };
+  Shard& shard_of(std::string_view key, size_t& hash) const;
+  void insert(Shard& shard, std::string_view key, const std::optional<std::string>& value);
+
+  size_t max_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace gridpact
