@@ -168,9 +168,10 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
   h.tx_root = tx_root(batch.block.txs);
   h.receipts_root = receipts_root(batch.receipts);
 
+  batch.state_changes = state.take_writes();
   std::vector<TreeUpdate> updates;
-  updates.reserve(state.writes().size());
-  for (const auto& [k, v] : state.writes())
+  updates.reserve(batch.state_changes.size());
+  for (const auto& [k, v] : batch.state_changes)
     updates.push_back({sha256(k), v ? std::optional<Hash32>(sha256(*v)) : std::nullopt});
   std::sort(updates.begin(), updates.end(),
             [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
@@ -179,7 +180,6 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
       prev_root, updates,
       [&](const Hash32& hash, const TreeNode& n) { batch.new_nodes.emplace_back(hash, n); },
       [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
-  batch.state_changes = state.writes();
   return batch;
 }
 

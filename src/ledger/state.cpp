@@ -1,94 +1,77 @@
 #include "ledger/state.hpp"
 
-#include <bit>
-#include <functional>
+#include <algorithm>
 
 namespace gridpact {
 namespace {
 
-// Below this many writes the map's descent is short and a filter costs more than it saves.
-constexpr size_t kFilterFrom = 1024;
-constexpr size_t kFilterBitsPerKey = 16;  // two probes: about 1.4% false positives
-
-std::pair<uint64_t, uint64_t> probes(std::string_view key) {
-  uint64_t h = std::hash<std::string_view>{}(key);
-  return {h, (h >> 32 | h << 32) * 0x9e3779b97f4a7c15ULL};
+template <class Entry>
+bool key_less(const Entry* a, const Entry* b) {
+  return a->first < b->first;
 }
 
 }  // namespace
 
-bool StateOverlay::may_hold(std::string_view key) const {
-  if (filter_.empty()) return true;
-  uint64_t mask = filter_.size() * 64 - 1;
-  auto [a, b] = probes(key);
-  a &= mask;
-  b &= mask;
-  return (filter_[a >> 6] >> (a & 63) & 1) && (filter_[b >> 6] >> (b & 63) & 1);
-}
-
-void StateOverlay::remember(std::string_view key) {
-  if (filter_.empty()) {
-    if (writes_.size() >= kFilterFrom) rebuild_filter(kFilterFrom * kFilterBitsPerKey * 2);
-    return;  // the rebuild read every key, this one included
-  }
-  if (writes_.size() * kFilterBitsPerKey > filter_.size() * 64) {
-    rebuild_filter(filter_.size() * 64 * 2);
-    return;
-  }
-  uint64_t mask = filter_.size() * 64 - 1;
-  auto [a, b] = probes(key);
-  a &= mask;
-  b &= mask;
-  filter_[a >> 6] |= uint64_t{1} << (a & 63);
-  filter_[b >> 6] |= uint64_t{1} << (b & 63);
-}
-
-void StateOverlay::rebuild_filter(size_t bits) {
-  filter_.assign(std::bit_ceil(bits) / 64, 0);
-  uint64_t mask = filter_.size() * 64 - 1;
-  for (const auto& [k, v] : writes_) {
-    auto [a, b] = probes(k);
-    a &= mask;
-    b &= mask;
-    filter_[a >> 6] |= uint64_t{1} << (a & 63);
-    filter_[b >> 6] |= uint64_t{1} << (b & 63);
-  }
-}
-
 std::optional<std::string> StateOverlay::get(std::string_view key) const {
-  if (may_hold(key)) {
-    auto it = writes_.find(key);
-    if (it != writes_.end()) return it->second;
-  }
+  auto it = values_.find(key);
+  if (it != values_.end()) return it->second;
   return base_.get(key);
 }
 
 void StateOverlay::write(std::string_view key, std::optional<std::string> value) {
-  auto it = writes_.lower_bound(key);
-  if (it != writes_.end() && it->first == key) {
-    it->second = std::move(value);  // already remembered
+  auto it = values_.find(key);
+  if (it != values_.end()) {
+    it->second = std::move(value);
     return;
   }
-  writes_.emplace_hint(it, std::string(key), std::move(value));
-  remember(key);
+  auto [added, inserted] = values_.emplace(std::string(key), std::move(value));
+  recent_.push_back(&*added);
+}
+
+void StateOverlay::fold() const {
+  if (recent_.empty()) return;
+  std::sort(recent_.begin(), recent_.end(), key_less<Entry>);
+  size_t mid = ordered_.size();
+  ordered_.insert(ordered_.end(), recent_.begin(), recent_.end());
+  std::inplace_merge(ordered_.begin(), ordered_.begin() + static_cast<ptrdiff_t>(mid),
+                     ordered_.end(), key_less<Entry>);
+  recent_.clear();
+}
+
+std::vector<const StateOverlay::Entry*> StateOverlay::in_order(std::string_view prefix) const {
+  // Folding costs a pass over every key; while the recent keys are few next to the sorted
+  // ones, a scan picks its matches out of them instead (a block's transactions scan often).
+  if (recent_.size() > 64 && recent_.size() * 8 > ordered_.size()) fold();
+  auto starts = [&](const Entry* e) { return e->first.starts_with(prefix); };
+  std::vector<const Entry*> out;
+  auto first = std::lower_bound(ordered_.begin(), ordered_.end(), prefix,
+                                [](const Entry* e, std::string_view p) { return e->first < p; });
+  for (auto it = first; it != ordered_.end() && starts(*it); ++it) out.push_back(*it);
+  size_t mid = out.size();
+  for (const Entry* e : recent_)
+    if (starts(e)) out.push_back(e);
+  std::sort(out.begin() + static_cast<ptrdiff_t>(mid), out.end(), key_less<Entry>);
+  std::inplace_merge(out.begin(), out.begin() + static_cast<ptrdiff_t>(mid), out.end(),
+                     key_less<Entry>);
+  return out;
 }
 
 void StateOverlay::scan(std::string_view prefix, const Visitor& fn) const {
-  auto w = writes_.lower_bound(prefix);
-  auto in_prefix = [&](const std::string& k) { return k.compare(0, prefix.size(), prefix) == 0; };
+  std::vector<const Entry*> mine = in_order(prefix);
+  auto w = mine.begin();
   bool go = true;
   // Emits buffered writes that sort before `bound` (all of them when bound is null).
   auto drain = [&](const std::string_view* bound) {
-    while (go && w != writes_.end() && in_prefix(w->first) && (!bound || w->first < *bound)) {
-      if (w->second) go = fn(w->first, *w->second);
+    while (go && w != mine.end() && (!bound || (*w)->first < *bound)) {
+      if ((*w)->second) go = fn((*w)->first, *(*w)->second);
       ++w;
     }
   };
   base_.scan(prefix, [&](std::string_view key, std::string_view value) {
     drain(&key);
     if (!go) return false;
-    if (w != writes_.end() && w->first == key) {  // overwritten or erased here
-      if (w->second) go = fn(w->first, *w->second);
+    if (w != mine.end() && (*w)->first == key) {  // overwritten or erased here
+      if ((*w)->second) go = fn((*w)->first, *(*w)->second);
       ++w;
       return go;
     }
@@ -98,10 +81,32 @@ void StateOverlay::scan(std::string_view prefix, const Visitor& fn) const {
   drain(nullptr);
 }
 
+StateOverlay::Writes StateOverlay::writes() const {
+  fold();
+  Writes out;
+  out.reserve(ordered_.size());
+  for (const Entry* e : ordered_) out.emplace_back(e->first, e->second);
+  return out;
+}
+
+StateOverlay::Writes StateOverlay::take_writes() {
+  fold();
+  Writes out;
+  out.reserve(ordered_.size());
+  for (const Entry* e : ordered_) {
+    auto node = values_.extract(e->first);
+    out.emplace_back(std::move(node.key()), std::move(node.mapped()));
+  }
+  values_.clear();
+  ordered_.clear();
+  return out;
+}
+
 void StateOverlay::merge_into(StateOverlay& parent) {
-  for (auto& [k, v] : writes_) parent.write(k, std::move(v));
-  writes_.clear();
-  filter_.clear();
+  for (auto& [k, v] : values_) parent.write(k, std::move(v));
+  values_.clear();
+  ordered_.clear();
+  recent_.clear();
 }
 
 std::string encode_u64(uint64_t v) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace gridpact {
@@ -24,9 +25,15 @@ class StateReader {
 
 // Writes buffered over a base reader. A transaction runs in its own overlay, merged into
 // the block's overlay only on success, so a failed transaction leaves no trace.
+//
+// Reads and writes are hash lookups: a block can buffer hundreds of thousands of writes
+// (a billing period of 100k agreements), where an ordered map's descent costs a cache miss
+// per level. The byte order that scans and a block's change list need is kept beside it:
+// a sorted list of keys and the few keys added since, folded in when they grow.
 class StateOverlay : public StateReader {
  public:
-  using Writes = std::map<std::string, std::optional<std::string>, std::less<>>;
+  // A block's changes in key order, one entry per key (nullopt: erased).
+  using Writes = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
   explicit StateOverlay(const StateReader& base) : base_(base) {}
   // Overlays are never copied: constructing one from another layers it on top (without
@@ -43,20 +50,29 @@ class StateOverlay : public StateReader {
 
   // Moves this overlay's writes into `parent`, the overlay this one reads through.
   void merge_into(StateOverlay& parent);
-  const Writes& writes() const { return writes_; }
+  size_t size() const { return values_.size(); }
+  bool empty() const { return values_.empty(); }
+  Writes writes() const;  // a copy, in key order
+  Writes take_writes();   // the same, leaving this overlay empty
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Values = std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>>;
+  using Entry = Values::value_type;  // node-based: its address is stable
+
   void write(std::string_view key, std::optional<std::string> value);
-  // A Bloom filter over the written keys, kept once the overlay is large: most reads of a
-  // big block are of keys it has not written, and the filter sends them straight to the
-  // base instead of down the ordered map (a cache miss per level at 100k+ writes).
-  bool may_hold(std::string_view key) const;
-  void remember(std::string_view key);
-  void rebuild_filter(size_t bits);
+  // Sorts the keys added since the last fold into `ordered_`.
+  void fold() const;
+  // The entries whose keys start with `prefix`, in key order.
+  std::vector<const Entry*> in_order(std::string_view prefix) const;
 
   const StateReader& base_;
-  Writes writes_;
-  std::vector<uint64_t> filter_;  // empty while the overlay is small
+  Values values_;
+  mutable std::vector<const Entry*> ordered_;  // sorted by key
+  mutable std::vector<const Entry*> recent_;   // added since the last fold, unsorted
 };
 
 // Big-endian u64 values, the common case for balances, nonces and counters.

@@ -14,7 +14,8 @@ namespace {
 
 StateOverlay::Writes changes(std::initializer_list<std::pair<std::string, const char*>> kv) {
   StateOverlay::Writes w;
-  for (const auto& [k, v] : kv) w[k] = v ? std::optional<std::string>(v) : std::nullopt;
+  for (const auto& [k, v] : kv)
+    w.emplace_back(k, v ? std::optional<std::string>(v) : std::nullopt);
   return w;
 }
 
@@ -80,8 +81,7 @@ TEST(StateCache, StoreReadsRacingCommitsNeverKeepAStaleValue) {
     for (uint64_t h = 0; h < 300; ++h) {
       CommitBatch b;
       b.block.header.height = h;
-      b.state_changes["hot/0"] = std::to_string(h);
-      b.state_changes["hot/1"] = std::to_string(h);
+      b.state_changes = {{"hot/0", std::to_string(h)}, {"hot/1", std::to_string(h)}};
       ASSERT_TRUE(store->commit(b).is_ok());
     }
     done = true;

@@ -2,6 +2,8 @@
 
 #include "ledger/state.hpp"
 
+#include <random>
+
 namespace gridpact {
 namespace {
 
@@ -77,10 +79,82 @@ TEST(StateOverlay, ChildLayersOverParentInsteadOfCopyingIt) {
   StateOverlay parent(base);
   parent.put("k", "parent");
   StateOverlay child(parent);
-  EXPECT_TRUE(child.writes().empty());  // nothing copied
+  EXPECT_TRUE(child.empty());           // nothing copied
   EXPECT_EQ(child.get("k"), "parent");  // but everything visible
   parent.put("k2", "late");
   EXPECT_EQ(child.get("k2"), "late");
+}
+
+// The overlay keeps its order in a sorted list plus recently added keys; whatever the mix
+// of writes, erases, child merges and scans, it must read exactly like an ordered map
+// layered over the base.
+TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
+  std::mt19937_64 rng(42);
+  MapReader base;
+  for (int i = 0; i < 300; ++i)
+    base.data["p" + std::to_string(rng() % 10) + "/" + std::to_string(rng() % 500)] = "b";
+  std::map<std::string, std::optional<std::string>> model;  // what the overlay holds
+  StateOverlay o(base);
+  auto random_key = [&] {
+    return "p" + std::to_string(rng() % 10) + "/" + std::to_string(rng() % 500);
+  };
+  auto expected_scan = [&](const std::string& prefix) {
+    std::map<std::string, std::string> merged;
+    for (const auto& [k, v] : base.data)
+      if (k.starts_with(prefix)) merged[k] = v;
+    for (const auto& [k, v] : model)
+      if (k.starts_with(prefix)) {
+        if (v)
+          merged[k] = *v;
+        else
+          merged.erase(k);
+      }
+    std::vector<std::string> out;
+    for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+    return out;
+  };
+  for (int step = 0; step < 20'000; ++step) {
+    int op = static_cast<int>(rng() % 10);
+    if (op < 5) {
+      std::string k = random_key(), v = std::to_string(step);
+      o.put(k, v);
+      model[k] = v;
+    } else if (op < 6) {
+      std::string k = random_key();
+      o.erase(k);
+      model[k] = std::nullopt;
+    } else if (op < 7) {
+      // A transaction's writes, merged only on success.
+      StateOverlay child(o);
+      std::string k = random_key(), v = "c" + std::to_string(step);
+      child.put(k, v);
+      if (rng() % 2) {
+        child.merge_into(o);
+        model[k] = v;
+      }
+    } else if (op < 9) {
+      std::string k = random_key();
+      std::optional<std::string> want;
+      if (auto it = model.find(k); it != model.end())
+        want = it->second;
+      else if (auto b = base.data.find(k); b != base.data.end())
+        want = b->second;
+      ASSERT_EQ(o.get(k), want) << k;
+    } else {
+      std::string prefix = rng() % 4 ? "p" + std::to_string(rng() % 10) + "/" : "";
+      ASSERT_EQ(keys_of(o, prefix), expected_scan(prefix)) << "step " << step;
+    }
+  }
+  StateOverlay::Writes writes = o.writes();
+  ASSERT_EQ(writes.size(), model.size());
+  size_t i = 0;
+  for (const auto& [k, v] : model) {
+    EXPECT_EQ(writes[i].first, k);
+    EXPECT_EQ(writes[i].second, v);
+    ++i;
+  }
+  EXPECT_EQ(o.take_writes(), writes);
+  EXPECT_TRUE(o.empty());
 }
 
 }  // namespace gridpact

@@ -117,7 +117,7 @@ TEST_F(BankTest, PayManyIsAllOrNothing) {
   EXPECT_EQ(balance(s, carol.public_key()), 200u);
   EXPECT_EQ(holdings(s), supply(s));
   // Each refusal changes nothing: funds for the sum, zero, self, a recipient twice.
-  size_t writes = s.writes().size();
+  size_t writes = s.size();
   std::vector<Payout> too_much = {{bob.public_key(), 300}, {carol.public_key(), 201}};
   EXPECT_EQ(pay_many(s, alice.public_key(), too_much).code, Code::kInsufficientFunds);
   std::vector<Payout> zero = {{bob.public_key(), 1}, {carol.public_key(), 0}};
@@ -126,7 +126,7 @@ TEST_F(BankTest, PayManyIsAllOrNothing) {
   EXPECT_EQ(pay_many(s, alice.public_key(), self).code, Code::kSelfTransfer);
   std::vector<Payout> twice = {{bob.public_key(), 1}, {bob.public_key(), 1}};
   EXPECT_EQ(pay_many(s, alice.public_key(), twice).code, Code::kInvalidArgument);
-  EXPECT_EQ(s.writes().size(), writes);
+  EXPECT_EQ(s.size(), writes);
   EXPECT_EQ(balance(s, alice.public_key()), 500u);
   EXPECT_EQ(balance(s, bob.public_key()), 300u);
   // A recipient whose balance would overflow: nobody is paid.

@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     m.public_key = Bytes(32, 0x42);  // no signature verifies under it
     m.microgrid = "mg";
     import_meter(state, m, 0, 0);
-    size_t writes = state.writes().size();
+    size_t writes = state.size();
     BlockInfo block{"fuzz", 1, 1'000'000'000'000};
     Transaction tx;
     tx.type = kReading;
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<Event> events;
     TxContext ctx{block, tx, Hash32{}, state, events};
     Status s = module.deliver(ctx);
-    if (s.is_ok() || state.writes().size() != writes || !events.empty()) std::abort();
+    if (s.is_ok() || state.size() != writes || !events.empty()) std::abort();
   }
   if (auto p = decode_register(input))
     if (!same(encode(*p), data, size)) std::abort();
