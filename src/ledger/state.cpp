@@ -19,13 +19,12 @@ std::optional<std::string> StateOverlay::get(std::string_view key) const {
 }
 
 void StateOverlay::write(std::string_view key, std::optional<std::string> value) {
-  auto it = values_.find(key);
-  if (it != values_.end()) {
-    it->second = std::move(value);
-    return;
-  }
-  auto [added, inserted] = values_.emplace(std::string(key), std::move(value));
-  recent_.push_back(&*added);
+  // One lookup: most writes of a big block are of keys it has not written yet.
+  auto [entry, added] = values_.try_emplace(std::string(key), std::move(value));
+  if (added)
+    recent_.push_back(&*entry);
+  else
+    entry->second = std::move(value);  // try_emplace left `value` alone
 }
 
 void StateOverlay::fold() const {
@@ -103,8 +102,14 @@ StateOverlay::Writes StateOverlay::take_writes() {
 }
 
 void StateOverlay::merge_into(StateOverlay& parent) {
-  for (auto& [k, v] : values_) parent.write(k, std::move(v));
-  values_.clear();
+  // Entries move over whole (no copy of key or value) unless the parent has the key.
+  while (!values_.empty()) {
+    auto moved = parent.values_.insert(values_.extract(values_.begin()));
+    if (moved.inserted)
+      parent.recent_.push_back(&*moved.position);
+    else
+      moved.position->second = std::move(moved.node.mapped());
+  }
   ordered_.clear();
   recent_.clear();
 }

@@ -14,8 +14,7 @@ namespace {
 
 StateOverlay::Writes changes(std::initializer_list<std::pair<std::string, const char*>> kv) {
   StateOverlay::Writes w;
-  for (const auto& [k, v] : kv)
-    w.emplace_back(k, v ? std::optional<std::string>(v) : std::nullopt);
+  for (const auto& [k, v] : kv) w.emplace_back(k, v ? std::optional<std::string>(v) : std::nullopt);
   return w;
 }
 

@@ -118,9 +118,11 @@ double bill(size_t n) {
     mi.source = meters::Source::kPv;
     mi.public_key = mk;
     meters::import_meter(s, mi, 0, 0);
-    // Funds for the host: written the way genesis writes balances.
+    // Funds for both parties, written the way genesis writes balances: the host pays, the
+    // owner (who bought the generator) already holds an account.
     s.put(account_key("bank/bal/", host.public_key()), encode_u64(1'000'000'000));
-    s.put("bank/supply", encode_u64(get_u64(s, "bank/supply") + 1'000'000'000));
+    s.put(account_key("bank/bal/", owner.public_key()), encode_u64(1'000'000));
+    s.put("bank/supply", encode_u64(get_u64(s, "bank/supply") + 1'001'000'000));
     Asset a;
     a.capacity_w = 5000;
     a.meter = mi.id;
