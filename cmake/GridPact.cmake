@@ -11,15 +11,6 @@ if(GRIDPACT_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# The allocator of the node and the benchmarks. State keys and values are many small
-# strings; jemalloc reuses their memory without glibc malloc's page faults (about 15 % of
-# a 100k-agreement billing block). Not with the sanitizers, which bring their own.
-set(GRIDPACT_MALLOC "")
-if(NOT GRIDPACT_SANITIZE)
-  find_library(GRIDPACT_JEMALLOC jemalloc REQUIRED)
-  set(GRIDPACT_MALLOC ${GRIDPACT_JEMALLOC})
-endif()
-
 # gridpact_library(NAME SOURCES a.cpp b.cpp DEPS x y)
 # Declares library gridpact_NAME whose headers are included as "NAME/file.hpp" relative to src/.
 function(gridpact_library name)
@@ -49,6 +40,6 @@ function(gridpact_bench name)
   endif()
   add_executable(bench_${name} ${ARG_SOURCES})
   target_compile_options(bench_${name} PRIVATE ${GRIDPACT_WARNINGS})
-  target_link_libraries(bench_${name} PRIVATE ${ARG_DEPS} ${GRIDPACT_MALLOC})
+  target_link_libraries(bench_${name} PRIVATE ${ARG_DEPS})
   set_target_properties(bench_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 endfunction()

@@ -9,7 +9,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config git curl jq python3 ca-certificates \
   clang libclang-rt-14-dev clang-format \
-  libsodium-dev librocksdb-dev libssl-dev libjemalloc-dev \
+  libsodium-dev librocksdb-dev libssl-dev \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
   libcpp-httplib-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
