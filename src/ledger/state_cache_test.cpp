@@ -74,7 +74,7 @@ TEST(StateCache, StoreReadsRacingCommitsNeverKeepAStaleValue) {
     std::atomic<bool> done{false};
     std::vector<std::thread> readers;
     for (int r = 0; r < 2; ++r)
-      readers.emplace_back([&] {
+      readers.emplace_back([&, r] {
         while (!done) (void)store->get("hot/" + std::to_string(r));
       });
     for (uint64_t h = 0; h < 300; ++h) {
