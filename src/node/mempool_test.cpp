@@ -11,7 +11,11 @@ struct MempoolTest : ::testing::Test {
   std::map<PublicKey, uint64_t> committed;
   Mempool pool{{.max_txs = 50, .max_nonce_ahead = 4},
                "c",
-               [this](const PublicKey& k) { return committed[k]; },
+               // Read-only: concurrent submitters call it outside the pool's lock.
+               [this](const PublicKey& k) {
+                 auto it = committed.find(k);
+                 return it == committed.end() ? uint64_t{0} : it->second;
+               },
                [](const Transaction& tx) {
                  return tx.type == 1 ? Status::ok() : error(Code::kUnknownType, "type");
                }};
