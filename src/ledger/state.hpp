@@ -23,6 +23,12 @@ class StateReader {
   virtual void scan(std::string_view prefix, const Visitor& fn) const = 0;
 };
 
+// Hashes string keys for tables looked up by std::string_view (no key copy per lookup).
+struct StringKeyHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 // Writes buffered over a base reader. A transaction runs in its own overlay, merged into
 // the block's overlay only on success, so a failed transaction leaves no trace.
 //
@@ -56,11 +62,8 @@ class StateOverlay : public StateReader {
   Writes take_writes();   // the same, leaving this overlay empty
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Values = std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>>;
+  using Values =
+      std::unordered_map<std::string, std::optional<std::string>, StringKeyHash, std::equal_to<>>;
   using Entry = Values::value_type;  // node-based: its address is stable
 
   void write(std::string_view key, std::optional<std::string> value);

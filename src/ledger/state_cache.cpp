@@ -5,16 +5,14 @@ namespace gridpact {
 StateCache::StateCache(size_t max_entries)
     : max_per_shard_((max_entries + kShards - 1) / kShards) {}
 
-StateCache::Shard& StateCache::shard_of(std::string_view key, size_t& hash) const {
-  hash = Hash{}(key);
+StateCache::Shard& StateCache::shard_of(std::string_view key) const {
   // The map buckets by the hash's low bits; shards take high ones.
-  return shards_[(hash >> 56) % kShards];
+  return shards_[(StringKeyHash{}(key) >> 56) % kShards];
 }
 
 std::optional<std::optional<std::string>> StateCache::find(std::string_view key) const {
   if (max_per_shard_ == 0) return std::nullopt;
-  size_t hash = 0;
-  Shard& shard = shard_of(key, hash);
+  Shard& shard = shard_of(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.map.find(key);
   if (it == shard.map.end()) return std::nullopt;
@@ -36,8 +34,7 @@ void StateCache::insert(Shard& shard, std::string_view key,
 void StateCache::remember(std::string_view key, const std::optional<std::string>& value,
                           uint64_t read_generation) {
   if (max_per_shard_ == 0) return;
-  size_t hash = 0;
-  Shard& shard = shard_of(key, hash);
+  Shard& shard = shard_of(key);
   std::lock_guard lock(shard.mutex);
   // A commit since the read may have changed the key (and cached its new value).
   if (generation_.load(std::memory_order_acquire) != read_generation) return;
@@ -50,8 +47,7 @@ void StateCache::apply(const StateOverlay::Writes& changes) {
   // store before it (and its remember() is refused) or after it (and holds the new value).
   generation_.fetch_add(1, std::memory_order_acq_rel);
   for (const auto& [key, value] : changes) {
-    size_t hash = 0;
-    Shard& shard = shard_of(key, hash);
+    Shard& shard = shard_of(key);
     std::lock_guard lock(shard.mutex);
     insert(shard, key, value);
   }

@@ -42,18 +42,15 @@ class StateCache {
   size_t size() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  using Map = std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>>;
+  using Map =
+      std::unordered_map<std::string, std::optional<std::string>, StringKeyHash, std::equal_to<>>;
   // Sharded so that concurrent readers rarely wait on one another.
   static constexpr size_t kShards = 16;
   struct Shard {
     mutable std::mutex mutex;
     Map map;
   };
-  Shard& shard_of(std::string_view key, size_t& hash) const;
+  Shard& shard_of(std::string_view key) const;
   void insert(Shard& shard, std::string_view key, const std::optional<std::string>& value);
 
   size_t max_per_shard_;
