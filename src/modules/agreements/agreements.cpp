@@ -1,9 +1,12 @@
 #include "modules/agreements/agreements.hpp"
 
 #include <array>
+#include <cstring>
 #include <mutex>
 #include <span>
+#include <unordered_set>
 
+#include "ledger/parallel.hpp"
 #include "modules/agreements/internal.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
@@ -548,6 +551,64 @@ class Due {
   std::map<uint64_t, std::vector<uint64_t>> pending_;
 };
 
+// What processing an agreement does beyond its own keys: entries of the change log and of
+// the due index. Recorded, then applied to the Log and the Due index in order; billing
+// shards apply theirs in due order, so the log's sequence numbers and the index's chunks
+// are the same however the work was split (see ledger/parallel.hpp).
+class Effects {
+ public:
+  // Tags what is recorded next with the due entry being processed.
+  void at(uint32_t entry) { entry_ = entry; }
+  void log(LogKind kind, uint64_t id, uint32_t period = 0) {
+    items_.push_back({entry_, Op::kLog, kind, period, id, 0});
+  }
+  void log_billed(uint64_t id, uint32_t period) {
+    items_.push_back({entry_, Op::kLogBilled, LogKind::kBilled, period, id, 0});
+  }
+  void schedule(uint64_t time_ms, uint64_t id) {
+    items_.push_back({entry_, Op::kSchedule, LogKind::kAgreement, 0, id, time_ms});
+  }
+  void apply(Log& log, Due& due) const {
+    for (const auto& item : items_) apply(item, log, due);
+  }
+  // Applies the effects of shards in entry order: entry e was processed by shard
+  // shard_of[e], and each shard recorded its entries in increasing order.
+  static void apply_in_order(std::span<const Effects> shards, std::span<const uint8_t> shard_of,
+                             Log& log, Due& due) {
+    std::vector<size_t> next(shards.size(), 0);
+    for (uint32_t e = 0; e < shard_of.size(); ++e) {
+      const auto& items = shards[shard_of[e]].items_;
+      size_t& i = next[shard_of[e]];
+      for (; i < items.size() && items[i].entry == e; ++i) apply(items[i], log, due);
+    }
+  }
+
+ private:
+  enum class Op : uint8_t { kLog, kLogBilled, kSchedule };
+  struct Item {
+    uint32_t entry;
+    Op op;
+    LogKind kind;
+    uint32_t period;
+    uint64_t id, time_ms;
+  };
+  static void apply(const Item& item, Log& log, Due& due) {
+    switch (item.op) {
+      case Op::kLog:
+        log.add(item.kind, item.id, item.period);
+        break;
+      case Op::kLogBilled:
+        log.billed(item.id, item.period);
+        break;
+      case Op::kSchedule:
+        due.add(item.time_ms, item.id);
+        break;
+    }
+  }
+  uint32_t entry_ = 0;
+  std::vector<Item> items_;
+};
+
 void put_asset(StateOverlay& s, const Asset& a, Log& log) {
   s.put(asset_key(a.id), encode_asset_state(a));
   log.add(LogKind::kAsset, a.id);
@@ -560,6 +621,10 @@ void put_payment(StateOverlay& s, const Payment& p) {
 struct BillingTally {
   uint64_t billed = 0, paid = 0, missed = 0, penalties = 0, defaulted = 0, ended = 0;
   uint64_t amount = 0;
+  void add(const BillingTally& o) {
+    billed += o.billed, paid += o.paid, missed += o.missed, penalties += o.penalties;
+    defaulted += o.defaulted, ended += o.ended, amount = sat_add(amount, o.amount);
+  }
   json summary() const {
     return {{"billed", billed},       {"paid", paid},           {"missed", missed},
             {"penalties", penalties}, {"defaulted", defaulted}, {"ended", ended},
@@ -592,7 +657,7 @@ uint64_t bill_time(const Billing& b, uint32_t k, uint64_t lag) {
   return sat_add(window_end(b, k), lag);
 }
 
-void reschedule(Work& w, Due& due) {
+void reschedule(Work& w, Effects& fx) {
   const Billing& b = w.b;
   uint64_t next = UINT64_MAX;
   if (w.st.status == Status8::kActive) {
@@ -605,24 +670,25 @@ void reschedule(Work& w, Due& due) {
   }
   if (next == UINT64_MAX) next = 0;
   if (next == w.st.next_due_ms) return;
-  if (next) due.add(next, w.id);
+  if (next) fx.schedule(next, w.id);
   w.st.next_due_ms = next;
 }
 
 // The asset leaves the agreement: back to its owner, or to the host on a transfer.
-void release_asset(StateOverlay& s, const Work& w, bool transfer_to_host, Log& log) {
+void release_asset(StateOverlay& s, const Work& w, bool transfer_to_host, Effects& fx) {
   auto asset = find_asset(s, w.b.asset);
   if (!asset) return;  // cannot happen: assets are never deleted
   asset->agreement = 0;
   if (transfer_to_host) asset->owner = w.b.accounts[w.b.host];
-  put_asset(s, *asset, log);
+  s.put(asset_key(asset->id), encode_asset_state(*asset));
+  fx.log(LogKind::kAsset, asset->id);
 }
 
-void close(StateOverlay& s, Work& w, Status8 status, uint64_t now, Log& log) {
+void close(StateOverlay& s, Work& w, Status8 status, uint64_t now, Effects& fx) {
   w.st.status = status;
   w.st.closed_ms = now;
   release_asset(s, w, status == Status8::kEnded && w.b.disposition == Disposition::kTransferToHost,
-                log);
+                fx);
 }
 
 using Owed = std::array<uint64_t, kMaxParties>;
@@ -706,13 +772,13 @@ uint32_t bill_one(StateOverlay& s, Work& w, uint64_t height, BillingTally& tally
 // changed: one kBilled entry (payment row and agreement row) when the last thing done was
 // billing a period, else kPayment entries for earlier periods and one kAgreement entry.
 // Returns whether anything happened.
-bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally, Log& log,
-             Due& due) {
+bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTally& tally,
+             Effects& fx) {
   bool changed = false;
   bool unlogged = false;  // period `last_billed` was billed and is not logged yet
   uint32_t last_billed = 0;
   auto log_billed = [&] {
-    if (unlogged) log.add(LogKind::kPayment, w.id, last_billed);
+    if (unlogged) fx.log(LogKind::kPayment, w.id, last_billed);
     unlogged = false;
   };
   const Billing& b = w.b;
@@ -727,7 +793,7 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
     uint64_t arrears = w.st.arrears_total();
     if (arrears > 0 && b.default_ms > 0 && now >= sat_add(w.st.arrears_since_ms, b.default_ms)) {
       log_billed();
-      close(s, w, Status8::kDefaulted, now, log);
+      close(s, w, Status8::kDefaulted, now, fx);
       tally.defaulted++;
       changed = true;
       break;
@@ -743,19 +809,19 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
     }
     if (w.st.billed_periods == b.periods && arrears == 0) {
       log_billed();
-      close(s, w, Status8::kEnded, now, log);
+      close(s, w, Status8::kEnded, now, fx);
       tally.ended++;
       changed = true;
     }
     break;
   }
-  reschedule(w, due);
+  reschedule(w, fx);
   if (changed) {
     put_state(s, w);
     if (unlogged)
-      log.billed(w.id, last_billed);
+      fx.log_billed(w.id, last_billed);
     else
-      log.add(LogKind::kAgreement, w.id);
+      fx.log(LogKind::kAgreement, w.id);
   }
   return changed;
 }
@@ -914,8 +980,10 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     w.st.activated_ms = ctx.block.time_ms;
     asset->agreement = p.agreement;
     put_asset(ctx.state, *asset, log);
+    Effects fx;
+    reschedule(w, fx);
     Due due(ctx.state);
-    reschedule(w, due);
+    fx.apply(log, due);
     ev["active"] = true;
   }
   put_state(ctx.state, w, log);
@@ -977,9 +1045,11 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
     ctx.state.put(terms_key(p.agreement), to_string(terms_bytes));
     ctx.state.erase(amend_key(p.agreement));
     BillingTally tally;
+    Effects fx;
+    bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
     Due due(ctx.state);
-    if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
-      put_state(ctx.state, w, log);
+    fx.apply(log, due);
+    if (!changed) put_state(ctx.state, w, log);
     ev["amended"] = true;
   } else {
     std::string v = to_string(terms_bytes);
@@ -1012,9 +1082,11 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
                                     terms.termination_fee_micro);
           !s)
         return s;
-    close(ctx.state, w, Status8::kTerminated, ctx.block.time_ms, log);
+    Effects fx;
+    close(ctx.state, w, Status8::kTerminated, ctx.block.time_ms, fx);
+    reschedule(w, fx);
     Due due(ctx.state);
-    reschedule(w, due);
+    fx.apply(log, due);
   } else {
     return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
@@ -1058,9 +1130,11 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   w.st.penalty_applied = false;
   w.st.total_paid = sat_add(w.st.total_paid, total);
   BillingTally tally;
+  Effects fx;
+  bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
   Due due(ctx.state);
-  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
-    put_state(ctx.state, w, log);
+  fx.apply(log, due);
+  if (!changed) put_state(ctx.state, w, log);
   ctx.events.push_back(
       {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
   return ok();
@@ -1078,9 +1152,11 @@ Status execute(TxContext& ctx, const IdPayload& p) {
                                   " ms, now is " + std::to_string(ctx.block.time_ms));
   Log log(ctx.state, ctx.block.height);
   BillingTally tally;
-  Due due(ctx.state);
-  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, log, due))
+  Effects fx;
+  if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx))
     return error(kNothingDue, "no billing period has ended yet");
+  Due due(ctx.state);
+  fx.apply(log, due);
   json ev = tally.summary();
   ev["agreement"] = p.agreement;
   ctx.events.push_back({"agreements/executed", ev.dump()});
@@ -1522,12 +1598,87 @@ Status AgreementsModule::deliver(TxContext& ctx) {
   return error(Code::kUnknownType, "not an agreements transaction");
 }
 
+namespace {
+
+// A due-index entry whose time has come.
+struct DueEntry {
+  uint64_t time, id;
+};
+
+// Due entries billed per round: bounds the records held in memory at once.
+constexpr size_t kBillingRound = 1 << 16;
+// Below this many entries one thread does the work (threads cost more than they save).
+constexpr size_t kMinParallelEntries = 512;
+
+// Processes due entries in order, in shards on several threads (see ledger/parallel.hpp).
+// Entries that share an agreement, an asset or an account are in the same shard, so the
+// shards write disjoint keys: payments, agreement and asset records, balances. The log and
+// the due index, which every entry appends to, are written afterwards in entry order.
+void process_due(StateOverlay& state, std::span<const DueEntry> due, size_t workers, uint64_t now,
+                 uint64_t height, BillingTally& tally, Log& log, Due& index) {
+  const size_t n = due.size();
+  const size_t shards = n < kMinParallelEntries ? 1 : workers;
+  uint64_t lag = reading_lag_ms(state), settle_ms = settlement_ms(state);
+
+  // Records are loaded in parallel first: a shard's accounts are in them. An agreement
+  // listed again (a stale entry) is re-read when its turn comes, after the first.
+  std::vector<std::optional<Work>> works(n);
+  run_parallel(shards, [&](size_t shard) {
+    for (size_t e = shard; e < n; e += shards)
+      if (auto w = load_record(state, due[e].id, lag, settle_ms)) works[e] = std::move(w.value());
+  });
+  std::vector<uint8_t> repeat(n, 0);
+  {
+    std::unordered_set<uint64_t> seen;
+    seen.reserve(n);
+    for (size_t e = 0; e < n; ++e) repeat[e] = !seen.insert(due[e].id).second;
+  }
+  auto plan = plan_shards(n, shards, [&](size_t e, std::vector<uint64_t>& tags) {
+    tags.push_back(number_tag(1, due[e].id));
+    if (!works[e]) return;
+    const Billing& b = works[e]->b;
+    tags.push_back(number_tag(2, b.asset));
+    for (size_t i = 0; i < b.parties; ++i) {
+      uint64_t account;
+      std::memcpy(&account, b.accounts[i].bytes.data(), sizeof account);
+      tags.push_back(account);
+    }
+  });
+
+  std::vector<std::unique_ptr<StateOverlay>> writes(shards);
+  std::vector<Effects> effects(shards);
+  std::vector<BillingTally> tallies(shards);
+  run_parallel(shards, [&](size_t shard) {
+    writes[shard] = std::make_unique<StateOverlay>(state);
+    StateOverlay& s = *writes[shard];
+    for (uint32_t e = 0; e < n; ++e) {
+      if (plan[e] != shard) continue;
+      const auto& [time, id] = due[e];
+      effects[shard].at(e);
+      if (repeat[e]) {
+        auto w = load_record(s, id, lag, settle_ms);
+        works[e] = w ? std::optional<Work>(std::move(w.value())) : std::nullopt;
+      }
+      // Stale: rescheduled since this entry was made (or processed already this block).
+      if (!works[e] || works[e]->st.next_due_ms != time) continue;
+      Work& w = *works[e];
+      process(s, w, now, height, tallies[shard], effects[shard]);
+      // Its time's chunks are gone: keep it indexed if nothing moved it (cannot happen:
+      // whatever made it due was done).
+      if (w.st.next_due_ms == time) effects[shard].schedule(time, id);
+      works[e].reset();
+    }
+  });
+  for (auto& w : writes) w->merge_into(state);
+  Effects::apply_in_order(effects, plan, log, index);
+  for (const auto& t : tallies) tally.add(t);
+}
+
+}  // namespace
+
 void AgreementsModule::end_block(BlockContext& ctx) {
   // Every due-index entry whose time has come, in (time, arrival) order; their chunks go.
-  struct Entry {
-    uint64_t time, id;
-  };
-  std::vector<Entry> due;
+  std::vector<DueEntry> due;
   std::vector<std::string> done;
   uint64_t last_time = UINT64_MAX;
   ctx.state.scan("agr/due/", [&](std::string_view k, std::string_view v) {
@@ -1547,16 +1698,11 @@ void AgreementsModule::end_block(BlockContext& ctx) {
   {
     Log log(ctx.state, ctx.block.height);
     Due index(ctx.state);
-    uint64_t lag = reading_lag_ms(ctx.state), settle_ms = settlement_ms(ctx.state);
-    for (const auto& [time, id] : due) {
-      auto w = load_record(ctx.state, id, lag, settle_ms);
-      // Stale: rescheduled since this entry was made (or processed already this block).
-      if (!w || w->st.next_due_ms != time) continue;
-      process(ctx.state, w.value(), ctx.block.time_ms, ctx.block.height, tally, log, index);
-      // Its time's chunks are gone: keep it indexed if nothing moved it (cannot happen:
-      // whatever made it due was done).
-      if (w->st.next_due_ms == time) index.add(time, id);
-    }
+    for (size_t from = 0; from < due.size(); from += kBillingRound)
+      process_due(ctx.state,
+                  std::span(due).subspan(from, std::min(kBillingRound, due.size() - from)),
+                  billing_workers_ ? billing_workers_ : worker_count(), ctx.block.time_ms,
+                  ctx.block.height, tally, log, index);
   }
   if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
     ctx.events.push_back({"agreements/billing", tally.summary().dump()});

@@ -368,7 +368,11 @@ Status check_meter(const StateReader& s, const Hash32& meter, const PublicKey& o
 
 class AgreementsModule : public Module {
  public:
-  AgreementsModule() { register_agreements_codes(); }
+  // `billing_workers`: threads that bill a block's due agreements; 0 means
+  // ledger::worker_count(). The state written is the same for any number.
+  explicit AgreementsModule(size_t billing_workers = 0) : billing_workers_(billing_workers) {
+    register_agreements_codes();
+  }
   std::string_view name() const override { return "agreements"; }
   std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
@@ -379,6 +383,9 @@ class AgreementsModule : public Module {
   std::vector<std::string> account_keys(const PublicKey& account) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
+
+ private:
+  size_t billing_workers_;
 };
 
 }  // namespace gridpact::agreements

@@ -13,6 +13,7 @@
 //   match_p50_ms/p99_ms    latency of a matching query (premises -> ranked listed systems)
 //                          on the SQLite read model holding 100k listings.
 // GRIDPACT_BENCH_QUICK=1: 1k agreements, 10k listings.
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -37,7 +38,7 @@ class MapState : public StateReader {
  public:
   std::map<std::string, std::string, std::less<>> kv;
   mutable StateCache cache{Store::Options{}.state_cache_entries};
-  mutable uint64_t reads = 0;  // gets and scans
+  mutable std::atomic<uint64_t> reads = 0;  // gets and scans (billing reads on several threads)
   std::optional<std::string> get(std::string_view key) const override {
     ++reads;
     if (auto cached = cache.find(key)) return std::move(*cached);
@@ -166,7 +167,7 @@ double bill(size_t n) {
   bench::metric(name + "_writes_per_agreement",
                 static_cast<double>(block.size()) / static_cast<double>(n), "writes");
   bench::metric(name + "_store_reads_per_agreement",
-                static_cast<double>(base.reads) / static_cast<double>(n), "reads");
+                static_cast<double>(base.reads.load()) / static_cast<double>(n), "reads");
   json summary = json::parse(events.at(0).data);
   if (summary["billed"] != n || summary["paid"] != n || bank::supply(block) != supply) {
     std::fprintf(stderr, "billing did not bill every agreement: %s\n", summary.dump().c_str());

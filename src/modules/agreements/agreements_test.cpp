@@ -5,6 +5,7 @@
 #include <random>
 
 #include "attest/virtual_platform.hpp"
+#include "ledger/executor.hpp"
 #include "ledger/testing.hpp"
 #include "modules/agreements/match.hpp"
 #include "modules/bank/bank.hpp"
@@ -77,8 +78,9 @@ struct AgreementsTest : ::testing::Test {
   }
   uint64_t total_money() { return bank::holdings(chain->store()); }
 
-  // Registers a virtual meter owned by `k` through a real meters/register transaction.
-  std::shared_ptr<TestMeter> add_meter(const KeyPair& k, meters::Source source) {
+  // A meters/register transaction for a new virtual meter owned by `k`.
+  std::pair<Transaction, std::shared_ptr<TestMeter>> meter_registration(const KeyPair& k,
+                                                                        meters::Source source) {
     auto m = std::make_shared<TestMeter>();
     meters::RegisterPayload p;
     p.microgrid = "mg-north";
@@ -89,10 +91,21 @@ struct AgreementsTest : ::testing::Test {
     auto nonce =
         attest::attestation_nonce("test", key, meters::registration_challenge(k.public_key(), p));
     p.evidence = attest::encode_evidence(attest::make_virtual_evidence(m->key, nonce));
-    auto r = tx(k, meters::kRegister, meters::encode(p));
-    EXPECT_TRUE(r.ok()) << r.message;
     m->id = meters::meter_id_of(key);
+    return {chain->sign(k, meters::kRegister, meters::encode(p)), m};
+  }
+  // Registers a virtual meter owned by `k` through a real meters/register transaction.
+  std::shared_ptr<TestMeter> add_meter(const KeyPair& k, meters::Source source) {
+    auto [t, m] = meter_registration(k, source);
+    now += 1000;
+    auto r = chain->block({t}, now).at(0);
+    EXPECT_TRUE(r.ok()) << r.message;
     return m;
+  }
+  // Executes a block of transactions that must all succeed.
+  void all_ok(std::vector<Transaction> txs) {
+    now += 1000;
+    for (const auto& r : chain->block(std::move(txs), now)) ASSERT_TRUE(r.ok()) << r.message;
   }
   // A signed reading adding `import_wh` / `export_wh` in settlement period `period`.
   void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
@@ -610,6 +623,122 @@ TEST_F(AgreementsTest, DueIndexSkipsStaleEntries) {
   EXPECT_FALSE(find_payment(chain->store(), id, 1));
   for (const auto& r : receipts)
     for (const auto& e : r.events) EXPECT_NE(e.type, "agreements/billing");
+}
+
+// With many agreements due, billing runs in shards on several threads. Agreements that
+// share an account are billed in one shard, in order, and the log and the due index are
+// written in due order afterwards: the block must be the same bytes as with one thread.
+TEST_F(AgreementsTest, BillingInShardsWritesTheSameBlockAsOneThread) {
+  std::mt19937_64 rng(5);
+  const size_t n = 700;  // above the number of due agreements that billing splits
+  // Agreements 0..349 share 25 owners (each owner's agreements form one group); from 350
+  // on, each has an owner of its own. Every tenth host also hosts the agreement before.
+  std::vector<KeyPair> owners, hosts;
+  std::vector<size_t> owner_of(n), host_of(n);
+  for (size_t i = 0; i < n; ++i) {
+    owner_of[i] = i < 350 ? i % 25 : 25 + (i - 350);
+    if (owner_of[i] == owners.size()) owners.push_back(KeyPair::generate());
+    if (i % 10 != 9) hosts.push_back(KeyPair::generate());
+    host_of[i] = hosts.size() - 1;
+  }
+  std::vector<Transaction> txs;
+  std::vector<Hash32> meter_of_owner;
+  for (const auto& o : owners) {
+    auto [t, m] = meter_registration(o, meters::Source::kPv);
+    txs.push_back(std::move(t));
+    meter_of_owner.push_back(m->id);
+  }
+  all_ok(std::move(txs));
+  txs.clear();
+  for (const auto& h : hosts)  // some hosts can pay little or nothing
+    txs.push_back(chain->sign(issuer, bank::kMint,
+                              bank::encode(bank::MintPayload{
+                                  h.public_key(), rng() % 4 ? 2'000'000'000 : 1 + rng() % 1000})));
+  all_ok(std::move(txs));
+  uint64_t first_asset = get_u64(chain->store(), "agr/next/asset") + 1;
+  uint64_t first_premises = get_u64(chain->store(), "agr/next/prem") + 1;
+  uint64_t first_agreement = get_u64(chain->store(), "agr/next/agt") + 1;
+  txs.clear();
+  for (size_t i = 0; i < n; ++i) {
+    Asset a;
+    a.capacity_w = 1000 + i;
+    a.meter = meter_of_owner[owner_of[i]];
+    txs.push_back(chain->sign(owners[owner_of[i]], kRegisterAsset, encode(a)));
+    Premises p;
+    p.area_m2 = 40;
+    txs.push_back(chain->sign(hosts[host_of[i]], kRegisterPremises, encode(p)));
+  }
+  all_ok(std::move(txs));
+  std::vector<Terms> terms;
+  txs.clear();
+  for (size_t i = 0; i < n; ++i) {
+    TemplateArgs a = args(first_asset + i, first_premises + i);
+    a.owner = owners[owner_of[i]].public_key();
+    a.host = hosts[host_of[i]].public_key();
+    a.start_ms = (now / kSettle + 10) * kSettle;
+    a.periods = 1 + static_cast<uint32_t>(rng() % 3);
+    a.instalment_micro = 1 + rng() % 600'000'000;
+    Terms t = lease_to_own_template(a);
+    if (rng() % 2) {
+      t.grace_ms = kPeriod / 2;
+      t.penalty_bps = 1000;
+      t.default_ms = 2 * kPeriod;
+    }
+    terms.push_back(t);
+    txs.push_back(chain->sign(owners[owner_of[i]], kPropose, encode_terms(t)));
+  }
+  all_ok(std::move(txs));
+  txs.clear();
+  for (size_t i = 0; i < n; ++i)
+    txs.push_back(chain->sign(hosts[host_of[i]], kSign,
+                              encode(SignPayload{first_agreement + i, terms_hash(terms[i])})));
+  all_ok(std::move(txs));
+  txs.clear();
+  for (size_t i = 0; i < n; i += 50)  // leaves stale due entries behind
+    txs.push_back(
+        chain->sign(owners[owner_of[i]], kTerminate, encode(IdPayload{first_agreement + i})));
+  all_ok(std::move(txs));
+  ASSERT_EQ(state(first_agreement + 1).status, Status8::kActive);
+
+  AgreementsModule one_thread(1), three_threads(3);
+  Executor sequential(chain->store(), {&bank_module, &meters_module, &one_thread}, "test");
+  Executor sharded(chain->store(), {&bank_module, &meters_module, &three_threads}, "test");
+  const uint64_t supply = bank::supply(chain->store());
+  const uint64_t start = terms[0].start_ms;
+  uint64_t billed = 0;
+  for (uint64_t t :
+       {due(terms[0], 0), start + kPeriod * 3 / 2 + kSettle, due(terms[0], 1), due(terms[0], 2)}) {
+    auto a = sequential.execute({}, t, true);
+    auto b = sharded.execute({}, t, true);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    EXPECT_EQ(a->block.header.state_root, b->block.header.state_root) << "at " << t;
+    EXPECT_TRUE(a->state_changes == b->state_changes) << "at " << t;
+    ASSERT_EQ(a->receipts.size(), b->receipts.size());
+    for (size_t i = 0; i < a->receipts.size(); ++i)
+      EXPECT_EQ(a->receipts[i].encode(), b->receipts[i].encode());
+    for (const auto& r : a->receipts)
+      for (const auto& e : r.events)
+        if (e.type == "agreements/billing") billed += json::parse(e.data)["billed"].get<uint64_t>();
+    ASSERT_TRUE(chain->store().commit(b.value()).is_ok());
+    now = t;
+    ASSERT_EQ(total_money(), supply);
+  }
+  // Every period of every agreement not terminated was billed, some paid, some missed.
+  uint64_t periods = 0, paid = 0, missed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i % 50 == 0) continue;
+    periods += terms[i].periods;
+    for (uint32_t k = 0; k < terms[i].periods; ++k) {
+      auto p = find_payment(chain->store(), first_agreement + i, k);
+      if (!p) continue;
+      (p->status == PaymentStatus::kPaid ? paid : missed)++;
+    }
+  }
+  EXPECT_GT(paid, 0u);
+  EXPECT_GT(missed, 0u);
+  EXPECT_LE(billed, periods);
+  EXPECT_EQ(billed, paid + missed);
+  EXPECT_GT(billed, n);
 }
 
 TEST_F(AgreementsTest, MoneyIsConservedUnderRandomAgreementTraffic) {
