@@ -6,7 +6,6 @@
 #include <numeric>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
 
 namespace gridpact {
 
@@ -51,18 +50,31 @@ std::vector<uint8_t> plan_shards(
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
     return x;
   };
-  std::unordered_map<uint64_t, uint32_t> first_with_tag;
-  first_with_tag.reserve(items * 4);
+  // Each tag's first item, in an open-addressing table (a node-based map costs a cache
+  // miss and an allocation per tag, which here is most of the work).
+  std::vector<std::pair<uint64_t, uint32_t>> tagged;  // (tag, item)
   std::vector<uint64_t> tags;
   for (uint32_t i = 0; i < items; ++i) {
     tags.clear();
     tags_of(i, tags);
-    for (uint64_t tag : tags) {
-      auto [it, fresh] = first_with_tag.try_emplace(tag, i);
-      if (fresh) continue;
-      uint32_t a = root(i), b = root(it->second);
-      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+    for (uint64_t tag : tags) tagged.emplace_back(tag, i);
+  }
+  int bits = 4;
+  while ((size_t{1} << bits) < tagged.size() * 2) ++bits;
+  const size_t mask = (size_t{1} << bits) - 1;
+  constexpr uint32_t kEmpty = UINT32_MAX;
+  std::vector<std::pair<uint64_t, uint32_t>> first_with_tag(mask + 1, {0, kEmpty});
+  for (const auto& [tag, i] : tagged) {
+    size_t slot = (tag * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+    while (first_with_tag[slot].second != kEmpty && first_with_tag[slot].first != tag)
+      slot = (slot + 1) & mask;
+    auto& entry = first_with_tag[slot];
+    if (entry.second == kEmpty) {
+      entry = {tag, i};
+      continue;
     }
+    uint32_t a = root(i), b = root(entry.second);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
   }
   std::vector<uint32_t> size(items, 0);
   for (uint32_t i = 0; i < items; ++i) size[root(i)]++;

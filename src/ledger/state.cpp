@@ -1,6 +1,7 @@
 #include "ledger/state.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace gridpact {
 namespace {
@@ -13,18 +14,62 @@ bool key_less(const Entry* a, const Entry* b) {
 }  // namespace
 
 std::optional<std::string> StateOverlay::get(std::string_view key) const {
+  if (const Entry* e = in_layers(key)) return e->second;
   auto it = values_.find(key);
   if (it != values_.end()) return it->second;
   return base_.get(key);
 }
 
+StateOverlay::Entry* StateOverlay::in_layers(std::string_view key) const {
+  for (auto layer = layers_.rbegin(); layer != layers_.rend(); ++layer) {
+    auto it = (*layer)->values_.find(key);
+    if (it != (*layer)->values_.end()) return &*it;
+  }
+  return nullptr;
+}
+
 void StateOverlay::write(std::string_view key, std::optional<std::string> value) {
+  if (Entry* e = in_layers(key)) {
+    e->second = std::move(value);
+    return;
+  }
   // One lookup: most writes of a big block are of keys it has not written yet.
   auto [entry, added] = values_.try_emplace(std::string(key), std::move(value));
   if (added)
     recent_.push_back(&*entry);
   else
     entry->second = std::move(value);  // try_emplace left `value` alone
+}
+
+void StateOverlay::insert_newer(Values::node_type node) {
+  if (Entry* e = in_layers(node.key())) {
+    e->second = std::move(node.mapped());
+    return;
+  }
+  insert_own(std::move(node));
+}
+
+void StateOverlay::insert_own(Values::node_type node) {
+  auto moved = values_.insert(std::move(node));
+  if (moved.inserted)
+    recent_.push_back(&*moved.position);
+  else
+    moved.position->second = std::move(moved.node.mapped());
+}
+
+void StateOverlay::adopt(std::vector<std::unique_ptr<StateOverlay>> children) {
+  for (auto& child : children) {
+    if (&child->base_ != this || !child->layers_.empty())
+      throw std::logic_error("adopt: a child must be layered directly over its adopter");
+    layers_.push_back(std::move(child));
+  }
+  // Every read of a key this overlay lacks searches each layer: keep them few by moving
+  // the oldest into this overlay's own table, where the layers still shadow it.
+  while (layers_.size() > kMaxLayers) {
+    std::unique_ptr<StateOverlay> oldest = std::move(layers_.front());
+    layers_.erase(layers_.begin());
+    while (!oldest->values_.empty()) insert_own(oldest->values_.extract(oldest->values_.begin()));
+  }
 }
 
 void StateOverlay::fold() const {
@@ -37,7 +82,7 @@ void StateOverlay::fold() const {
   recent_.clear();
 }
 
-std::vector<const StateOverlay::Entry*> StateOverlay::in_order(std::string_view prefix) const {
+std::vector<const StateOverlay::Entry*> StateOverlay::own_in_order(std::string_view prefix) const {
   // Folding costs a pass over every key; while the recent keys are few next to the sorted
   // ones, a scan picks its matches out of them instead (a block's transactions scan often).
   if (recent_.size() > 64 && recent_.size() * 8 > ordered_.size()) fold();
@@ -55,22 +100,46 @@ std::vector<const StateOverlay::Entry*> StateOverlay::in_order(std::string_view 
   return out;
 }
 
+std::vector<StateOverlay::Placed> StateOverlay::in_order(std::string_view prefix) const {
+  std::vector<Placed> out;
+  for (const Entry* e : own_in_order(prefix)) out.push_back({e, 0});
+  // Each layer in turn, merged by key; on a key both hold, the layer's (newer) entry.
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    std::vector<Placed> merged;
+    std::vector<const Entry*> theirs = layers_[i]->own_in_order(prefix);
+    merged.reserve(out.size() + theirs.size());
+    auto a = out.begin();
+    for (const Entry* e : theirs) {
+      while (a != out.end() && a->entry->first < e->first) merged.push_back(*a++);
+      if (a != out.end() && a->entry->first == e->first) ++a;
+      merged.push_back({e, i + 1});
+    }
+    merged.insert(merged.end(), a, out.end());
+    out = std::move(merged);
+  }
+  return out;
+}
+
+size_t StateOverlay::size() const {
+  return layers_.empty() ? values_.size() : in_order("").size();
+}
+
 void StateOverlay::scan(std::string_view prefix, const Visitor& fn) const {
-  std::vector<const Entry*> mine = in_order(prefix);
+  std::vector<Placed> mine = in_order(prefix);
   auto w = mine.begin();
   bool go = true;
   // Emits buffered writes that sort before `bound` (all of them when bound is null).
   auto drain = [&](const std::string_view* bound) {
-    while (go && w != mine.end() && (!bound || (*w)->first < *bound)) {
-      if ((*w)->second) go = fn((*w)->first, *(*w)->second);
+    while (go && w != mine.end() && (!bound || w->entry->first < *bound)) {
+      if (w->entry->second) go = fn(w->entry->first, *w->entry->second);
       ++w;
     }
   };
   base_.scan(prefix, [&](std::string_view key, std::string_view value) {
     drain(&key);
     if (!go) return false;
-    if (w != mine.end() && (*w)->first == key) {  // overwritten or erased here
-      if ((*w)->second) go = fn((*w)->first, *(*w)->second);
+    if (w != mine.end() && w->entry->first == key) {  // overwritten or erased here
+      if (w->entry->second) go = fn(w->entry->first, *w->entry->second);
       ++w;
       return go;
     }
@@ -81,37 +150,42 @@ void StateOverlay::scan(std::string_view prefix, const Visitor& fn) const {
 }
 
 StateOverlay::Writes StateOverlay::writes() const {
-  fold();
+  std::vector<Placed> all = in_order("");
   Writes out;
-  out.reserve(ordered_.size());
-  for (const Entry* e : ordered_) out.emplace_back(e->first, e->second);
+  out.reserve(all.size());
+  for (const auto& p : all) out.emplace_back(p.entry->first, p.entry->second);
   return out;
 }
 
 StateOverlay::Writes StateOverlay::take_writes() {
-  fold();
+  std::vector<Placed> all = in_order("");
   Writes out;
-  out.reserve(ordered_.size());
-  for (const Entry* e : ordered_) {
-    auto node = values_.extract(e->first);
+  out.reserve(all.size());
+  for (const auto& p : all) {
+    Values& table = p.table == 0 ? values_ : layers_[p.table - 1]->values_;
+    auto node = table.extract(p.entry->first);
     out.emplace_back(std::move(node.key()), std::move(node.mapped()));
   }
   values_.clear();
   ordered_.clear();
+  recent_.clear();
+  layers_.clear();
   return out;
 }
 
 void StateOverlay::merge_into(StateOverlay& parent) {
-  // Entries move over whole (no copy of key or value) unless the parent has the key.
-  while (!values_.empty()) {
-    auto moved = parent.values_.insert(values_.extract(values_.begin()));
-    if (moved.inserted)
-      parent.recent_.push_back(&*moved.position);
-    else
-      moved.position->second = std::move(moved.node.mapped());
-  }
+  // Entries move over whole (no copy of key or value); the layers' after this overlay's
+  // own, which they are newer than.
+  while (!values_.empty()) parent.insert_newer(values_.extract(values_.begin()));
   ordered_.clear();
   recent_.clear();
+  for (auto& layer : layers_) {
+    while (!layer->values_.empty())
+      parent.insert_newer(layer->values_.extract(layer->values_.begin()));
+    layer->ordered_.clear();
+    layer->recent_.clear();
+  }
+  layers_.clear();
 }
 
 std::string encode_u64(uint64_t v) {

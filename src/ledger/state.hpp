@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,8 +57,14 @@ class StateOverlay : public StateReader {
 
   // Moves this overlay's writes into `parent`, the overlay this one reads through.
   void merge_into(StateOverlay& parent);
-  size_t size() const { return values_.size(); }
-  bool empty() const { return values_.empty(); }
+  // Takes over the writes of `children`: overlays layered directly over this one, written
+  // on other threads (ledger/parallel.hpp). Their entries are not moved, which for a
+  // billing period would cost a cache miss or two per key: their tables become layers,
+  // searched before this overlay's own, later children first. Writes made after this go to
+  // the layer that holds the key, if one does.
+  void adopt(std::vector<std::unique_ptr<StateOverlay>> children);
+  size_t size() const;  // keys written
+  bool empty() const { return size() == 0; }
   Writes writes() const;  // a copy, in key order
   Writes take_writes();   // the same, leaving this overlay empty
 
@@ -66,16 +73,33 @@ class StateOverlay : public StateReader {
       std::unordered_map<std::string, std::optional<std::string>, StringKeyHash, std::equal_to<>>;
   using Entry = Values::value_type;  // node-based: its address is stable
 
+  // An entry and the table that holds it: 0 this overlay's, i the (i-1)th adopted layer's.
+  struct Placed {
+    const Entry* entry;
+    size_t table;
+  };
+
   void write(std::string_view key, std::optional<std::string> value);
+  static constexpr size_t kMaxLayers = 8;
+
+  // Adds a node moved from a child, newer than what this overlay holds.
+  void insert_newer(Values::node_type node);
+  // Adds a node to this overlay's own table (replacing the value of a key it holds).
+  void insert_own(Values::node_type node);
+  // The entry of `key` in an adopted layer, if one holds it.
+  Entry* in_layers(std::string_view key) const;
   // Sorts the keys added since the last fold into `ordered_`.
   void fold() const;
-  // The entries whose keys start with `prefix`, in key order.
-  std::vector<const Entry*> in_order(std::string_view prefix) const;
+  // This overlay's own entries whose keys start with `prefix`, in key order.
+  std::vector<const Entry*> own_in_order(std::string_view prefix) const;
+  // The same, layers included: one entry per key, the newest.
+  std::vector<Placed> in_order(std::string_view prefix) const;
 
   const StateReader& base_;
   Values values_;
-  mutable std::vector<const Entry*> ordered_;  // sorted by key
-  mutable std::vector<const Entry*> recent_;   // added since the last fold, unsorted
+  mutable std::vector<const Entry*> ordered_;          // sorted by key
+  mutable std::vector<const Entry*> recent_;           // added since the last fold, unsorted
+  std::vector<std::unique_ptr<StateOverlay>> layers_;  // adopted children, oldest first
 };
 
 // Big-endian u64 values, the common case for balances, nonces and counters.

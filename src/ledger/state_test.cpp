@@ -2,7 +2,9 @@
 
 #include "ledger/state.hpp"
 
+#include <memory>
 #include <random>
+#include <stdexcept>
 
 namespace gridpact {
 namespace {
@@ -94,7 +96,8 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
   for (int i = 0; i < 300; ++i)
     base.data["p" + std::to_string(rng() % 10) + "/" + std::to_string(rng() % 500)] = "b";
   std::map<std::string, std::optional<std::string>> model;  // what the overlay holds
-  StateOverlay o(base);
+  StateOverlay root(base);
+  StateOverlay o(root);  // merged into root at the end
   auto random_key = [&] {
     return "p" + std::to_string(rng() % 10) + "/" + std::to_string(rng() % 500);
   };
@@ -113,8 +116,16 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
     for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
     return out;
   };
+  auto expected_get = [&](const std::string& k) {
+    std::optional<std::string> want;
+    if (auto it = model.find(k); it != model.end())
+      want = it->second;
+    else if (auto b = base.data.find(k); b != base.data.end())
+      want = b->second;
+    return want;
+  };
   for (int step = 0; step < 20'000; ++step) {
-    int op = static_cast<int>(rng() % 10);
+    int op = static_cast<int>(rng() % 11);
     if (op < 5) {
       std::string k = random_key(), v = std::to_string(step);
       o.put(k, v);
@@ -134,17 +145,32 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
       }
     } else if (op < 9) {
       std::string k = random_key();
-      std::optional<std::string> want;
-      if (auto it = model.find(k); it != model.end())
-        want = it->second;
-      else if (auto b = base.data.find(k); b != base.data.end())
-        want = b->second;
-      ASSERT_EQ(o.get(k), want) << k;
-    } else {
+      ASSERT_EQ(o.get(k), expected_get(k)) << k;
+    } else if (op < 10) {
       std::string prefix = rng() % 4 ? "p" + std::to_string(rng() % 10) + "/" : "";
       ASSERT_EQ(keys_of(o, prefix), expected_scan(prefix)) << "step " << step;
+    } else {
+      // Shards on disjoint keys (by the key's last digit), adopted whole.
+      size_t n = 1 + rng() % 3;
+      std::vector<std::unique_ptr<StateOverlay>> shards;
+      for (size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<StateOverlay>(o));
+      for (int w = 0; w < 40; ++w) {
+        std::string k = random_key();
+        auto& shard = *shards[static_cast<size_t>(k.back() - '0') % n];
+        ASSERT_EQ(shard.get(k), expected_get(k)) << k;
+        if (rng() % 5) {
+          std::string v = "s" + std::to_string(step) + "." + std::to_string(w);
+          shard.put(k, v);
+          model[k] = v;
+        } else {
+          shard.erase(k);
+          model[k] = std::nullopt;
+        }
+      }
+      o.adopt(std::move(shards));
     }
   }
+  ASSERT_EQ(o.size(), model.size());
   StateOverlay::Writes writes = o.writes();
   ASSERT_EQ(writes.size(), model.size());
   size_t i = 0;
@@ -153,8 +179,41 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
     EXPECT_EQ(writes[i].second, v);
     ++i;
   }
-  EXPECT_EQ(o.take_writes(), writes);
+  o.merge_into(root);
   EXPECT_TRUE(o.empty());
+  EXPECT_EQ(root.writes(), writes);
+  EXPECT_EQ(root.take_writes(), writes);
+  EXPECT_TRUE(root.empty());
+}
+
+TEST(StateOverlay, AdoptsOnlyItsOwnChildren) {
+  MapReader base;
+  StateOverlay o(base), other(base);
+  std::vector<std::unique_ptr<StateOverlay>> strays;
+  strays.push_back(std::make_unique<StateOverlay>(other));
+  EXPECT_THROW(o.adopt(std::move(strays)), std::logic_error);
+}
+
+TEST(StateOverlay, TakesWritesFromAdoptedLayersToo) {
+  MapReader base;
+  base.data["a"] = "base";
+  StateOverlay o(base);
+  o.put("a", "old");
+  o.put("b", "mine");
+  std::vector<std::unique_ptr<StateOverlay>> shards;
+  shards.push_back(std::make_unique<StateOverlay>(o));
+  shards.push_back(std::make_unique<StateOverlay>(o));
+  shards[0]->put("a", "shard0");
+  shards[1]->put("c", "shard1");
+  o.adopt(std::move(shards));
+  EXPECT_EQ(o.get("a"), "shard0");
+  o.put("c", "after");  // goes to the layer that holds it
+  StateOverlay::Writes want = {{"a", "shard0"}, {"b", "mine"}, {"c", "after"}};
+  EXPECT_EQ(o.writes(), want);
+  EXPECT_EQ(o.size(), 3u);
+  EXPECT_EQ(o.take_writes(), want);
+  EXPECT_TRUE(o.empty());
+  EXPECT_EQ(o.get("a"), "base");
 }
 
 }  // namespace gridpact

@@ -1645,12 +1645,13 @@ void process_due(StateOverlay& state, std::span<const DueEntry> due, size_t work
     }
   });
 
+  // Shards write into overlays of their own; one shard alone writes into `state`.
   std::vector<std::unique_ptr<StateOverlay>> writes(shards);
   std::vector<Effects> effects(shards);
   std::vector<BillingTally> tallies(shards);
   run_parallel(shards, [&](size_t shard) {
-    writes[shard] = std::make_unique<StateOverlay>(state);
-    StateOverlay& s = *writes[shard];
+    if (shards > 1) writes[shard] = std::make_unique<StateOverlay>(state);
+    StateOverlay& s = shards > 1 ? *writes[shard] : state;
     for (uint32_t e = 0; e < n; ++e) {
       if (plan[e] != shard) continue;
       const auto& [time, id] = due[e];
@@ -1669,7 +1670,7 @@ void process_due(StateOverlay& state, std::span<const DueEntry> due, size_t work
       works[e].reset();
     }
   });
-  for (auto& w : writes) w->merge_into(state);
+  if (shards > 1) state.adopt(std::move(writes));
   Effects::apply_in_order(effects, plan, log, index);
   for (const auto& t : tallies) tally.add(t);
 }
