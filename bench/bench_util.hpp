@@ -8,7 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "base/memory.hpp"
+
 namespace gridpact::bench {
+
+// Every benchmark runs with the memory settings of the node binary (apps/gridpact).
+inline const bool kNodeMemorySettings = (keep_freed_memory(), true);
 
 inline void metric(const std::string& name, double value, const std::string& unit) {
   std::printf("METRIC %s %.6g %s\n", name.c_str(), value, unit.c_str());

@@ -3,8 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "app.hpp"
+#include "base/memory.hpp"
 
 int main(int argc, char** argv) {
+  gridpact::keep_freed_memory();
   CLI::App app{"GridPact: a peer-to-peer energy marketplace on a permissioned ledger"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gridpact 0.1.0");

@@ -10,11 +10,12 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "ledger/state.hpp"
 
@@ -42,16 +43,33 @@ class StateCache {
   size_t size() const;
 
  private:
-  using Map =
-      std::unordered_map<std::string, std::optional<std::string>, StringKeyHash, std::equal_to<>>;
-  // Sharded so that concurrent readers rarely wait on one another.
-  static constexpr size_t kShards = 16;
+  // One allocation per entry, key and value inline: a lookup touches the slot array and
+  // the entry, where a node-based map of strings touches a bucket, a node, the key's heap
+  // buffer and the value's.
+  class Entry;
+  struct EntryDeleter {
+    void operator()(Entry* e) const;
+  };
+  using EntryPtr = std::unique_ptr<Entry, EntryDeleter>;
+  struct Slot {
+    uint64_t hash = 0;
+    EntryPtr entry;  // null: empty
+  };
+  // Open addressing with linear probing, at most half full; nothing is ever removed
+  // alone (a full shard is cleared), so no tombstones.
   struct Shard {
     mutable std::mutex mutex;
-    Map map;
+    std::vector<Slot> slots;
+    size_t size = 0;
+    Slot* find(uint64_t hash, std::string_view key);
+    void clear();
   };
-  Shard& shard_of(std::string_view key) const;
-  void insert(Shard& shard, std::string_view key, const std::optional<std::string>& value);
+  // Sharded so that concurrent readers rarely wait on one another.
+  static constexpr size_t kShards = 16;
+  static uint64_t hash_of(std::string_view key);
+  Shard& shard_of(uint64_t hash) const;
+  void insert(Shard& shard, uint64_t hash, std::string_view key,
+              const std::optional<std::string>& value);
 
   size_t max_per_shard_;
   mutable std::array<Shard, kShards> shards_;

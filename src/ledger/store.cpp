@@ -42,8 +42,14 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   table.block_cache = rocksdb::NewLRUCache(256 << 20);
   rocksdb::ColumnFamilyOptions cf_options(db_options);
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Tree nodes and the transaction index are hashes: compressing them only costs CPU.
+  rocksdb::ColumnFamilyOptions hashes_options = cf_options;
+  hashes_options.compression = rocksdb::kNoCompression;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilies) descriptors.emplace_back(name, cf_options);
+  for (const char* name : kColumnFamilies) {
+    std::string_view n = name;
+    descriptors.emplace_back(name, n == "nodes" || n == "txindex" ? hashes_options : cf_options);
+  }
 
   std::unique_ptr<Store> store(new Store());
   store->options_ = options;
