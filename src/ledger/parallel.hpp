@@ -2,8 +2,8 @@
 //
 // What keeps such work deterministic: items that may touch a common state key go to the
 // same shard and run there in their original order; each shard writes into its own
-// StateOverlay (over the block's, which nobody writes meanwhile), and the shards' overlays
-// are merged into the block's afterwards; whatever depends on the order of all items
+// StateOverlay (over the block's, which nobody writes meanwhile), which the block's
+// overlay adopts afterwards (StateOverlay::adopt); whatever depends on the order of all items
 // (sequence numbers, appended lists) is recorded per item and applied after the shards
 // finish, in item order. Then a block's writes are the same bytes for any number of
 // shards, one included, on every machine.

@@ -79,9 +79,9 @@ class StateOverlay : public StateReader {
     size_t table;
   };
 
-  void write(std::string_view key, std::optional<std::string> value);
   static constexpr size_t kMaxLayers = 8;
 
+  void write(std::string_view key, std::optional<std::string> value);
   // Adds a node moved from a child, newer than what this overlay holds.
   void insert_newer(Values::node_type node);
   // Adds a node to this overlay's own table (replacing the value of a key it holds).
