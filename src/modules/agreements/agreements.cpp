@@ -571,6 +571,11 @@ class Effects {
   void apply(Log& log, Due& due) const {
     for (const auto& item : items_) apply(item, log, due);
   }
+  // A handler's effects: the due index is written to `s` at once.
+  void apply(Log& log, StateOverlay& s) const {
+    Due due(s);
+    apply(log, due);
+  }
   // Applies the effects of shards in entry order: entry e was processed by shard
   // shard_of[e], and each shard recorded its entries in increasing order.
   static void apply_in_order(std::span<const Effects> shards, std::span<const uint8_t> shard_of,
@@ -982,8 +987,7 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     put_asset(ctx.state, *asset, log);
     Effects fx;
     reschedule(w, fx);
-    Due due(ctx.state);
-    fx.apply(log, due);
+    fx.apply(log, ctx.state);
     ev["active"] = true;
   }
   put_state(ctx.state, w, log);
@@ -1047,8 +1051,7 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
     BillingTally tally;
     Effects fx;
     bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
-    Due due(ctx.state);
-    fx.apply(log, due);
+    fx.apply(log, ctx.state);
     if (!changed) put_state(ctx.state, w, log);
     ev["amended"] = true;
   } else {
@@ -1085,8 +1088,7 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
     Effects fx;
     close(ctx.state, w, Status8::kTerminated, ctx.block.time_ms, fx);
     reschedule(w, fx);
-    Due due(ctx.state);
-    fx.apply(log, due);
+    fx.apply(log, ctx.state);
   } else {
     return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
@@ -1132,8 +1134,7 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   BillingTally tally;
   Effects fx;
   bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
-  Due due(ctx.state);
-  fx.apply(log, due);
+  fx.apply(log, ctx.state);
   if (!changed) put_state(ctx.state, w, log);
   ctx.events.push_back(
       {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
@@ -1155,8 +1156,7 @@ Status execute(TxContext& ctx, const IdPayload& p) {
   Effects fx;
   if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx))
     return error(kNothingDue, "no billing period has ended yet");
-  Due due(ctx.state);
-  fx.apply(log, due);
+  fx.apply(log, ctx.state);
   json ev = tally.summary();
   ev["agreement"] = p.agreement;
   ctx.events.push_back({"agreements/executed", ev.dump()});
