@@ -13,7 +13,7 @@
 namespace gridpact::bench {
 
 // Every benchmark runs with the memory settings of the node binary (apps/gridpact).
-inline const bool kNodeMemorySettings = (keep_freed_memory(), true);
+inline const bool kNodeMemorySettings = (tune_memory(), true);
 
 inline void metric(const std::string& name, double value, const std::string& unit) {
   std::printf("METRIC %s %.6g %s\n", name.c_str(), value, unit.c_str());

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -67,6 +68,7 @@ class NodeProcess {
     return 0;
   }
 
+  pid_t pid() const { return pid_; }
   void kill_now() { signal_and_wait(SIGKILL); }
   // A clean stop; true if the node exited with status 0.
   bool stop() { return signal_and_wait(SIGTERM) == 0; }
@@ -143,6 +145,18 @@ std::optional<Ack> transfer(Cluster& c, const KeyPair& from, uint64_t nonce, con
   const json& receipt = (*r)["receipt"];
   return Ack{tx.id(), receipt["height"].get<uint64_t>(), receipt["code"].get<uint16_t>(),
              receipt["raw"].get<std::string>()};
+}
+
+// The node re-executes itself once with glibc's huge-page heap (base/memory.hpp): the
+// process that answers, under the pid its parent started, runs with the tunable set.
+TEST(CrashTest, NodeRunsWithHugePageHeap) {
+  testing::TempDir dir;
+  NodeProcess node(dir.str());
+  ASSERT_GT(node.start(), 0);
+  std::ifstream in("/proc/" + std::to_string(node.pid()) + "/environ", std::ios::binary);
+  std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(environ.find("glibc.malloc.hugetlb=1"), std::string::npos);
+  EXPECT_TRUE(node.stop());
 }
 
 TEST(CrashTest, AcknowledgedTransfersSurviveSigkill) {

@@ -6,7 +6,7 @@
 #include "base/memory.hpp"
 
 int main(int argc, char** argv) {
-  gridpact::keep_freed_memory();
+  gridpact::tune_memory();
   CLI::App app{"GridPact: a peer-to-peer energy marketplace on a permissioned ledger"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "gridpact 0.1.0");
