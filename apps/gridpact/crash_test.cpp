@@ -148,7 +148,8 @@ std::optional<Ack> transfer(Cluster& c, const KeyPair& from, uint64_t nonce, con
 }
 
 // The node re-executes itself once with glibc's huge-page heap (base/memory.hpp): the
-// process that answers, under the pid its parent started, runs with the tunable set.
+// process that answers, under the pid its parent started, runs with the tunable set and
+// under its own name.
 TEST(CrashTest, NodeRunsWithHugePageHeap) {
   testing::TempDir dir;
   NodeProcess node(dir.str());
@@ -156,6 +157,10 @@ TEST(CrashTest, NodeRunsWithHugePageHeap) {
   std::ifstream in("/proc/" + std::to_string(node.pid()) + "/environ", std::ios::binary);
   std::string environ((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(environ.find("glibc.malloc.hugetlb=1"), std::string::npos);
+  std::ifstream comm_file("/proc/" + std::to_string(node.pid()) + "/comm");
+  std::string comm;
+  std::getline(comm_file, comm);
+  EXPECT_EQ(comm, "gridpact");  // still named after itself, not "exe"
   EXPECT_TRUE(node.stop());
 }
 

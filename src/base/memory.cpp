@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -35,8 +36,12 @@ void restart_with_huge_pages() {
   if (argv.empty()) return;
   argv.push_back(nullptr);
   value = value.empty() ? kHugePagesTunable : value + ":" + kHugePagesTunable;
-  if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv.data());
+  // The program's own path, not /proc/self/exe: the kernel names the process after the
+  // file executed, and `ps` and `top` should still say "gridpact".
+  std::error_code error;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", error).string();
+  if (error || setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+  execv(self.c_str(), argv.data());
   // Still here: the program goes on with 4 KiB pages.
 }
 
