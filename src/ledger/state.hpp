@@ -63,6 +63,12 @@ class StateOverlay : public StateReader {
   // searched before this overlay's own, later children first. Writes made after this go to
   // the layer that holds the key, if one does.
   void adopt(std::vector<std::unique_ptr<StateOverlay>> children);
+  // Makes room for `keys` writes at once (a big block's tables otherwise grow by doubling,
+  // rehashing every entry each time).
+  void reserve(size_t keys) {
+    values_.reserve(keys);
+    recent_.reserve(keys);
+  }
   size_t size() const;  // keys written
   bool empty() const { return size() == 0; }
   Writes writes() const;  // a copy, in key order

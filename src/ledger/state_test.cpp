@@ -153,7 +153,10 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
       // Shards on disjoint keys (by the key's last digit), adopted whole.
       size_t n = 1 + rng() % 3;
       std::vector<std::unique_ptr<StateOverlay>> shards;
-      for (size_t i = 0; i < n; ++i) shards.push_back(std::make_unique<StateOverlay>(o));
+      for (size_t i = 0; i < n; ++i) {
+        shards.push_back(std::make_unique<StateOverlay>(o));
+        if (rng() % 2) shards.back()->reserve(rng() % 64);  // billing's shards reserve
+      }
       for (int w = 0; w < 40; ++w) {
         std::string k = random_key();
         auto& shard = *shards[static_cast<size_t>(k.back() - '0') % n];

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <mutex>
 #include <span>
-#include <unordered_set>
 
 #include "ledger/parallel.hpp"
 #include "modules/agreements/internal.hpp"
@@ -1620,54 +1619,54 @@ void process_due(StateOverlay& state, std::span<const DueEntry> due, size_t work
   const size_t shards = n < kMinParallelEntries ? 1 : workers;
   uint64_t lag = reading_lag_ms(state), settle_ms = settlement_ms(state);
 
-  // Records are loaded in parallel first: a shard's accounts are in them. An agreement
-  // listed again (a stale entry) is re-read when its turn comes, after the first.
-  std::vector<std::optional<Work>> works(n);
-  run_parallel(shards, [&](size_t shard) {
-    for (size_t e = shard; e < n; e += shards)
-      if (auto w = load_record(state, due[e].id, lag, settle_ms)) works[e] = std::move(w.value());
-  });
-  std::vector<uint8_t> repeat(n, 0);
-  {
-    std::unordered_set<uint64_t> seen;
-    seen.reserve(n);
-    for (size_t e = 0; e < n; ++e) repeat[e] = !seen.insert(due[e].id).second;
-  }
-  auto plan = plan_shards(n, shards, [&](size_t e, std::vector<uint64_t>& tags) {
-    tags.push_back(number_tag(1, due[e].id));
-    if (!works[e]) return;
-    const Billing& b = works[e]->b;
-    tags.push_back(number_tag(2, b.asset));
-    for (size_t i = 0; i < b.parties; ++i) {
-      uint64_t account;
-      std::memcpy(&account, b.accounts[i].bytes.data(), sizeof account);
-      tags.push_back(account);
-    }
-  });
+  // The plan needs each record's asset and accounts: records are read in parallel first,
+  // and only those kept (a decoded record is ten times bigger, and fresh memory is dear).
+  // Each shard reads its records again when it bills them, from the state cache.
+  constexpr size_t kTags = 2 + kMaxParties;
+  std::vector<std::array<uint64_t, kTags>> tags(shards > 1 ? n : 0);
+  std::vector<uint8_t> tag_count(tags.size(), 0);
+  if (shards > 1)
+    run_parallel(shards, [&](size_t shard) {
+      for (size_t e = shard; e < n; e += shards) {
+        tags[e][tag_count[e]++] = number_tag(1, due[e].id);
+        auto w = load_record(state, due[e].id, lag, settle_ms);
+        if (!w) continue;
+        const Billing& b = w->b;
+        tags[e][tag_count[e]++] = number_tag(2, b.asset);
+        for (size_t i = 0; i < b.parties; ++i)
+          std::memcpy(&tags[e][tag_count[e]++], b.accounts[i].bytes.data(), sizeof(uint64_t));
+      }
+    });
+  auto plan = shards > 1
+                  ? plan_shards(n, shards,
+                                [&](size_t e, std::vector<uint64_t>& out) {
+                                  out.assign(tags[e].begin(), tags[e].begin() + tag_count[e]);
+                                })
+                  : std::vector<uint8_t>(n, 0);
+  tags = {};
 
   // Shards write into overlays of their own; one shard alone writes into `state`.
   std::vector<std::unique_ptr<StateOverlay>> writes(shards);
   std::vector<Effects> effects(shards);
   std::vector<BillingTally> tallies(shards);
   run_parallel(shards, [&](size_t shard) {
-    if (shards > 1) writes[shard] = std::make_unique<StateOverlay>(state);
+    if (shards > 1) {
+      writes[shard] = std::make_unique<StateOverlay>(state);
+      writes[shard]->reserve(4 * n / shards);  // about 4 writes per agreement
+    }
     StateOverlay& s = shards > 1 ? *writes[shard] : state;
     for (uint32_t e = 0; e < n; ++e) {
       if (plan[e] != shard) continue;
       const auto& [time, id] = due[e];
       effects[shard].at(e);
-      if (repeat[e]) {
-        auto w = load_record(s, id, lag, settle_ms);
-        works[e] = w ? std::optional<Work>(std::move(w.value())) : std::nullopt;
-      }
+      auto loaded = load_record(s, id, lag, settle_ms);
       // Stale: rescheduled since this entry was made (or processed already this block).
-      if (!works[e] || works[e]->st.next_due_ms != time) continue;
-      Work& w = *works[e];
+      if (!loaded || loaded->st.next_due_ms != time) continue;
+      Work& w = loaded.value();
       process(s, w, now, height, tallies[shard], effects[shard]);
       // Its time's chunks are gone: keep it indexed if nothing moved it (cannot happen:
       // whatever made it due was done).
       if (w.st.next_due_ms == time) effects[shard].schedule(time, id);
-      works[e].reset();
     }
   });
   if (shards > 1) state.adopt(std::move(writes));
