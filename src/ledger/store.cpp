@@ -54,6 +54,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   std::unique_ptr<Store> store(new Store());
   store->options_ = options;
   store->state_cache_ = std::make_unique<StateCache>(options.state_cache_entries);
+  store->node_cache_ = std::make_unique<NodeCache>(options.node_cache_entries);
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -108,24 +109,13 @@ void Store::scan(std::string_view prefix, const Visitor& fn) const {
 }
 
 TreeNode Store::get_node(const Hash32& hash) const {
-  {
-    std::lock_guard lock(cache_mutex_);
-    auto it = node_cache_.find(hash);
-    if (it != node_cache_.end()) return it->second;
-  }
+  if (auto cached = node_cache_->find(hash)) return *cached;
   auto raw = read(cf_nodes_, hash.view());
   if (!raw) throw Error(Code::kStorage, "state tree node " + hash.hex() + " missing");
   auto node = TreeNode::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
   if (!node) throw Error(Code::kStorage, "state tree node " + hash.hex() + " corrupt");
-  cache_node(hash, *node);
+  node_cache_->insert(hash, *node);
   return *node;
-}
-
-void Store::cache_node(const Hash32& hash, const TreeNode& node) const {
-  std::lock_guard lock(cache_mutex_);
-  // Crude but bounded: when full, start over. The hot top of the tree refills at once.
-  if (node_cache_.size() >= options_.node_cache_entries) node_cache_.clear();
-  node_cache_.emplace(hash, node);
 }
 
 std::optional<uint64_t> Store::height() const {
@@ -247,27 +237,9 @@ Status Store::commit(const CommitBatch& batch) {
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
-  {
-    // Replaced nodes leave the cache and their entries are reused for the new nodes (no
-    // free and malloc per node); every new node goes in, the live tree stays cached.
-    std::lock_guard lock(cache_mutex_);
-    std::vector<decltype(node_cache_)::node_type> spare;
-    spare.reserve(batch.replaced_nodes.size());
-    for (const auto& h : batch.replaced_nodes)
-      if (auto entry = node_cache_.extract(h)) spare.push_back(std::move(entry));
-    for (const auto& [h, node] : batch.new_nodes) {
-      if (node_cache_.size() >= options_.node_cache_entries) node_cache_.clear();
-      if (spare.empty()) {
-        node_cache_.try_emplace(h, node);
-        continue;
-      }
-      auto entry = std::move(spare.back());
-      spare.pop_back();
-      entry.key() = h;
-      entry.mapped() = node;
-      node_cache_.insert(std::move(entry));  // a node already cached stays, the entry is freed
-    }
-  }
+  // Replaced nodes leave the cache, every new node goes in: the live tree stays cached.
+  for (const auto& h : batch.replaced_nodes) node_cache_->erase(h);
+  for (const auto& [h, node] : batch.new_nodes) node_cache_->insert(h, node);
   height_ = static_cast<int64_t>(header.height);
   return Status::ok();
 }

@@ -8,14 +8,13 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "base/error.hpp"
 #include "ledger/block.hpp"
+#include "ledger/node_cache.hpp"
 #include "ledger/state.hpp"
 #include "ledger/state_cache.hpp"
 #include "ledger/state_tree.hpp"
@@ -81,7 +80,6 @@ class Store : public StateReader, public TreeNodeSource {
  private:
   Store() = default;
   std::optional<std::string> read(rocksdb::ColumnFamilyHandle* cf, std::string_view key) const;
-  void cache_node(const Hash32& hash, const TreeNode& node) const;
 
   Options options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -95,8 +93,7 @@ class Store : public StateReader, public TreeNodeSource {
 
   std::atomic<int64_t> height_{-1};
   std::unique_ptr<StateCache> state_cache_;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<Hash32, TreeNode, FixedBytesHasher> node_cache_;
+  std::unique_ptr<NodeCache> node_cache_;
 };
 
 std::string height_key(uint64_t height);
