@@ -55,7 +55,7 @@ void NodeCache::insert(const Hash32& hash, const TreeNode& node) {
     shard.slots.clear();
     shard.size = 0;
   }
-  if (2 * (shard.size + 1) > shard.slots.size()) shard.grow();
+  if (4 * (shard.size + 1) > 3 * shard.slots.size()) shard.grow();
   Slot& slot = shard.slots[shard.probe(hash)];
   if (slot.used) return;
   slot = Slot{hash, node, true};

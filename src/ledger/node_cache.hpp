@@ -24,7 +24,7 @@ namespace gridpact {
 
 class NodeCache {
  public:
-  // At most `max_entries` nodes (about 200 bytes each at the table's lowest load); a shard
+  // At most `max_entries` nodes (100-260 bytes each, with the table's load); a shard
   // that is full starts over, empty (the hot top of the tree refills at once).
   explicit NodeCache(size_t max_entries);
 
@@ -39,7 +39,8 @@ class NodeCache {
     TreeNode node;
     bool used = false;
   };
-  // At most half full; grows by doubling up to the room its share of max_entries needs.
+  // At most three quarters full (linear probing stays short: about 2.5 slots per hit at
+  // the worst); grows by doubling up to the room its share of max_entries needs.
   struct Shard {
     mutable std::mutex mutex;
     std::vector<Slot> slots;
