@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ledger/sharded.hpp"
+
 namespace gridpact {
 namespace {
 
@@ -83,12 +85,7 @@ void NodeCache::erase(const Hash32& hash) {
 }
 
 size_t NodeCache::size() const {
-  size_t n = 0;
-  for (const Shard& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
-    n += shard.size;
-  }
-  return n;
+  return locked_size(shards_);
 }
 
 }  // namespace gridpact

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <new>
 
+#include "ledger/sharded.hpp"
+
 namespace gridpact {
 
 // [key size u32][value size u32, or kAbsent][key bytes][value bytes], in one block.
@@ -121,12 +123,7 @@ void StateCache::apply(const StateOverlay::Writes& changes) {
 }
 
 size_t StateCache::size() const {
-  size_t n = 0;
-  for (const auto& shard : shards_) {
-    std::lock_guard lock(shard.mutex);
-    n += shard.size;
-  }
-  return n;
+  return locked_size(shards_);
 }
 
 }  // namespace gridpact
