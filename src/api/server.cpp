@@ -284,6 +284,10 @@ void Server::routes() {
     auto header = st.header(height);
     if (!header)
       return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(height)));
+    if (height < st.oldest_provable_height())
+      return reply_error(
+          res, error(Code::kNotFound, "state proofs are kept from block " +
+                                          std::to_string(st.oldest_provable_height()) + " on"));
     std::string k(key->begin(), key->end());
     StateTree tree(st);
     json j = {{"key", to_hex(*key)},

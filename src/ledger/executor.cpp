@@ -19,24 +19,6 @@ struct Executor::Staged {
   explicit Staged(const Store& store) : state(store) {}
   BlockHeader header;
   StateOverlay state;  // the staged block's writes over the store
-  std::unordered_map<Hash32, TreeNode, FixedBytesHasher> nodes;
-};
-
-// Tree nodes of the staged block first, then the store's.
-class Executor::StagedNodes : public TreeNodeSource {
- public:
-  StagedNodes(const Store& store, const Staged* staged) : store_(store), staged_(staged) {}
-  TreeNode get_node(const Hash32& hash) const override {
-    if (staged_) {
-      auto it = staged_->nodes.find(hash);
-      if (it != staged_->nodes.end()) return it->second;
-    }
-    return store_.get_node(hash);
-  }
-
- private:
-  const Store& store_;
-  const Staged* staged_;
 };
 
 Executor::Executor(Store& store, std::vector<Module*> modules, std::string chain_id)
@@ -51,8 +33,6 @@ void Executor::stage(const CommitBatch& batch) {
     else
       staged->state.erase(k);
   }
-  staged->nodes.reserve(batch.new_nodes.size());
-  for (const auto& [h, n] : batch.new_nodes) staged->nodes.emplace(h, n);
   staged_ = std::move(staged);
 }
 
@@ -78,7 +58,7 @@ Result<CommitBatch> Executor::genesis(const json& document, const Hash32& genesi
   h.height = 0;
   h.prev_hash = genesis_hash;
   h.time_ms = time_ms;
-  return finish(std::move(batch), state, store_, store_.state_root());
+  return finish(std::move(batch), state, store_.state_root());
 }
 
 Receipt Executor::run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id,
@@ -121,6 +101,7 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
                                       bool check_signatures) {
   auto height = store_.height();
   if (!height) return error(Code::kStorage, "no genesis block");
+  if (Status s = store_.load_tree(); !s) return s;  // before this block adds nodes to it
   // Build on the staged block while it is one ahead of the store; once the store has
   // caught up (or never will, after a failed commit the caller aborts) it is stale.
   const Staged* staged = staged_ && staged_->header.height == *height + 1 ? staged_.get() : nullptr;
@@ -156,13 +137,11 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
     batch.receipts.push_back(std::move(r));
   }
   batch.block.txs = std::move(txs);
-  StagedNodes nodes(store_, staged);
-  return finish(std::move(batch), state, nodes,
-                staged ? staged->header.state_root : store_.state_root());
+  return finish(std::move(batch), state, staged ? staged->header.state_root : store_.state_root());
 }
 
 Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
-                                     const TreeNodeSource& nodes, const Hash32& prev_root) {
+                                     const Hash32& prev_root) {
   auto& h = batch.block.header;
   h.tx_count = static_cast<uint32_t>(batch.block.txs.size());
   h.tx_root = tx_root(batch.block.txs);
@@ -175,10 +154,12 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
     updates.push_back({sha256(k), v ? std::optional<Hash32>(sha256(*v)) : std::nullopt});
   std::sort(updates.begin(), updates.end(),
             [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
-  StateTree tree(nodes);
+  // New nodes join the store's tree now, so that the next block can build on this one
+  // before it is committed.
+  StateTree tree(store_);
   h.state_root = tree.apply(
       prev_root, updates,
-      [&](const Hash32& hash, const TreeNode& n) { batch.new_nodes.emplace_back(hash, n); },
+      [&](const Hash32& hash, const TreeNode& n) { store_.add_tree_node(hash, n); },
       [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
   return batch;
 }

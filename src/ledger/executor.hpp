@@ -40,12 +40,11 @@ class Executor {
  private:
   Receipt run(const BlockInfo& info, const Transaction& tx, const Hash32& tx_id, uint32_t index,
               StateOverlay& block_state, bool check_signatures);
-  Result<CommitBatch> finish(CommitBatch batch, StateOverlay& block_state,
-                             const TreeNodeSource& nodes, const Hash32& prev_root);
+  Result<CommitBatch> finish(CommitBatch batch, StateOverlay& block_state, const Hash32& prev_root);
 
-  // What a staged, not yet committed block changed, layered over the store.
+  // What a staged, not yet committed block changed, layered over the store (its tree
+  // nodes are in the store's tree already).
   struct Staged;
-  class StagedNodes;
 
   Store& store_;
   std::vector<Module*> modules_;

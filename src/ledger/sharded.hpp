@@ -1,4 +1,4 @@
-// What the tables split in locked shards (StateCache, NodeCache) share.
+// What the tables split in locked shards (StateCache, NodeTable) share.
 #pragma once
 
 #include <cstddef>

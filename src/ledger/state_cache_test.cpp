@@ -66,10 +66,8 @@ TEST(StateCache, StoreReadsRacingCommitsNeverKeepAStaleValue) {
   auto dir = std::filesystem::temp_directory_path() /
              ("gridpact-cache-" + KeyPair::generate().public_key().hex().substr(0, 12));
   {
-    auto store = Store::open(dir.string(), {.read_only = false,
-                                            .node_cache_entries = 1 << 10,
-                                            .state_cache_entries = 1 << 10,
-                                            .sync = false})
+    auto store = Store::open(dir.string(),
+                             {.read_only = false, .state_cache_entries = 1 << 10, .sync = false})
                      .value();
     std::atomic<bool> done{false};
     std::vector<std::thread> readers;

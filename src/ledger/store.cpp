@@ -11,8 +11,9 @@
 namespace gridpact {
 namespace {
 
-const char* const kColumnFamilies[] = {"default", "blocks", "receipts",
-                                       "txindex", "state",  "nodes"};
+const char* const kColumnFamilies[] = {"default", "blocks", "receipts", "txindex", "state"};
+// Stores written before the tree moved to memory kept its nodes here; it is dropped.
+constexpr std::string_view kLegacyNodesFamily = "nodes";
 constexpr std::string_view kHeightKey = "height";
 
 rocksdb::Slice slice(std::string_view s) {
@@ -42,19 +43,23 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   table.block_cache = rocksdb::NewLRUCache(256 << 20);
   rocksdb::ColumnFamilyOptions cf_options(db_options);
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  // Tree nodes and the transaction index are hashes: compressing them only costs CPU.
+  // The transaction index holds hashes: compressing them only costs CPU.
   rocksdb::ColumnFamilyOptions hashes_options = cf_options;
   hashes_options.compression = rocksdb::kNoCompression;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilies) {
-    std::string_view n = name;
-    descriptors.emplace_back(name, n == "nodes" || n == "txindex" ? hashes_options : cf_options);
-  }
+  for (const char* name : kColumnFamilies)
+    descriptors.emplace_back(name,
+                             std::string_view(name) == "txindex" ? hashes_options : cf_options);
+  std::vector<std::string> existing;
+  (void)rocksdb::DB::ListColumnFamilies(db_options, path, &existing);  // fails on a new store
+  bool legacy_nodes =
+      std::find(existing.begin(), existing.end(), kLegacyNodesFamily) != existing.end();
+  if (legacy_nodes) descriptors.emplace_back(std::string(kLegacyNodesFamily), hashes_options);
 
   std::unique_ptr<Store> store(new Store());
   store->options_ = options;
+  store->options_.proof_history_blocks = std::max<size_t>(options.proof_history_blocks, 2);
   store->state_cache_ = std::make_unique<StateCache>(options.state_cache_entries);
-  store->node_cache_ = std::make_unique<NodeCache>(options.node_cache_entries);
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
       options.read_only
@@ -67,9 +72,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   store->cf_receipts_ = store->handles_[2];
   store->cf_txindex_ = store->handles_[3];
   store->cf_state_ = store->handles_[4];
-  store->cf_nodes_ = store->handles_[5];
+  if (legacy_nodes && !options.read_only) {
+    auto* nodes = store->handles_.back();
+    store->handles_.pop_back();
+    s = db->DropColumnFamily(nodes);
+    db->DestroyColumnFamilyHandle(nodes);
+    if (!s.ok()) return error(Code::kStorage, "cannot drop the old tree nodes: " + s.ToString());
+  }
   if (auto h = store->read(store->cf_meta_, kHeightKey)) {
     store->height_ = static_cast<int64_t>(decode_u64(*h).value_or(0));
+    store->oldest_provable_ = static_cast<uint64_t>(store->height_.load());
+  } else {
+    store->tree_loaded_ = true;  // no state yet: the empty tree
   }
   return store;
 }
@@ -109,13 +123,46 @@ void Store::scan(std::string_view prefix, const Visitor& fn) const {
 }
 
 TreeNode Store::get_node(const Hash32& hash) const {
-  if (auto cached = node_cache_->find(hash)) return *cached;
-  auto raw = read(cf_nodes_, hash.view());
-  if (!raw) throw Error(Code::kStorage, "state tree node " + hash.hex() + " missing");
-  auto node = TreeNode::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
-  if (!node) throw Error(Code::kStorage, "state tree node " + hash.hex() + " corrupt");
-  node_cache_->insert(hash, *node);
-  return *node;
+  if (!tree_loaded_.load(std::memory_order_acquire))
+    if (Status s = load_tree(); !s) throw Error(s);
+  if (auto node = nodes_.find(hash)) return *node;
+  throw Error(Code::kStorage, "state tree node " + hash.hex() +
+                                  " not held: its root is older than the proof history");
+}
+
+Status Store::load_tree() const {
+  std::lock_guard lock(load_mutex_);
+  if (tree_loaded_.load()) return Status::ok();
+  const uint64_t at = height().value();  // a store without blocks starts out loaded
+  std::vector<TreeUpdate> leaves;
+  rocksdb::ReadOptions scan_options;
+  scan_options.fill_cache = false;
+  scan_options.readahead_size = 4 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan_options, cf_state_));
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    leaves.push_back(
+        {sha256(reinterpret_cast<const uint8_t*>(it->key().data()), it->key().size()),
+         sha256(reinterpret_cast<const uint8_t*>(it->value().data()), it->value().size())});
+  if (!it->status().ok())
+    return error(Code::kStorage, "state scan failed: " + it->status().ToString());
+  std::sort(leaves.begin(), leaves.end(),
+            [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
+  // Held aside until the root is checked, so that a failed load leaves the table empty.
+  std::vector<std::pair<Hash32, TreeNode>> built;
+  built.reserve(2 * leaves.size());
+  Hash32 root = StateTree(*this).apply(  // building from the empty root reads no node
+      Hash32{}, leaves, [&](const Hash32& h, const TreeNode& n) { built.emplace_back(h, n); });
+  auto latest = header(at);
+  if (!latest) return error(Code::kStorage, "no header for block " + std::to_string(at));
+  const Hash32& expected = latest->state_root;
+  if (root != expected)
+    return error(Code::kStateRootMismatch, "the state on disk gives root " + root.hex() +
+                                               ", block " + std::to_string(at) + " says " +
+                                               expected.hex());
+  for (const auto& [h, n] : built) nodes_.add(h, n);
+  oldest_provable_ = at;
+  tree_loaded_.store(true, std::memory_order_release);
+  return Status::ok();
 }
 
 std::optional<uint64_t> Store::height() const {
@@ -202,9 +249,8 @@ Status Store::commit(const CommitBatch& batch) {
   std::string hk = height_key(header.height);
   wb.Put(cf_blocks_, hk, slice(batch.block.encode()));
   wb.Put(cf_meta_, "header/" + hk, slice(header.encode()));
-  // Content-addressed keys (tx ids, node hashes) arrive in random order; putting them in
-  // key order lets the memtable's skip list reuse its last insert position, which is most
-  // of a block's commit cost (about 20 new tree nodes per changed key).
+  // Transaction ids arrive in random order; putting them in key order lets the memtable's
+  // skip list reuse its last insert position.
   std::vector<std::pair<Hash32, uint32_t>> ids;
   ids.reserve(batch.block.txs.size());
   for (size_t i = 0; i < batch.block.txs.size(); ++i)
@@ -220,16 +266,6 @@ Status Store::commit(const CommitBatch& batch) {
     else
       wb.Delete(cf_state_, k);
   }
-  std::vector<const std::pair<Hash32, TreeNode>*> nodes;
-  nodes.reserve(batch.new_nodes.size());
-  for (const auto& n : batch.new_nodes) nodes.push_back(&n);
-  std::sort(nodes.begin(), nodes.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* n : nodes) {
-    auto encoded = n->second.encode();  // on the stack; the batch copies it
-    wb.Put(cf_nodes_, slice(n->first.view()),
-           rocksdb::Slice(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
-  }
   wb.Put(cf_meta_, kHeightKey, encode_u64(header.height));
 
   rocksdb::WriteOptions wo;
@@ -237,9 +273,16 @@ Status Store::commit(const CommitBatch& batch) {
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
-  // Replaced nodes leave the cache, every new node goes in: the live tree stays cached.
-  for (const auto& h : batch.replaced_nodes) node_cache_->erase(h);
-  for (const auto& [h, node] : batch.new_nodes) node_cache_->insert(h, node);
+  // The nodes a block replaced stay for proofs against the roots before it, until it is
+  // proof_history_blocks old.
+  pending_release_.push_back(batch.replaced_nodes);
+  if (pending_release_.size() > options_.proof_history_blocks) {
+    for (const auto& h : pending_release_.front()) nodes_.release(h);
+    pending_release_.pop_front();
+    // The oldest root left whole is the one the released block built.
+    oldest_provable_ =
+        std::max<uint64_t>(oldest_provable_, header.height - options_.proof_history_blocks);
+  }
   height_ = static_cast<int64_t>(header.height);
   return Status::ok();
 }

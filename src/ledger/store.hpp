@@ -1,9 +1,14 @@
-// Durable storage of the chain: blocks, receipts, the transaction index, the latest state
-// and the state tree's nodes, in one RocksDB database with a column family for each.
+// Durable storage of the chain: blocks, receipts, the transaction index and the latest
+// state, in one RocksDB database with a column family for each; and the state tree, in
+// memory (NodeTable), rebuilt from the state when the store opens.
 //
-// A block, its receipts, its state changes and its tree nodes are written in one atomic,
-// fsynced WriteBatch: after a crash the store holds every acknowledged block whole, and
-// nothing of a block that was not acknowledged.
+// A block, its receipts and its state changes are written in one atomic, fsynced
+// WriteBatch: after a crash the store holds every acknowledged block whole, and nothing of
+// a block that was not acknowledged. The tree follows from the state, so it needs no
+// durability of its own: the rebuilt tree's root is checked against the latest block's.
+//
+// State proofs: against the latest block and the `proof_history_blocks` before it, as far
+// back as the block the store opened at (an archive of every root is not kept).
 #pragma once
 
 #include <atomic>
@@ -12,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+#include <mutex>
 #include "base/error.hpp"
 #include "ledger/block.hpp"
-#include "ledger/node_cache.hpp"
+
+#include "ledger/node_table.hpp"
 #include "ledger/state.hpp"
 #include "ledger/state_cache.hpp"
 #include "ledger/state_tree.hpp"
@@ -31,14 +39,14 @@ struct TxLocation {
   uint32_t index = 0;
 };
 
-// Everything one block changes, applied atomically by Store::commit.
+// Everything one block changes, applied atomically by Store::commit. (Its new tree nodes
+// went into the store's tree as it was built: see Store::add_tree_node.)
 struct CommitBatch {
   Block block;
   std::vector<Receipt> receipts;
   StateOverlay::Writes state_changes;
-  std::vector<std::pair<Hash32, TreeNode>> new_nodes;
-  // Nodes of the previous tree that the new one no longer uses: dropped from the node
-  // cache (not from disk), so that the cache keeps holding the live tree.
+  // Nodes of the previous tree that the new one no longer uses: released once the block
+  // falls out of the proof history.
   std::vector<Hash32> replaced_nodes;
 };
 
@@ -46,7 +54,7 @@ class Store : public StateReader, public TreeNodeSource {
  public:
   struct Options {
     bool read_only = false;
-    size_t node_cache_entries = 1 << 22;   // tree nodes kept in memory (the live tree)
+    size_t proof_history_blocks = 16;      // past roots that state proofs can use
     size_t state_cache_entries = 1 << 21;  // latest values of recently used keys
     bool sync = true;                      // fsync each block (off only in benchmarks)
   };
@@ -59,7 +67,20 @@ class Store : public StateReader, public TreeNodeSource {
   // Latest committed state.
   std::optional<std::string> get(std::string_view key) const override;
   void scan(std::string_view prefix, const Visitor& fn) const override;
+  // A node of the tree under a provable root (throws kStorage for any other); the first
+  // call on a store opened at a height rebuilds the tree, as load_tree() does.
   TreeNode get_node(const Hash32& hash) const override;
+
+  // Rebuilds the state tree from the committed state, if not done yet, and checks its
+  // root against the latest block's (kStateRootMismatch: the state on disk is corrupt).
+  // A node calls it when it opens, so that it fails early and the first block is quick.
+  Status load_tree() const;
+  // A node of a block being built. Added before the block is committed, so that the next
+  // block can be built on it: content-addressed, it changes no committed root. (A block
+  // that is never committed leaves its nodes behind: memory, not state.)
+  void add_tree_node(const Hash32& hash, const TreeNode& node) { nodes_.add(hash, node); }
+  // The oldest height whose state root get_node can serve (the latest, at least).
+  uint64_t oldest_provable_height() const { return oldest_provable_.load(); }
 
   // Chain.
   std::optional<uint64_t> height() const;  // nullopt before genesis is committed
@@ -89,11 +110,16 @@ class Store : public StateReader, public TreeNodeSource {
   rocksdb::ColumnFamilyHandle* cf_receipts_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_txindex_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_state_ = nullptr;
-  rocksdb::ColumnFamilyHandle* cf_nodes_ = nullptr;
 
   std::atomic<int64_t> height_{-1};
   std::unique_ptr<StateCache> state_cache_;
-  std::unique_ptr<NodeCache> node_cache_;
+  mutable NodeTable nodes_;
+  mutable std::mutex load_mutex_;
+  mutable std::atomic<bool> tree_loaded_{false};
+  mutable std::atomic<uint64_t> oldest_provable_{0};
+  // Replaced nodes of the latest blocks, oldest first: released as blocks fall out of the
+  // proof history. Touched by commit only.
+  std::deque<std::vector<Hash32>> pending_release_;
 };
 
 std::string height_key(uint64_t height);

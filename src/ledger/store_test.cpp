@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
 #include <filesystem>
 
 #include "ledger/executor.hpp"
@@ -166,6 +168,116 @@ TEST(Executor, BlockBuiltOnAStagedBlockEqualsOneBuiltAfterItsCommit) {
     EXPECT_EQ(headers[0][i].encode(), headers[1][i].encode()) << "block " << i + 1;
   }
   EXPECT_NE(headers[0][0].state_root, headers[0][1].state_root);
+}
+
+// Proofs work against the latest proof_history_blocks roots and no older; a leaf whose
+// value comes back (so the same node is added again while its earlier replacement is
+// pending release) outlives that release.
+TEST(Store, KeepsTheTreeOfRecentRootsOnly) {
+  TempDir dir;
+  auto store = Store::open(dir.path.string(), {.proof_history_blocks = 4, .sync = false}).value();
+  EchoModule echo;
+  Executor ex(*store, {&echo}, "t");
+  ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
+  auto a = KeyPair::generate(), b = KeyPair::generate();
+  const std::string ka = account_key("echo/", a.public_key());
+  std::vector<std::string> values = {"x", "y", "x"};  // blocks 1-3: a's value comes back
+  std::vector<Hash32> roots = {store->state_root()};
+  uint64_t nonce_b = 0;
+  for (uint64_t h = 1; h <= 12; ++h) {
+    std::vector<Transaction> txs;
+    if (h <= values.size())
+      txs.push_back(tx_of(a, h - 1, values[h - 1]));
+    else
+      txs.push_back(tx_of(b, nonce_b++, "v" + std::to_string(h)));
+    auto batch = ex.execute(txs, h, false).value();
+    ASSERT_TRUE(store->commit(batch).is_ok());
+    roots.push_back(batch.block.header.state_root);
+  }
+  EXPECT_EQ(store->oldest_provable_height(), 12u - 4u);
+  StateTree tree(*store);
+  for (uint64_t h = 8; h <= 12; ++h)
+    EXPECT_TRUE(
+        StateTree::verify(roots[h], sha256(ka), sha256("x"), tree.prove(roots[h], sha256(ka))))
+        << "block " << h;
+  // Block 2's root held a's "y" leaf, released since.
+  EXPECT_THROW(tree.prove(roots[2], sha256(ka)), Error);
+}
+
+static rocksdb::DB* open_raw(const std::filesystem::path& path,
+                             std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                             std::vector<std::string>& names) {
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, path.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::Open(options, path.string(), descriptors, &handles, &db).ok());
+  return db;
+}
+
+static void close_raw(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+// The tree is rebuilt from the state on disk when the store reopens; a state that does
+// not give the latest block's root is refused, not served.
+TEST(Store, RebuildsTheTreeOnOpenAndRefusesAStateThatDoesNotMatchTheRoot) {
+  TempDir dir;
+  auto a = KeyPair::generate();
+  const std::string ka = account_key("echo/", a.public_key());
+  {
+    auto store = Store::open(dir.path.string()).value();
+    EchoModule echo;
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
+    ASSERT_TRUE(store->commit(ex.execute({tx_of(a, 0, "v")}, 1, false).value()).is_ok());
+  }
+  {
+    auto store = Store::open(dir.path.string()).value();
+    ASSERT_TRUE(store->load_tree().is_ok());
+    EXPECT_EQ(store->oldest_provable_height(), 1u);
+    StateTree tree(*store);
+    EXPECT_TRUE(StateTree::verify(store->state_root(), sha256(ka), sha256("v"),
+                                  tree.prove(store->state_root(), sha256(ka))));
+    // And the chain goes on from the rebuilt tree.
+    EchoModule echo;
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.execute({tx_of(a, 1, "w")}, 2, false).value()).is_ok());
+  }
+  {
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<std::string> names;
+    rocksdb::DB* db = open_raw(dir.path, handles, names);
+    auto state = std::find(names.begin(), names.end(), "state") - names.begin();
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), handles[static_cast<size_t>(state)], ka, "forged").ok());
+    close_raw(db, handles);
+  }
+  auto store = Store::open(dir.path.string()).value();
+  EXPECT_EQ(store->load_tree().code, Code::kStateRootMismatch);
+  EXPECT_THROW(store->get_node(store->state_root()), Error);
+}
+
+// Stores from before the tree moved to memory have a column family of tree nodes: it is
+// dropped, and the store opens.
+TEST(Store, DropsTheOldTreeNodesColumnFamily) {
+  TempDir dir;
+  Store::open(dir.path.string()).value().reset();
+  {
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<std::string> names;
+    rocksdb::DB* db = open_raw(dir.path, handles, names);
+    rocksdb::ColumnFamilyHandle* nodes = nullptr;
+    ASSERT_TRUE(db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "nodes", &nodes).ok());
+    handles.push_back(nodes);
+    close_raw(db, handles);
+  }
+  ASSERT_TRUE(Store::open(dir.path.string()).is_ok());
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir.path.string(), &names).ok());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "nodes"), 0);
 }
 
 TEST(Store, RejectsOutOfOrderCommit) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 
 namespace gridpact {
@@ -14,9 +15,7 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   const Genesis& g = node->options_.genesis;
   std::filesystem::create_directories(node->options_.data_dir);
   auto store = Store::open(node->options_.data_dir + "/db",
-                           {.read_only = false,
-                            .node_cache_entries = node->options_.node_cache_entries,
-                            .sync = node->options_.sync_commits});
+                           {.read_only = false, .sync = node->options_.sync_commits});
   if (!store) return store.status();
   node->store_ = std::move(store).value();
 
@@ -31,6 +30,13 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
     if (Status s = node->store_->put_meta("genesis_hash", g.hash.hex()); !s) return s;
   } else if (node->store_->meta("genesis_hash") != g.hash.hex()) {
     return error(Code::kBadGenesis, "the data directory belongs to another genesis document");
+  } else {
+    auto start = std::chrono::steady_clock::now();
+    if (Status s = node->store_->load_tree(); !s) return s;
+    spdlog::info("state tree rebuilt at block {} in {} ms", *node->store_->height(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count());
   }
 
   Executor* ex = node->executor_.get();

@@ -27,7 +27,6 @@ struct NodeOptions {
   std::optional<KeyPair> validator_key;  // required to cut blocks
   Mempool::Limits mempool;
   bool sync_commits = true;
-  size_t node_cache_entries = 1 << 22;
 };
 
 struct NodeStats {
