@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+#include <vector>
+
 #include "crypto/keys.hpp"
 #include "crypto/merkle.hpp"
 
@@ -11,6 +14,26 @@ TEST(Sha256, MatchesKnownVector) {
   Sha256 h;
   h.update("a").update("bc");
   EXPECT_EQ(h.finish(), sha256("abc"));
+}
+
+// Each thread hashes with a context of its own: threads at once get the same digests
+// (FIPS 180-2's two-block vector, and the empty input) as one thread alone.
+TEST(Sha256, ThreadsHashingAtOnceGetTheKnownDigests) {
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (size_t t = 0; t < wrong.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20000; ++i) {
+        if (sha256(two_blocks).hex() !=
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+          ++wrong[t];
+        if (sha256("").hex() != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+          ++wrong[t];
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
 }
 
 TEST(Ed25519, SignsAndVerifies) {

@@ -24,42 +24,55 @@ NodeTable::Shard& NodeTable::shard_of(const Hash32& hash) const {
 }
 
 size_t NodeTable::Shard::probe(const Hash32& hash) const {
-  size_t mask = slots.size() - 1;
-  for (size_t i = home_of(hash) & mask;; i = (i + 1) & mask)
-    if (slots[i].refs == 0 || slots[i].hash == hash) return i;
+  const uint64_t prefix = home_of(hash);
+  size_t mask = tags.size() - 1;
+  for (size_t i = prefix & mask;; i = (i + 1) & mask)
+    if (tags[i].refs == 0 || (tags[i].prefix == prefix && entries[i].hash == hash)) return i;
 }
 
 void NodeTable::Shard::grow() {
-  std::vector<Slot> old = std::move(slots);
-  slots.assign(old.empty() ? kInitialSlots : old.size() * 2, Slot{});
-  for (const Slot& s : old)
-    if (s.refs) slots[probe(s.hash)] = s;
+  std::vector<Tag> old_tags = std::move(tags);
+  std::vector<Entry> old_entries = std::move(entries);
+  size_t slots = old_tags.empty() ? kInitialSlots : old_tags.size() * 2;
+  tags.assign(slots, Tag{});
+  entries.resize(slots);
+  for (size_t i = 0; i < old_tags.size(); ++i)
+    if (old_tags[i].refs) {
+      size_t at = probe(old_entries[i].hash);
+      tags[at] = old_tags[i];
+      entries[at] = old_entries[i];
+    }
+}
+
+void NodeTable::Shard::move(size_t from, size_t to) {
+  tags[to] = tags[from];
+  entries[to] = entries[from];
 }
 
 std::optional<TreeNode> NodeTable::find(const Hash32& hash) const {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.size == 0) return std::nullopt;
-  const Slot& slot = shard.slots[shard.probe(hash)];
-  if (slot.refs == 0) return std::nullopt;
-  return slot.node;
+  size_t at = shard.probe(hash);
+  if (shard.tags[at].refs == 0) return std::nullopt;
+  return shard.entries[at].node;
 }
 
 uint32_t NodeTable::references(const Hash32& hash) const {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.size == 0) return 0;
-  return shard.slots[shard.probe(hash)].refs;
+  return shard.tags[shard.probe(hash)].refs;
 }
 
 void NodeTable::add(const Hash32& hash, const TreeNode& node) {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
-  if (4 * (shard.size + 1) > 3 * shard.slots.size()) shard.grow();
-  Slot& slot = shard.slots[shard.probe(hash)];
-  if (slot.refs++ > 0) return;
-  slot.hash = hash;
-  slot.node = node;
+  if (4 * (shard.size + 1) > 3 * shard.tags.size()) shard.grow();
+  size_t at = shard.probe(hash);
+  if (shard.tags[at].refs++ > 0) return;
+  shard.tags[at].prefix = home_of(hash);
+  shard.entries[at] = Entry{hash, node};
   ++shard.size;
 }
 
@@ -67,19 +80,19 @@ void NodeTable::release(const Hash32& hash) {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.size == 0) return;
-  size_t mask = shard.slots.size() - 1;
+  size_t mask = shard.tags.size() - 1;
   size_t hole = shard.probe(hash);
-  if (shard.slots[hole].refs == 0 || --shard.slots[hole].refs > 0) return;
+  if (shard.tags[hole].refs == 0 || --shard.tags[hole].refs > 0) return;
   // Backward shift: each following entry of the run moves into the hole unless its home
   // lies cyclically in (hole, at], where it must stay to remain reachable.
-  for (size_t at = (hole + 1) & mask; shard.slots[at].refs; at = (at + 1) & mask) {
-    size_t home = home_of(shard.slots[at].hash) & mask;
+  for (size_t at = (hole + 1) & mask; shard.tags[at].refs; at = (at + 1) & mask) {
+    size_t home = shard.tags[at].prefix & mask;
     bool stays = hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
     if (stays) continue;
-    shard.slots[hole] = shard.slots[at];
+    shard.move(at, hole);
     hole = at;
   }
-  shard.slots[hole].refs = 0;
+  shard.tags[hole].refs = 0;
   --shard.size;
 }
 

@@ -43,20 +43,28 @@ class NodeTable {
   size_t size() const;                            // distinct nodes held
 
  private:
-  struct Slot {
+  // A probe walks the compact tags (four to a cache line) and reads a node's 97 bytes only
+  // where the first 8 bytes of the hash match: a miss (every add of a new node) walks a
+  // few slots, and would touch as many cache lines with the nodes inline.
+  struct Tag {
+    uint64_t prefix = 0;  // the hash's first 8 bytes
+    uint32_t refs = 0;    // 0: the slot is empty
+  };
+  struct Entry {
     Hash32 hash;
     TreeNode node;
-    uint32_t refs = 0;  // 0: the slot is empty
   };
   // At most three quarters full (linear probing stays short: about 2.5 slots per hit at
   // the worst); grows by doubling.
   struct Shard {
     mutable std::mutex mutex;
-    std::vector<Slot> slots;
+    std::vector<Tag> tags;
+    std::vector<Entry> entries;  // beside tags, same index
     size_t size = 0;
     // The slot holding `hash`, or the empty slot where it would go.
     size_t probe(const Hash32& hash) const;
     void grow();
+    void move(size_t from, size_t to);
   };
   static constexpr size_t kShards = 16;
   static uint64_t home_of(const Hash32& hash);

@@ -54,7 +54,7 @@ class Store : public StateReader, public TreeNodeSource {
  public:
   struct Options {
     bool read_only = false;
-    size_t proof_history_blocks = 16;      // past roots that state proofs can use
+    size_t proof_history_blocks = 8;       // past roots that state proofs can use
     size_t state_cache_entries = 1 << 21;  // latest values of recently used keys
     bool sync = true;                      // fsync each block (off only in benchmarks)
   };
