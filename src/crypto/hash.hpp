@@ -41,6 +41,11 @@ struct FixedBytes {
     return out;
   }
   auto operator<=>(const FixedBytes&) const = default;
+  // Spelled out: the defaulted one calls memcmp, where this compiles to a few vector
+  // compares (hash tables of tree nodes and transactions compare hashes all the time).
+  bool operator==(const FixedBytes& other) const {
+    return std::memcmp(bytes.data(), other.bytes.data(), N) == 0;
+  }
 };
 
 using Hash32 = FixedBytes<32>;

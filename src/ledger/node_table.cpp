@@ -30,10 +30,9 @@ size_t NodeTable::Shard::probe(const Hash32& hash) const {
     if (tags[i].refs == 0 || (tags[i].prefix == prefix && entries[i].hash == hash)) return i;
 }
 
-void NodeTable::Shard::grow() {
+void NodeTable::Shard::grow(size_t slots) {
   std::vector<Tag> old_tags = std::move(tags);
   std::vector<Entry> old_entries = std::move(entries);
-  size_t slots = old_tags.empty() ? kInitialSlots : old_tags.size() * 2;
   tags.assign(slots, Tag{});
   entries.resize(slots);
   for (size_t i = 0; i < old_tags.size(); ++i)
@@ -47,6 +46,16 @@ void NodeTable::Shard::grow() {
 void NodeTable::Shard::move(size_t from, size_t to) {
   tags[to] = tags[from];
   entries[to] = entries[from];
+}
+
+void NodeTable::reserve(size_t nodes) {
+  const size_t per_shard = nodes / kShards + 1;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    size_t slots = shard.tags.empty() ? kInitialSlots : shard.tags.size();
+    while (4 * per_shard > 3 * slots) slots *= 2;
+    if (slots > shard.tags.size()) shard.grow(slots);
+  }
 }
 
 std::optional<TreeNode> NodeTable::find(const Hash32& hash) const {
@@ -68,7 +77,8 @@ uint32_t NodeTable::references(const Hash32& hash) const {
 void NodeTable::add(const Hash32& hash, const TreeNode& node) {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
-  if (4 * (shard.size + 1) > 3 * shard.tags.size()) shard.grow();
+  if (4 * (shard.size + 1) > 3 * shard.tags.size())
+    shard.grow(shard.tags.empty() ? kInitialSlots : 2 * shard.tags.size());
   size_t at = shard.probe(hash);
   if (shard.tags[at].refs++ > 0) return;
   shard.tags[at].prefix = home_of(hash);

@@ -40,7 +40,10 @@ class NodeTable {
   // One reference less; the node goes with its last. Releasing an absent node is a no-op.
   void release(const Hash32& hash);
   uint32_t references(const Hash32& hash) const;  // 0 when absent
-  size_t size() const;                            // distinct nodes held
+  // Room for `nodes` in all, so that the table does not grow (moving every node into
+  // fresh memory, a pause of seconds for a large tree) before it holds that many.
+  void reserve(size_t nodes);
+  size_t size() const;  // distinct nodes held
 
  private:
   // A probe walks the compact tags (four to a cache line) and reads a node's 97 bytes only
@@ -63,7 +66,7 @@ class NodeTable {
     size_t size = 0;
     // The slot holding `hash`, or the empty slot where it would go.
     size_t probe(const Hash32& hash) const;
-    void grow();
+    void grow(size_t slots);  // a power of two, more than size / (3/4)
     void move(size_t from, size_t to);
   };
   static constexpr size_t kShards = 16;

@@ -159,6 +159,7 @@ Status Store::load_tree() const {
     return error(Code::kStateRootMismatch, "the state on disk gives root " + root.hex() +
                                                ", block " + std::to_string(at) + " says " +
                                                expected.hex());
+  nodes_.reserve(2 * built.size());  // room for the tree to double before the table grows
   for (const auto& [h, n] : built) nodes_.add(h, n);
   oldest_provable_ = at;
   tree_loaded_.store(true, std::memory_order_release);
@@ -273,6 +274,8 @@ Status Store::commit(const CommitBatch& batch) {
   auto s = db_->Write(wo, &wb);
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
+  // Genesis may hold a large state (a million accounts): room for its tree to double.
+  if (header.height == 0) nodes_.reserve(2 * nodes_.size());
   // The nodes a block replaced stay for proofs against the roots before it, until it is
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);
