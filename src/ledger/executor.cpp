@@ -154,13 +154,16 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
     updates.push_back({sha256(k), v ? std::optional<Hash32>(sha256(*v)) : std::nullopt});
   std::sort(updates.begin(), updates.end(),
             [](const TreeUpdate& a, const TreeUpdate& b) { return a.key_hash < b.key_hash; });
-  // New nodes join the store's tree now, so that the next block can build on this one
-  // before it is committed.
+  // New nodes join the store's tree at once (not at commit), so that the next block can
+  // build on this one before it is committed. Nothing reads them during this update.
+  std::vector<std::pair<Hash32, TreeNode>> new_nodes;
+  new_nodes.reserve(8 * updates.size());
   StateTree tree(store_);
   h.state_root = tree.apply(
       prev_root, updates,
-      [&](const Hash32& hash, const TreeNode& n) { store_.add_tree_node(hash, n); },
+      [&](const Hash32& hash, const TreeNode& n) { new_nodes.emplace_back(hash, n); },
       [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
+  store_.add_tree_nodes(new_nodes);
   return batch;
 }
 

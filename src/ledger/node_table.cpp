@@ -1,5 +1,6 @@
 #include "ledger/node_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ledger/sharded.hpp"
@@ -17,10 +18,6 @@ uint64_t NodeTable::home_of(const Hash32& hash) {
   uint64_t h;
   std::memcpy(&h, hash.data(), sizeof h);
   return h;
-}
-
-NodeTable::Shard& NodeTable::shard_of(const Hash32& hash) const {
-  return shards_[hash.data()[8] % kShards];
 }
 
 size_t NodeTable::Shard::probe(const Hash32& hash) const {
@@ -74,36 +71,81 @@ uint32_t NodeTable::references(const Hash32& hash) const {
   return shard.tags[shard.probe(hash)].refs;
 }
 
+void NodeTable::Shard::prefetch(const Hash32& hash) const {
+  if (!tags.empty()) __builtin_prefetch(&tags[home_of(hash) & (tags.size() - 1)]);
+}
+
+void NodeTable::Shard::add(const Hash32& hash, const TreeNode& node) {
+  if (4 * (size + 1) > 3 * tags.size()) grow(tags.empty() ? kInitialSlots : 2 * tags.size());
+  size_t at = probe(hash);
+  if (tags[at].refs++ > 0) return;
+  tags[at].prefix = home_of(hash);
+  entries[at] = Entry{hash, node};
+  ++size;
+}
+
+void NodeTable::Shard::release(const Hash32& hash) {
+  if (size == 0) return;
+  size_t mask = tags.size() - 1;
+  size_t hole = probe(hash);
+  if (tags[hole].refs == 0 || --tags[hole].refs > 0) return;
+  // Backward shift: each following entry of the run moves into the hole unless its home
+  // lies cyclically in (hole, at], where it must stay to remain reachable.
+  for (size_t at = (hole + 1) & mask; tags[at].refs; at = (at + 1) & mask) {
+    size_t home = tags[at].prefix & mask;
+    bool stays = hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
+    if (stays) continue;
+    move(at, hole);
+    hole = at;
+  }
+  tags[hole].refs = 0;
+  --size;
+}
+
 void NodeTable::add(const Hash32& hash, const TreeNode& node) {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
-  if (4 * (shard.size + 1) > 3 * shard.tags.size())
-    shard.grow(shard.tags.empty() ? kInitialSlots : 2 * shard.tags.size());
-  size_t at = shard.probe(hash);
-  if (shard.tags[at].refs++ > 0) return;
-  shard.tags[at].prefix = home_of(hash);
-  shard.entries[at] = Entry{hash, node};
-  ++shard.size;
+  shard.add(hash, node);
 }
 
 void NodeTable::release(const Hash32& hash) {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
-  if (shard.size == 0) return;
-  size_t mask = shard.tags.size() - 1;
-  size_t hole = shard.probe(hash);
-  if (shard.tags[hole].refs == 0 || --shard.tags[hole].refs > 0) return;
-  // Backward shift: each following entry of the run moves into the hole unless its home
-  // lies cyclically in (hole, at], where it must stay to remain reachable.
-  for (size_t at = (hole + 1) & mask; shard.tags[at].refs; at = (at + 1) & mask) {
-    size_t home = shard.tags[at].prefix & mask;
-    bool stays = hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
-    if (stays) continue;
-    shard.move(at, hole);
-    hole = at;
+  shard.release(hash);
+}
+
+template <class HashOf, class Op>
+void NodeTable::by_shard(size_t n, HashOf hash_of, Op op) {
+  // A counting sort of the items by shard, then each shard's run under its lock.
+  std::array<size_t, kShards + 1> start{};
+  for (size_t i = 0; i < n; ++i) ++start[shard_index(hash_of(i)) + 1];
+  for (size_t s = 0; s < kShards; ++s) start[s + 1] += start[s];
+  std::vector<uint32_t> order(n);
+  std::array<size_t, kShards> next;
+  std::copy(start.begin(), start.end() - 1, next.begin());
+  for (size_t i = 0; i < n; ++i) order[next[shard_index(hash_of(i))]++] = static_cast<uint32_t>(i);
+  constexpr size_t kAhead = 8;  // nodes in flight from memory
+  for (size_t s = 0; s < kShards; ++s) {
+    if (start[s] == start[s + 1]) continue;
+    Shard& shard = shards_[s];
+    std::lock_guard lock(shard.mutex);
+    for (size_t k = start[s]; k < start[s + 1]; ++k) {
+      if (k + kAhead < start[s + 1]) shard.prefetch(hash_of(order[k + kAhead]));
+      op(shard, order[k]);
+    }
   }
-  shard.tags[hole].refs = 0;
-  --shard.size;
+}
+
+void NodeTable::add_all(std::span<const std::pair<Hash32, TreeNode>> nodes) {
+  by_shard(
+      nodes.size(), [&](size_t i) -> const Hash32& { return nodes[i].first; },
+      [&](Shard& shard, size_t i) { shard.add(nodes[i].first, nodes[i].second); });
+}
+
+void NodeTable::release_all(std::span<const Hash32> hashes) {
+  by_shard(
+      hashes.size(), [&](size_t i) -> const Hash32& { return hashes[i]; },
+      [&](Shard& shard, size_t i) { shard.release(hashes[i]); });
 }
 
 size_t NodeTable::size() const {

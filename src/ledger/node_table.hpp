@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "ledger/state_tree.hpp"
@@ -39,6 +40,11 @@ class NodeTable {
   void add(const Hash32& hash, const TreeNode& node);
   // One reference less; the node goes with its last. Releasing an absent node is a no-op.
   void release(const Hash32& hash);
+  // The same for many nodes at once, as a block adds and releases them: each shard is
+  // locked once, and the slots of the next nodes are fetched from memory while the
+  // current one is placed (the table is far larger than the caches: each node is a miss).
+  void add_all(std::span<const std::pair<Hash32, TreeNode>> nodes);
+  void release_all(std::span<const Hash32> hashes);
   uint32_t references(const Hash32& hash) const;  // 0 when absent
   // Room for `nodes` in all, so that the table does not grow (moving every node into
   // fresh memory, a pause of seconds for a large tree) before it holds that many.
@@ -68,10 +74,19 @@ class NodeTable {
     size_t probe(const Hash32& hash) const;
     void grow(size_t slots);  // a power of two, more than size / (3/4)
     void move(size_t from, size_t to);
+    // Under the lock:
+    void add(const Hash32& hash, const TreeNode& node);
+    void release(const Hash32& hash);
+    void prefetch(const Hash32& hash) const;
   };
   static constexpr size_t kShards = 16;
   static uint64_t home_of(const Hash32& hash);
-  Shard& shard_of(const Hash32& hash) const;
+  static size_t shard_index(const Hash32& hash) { return hash.data()[8] % kShards; }
+  Shard& shard_of(const Hash32& hash) const { return shards_[shard_index(hash)]; }
+  // Calls op(shard, i) for every i < n, shard by shard (item i belongs to the shard of
+  // hash_of(i)), each shard under its lock once.
+  template <class HashOf, class Op>
+  void by_shard(size_t n, HashOf hash_of, Op op);
 
   mutable std::array<Shard, kShards> shards_;
 };

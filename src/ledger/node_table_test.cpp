@@ -25,8 +25,8 @@ Hash32 colliding(uint64_t n) {
   return h;
 }
 
-// Random adds, releases and finds against a std::map of reference counts, over hashes
-// that collide a lot and hashes that do not.
+// Random adds, releases (one by one and in batches) and finds against a std::map of reference
+// counts, over hashes that collide a lot and hashes that do not.
 TEST(NodeTableTest, MatchesAMapOfReferenceCounts) {
   for (bool collide : {false, true}) {
     NodeTable table;
@@ -36,7 +36,29 @@ TEST(NodeTableTest, MatchesAMapOfReferenceCounts) {
       if (step == 15000) table.reserve(5000);  // a rehash in the middle keeps every node
       uint64_t n = rng() % 600;
       Hash32 h = collide && n % 3 == 0 ? colliding(n) : sha256(std::to_string(n));
-      switch (rng() % 3) {
+      switch (rng() % 5) {
+        case 3: {  // a batch, repeats included, across shards
+          std::vector<std::pair<Hash32, TreeNode>> batch;
+          for (int i = 0; i < 40; ++i) {
+            uint64_t m = rng() % 600;
+            Hash32 hm = collide && m % 3 == 0 ? colliding(m) : sha256(std::to_string(m));
+            batch.emplace_back(hm, node_of(m));
+            model[hm] = {m, model[hm].second + 1};
+          }
+          table.add_all(batch);
+          break;
+        }
+        case 4: {
+          std::vector<Hash32> batch;
+          for (int i = 0; i < 40; ++i) {
+            uint64_t m = rng() % 600;
+            batch.push_back(collide && m % 3 == 0 ? colliding(m) : sha256(std::to_string(m)));
+            if (auto it = model.find(batch.back()); it != model.end() && --it->second.second == 0)
+              model.erase(it);
+          }
+          table.release_all(batch);
+          break;
+        }
         case 0:
           table.add(h, node_of(n));
           model[h] = {n, model[h].second + 1};

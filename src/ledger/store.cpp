@@ -160,7 +160,7 @@ Status Store::load_tree() const {
                                                ", block " + std::to_string(at) + " says " +
                                                expected.hex());
   nodes_.reserve(2 * built.size());  // room for the tree to double before the table grows
-  for (const auto& [h, n] : built) nodes_.add(h, n);
+  nodes_.add_all(built);
   oldest_provable_ = at;
   tree_loaded_.store(true, std::memory_order_release);
   return Status::ok();
@@ -280,7 +280,7 @@ Status Store::commit(const CommitBatch& batch) {
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);
   if (pending_release_.size() > options_.proof_history_blocks) {
-    for (const auto& h : pending_release_.front()) nodes_.release(h);
+    nodes_.release_all(pending_release_.front());
     pending_release_.pop_front();
     // The oldest root left whole is the one the released block built.
     oldest_provable_ =

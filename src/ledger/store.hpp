@@ -75,10 +75,10 @@ class Store : public StateReader, public TreeNodeSource {
   // root against the latest block's (kStateRootMismatch: the state on disk is corrupt).
   // A node calls it when it opens, so that it fails early and the first block is quick.
   Status load_tree() const;
-  // A node of a block being built. Added before the block is committed, so that the next
+  // The new nodes of a block being built. Added before the block is committed, so that the next
   // block can be built on it: content-addressed, it changes no committed root. (A block
   // that is never committed leaves its nodes behind: memory, not state.)
-  void add_tree_node(const Hash32& hash, const TreeNode& node) { nodes_.add(hash, node); }
+  void add_tree_nodes(std::span<const std::pair<Hash32, TreeNode>> nodes) { nodes_.add_all(nodes); }
   // The oldest height whose state root get_node can serve (the latest, at least).
   uint64_t oldest_provable_height() const { return oldest_provable_.load(); }
 
