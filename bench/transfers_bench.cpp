@@ -5,6 +5,7 @@
 //   METRIC ed25519_verify_per_s          one core's verification ceiling
 //   METRIC transfers_inprocess_tx_per_s  committed tx/s, submitted through Node::submit
 //   METRIC transfers_http_tx_per_s       committed tx/s, submitted as JSON batches over HTTP
+//   METRIC node_restart_s                opening the node again: the state tree rebuilt
 //   plus submit-to-commit latency p50/p99, peak RSS and CPU time (all threads, user and
 //   system) per committed transaction for each: with 2 cores, 1e6 / tx_per_s * 2 us of
 //   CPU per transaction means both were busy throughout.
@@ -240,6 +241,20 @@ int main() {
   }
   node->stop();
   node.reset();
+
+  // A restart rebuilds the state tree (held in memory only) from the state on disk and
+  // checks its root against the last block's.
+  {
+    auto start = Clock::now();
+    auto reopened = Node::open(NodeOptions{dir.string(), genesis, validator, {}, true}, [] {
+      std::vector<std::unique_ptr<Module>> m;
+      m.push_back(std::make_unique<bank::BankModule>());
+      return m;
+    }());
+    if (!reopened) return 1;
+    bench::metric("node_restart_s", std::chrono::duration<double>(Clock::now() - start).count(),
+                  "s");
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }
