@@ -102,6 +102,31 @@ TEST_F(ApiTest, BadInputGetsStableErrors) {
   get("/v1/nosuchmodule/x", 404);
 }
 
+// State proofs against the latest roots verify; a root older than the node's proof
+// history is refused with NOT_FOUND, not served from a tree it no longer holds.
+TEST_F(ApiTest, StateProofsCoverRecentBlocksOnly) {
+  auto bob = KeyPair::generate().public_key();
+  for (int i = 0; i < 12; ++i)  // each commit waited for: twelve blocks
+    ASSERT_EQ(post("/v1/tx?wait=commit", {{"tx", transfer_hex(bob, 1)}}, 200)["status"],
+              "committed");
+  const uint64_t latest = node->store().height().value();
+  ASSERT_GE(latest, 12u);
+  const std::string key = nonce_key(alice.public_key());
+  const std::string key_hex = to_hex(to_bytes(key));
+  for (uint64_t height : {latest, latest - 8}) {
+    json j = get("/v1/state?key=" + key_hex + "&height=" + std::to_string(height));
+    auto proof = parse_state_proof(j["proof"]);
+    ASSERT_TRUE(proof.is_ok());
+    auto root = Hash32::from_hex(j["header"]["state_root"].get<std::string>()).value();
+    uint64_t sent = 0;  // alice's nonce at `height`: every transaction is hers
+    for (uint64_t h = 1; h <= height; ++h) sent += node->store().block(h)->txs.size();
+    EXPECT_TRUE(StateTree::verify(root, sha256(key), sha256(encode_u64(sent)), *proof))
+        << "height " << height;
+  }
+  json old = get("/v1/state?key=" + key_hex + "&height=1", 404);
+  EXPECT_EQ(old["error"]["name"], "NOT_FOUND");
+}
+
 TEST_F(ApiTest, BatchAccountsProofsMetricsAndBlockStream) {
   auto bob = KeyPair::generate().public_key();
   std::atomic<int> events{0};
