@@ -126,9 +126,16 @@ Result<Receipt> Receipt::decode(const uint8_t* data, size_t size) {
 }
 
 Hash32 tx_root(const std::vector<Transaction>& txs) {
+  std::vector<Hash32> ids;
+  ids.reserve(txs.size());
+  for (const auto& tx : txs) ids.push_back(tx.id());
+  return tx_root_of_ids(ids);
+}
+
+Hash32 tx_root_of_ids(const std::vector<Hash32>& ids) {
   std::vector<Hash32> leaves;
-  leaves.reserve(txs.size());
-  for (const auto& tx : txs) leaves.push_back(merkle::leaf_hash(tx.id()));
+  leaves.reserve(ids.size());
+  for (const auto& id : ids) leaves.push_back(merkle::leaf_hash(id));
   return merkle::root(leaves);
 }
 

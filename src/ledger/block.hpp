@@ -82,6 +82,7 @@ struct Receipt {
 };
 
 Hash32 tx_root(const std::vector<Transaction>& txs);
+Hash32 tx_root_of_ids(const std::vector<Hash32>& ids);  // the same, ids computed already
 Hash32 receipts_root(const std::vector<Receipt>& receipts);
 
 }  // namespace gridpact

@@ -254,8 +254,11 @@ Status Store::commit(const CommitBatch& batch) {
   // skip list reuse its last insert position.
   std::vector<std::pair<Hash32, uint32_t>> ids;
   ids.reserve(batch.block.txs.size());
+  // Receipt i carries transaction i's id (the executor's batches always have them).
+  const bool ids_in_receipts = batch.receipts.size() >= batch.block.txs.size();
   for (size_t i = 0; i < batch.block.txs.size(); ++i)
-    ids.emplace_back(batch.block.txs[i].id(), static_cast<uint32_t>(i));
+    ids.emplace_back(ids_in_receipts ? batch.receipts[i].tx_id : batch.block.txs[i].id(),
+                     static_cast<uint32_t>(i));
   std::sort(ids.begin(), ids.end());
   for (const auto& [id, i] : ids)
     wb.Put(cf_txindex_, slice(id.view()), hk + encode_u64(i).substr(4));
