@@ -123,7 +123,7 @@ void Store::scan(std::string_view prefix, const Visitor& fn) const {
 }
 
 TreeNode Store::get_node(const Hash32& hash) const {
-  if (!tree_loaded_.load(std::memory_order_acquire))
+  if (!tree_loaded_.load(std::memory_order_acquire))  // checked here too: a hot path
     if (Status s = load_tree(); !s) throw Error(s);
   if (auto node = nodes_.find(hash)) return *node;
   throw Error(Code::kStorage, "state tree node " + hash.hex() +
@@ -131,6 +131,7 @@ TreeNode Store::get_node(const Hash32& hash) const {
 }
 
 Status Store::load_tree() const {
+  if (tree_loaded_.load(std::memory_order_acquire)) return Status::ok();  // every block asks
   std::lock_guard lock(load_mutex_);
   if (tree_loaded_.load()) return Status::ok();
   const uint64_t at = height().value();  // a store without blocks starts out loaded

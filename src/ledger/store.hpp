@@ -12,16 +12,16 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
-#include <deque>
-#include <mutex>
 #include "base/error.hpp"
 #include "ledger/block.hpp"
-
 #include "ledger/node_table.hpp"
 #include "ledger/state.hpp"
 #include "ledger/state_cache.hpp"
@@ -40,7 +40,7 @@ struct TxLocation {
 };
 
 // Everything one block changes, applied atomically by Store::commit. (Its new tree nodes
-// went into the store's tree as it was built: see Store::add_tree_node.)
+// went into the store's tree as it was built: see Store::add_tree_nodes.)
 struct CommitBatch {
   Block block;
   std::vector<Receipt> receipts;
@@ -75,9 +75,9 @@ class Store : public StateReader, public TreeNodeSource {
   // root against the latest block's (kStateRootMismatch: the state on disk is corrupt).
   // A node calls it when it opens, so that it fails early and the first block is quick.
   Status load_tree() const;
-  // The new nodes of a block being built. Added before the block is committed, so that the next
-  // block can be built on it: content-addressed, it changes no committed root. (A block
-  // that is never committed leaves its nodes behind: memory, not state.)
+  // The new nodes of a block being built. Added before the block is committed, so that
+  // the next block can be built on it: content-addressed, they change no committed root.
+  // (A block that is never committed leaves its nodes behind: memory, not state.)
   void add_tree_nodes(std::span<const std::pair<Hash32, TreeNode>> nodes) { nodes_.add_all(nodes); }
   // The oldest height whose state root get_node can serve (the latest, at least).
   uint64_t oldest_provable_height() const { return oldest_provable_.load(); }
