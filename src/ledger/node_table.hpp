@@ -35,6 +35,9 @@ namespace gridpact {
 class NodeTable {
  public:
   std::optional<TreeNode> find(const Hash32& hash) const;
+  // The nodes of `hashes` into `out` (as many), fetched from memory several at a time;
+  // false if any is absent (its `out` is then left as it was).
+  bool find_all(std::span<const Hash32> hashes, std::span<TreeNode> out) const;
   // One more reference to `hash` (whose node is `node`: content-addressed, so a node
   // held already is the same node).
   void add(const Hash32& hash, const TreeNode& node);
@@ -86,7 +89,7 @@ class NodeTable {
   // Calls op(shard, i) for every i < n, shard by shard (item i belongs to the shard of
   // hash_of(i)), each shard under its lock once.
   template <class HashOf, class Op>
-  void by_shard(size_t n, HashOf hash_of, Op op);
+  void by_shard(size_t n, HashOf hash_of, Op op) const;
 
   mutable std::array<Shard, kShards> shards_;
 };

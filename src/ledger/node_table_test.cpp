@@ -36,7 +36,26 @@ TEST(NodeTableTest, MatchesAMapOfReferenceCounts) {
       if (step == 15000) table.reserve(5000);  // a rehash in the middle keeps every node
       uint64_t n = rng() % 600;
       Hash32 h = collide && n % 3 == 0 ? colliding(n) : sha256(std::to_string(n));
-      switch (rng() % 5) {
+      switch (rng() % 6) {
+        case 5: {  // a batched read: all found, or false when any is absent
+          std::vector<Hash32> batch;
+          std::vector<uint64_t> numbers;
+          bool all_held = true;
+          for (int i = 0; i < 30; ++i) {
+            uint64_t m = rng() % 600;
+            batch.push_back(collide && m % 3 == 0 ? colliding(m) : sha256(std::to_string(m)));
+            numbers.push_back(m);
+            all_held = all_held && model.count(batch.back());
+          }
+          std::vector<TreeNode> out(batch.size());
+          ASSERT_EQ(table.find_all(batch, out), all_held) << "step " << step;
+          for (size_t i = 0; i < batch.size() && all_held; ++i) {
+            EXPECT_EQ(out[i].leaf, node_of(numbers[i]).leaf);
+            EXPECT_EQ(out[i].a, node_of(numbers[i]).a);
+            EXPECT_EQ(out[i].b, node_of(numbers[i]).b);
+          }
+          break;
+        }
         case 3: {  // a batch, repeats included, across shards
           std::vector<std::pair<Hash32, TreeNode>> batch;
           for (int i = 0; i < 40; ++i) {
@@ -108,6 +127,9 @@ TEST(NodeTableTest, ANodeAddedTwiceStaysUntilReleasedTwice) {
   EXPECT_EQ(table.size(), 0u);
   table.release(h);  // absent: nothing happens
   EXPECT_EQ(table.size(), 0u);
+  std::vector<Hash32> one{h};
+  std::vector<TreeNode> out(1);
+  EXPECT_FALSE(table.find_all(one, out));  // an empty table holds nothing
 }
 
 TEST(NodeTableTest, ReadersAndAWriterAtOnce) {

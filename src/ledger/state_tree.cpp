@@ -81,33 +81,53 @@ StateTree::Ref StateTree::build(int depth, std::span<const TreeUpdate> ups,
               emit);
 }
 
-StateTree::Ref StateTree::update(const Hash32& node_hash, int depth,
-                                 std::span<const TreeUpdate> ups, const Emit& emit,
-                                 const Replaced& replaced) const {
-  if (ups.empty()) return {node_hash, is_leaf(node_hash)};
-  if (node_hash.is_zero()) return build(depth, ups, emit);
-  TreeNode node = source_.get_node(node_hash);
-  if (replaced) replaced(node_hash);
-  if (node.leaf) {
-    // Fold the existing leaf into the updates unless one of them rewrites that key.
-    auto pos =
-        std::lower_bound(ups.begin(), ups.end(), node.a,
-                         [](const TreeUpdate& u, const Hash32& k) { return u.key_hash < k; });
-    if (pos != ups.end() && pos->key_hash == node.a) return build(depth, ups, emit);
-    std::vector<TreeUpdate> merged(ups.begin(), pos);
-    merged.push_back({node.a, node.b});
-    merged.insert(merged.end(), pos, ups.end());
-    return build(depth, merged, emit);
+StateTree::Ref StateTree::merge_leaf(const TreeNode& leaf, int depth,
+                                     std::span<const TreeUpdate> ups, const Emit& emit) const {
+  // Fold the existing leaf into the updates unless one of them rewrites that key.
+  auto pos = std::lower_bound(ups.begin(), ups.end(), leaf.a,
+                              [](const TreeUpdate& u, const Hash32& k) { return u.key_hash < k; });
+  if (pos != ups.end() && pos->key_hash == leaf.a) return build(depth, ups, emit);
+  std::vector<TreeUpdate> merged(ups.begin(), pos);
+  merged.push_back({leaf.a, leaf.b});
+  merged.insert(merged.end(), pos, ups.end());
+  return build(depth, merged, emit);
+}
+
+std::vector<std::vector<StateTree::Visit>> StateTree::read_paths(
+    const Hash32& root, std::span<const TreeUpdate> updates, const Replaced& replaced) const {
+  // A level at a time: the reads, not the hashing, are what an update of a large tree
+  // waits on, and a level's reads can be fetched from memory together.
+  std::vector<std::vector<Visit>> levels(1);
+  levels[0].emplace_back(root, 0, static_cast<uint32_t>(updates.size()));
+  std::vector<Hash32> hashes;
+  std::vector<TreeNode> nodes;
+  for (int depth = 0; !levels.back().empty(); ++depth) {
+    std::vector<Visit>& level = levels.back();
+    hashes.clear();
+    for (const Visit& v : level) hashes.push_back(v.hash);
+    nodes.resize(level.size());
+    source_.get_nodes(hashes, nodes);
+    std::vector<Visit> below;
+    for (size_t i = 0; i < level.size(); ++i) {
+      Visit& v = level[i];
+      v.node = nodes[i];
+      if (replaced) replaced(v.hash);
+      if (v.node.leaf) continue;
+      if (depth >= 256) throw std::logic_error("state tree: an inner node below depth 255");
+      v.mid = v.begin +
+              static_cast<uint32_t>(split_at(updates.subspan(v.begin, v.end - v.begin), depth));
+      if (v.mid > v.begin && !v.node.a.is_zero()) {
+        v.left = static_cast<int32_t>(below.size());
+        below.emplace_back(v.node.a, v.begin, v.mid);
+      }
+      if (v.mid < v.end && !v.node.b.is_zero()) {
+        v.right = static_cast<int32_t>(below.size());
+        below.emplace_back(v.node.b, v.mid, v.end);
+      }
+    }
+    levels.push_back(std::move(below));
   }
-  size_t mid = split_at(ups, depth);
-  Ref left =
-      mid == 0 ? Ref{node.a, false} : update(node.a, depth + 1, ups.first(mid), emit, replaced);
-  Ref right = mid == ups.size() ? Ref{node.b, false}
-                                : update(node.b, depth + 1, ups.subspan(mid), emit, replaced);
-  // An untouched child's leaf flag matters only when its sibling became empty.
-  if (mid == 0 && right.hash.is_zero()) left.leaf = is_leaf(left.hash);
-  if (mid == ups.size() && left.hash.is_zero()) right.leaf = is_leaf(right.hash);
-  return join(left, right, emit);
+  return levels;
 }
 
 Hash32 StateTree::apply(const Hash32& root, std::span<const TreeUpdate> updates, const Emit& emit,
@@ -115,7 +135,32 @@ Hash32 StateTree::apply(const Hash32& root, std::span<const TreeUpdate> updates,
   for (size_t i = 1; i < updates.size(); ++i)
     if (!(updates[i - 1].key_hash < updates[i].key_hash))
       throw std::logic_error("state tree: updates must be sorted and unique");
-  return update(root, 0, updates, emit, replaced).hash;
+  if (updates.empty()) return root;
+  if (root.is_zero()) return build(0, updates, emit).hash;
+
+  std::vector<std::vector<Visit>> levels = read_paths(root, updates, replaced);
+  // Up from the deepest level: each visited node's replacement, from its children's.
+  for (size_t depth = levels.size() - 1; depth-- > 0;) {
+    const int d = static_cast<int>(depth);
+    for (Visit& v : levels[depth]) {
+      if (v.node.leaf) {
+        v.result = merge_leaf(v.node, d, updates.subspan(v.begin, v.end - v.begin), emit);
+        continue;
+      }
+      auto child = [&](const Hash32& hash, int32_t visit, uint32_t from, uint32_t to) -> Ref {
+        if (from == to) return {hash, false};  // untouched
+        if (visit >= 0) return levels[depth + 1][static_cast<size_t>(visit)].result;
+        return build(d + 1, updates.subspan(from, to - from), emit);  // was empty
+      };
+      Ref left = child(v.node.a, v.left, v.begin, v.mid);
+      Ref right = child(v.node.b, v.right, v.mid, v.end);
+      // An untouched child's leaf flag matters only when its sibling became empty.
+      if (v.mid == v.begin && right.hash.is_zero()) left.leaf = is_leaf(left.hash);
+      if (v.mid == v.end && left.hash.is_zero()) right.leaf = is_leaf(right.hash);
+      v.result = join(left, right, emit);
+    }
+  }
+  return levels[0][0].result.hash;
 }
 
 StateProof StateTree::prove(const Hash32& root, const Hash32& key_hash) const {

@@ -45,6 +45,12 @@ class TreeNodeSource {
  public:
   virtual ~TreeNodeSource() = default;
   virtual TreeNode get_node(const Hash32& hash) const = 0;
+  // The nodes of `hashes`, into `out` (as many). An update reads its paths a level at a
+  // time through this, so that a source far larger than the caches can fetch a level's
+  // nodes from memory together instead of one miss after another.
+  virtual void get_nodes(std::span<const Hash32> hashes, std::span<TreeNode> out) const {
+    for (size_t i = 0; i < hashes.size(); ++i) out[i] = get_node(hashes[i]);
+  }
 };
 
 struct TreeUpdate {
@@ -87,8 +93,22 @@ class StateTree {
   };
   using Emit = std::function<void(const Hash32&, const TreeNode&)>;
   using Replaced = std::function<void(const Hash32&)>;
-  Ref update(const Hash32& node, int depth, std::span<const TreeUpdate> ups, const Emit& emit,
-             const Replaced& replaced) const;
+  // A node of the old tree on the path of some updates.
+  struct Visit {
+    Visit(const Hash32& node_hash, uint32_t from, uint32_t to)
+        : hash(node_hash), begin(from), end(to) {}
+    Hash32 hash;
+    uint32_t begin = 0, end = 0;    // its updates, a range of the sorted updates
+    uint32_t mid = 0;               // inner: [begin, mid) go left, [mid, end) right
+    int32_t left = -1, right = -1;  // the child visits a level down, if any
+    TreeNode node;
+    Ref result;  // what replaces it in the new tree
+  };
+  // The old tree's nodes on the updates' paths, by depth (replaced() hears of each).
+  std::vector<std::vector<Visit>> read_paths(const Hash32& root, std::span<const TreeUpdate> ups,
+                                             const Replaced& replaced) const;
+  Ref merge_leaf(const TreeNode& leaf, int depth, std::span<const TreeUpdate> ups,
+                 const Emit& emit) const;
   Ref build(int depth, std::span<const TreeUpdate> ups, const Emit& emit) const;
   Ref join(const Ref& left, const Ref& right, const Emit& emit) const;
   bool is_leaf(const Hash32& hash) const;

@@ -178,3 +178,67 @@ TEST(StateTree, ReplacedNodesAreExactlyTheOnesTheNewTreeDropped) {
 }
 
 }  // namespace gridpact
+
+namespace gridpact {
+namespace {
+
+// Serves batched reads itself and counts how the tree asks for nodes.
+class CountingSource : public MapSource {
+ public:
+  TreeNode get_node(const Hash32& h) const override {
+    ++single_reads;
+    return MapSource::get_node(h);
+  }
+  void get_nodes(std::span<const Hash32> hashes, std::span<TreeNode> out) const override {
+    batch_sizes.push_back(hashes.size());
+    for (size_t i = 0; i < hashes.size(); ++i) out[i] = MapSource::get_node(hashes[i]);
+  }
+  mutable size_t single_reads = 0;
+  mutable std::vector<size_t> batch_sizes;
+};
+
+}  // namespace
+
+// An update reads the old tree a level at a time: one batch per depth, each node once,
+// and the root it computes is the one a tree built from scratch has.
+TEST(StateTree, ReadsTheOldTreeALevelAtATime) {
+  CountingSource source;
+  StateTree tree(source);
+  auto emit = [&](const Hash32& h, const TreeNode& n) { source.nodes[h] = n; };
+  std::map<Hash32, std::optional<Hash32>> truth;
+  for (int i = 0; i < 4096; ++i) truth[key(i)] = val(i);
+  std::vector<TreeUpdate> ups;
+  for (auto& [k, v] : truth) ups.push_back({k, v});
+  Hash32 root = tree.apply({}, ups, emit);
+
+  std::map<Hash32, std::optional<Hash32>> changes;
+  for (int i = 0; i < 200; ++i) changes[key(i * 7)] = val(100000 + i);  // rewrites
+  for (int i = 0; i < 50; ++i) changes[key(5000 + i)] = val(i);         // new keys
+  ups.clear();
+  for (auto& [k, v] : changes) {
+    ups.push_back({k, v});
+    truth[k] = v;
+  }
+  std::vector<Hash32> replaced;
+  source.batch_sizes.clear();
+  root = tree.apply(root, ups, emit, [&](const Hash32& h) { replaced.push_back(h); });
+  // About log2(4096) = 12 levels, each read in one batch; nothing read one at a time.
+  EXPECT_GE(source.batch_sizes.size(), 10u);
+  EXPECT_LE(source.batch_sizes.size(), 30u);
+  EXPECT_EQ(source.single_reads, 0u);
+  EXPECT_EQ(source.batch_sizes.front(), 1u);  // the root
+  size_t read = 0;
+  for (size_t n : source.batch_sizes) read += n;
+  EXPECT_EQ(read, replaced.size());  // every node read is one the new tree replaces
+  EXPECT_EQ(std::set<Hash32>(replaced.begin(), replaced.end()).size(), replaced.size());
+
+  MapSource scratch_source;
+  StateTree scratch(scratch_source);
+  ups.clear();
+  for (auto& [k, v] : truth) ups.push_back({k, v});
+  Hash32 expected = scratch.apply(
+      {}, ups, [&](const Hash32& h, const TreeNode& n) { scratch_source.nodes[h] = n; });
+  EXPECT_EQ(root, expected);
+}
+
+}  // namespace gridpact

@@ -46,10 +46,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, Options opti
   // The transaction index holds hashes: compressing them only costs CPU.
   rocksdb::ColumnFamilyOptions hashes_options = cf_options;
   hashes_options.compression = rocksdb::kNoCompression;
+  // The state is read for keys never written (a new sender's nonce, say): a bloom filter
+  // over the memtable's keys answers most of those without searching its skip list.
+  rocksdb::ColumnFamilyOptions state_options = cf_options;
+  state_options.memtable_whole_key_filtering = true;
+  state_options.memtable_prefix_bloom_size_ratio = 0.05;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilies)
-    descriptors.emplace_back(name,
-                             std::string_view(name) == "txindex" ? hashes_options : cf_options);
+  for (const char* name : kColumnFamilies) {
+    std::string_view n = name;
+    descriptors.emplace_back(name, n == "txindex" ? hashes_options
+                                   : n == "state" ? state_options
+                                                  : cf_options);
+  }
   std::vector<std::string> existing;
   (void)rocksdb::DB::ListColumnFamilies(db_options, path, &existing);  // fails on a new store
   bool legacy_nodes =
@@ -222,6 +230,14 @@ std::vector<Receipt> Store::receipts(uint64_t h) const {
     out.push_back(std::move(r).value());
   }
   return out;
+}
+
+void Store::get_nodes(std::span<const Hash32> hashes, std::span<TreeNode> out) const {
+  if (!tree_loaded_.load(std::memory_order_acquire))
+    if (Status s = load_tree(); !s) throw Error(s);
+  if (nodes_.find_all(hashes, out)) return;
+  for (const Hash32& hash : hashes) (void)get_node(hash);  // throws for the one not held
+  throw Error(Code::kStorage, "state tree node released while read");
 }
 
 Hash32 Store::state_root() const {

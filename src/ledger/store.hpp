@@ -70,6 +70,7 @@ class Store : public StateReader, public TreeNodeSource {
   // A node of the tree under a provable root (throws kStorage for any other); the first
   // call on a store opened at a height rebuilds the tree, as load_tree() does.
   TreeNode get_node(const Hash32& hash) const override;
+  void get_nodes(std::span<const Hash32> hashes, std::span<TreeNode> out) const override;
 
   // Rebuilds the state tree from the committed state, if not done yet, and checks its
   // root against the latest block's (kStateRootMismatch: the state on disk is corrupt).
