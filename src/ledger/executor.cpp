@@ -120,6 +120,7 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
 
   StateOverlay state(staged ? static_cast<const StateReader&>(staged->state)
                             : static_cast<const StateReader&>(store_));
+  state.reserve(3 * txs.size());  // a nonce and a key or two each, typically
   batch.receipts.reserve(txs.size() + 1);
   for (size_t i = 0; i < txs.size(); ++i)
     batch.receipts.push_back(
@@ -161,7 +162,8 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
   // New nodes join the store's tree at once (not at commit), so that the next block can
   // build on this one before it is committed. Nothing reads them during this update.
   std::vector<std::pair<Hash32, TreeNode>> new_nodes;
-  new_nodes.reserve(8 * updates.size());
+  new_nodes.reserve(12 * updates.size());  // a path's worth each, at 1M keys and more
+  batch.replaced_nodes.reserve(12 * updates.size());
   StateTree tree(store_);
   h.state_root = tree.apply(
       prev_root, updates,

@@ -108,6 +108,7 @@ std::vector<std::vector<StateTree::Visit>> StateTree::read_paths(
     nodes.resize(level.size());
     source_.get_nodes(hashes, nodes);
     std::vector<Visit> below;
+    below.reserve(std::min(2 * level.size(), updates.size()));  // each has an update at least
     for (size_t i = 0; i < level.size(); ++i) {
       Visit& v = level[i];
       v.node = nodes[i];

@@ -45,6 +45,11 @@ TEST_F(BankTest, TransferMovesMoney) {
   EXPECT_EQ(bal(bob), 300u);
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(json::parse(r.events[0].data)["amount"], 300);
+  // The event's bytes are in the receipts root: they must stay what json's dump() wrote.
+  EXPECT_EQ(
+      r.events[0].data,
+      (json{{"from", alice.public_key().hex()}, {"to", bob.public_key().hex()}, {"amount", 300}})
+          .dump());
 }
 
 TEST_F(BankTest, OverdraftIsRejectedAndChangesNothing) {
