@@ -458,8 +458,13 @@ class MetersTpmTest : public ::testing::Test {
   std::vector<Bytes> ak_chain_;
   Bytes key_bytes_;
   Hash32 id_;
-  // Certificates are checked at block time, so blocks run at the real time.
-  uint64_t time_ms_ = now_ms();
+  // Certificates are checked at block time, so blocks run at the real time; but a test's
+  // blocks (a second apart) must not cross into the next period, which would make a
+  // "future" period current: in a period's last minute they start in the next one.
+  static uint64_t clear_of_period_end(uint64_t t) {
+    return t % kPeriod > kPeriod - 60'000 ? (t / kPeriod + 1) * kPeriod + 1000 : t;
+  }
+  uint64_t time_ms_ = clear_of_period_end(now_ms());
 };
 attest::SwtpmProcess* MetersTpmTest::swtpm_ = nullptr;
 attest::Tpm2Device* MetersTpmTest::tpm_ = nullptr;
