@@ -16,24 +16,17 @@ std::string nonce_key(const PublicKey& account) {
 }
 
 struct Executor::Staged {
-  explicit Staged(const Store& store) : state(store) {}
-  BlockHeader header;
-  StateOverlay state;  // the staged block's writes over the store
+  Staged(std::shared_ptr<const CommitBatch> staged_batch, const Store& store)
+      : batch(std::move(staged_batch)), state(batch->state_changes, store) {}
+  std::shared_ptr<const CommitBatch> batch;
+  WritesView state;  // the staged block's writes over the store
 };
 
 Executor::Executor(Store& store, std::vector<Module*> modules, std::string chain_id)
     : store_(store), modules_(std::move(modules)), chain_id_(std::move(chain_id)) {}
 
-void Executor::stage(const CommitBatch& batch) {
-  auto staged = std::make_shared<Staged>(store_);
-  staged->header = batch.block.header;
-  for (const auto& [k, v] : batch.state_changes) {
-    if (v)
-      staged->state.put(k, *v);
-    else
-      staged->state.erase(k);
-  }
-  staged_ = std::move(staged);
+void Executor::stage(std::shared_ptr<const CommitBatch> batch) {
+  staged_ = std::make_shared<Staged>(std::move(batch), store_);
 }
 
 Module* Executor::module_for(uint16_t type) const {
@@ -104,9 +97,10 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   if (Status s = store_.load_tree(); !s) return s;  // before this block adds nodes to it
   // Build on the staged block while it is one ahead of the store; once the store has
   // caught up (or never will, after a failed commit the caller aborts) it is stale.
-  const Staged* staged = staged_ && staged_->header.height == *height + 1 ? staged_.get() : nullptr;
+  const Staged* staged =
+      staged_ && staged_->batch->block.header.height == *height + 1 ? staged_.get() : nullptr;
   if (!staged) staged_.reset();
-  std::optional<BlockHeader> prev = staged ? staged->header : store_.header(*height);
+  std::optional<BlockHeader> prev = staged ? staged->batch->block.header : store_.header(*height);
   if (!prev) return error(Code::kStorage, "no header at the chain's height");
   if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
 
@@ -138,7 +132,8 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
     batch.receipts.push_back(std::move(r));
   }
   batch.block.txs = std::move(txs);
-  return finish(std::move(batch), state, staged ? staged->header.state_root : store_.state_root());
+  return finish(std::move(batch), state,
+                staged ? staged->batch->block.header.state_root : store_.state_root());
 }
 
 Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
@@ -163,12 +158,14 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
   // build on this one before it is committed. Nothing reads them during this update.
   std::vector<std::pair<Hash32, TreeNode>> new_nodes;
   new_nodes.reserve(12 * updates.size());  // a path's worth each, at 1M keys and more
-  batch.replaced_nodes.reserve(12 * updates.size());
+  auto replaced = std::make_shared<std::vector<Hash32>>();
+  replaced->reserve(12 * updates.size());
   StateTree tree(store_);
   h.state_root = tree.apply(
       prev_root, updates,
       [&](const Hash32& hash, const TreeNode& n) { new_nodes.emplace_back(hash, n); },
-      [&](const Hash32& hash) { batch.replaced_nodes.push_back(hash); });
+      [&](const Hash32& hash) { replaced->push_back(hash); });
+  batch.replaced_nodes = std::move(replaced);
   store_.add_tree_nodes(new_nodes);
   return batch;
 }

@@ -31,7 +31,8 @@ class Executor {
   // next execute() builds block n+1 on top of it while block n is still being committed.
   // A staged block is used only while it is exactly one ahead of the store; the caller
   // must not execute block n+2 before block n is committed.
-  void stage(const CommitBatch& batch);
+  // The executor keeps the batch (shared, not copied) until the next is staged.
+  void stage(std::shared_ptr<const CommitBatch> batch);
 
   Module* module_for(uint16_t type) const;
   const std::vector<Module*>& modules() const { return modules_; }

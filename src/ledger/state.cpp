@@ -188,6 +188,58 @@ void StateOverlay::merge_into(StateOverlay& parent) {
   layers_.clear();
 }
 
+WritesView::WritesView(const StateOverlay::Writes& writes, const StateReader& base)
+    : writes_(writes), base_(base) {
+  if (writes.size() >= UINT32_MAX / 2) throw std::length_error("WritesView: too many writes");
+  size_t slots = 16;
+  while (slots < 2 * writes.size()) slots *= 2;
+  slots_.assign(slots, 0);
+  const size_t mask = slots - 1;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    size_t at = StringKeyHash{}(writes[i].first) & mask;
+    while (slots_[at]) at = (at + 1) & mask;
+    slots_[at] = static_cast<uint32_t>(i + 1);
+  }
+}
+
+const StateOverlay::Writes::value_type* WritesView::find(std::string_view key) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = StringKeyHash{}(key)&mask; slots_[at]; at = (at + 1) & mask) {
+    const auto& write = writes_[slots_[at] - 1];
+    if (write.first == key) return &write;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> WritesView::get(std::string_view key) const {
+  if (const auto* write = find(key)) return write->second;  // nullopt: erased here
+  return base_.get(key);
+}
+
+void WritesView::scan(std::string_view prefix, const Visitor& fn) const {
+  auto w = std::lower_bound(writes_.begin(), writes_.end(), prefix,
+                            [](const auto& write, std::string_view p) { return write.first < p; });
+  auto in_prefix = [&] { return w != writes_.end() && w->first.starts_with(prefix); };
+  bool go = true;
+  // Emits the writes that sort before `bound` (all of them when bound is null).
+  auto drain = [&](const std::string_view* bound) {
+    for (; go && in_prefix() && (!bound || w->first < *bound); ++w)
+      if (w->second) go = fn(w->first, *w->second);
+  };
+  base_.scan(prefix, [&](std::string_view key, std::string_view value) {
+    drain(&key);
+    if (!go) return false;
+    if (in_prefix() && w->first == key) {  // overwritten or erased by the block
+      if (w->second) go = fn(w->first, *w->second);
+      ++w;
+      return go;
+    }
+    go = fn(key, value);
+    return go;
+  });
+  drain(nullptr);
+}
+
 std::string encode_u64(uint64_t v) {
   std::string s(8, '\0');
   for (int i = 7; i >= 0; --i, v >>= 8) s[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);

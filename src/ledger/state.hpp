@@ -108,6 +108,25 @@ class StateOverlay : public StateReader {
   std::vector<std::unique_ptr<StateOverlay>> layers_;  // adopted children, oldest first
 };
 
+// A block's writes, as StateOverlay::take_writes() gives them (key order, one per key),
+// over a base reader, read-only: how the next block reads a block that is not committed
+// yet. The writes are indexed where they lie (a table of positions), not copied into an
+// overlay's hash table, which for a block of thousands of writes costs an allocation each.
+// `writes` and `base` must outlive the view.
+class WritesView : public StateReader {
+ public:
+  WritesView(const StateOverlay::Writes& writes, const StateReader& base);
+  std::optional<std::string> get(std::string_view key) const override;
+  void scan(std::string_view prefix, const Visitor& fn) const override;
+
+ private:
+  const StateOverlay::Writes::value_type* find(std::string_view key) const;
+
+  const StateOverlay::Writes& writes_;
+  const StateReader& base_;
+  std::vector<uint32_t> slots_;  // 1 + an index into writes_, 0 when empty; at most half full
+};
+
 // Big-endian u64 values, the common case for balances, nonces and counters.
 std::string encode_u64(uint64_t v);
 std::optional<uint64_t> decode_u64(std::string_view s);

@@ -220,3 +220,45 @@ TEST(StateOverlay, TakesWritesFromAdoptedLayersToo) {
 }
 
 }  // namespace gridpact
+
+namespace gridpact {
+
+// A block's writes read through a WritesView answer every get and scan as the base with
+// those writes applied would (erasures included), and a scan stops when asked.
+TEST(WritesView, ReadsLikeTheBaseWithTheWritesApplied) {
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 20; ++round) {
+    MapReader base;
+    for (int i = 0; i < 200; ++i)
+      base.data["p" + std::to_string(rng() % 5) + "/" + std::to_string(rng() % 100)] = "b";
+    StateOverlay block(base);
+    for (int i = 0; i < 150; ++i) {
+      std::string k = "p" + std::to_string(rng() % 5) + "/" + std::to_string(rng() % 100);
+      if (rng() % 4)
+        block.put(k, "w" + std::to_string(i));
+      else
+        block.erase(k);
+    }
+    StateOverlay::Writes writes = block.writes();
+    MapReader applied = base;
+    for (const auto& [k, v] : writes) {
+      if (v)
+        applied.data[k] = *v;
+      else
+        applied.data.erase(k);
+    }
+    WritesView view(writes, base);
+    for (int p = 0; p < 5; ++p)
+      for (int n = 0; n < 100; ++n) {
+        std::string k = "p" + std::to_string(p) + "/" + std::to_string(n);
+        ASSERT_EQ(view.get(k), applied.get(k)) << k;
+      }
+    for (std::string prefix : {"", "p0/", "p3/", "p4/9", "q"})
+      ASSERT_EQ(keys_of(view, prefix), keys_of(applied, prefix)) << prefix;
+    size_t seen = 0;
+    view.scan("", [&](std::string_view, std::string_view) { return ++seen < 7; });
+    EXPECT_EQ(seen, 7u);
+  }
+}
+
+}  // namespace gridpact

@@ -263,7 +263,9 @@ Status Store::commit(const CommitBatch& batch) {
   if (current ? header.height != *current + 1 : header.height != 0)
     return error(Code::kStorage,
                  "commit of block " + std::to_string(header.height) + " out of order");
-  rocksdb::WriteBatch wb;
+  if (!commit_write_) commit_write_ = std::make_unique<rocksdb::WriteBatch>();
+  rocksdb::WriteBatch& wb = *commit_write_;
+  wb.Clear();  // keeps its buffer
   std::string hk = height_key(header.height);
   wb.Put(cf_blocks_, hk, slice(batch.block.encode()));
   wb.Put(cf_meta_, "header/" + hk, slice(header.encode()));
@@ -292,6 +294,7 @@ Status Store::commit(const CommitBatch& batch) {
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
   auto s = db_->Write(wo, &wb);
+  if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
   // Genesis may hold a large state (a million accounts): room for its tree to double.
@@ -300,7 +303,7 @@ Status Store::commit(const CommitBatch& batch) {
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);
   if (pending_release_.size() > options_.proof_history_blocks) {
-    nodes_.release_all(pending_release_.front());
+    if (pending_release_.front()) nodes_.release_all(*pending_release_.front());
     pending_release_.pop_front();
     // The oldest root left whole is the one the released block built.
     oldest_provable_ =

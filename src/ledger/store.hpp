@@ -30,6 +30,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace gridpact {
@@ -46,8 +47,8 @@ struct CommitBatch {
   std::vector<Receipt> receipts;
   StateOverlay::Writes state_changes;
   // Nodes of the previous tree that the new one no longer uses: released once the block
-  // falls out of the proof history.
-  std::vector<Hash32> replaced_nodes;
+  // falls out of the proof history. Shared, so the store keeps them without a copy.
+  std::shared_ptr<const std::vector<Hash32>> replaced_nodes;
 };
 
 class Store : public StateReader, public TreeNodeSource {
@@ -97,6 +98,7 @@ class Store : public StateReader, public TreeNodeSource {
   std::optional<std::string> meta(std::string_view key) const;
   Status put_meta(std::string_view key, std::string_view value);
 
+  // Writes a block with its receipts and state changes, atomically. One writer at a time.
   Status commit(const CommitBatch& batch);
 
  private:
@@ -120,7 +122,10 @@ class Store : public StateReader, public TreeNodeSource {
   mutable std::atomic<uint64_t> oldest_provable_{0};
   // Replaced nodes of the latest blocks, oldest first: released as blocks fall out of the
   // proof history. Touched by commit only.
-  std::deque<std::vector<Hash32>> pending_release_;
+  std::deque<std::shared_ptr<const std::vector<Hash32>>> pending_release_;
+  // The write of each commit, kept so that its megabytes of buffer are reused, not
+  // allocated (and faulted in) again per block. Touched by commit only.
+  std::unique_ptr<rocksdb::WriteBatch> commit_write_;
 };
 
 std::string height_key(uint64_t height);

@@ -142,7 +142,7 @@ TEST(Executor, BlockBuiltOnAStagedBlockEqualsOneBuiltAfterItsCommit) {
     ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
     auto first = ex.execute(block1(), 100, false).value();
     if (pipelined) {
-      ex.stage(first);  // block 2 executes before block 1 is in the store
+      ex.stage(std::make_shared<CommitBatch>(first));  // block 2 runs before block 1 is stored
       auto second = ex.execute(block2(), 200, false).value();
       for (const auto& r : second.receipts) EXPECT_TRUE(r.ok()) << r.message;
       ASSERT_TRUE(store->commit(first).is_ok());

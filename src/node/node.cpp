@@ -95,23 +95,23 @@ void Node::on_batch(OrderedBatch batch) {
     spdlog::critical("cannot execute block: {}", result.status().to_string());
     std::abort();
   }
-  CommitBatch& cb = result.value();
-  cb.block.header.sign(*options_.validator_key);
+  auto cb = std::make_shared<CommitBatch>(std::move(result).value());
+  cb->block.header.sign(*options_.validator_key);
   executor_->stage(cb);
   // Hand the block over once the previous one is written: at most one block is in flight,
   // so the next execution builds on a staged block whose predecessor is in the store.
   std::unique_lock lock(pipeline_mutex_);
-  pipeline_cv_.wait(lock, [&] { return !to_commit_.has_value(); });
-  to_commit_.emplace(std::move(cb));
+  pipeline_cv_.wait(lock, [&] { return !to_commit_; });
+  to_commit_ = std::move(cb);
   pipeline_cv_.notify_all();
 }
 
 void Node::commit_loop() {
   for (;;) {
     std::unique_lock lock(pipeline_mutex_);
-    pipeline_cv_.wait(lock, [&] { return to_commit_.has_value() || committer_stop_; });
+    pipeline_cv_.wait(lock, [&] { return to_commit_ || committer_stop_; });
     if (!to_commit_) return;  // stopping with nothing left to write
-    CommitBatch& cb = *to_commit_;
+    const CommitBatch& cb = *to_commit_;
     lock.unlock();
     {
       std::lock_guard commit_lock(commit_mutex_);

@@ -84,7 +84,7 @@ class Node {
   // reported committed only after Store::commit wrote it atomically.
   std::mutex pipeline_mutex_;
   std::condition_variable pipeline_cv_;
-  std::optional<CommitBatch> to_commit_;
+  std::shared_ptr<const CommitBatch> to_commit_;  // shared with the executor's staged view
   bool committer_stop_ = false;
   std::thread committer_;
 
