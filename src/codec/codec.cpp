@@ -4,11 +4,15 @@
 
 namespace gridpact::codec {
 
-Writer& Writer::bytes(const uint8_t* data, size_t size, size_t max) {
+Writer& Writer::length(size_t size, size_t max) {
   if (size > max || size > UINT32_MAX)
     throw Error(Code::kFieldTooLong,
                 "field of " + std::to_string(size) + " bytes exceeds " + std::to_string(max));
-  u32(static_cast<uint32_t>(size));
+  return u32(static_cast<uint32_t>(size));
+}
+
+Writer& Writer::bytes(const uint8_t* data, size_t size, size_t max) {
+  length(size, max);
   return raw(data, size);
 }
 

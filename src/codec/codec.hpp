@@ -48,6 +48,13 @@ class Writer {
     return bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size(), max);
   }
   Writer& count(size_t n, size_t max);
+  // The length prefix of a `size`-byte field whose bytes the caller writes next.
+  Writer& length(size_t size, size_t max);
+  // Room for `size` more bytes: an encoder that knows its size allocates once.
+  Writer& reserve(size_t size) {
+    out_.reserve(out_.size() + size);
+    return *this;
+  }
 
   const Bytes& data() const { return out_; }
   Bytes take() { return std::move(out_); }

@@ -67,11 +67,19 @@ Result<BlockHeader> BlockHeader::decode(const uint8_t* data, size_t size) {
 }
 
 Bytes Block::encode() const {
-  codec::Writer w;
+  // Sized first and written in place: a block of thousands of transactions allocates
+  // once, not once per transaction and again each time the buffer doubles.
   Bytes header_bytes = header.encode();
+  size_t size = header_bytes.size() + 4;
+  for (const auto& tx : txs) size += 4 + tx.encoded_size();
+  codec::Writer w;
+  w.reserve(size);
   w.raw(header_bytes.data(), header_bytes.size());
   w.count(txs.size(), kMaxBlockTxs);
-  for (const auto& tx : txs) w.bytes(tx.encode(), kMaxTxBytes);
+  for (const auto& tx : txs) {
+    w.length(tx.encoded_size(), kMaxTxBytes);
+    tx.encode_to(w);
+  }
   return w.take();
 }
 

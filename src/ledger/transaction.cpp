@@ -14,11 +14,17 @@ void write_unsigned(codec::Writer& w, const Transaction& tx) {
       .bytes(tx.payload, kMaxPayload);
 }
 
+// Every field's bytes but the signature's (u32 length prefixes, as codec writes them).
+size_t unsigned_size(const Transaction& tx) {
+  return 1 + 4 + tx.chain_id.size() + 32 + 8 + 2 + 4 + tx.payload.size();
+}
+
 }  // namespace
 
 Hash32 Transaction::signing_hash() const {
   codec::Writer w;
   static constexpr std::string_view kDomain = "gridpact/tx/v1";
+  w.reserve(kDomain.size() + unsigned_size(*this));
   w.raw(reinterpret_cast<const uint8_t*>(kDomain.data()), kDomain.size());
   write_unsigned(w, *this);
   return sha256(w.data());
@@ -33,10 +39,19 @@ bool Transaction::signature_valid() const {
   return verify(sender, signing_hash(), signature);
 }
 
+size_t Transaction::encoded_size() const {
+  return unsigned_size(*this) + Signature::size();
+}
+
+void Transaction::encode_to(codec::Writer& out) const {
+  write_unsigned(out, *this);
+  out.fixed(signature);
+}
+
 Bytes Transaction::encode() const {
   codec::Writer w;
-  write_unsigned(w, *this);
-  w.fixed(signature);
+  w.reserve(encoded_size());
+  encode_to(w);
   return w.take();
 }
 

@@ -14,6 +14,9 @@
 #include "crypto/keys.hpp"
 
 namespace gridpact {
+namespace codec {
+class Writer;
+}  // namespace codec
 
 constexpr size_t kMaxChainId = 64;
 constexpr size_t kMaxPayload = 60 * 1024;
@@ -34,6 +37,8 @@ struct Transaction {
   bool signature_valid() const;
 
   Bytes encode() const;
+  size_t encoded_size() const;               // encode().size(), without encoding
+  void encode_to(codec::Writer& out) const;  // appends encode()'s bytes
   static Result<Transaction> decode(const uint8_t* data, size_t size);
   static Result<Transaction> decode(const Bytes& b) { return decode(b.data(), b.size()); }
   Hash32 id() const;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "codec/codec.hpp"
 #include "ledger/block.hpp"
 #include "ledger/receipt_proof.hpp"
 
@@ -24,6 +25,7 @@ TEST(Transaction, EncodesCanonicallyAndVerifies) {
   auto tx = sample_tx(key);
   EXPECT_TRUE(tx.signature_valid());
   auto bytes = tx.encode();
+  EXPECT_EQ(tx.encoded_size(), bytes.size());
   auto back = Transaction::decode(bytes);
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   EXPECT_EQ(back->encode(), bytes);
@@ -77,6 +79,11 @@ TEST(Block, HeaderSignatureAndRoundTrip) {
   b.header.sign(key);
   EXPECT_TRUE(b.header.signature_valid());
   auto bytes = b.encode();
+  // Header, count, then each transaction's encoding behind its length.
+  codec::Writer expected;
+  expected.raw(b.header.encode().data(), b.header.encode().size()).count(2, 2);
+  for (const auto& tx : b.txs) expected.bytes(tx.encode(), kMaxTxBytes);
+  EXPECT_EQ(bytes, expected.data());
   auto back = Block::decode(bytes.data(), bytes.size());
   ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   EXPECT_EQ(back->header.hash(), b.header.hash());
