@@ -2,7 +2,8 @@
 // solo orderer, executor, state tree, fsynced RocksDB commit), with 1,000,000 funded
 // accounts in state. Signing happens before the clock starts.
 //
-//   METRIC ed25519_verify_per_s          one core's verification ceiling
+//   METRIC ed25519_verify_per_s          one core's verification ceiling (the higher of two
+//                                        measurements, before and after the in-process run)
 //   METRIC transfers_inprocess_tx_per_s  committed tx/s, submitted through Node::submit
 //   METRIC transfers_inprocess_per_verify_core  the first over the ceiling (the aim: 1 or more)
 //   METRIC transfers_http_tx_per_s       committed tx/s, submitted as JSON batches over HTTP
@@ -116,8 +117,9 @@ int main() {
   size_t accounts = bench::quick() ? 20'000 : 1'000'000;
   if (const char* n = std::getenv("GRIDPACT_BENCH_ACCOUNTS")) accounts = std::stoul(n);
   const size_t senders = std::min(accounts / 2, bench::quick() ? size_t{10'000} : size_t{200'000});
-  const double verify_rate = ed25519_verify_rate();
-  bench::metric("ed25519_verify_per_s", verify_rate, "verifications/s");
+  // The ceiling is measured before and after the in-process round, and the higher taken:
+  // on a shared machine one measurement can come out low and flatter the ratio.
+  const double verify_before = ed25519_verify_rate();
 
   // Funded accounts: the senders (with keys) and random others (recipients).
   std::vector<KeyPair> keys;
@@ -197,6 +199,8 @@ int main() {
     bool ok = wait_all(inproc);
     bench::profile_end();
     double rate = report("transfers_inprocess", inproc, start, Clock::now(), cpu_start);
+    const double verify_rate = std::max(verify_before, ed25519_verify_rate());
+    bench::metric("ed25519_verify_per_s", verify_rate, "verifications/s");
     bench::metric("transfers_inprocess_per_verify_core", rate / verify_rate, "x");
     node->unsubscribe(sub);
     if (!ok) return 1;

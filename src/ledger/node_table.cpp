@@ -131,7 +131,7 @@ void NodeTable::by_shard(size_t n, HashOf hash_of, Op op) const {
   std::array<size_t, kShards> next;
   std::copy(start.begin(), start.end() - 1, next.begin());
   for (size_t i = 0; i < n; ++i) order[next[shard_index(hash_of(i))]++] = static_cast<uint32_t>(i);
-  constexpr size_t kAhead = 8;  // nodes in flight from memory
+  constexpr size_t kAhead = 12;  // nodes in flight from memory
   for (size_t s = 0; s < kShards; ++s) {
     if (start[s] == start[s + 1]) continue;
     Shard& shard = shards_[s];

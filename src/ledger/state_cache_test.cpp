@@ -34,6 +34,13 @@ TEST(StateCache, RemembersReadsAndAppliesCommits) {
   cache.apply(changes({{"a", nullptr}}));
   ASSERT_TRUE(cache.find("a").has_value());
   EXPECT_FALSE(cache.find("a")->has_value());
+  // Values of another length (overwritten in place or not), then of the same length.
+  cache.apply(changes({{"b", "longer"}, {"gone", ""}}));
+  EXPECT_EQ(cache.find("b"), std::optional<std::optional<std::string>>(std::string("longer")));
+  EXPECT_EQ(cache.find("gone"), std::optional<std::optional<std::string>>(std::string("")));
+  cache.apply(changes({{"b", "second"}, {"gone", ""}}));
+  EXPECT_EQ(cache.find("b"), std::optional<std::optional<std::string>>(std::string("second")));
+  EXPECT_EQ(cache.find("gone"), std::optional<std::optional<std::string>>(std::string("")));
 }
 
 TEST(StateCache, RefusesAValueReadBeforeACommitThatChangedIt) {
