@@ -104,7 +104,10 @@ Result<Block> Block::decode(const uint8_t* data, size_t size) {
 }
 
 Bytes Receipt::encode() const {
+  size_t size = 1 + 32 + 8 + 4 + 2 + 4 + message.size() + 4;
+  for (const auto& e : events) size += 4 + e.type.size() + 4 + e.data.size();
   codec::Writer w;
+  w.reserve(size);  // one allocation: a block encodes each receipt twice (root, store)
   w.u8(kVersion).fixed(tx_id).u64(height).u32(index).u16(code).str(message, kMaxReceiptMessage);
   w.count(events.size(), kMaxEvents);
   for (const auto& e : events) w.str(e.type, kMaxEventType).str(e.data, kMaxEventData);
