@@ -14,8 +14,8 @@
 // shallowest depth where it is alone in its subtree: an inner node never has one leaf and
 // one empty child, so the tree for a given set of pairs is unique.
 //
-// Nodes are content-addressed (hash -> node) and never overwritten, so every past root
-// stays readable: a proof can be served against any block's state root.
+// Nodes are content-addressed (hash -> node) and never overwritten, so a past root stays
+// readable for as long as its nodes are held (the store holds the last few blocks').
 #pragma once
 
 #include <array>
