@@ -11,6 +11,32 @@ bool key_less(const Entry* a, const Entry* b) {
   return a->first < b->first;
 }
 
+// Visits `base`'s keys under `prefix` merged, in key order, with buffered writes [w, end)
+// (sorted, all under the prefix): a write's value replaces the base's, an erasure hides it.
+// `write_of(w)` gives the (key, optional value) pair an iterator stands for.
+template <class It, class WriteOf>
+void merged_scan(const StateReader& base, std::string_view prefix, It w, It end, WriteOf write_of,
+                 const StateReader::Visitor& fn) {
+  bool go = true;
+  // Emits the writes that sort before `bound` (all of them when bound is null).
+  auto drain = [&](const std::string_view* bound) {
+    for (; go && w != end && (!bound || write_of(w).first < *bound); ++w)
+      if (write_of(w).second) go = fn(write_of(w).first, *write_of(w).second);
+  };
+  base.scan(prefix, [&](std::string_view key, std::string_view value) {
+    drain(&key);
+    if (!go) return false;
+    if (w != end && write_of(w).first == key) {  // overwritten or erased by the writes
+      if (write_of(w).second) go = fn(write_of(w).first, *write_of(w).second);
+      ++w;
+      return go;
+    }
+    go = fn(key, value);
+    return go;
+  });
+  drain(nullptr);
+}
+
 }  // namespace
 
 std::optional<std::string> StateOverlay::get(std::string_view key) const {
@@ -126,27 +152,9 @@ size_t StateOverlay::size() const {
 
 void StateOverlay::scan(std::string_view prefix, const Visitor& fn) const {
   std::vector<Placed> mine = in_order(prefix);
-  auto w = mine.begin();
-  bool go = true;
-  // Emits buffered writes that sort before `bound` (all of them when bound is null).
-  auto drain = [&](const std::string_view* bound) {
-    while (go && w != mine.end() && (!bound || w->entry->first < *bound)) {
-      if (w->entry->second) go = fn(w->entry->first, *w->entry->second);
-      ++w;
-    }
-  };
-  base_.scan(prefix, [&](std::string_view key, std::string_view value) {
-    drain(&key);
-    if (!go) return false;
-    if (w != mine.end() && w->entry->first == key) {  // overwritten or erased here
-      if (w->entry->second) go = fn(w->entry->first, *w->entry->second);
-      ++w;
-      return go;
-    }
-    go = fn(key, value);
-    return go;
-  });
-  drain(nullptr);
+  merged_scan(
+      base_, prefix, mine.cbegin(), mine.cend(), [](auto it) -> const Entry& { return *it->entry; },
+      fn);
 }
 
 StateOverlay::Writes StateOverlay::writes() const {
@@ -217,27 +225,13 @@ std::optional<std::string> WritesView::get(std::string_view key) const {
 }
 
 void WritesView::scan(std::string_view prefix, const Visitor& fn) const {
-  auto w = std::lower_bound(writes_.begin(), writes_.end(), prefix,
-                            [](const auto& write, std::string_view p) { return write.first < p; });
-  auto in_prefix = [&] { return w != writes_.end() && w->first.starts_with(prefix); };
-  bool go = true;
-  // Emits the writes that sort before `bound` (all of them when bound is null).
-  auto drain = [&](const std::string_view* bound) {
-    for (; go && in_prefix() && (!bound || w->first < *bound); ++w)
-      if (w->second) go = fn(w->first, *w->second);
-  };
-  base_.scan(prefix, [&](std::string_view key, std::string_view value) {
-    drain(&key);
-    if (!go) return false;
-    if (in_prefix() && w->first == key) {  // overwritten or erased by the block
-      if (w->second) go = fn(w->first, *w->second);
-      ++w;
-      return go;
-    }
-    go = fn(key, value);
-    return go;
-  });
-  drain(nullptr);
+  auto first =
+      std::lower_bound(writes_.begin(), writes_.end(), prefix,
+                       [](const auto& write, std::string_view p) { return write.first < p; });
+  auto last = std::partition_point(
+      first, writes_.end(), [&](const auto& write) { return write.first.starts_with(prefix); });
+  merged_scan(
+      base_, prefix, first, last, [](auto it) -> const auto& { return *it; }, fn);
 }
 
 std::string encode_u64(uint64_t v) {

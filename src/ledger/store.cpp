@@ -131,8 +131,7 @@ void Store::scan(std::string_view prefix, const Visitor& fn) const {
 }
 
 TreeNode Store::get_node(const Hash32& hash) const {
-  if (!tree_loaded_.load(std::memory_order_acquire))  // checked here too: a hot path
-    if (Status s = load_tree(); !s) throw Error(s);
+  if (Status s = load_tree(); !s) throw Error(s);
   if (auto node = nodes_.find(hash)) return *node;
   throw Error(Code::kStorage, "state tree node " + hash.hex() +
                                   " not held: its root is older than the proof history");
@@ -233,8 +232,7 @@ std::vector<Receipt> Store::receipts(uint64_t h) const {
 }
 
 void Store::get_nodes(std::span<const Hash32> hashes, std::span<TreeNode> out) const {
-  if (!tree_loaded_.load(std::memory_order_acquire))
-    if (Status s = load_tree(); !s) throw Error(s);
+  if (Status s = load_tree(); !s) throw Error(s);
   if (nodes_.find_all(hashes, out)) return;
   for (const Hash32& hash : hashes) (void)get_node(hash);  // throws for the one not held
   throw Error(Code::kStorage, "state tree node released while read");
