@@ -58,7 +58,7 @@ Result<Hash32> Mempool::add(Transaction tx) {
     ++s.next;
     ++s.queued;
   }
-  ready_cv_.notify_all();
+  if (!wake_at_.empty() && ready_.size() >= *wake_at_.begin()) ready_cv_.notify_all();
   return id;
 }
 
@@ -84,7 +84,9 @@ size_t Mempool::ready() const {
 
 void Mempool::wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
+  auto mine = wake_at_.insert(count);
   ready_cv_.wait_until(lock, deadline, [&] { return ready_.size() >= count; });
+  wake_at_.erase(mine);
 }
 
 void Mempool::committed(const std::vector<Transaction>& txs) {

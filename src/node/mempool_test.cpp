@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 namespace gridpact {
@@ -84,6 +85,33 @@ TEST_F(MempoolTest, ConcurrentSubmittersKeepPerSenderOrder) {
   ASSERT_EQ(all.size(), 40u);
   std::map<PublicKey, uint64_t> next;
   for (auto& t : all) EXPECT_EQ(t.nonce, next[t.sender]++);
+}
+
+TEST_F(MempoolTest, WaitersWakeWhenTheirCountIsReady) {
+  using clock = std::chrono::steady_clock;
+  // Deadlines far off: a waiter that was not woken would return only after a minute.
+  const auto deadline = clock::now() + std::chrono::seconds(60);
+  std::atomic<size_t> seen_by_two{0}, seen_by_five{0};
+  std::thread two([&] {
+    pool.wait_ready(2, deadline);
+    seen_by_two = pool.ready();
+  });
+  std::thread five([&] {
+    pool.wait_ready(5, deadline);
+    seen_by_five = pool.ready();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both are waiting
+  ASSERT_TRUE(pool.add(tx(alice, 0)).is_ok());
+  ASSERT_TRUE(pool.add(tx(alice, 2)).is_ok());  // waits for nonce 1: not ready
+  ASSERT_TRUE(pool.add(tx(KeyPair::generate(), 0)).is_ok());
+  two.join();
+  EXPECT_GE(seen_by_two.load(), 2u);
+  EXPECT_EQ(seen_by_five.load(), 0u);
+  ASSERT_TRUE(pool.add(tx(alice, 1)).is_ok());  // brings nonce 2 with it: four ready
+  ASSERT_TRUE(pool.add(tx(KeyPair::generate(), 0)).is_ok());
+  five.join();
+  EXPECT_EQ(seen_by_five.load(), 5u);
+  EXPECT_LT(clock::now(), deadline - std::chrono::seconds(30));
 }
 
 }  // namespace
