@@ -91,7 +91,9 @@ Receipt Executor::run(const BlockInfo& info, const Transaction& tx, const Hash32
 }
 
 Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t time_ms,
-                                      bool check_signatures) {
+                                      bool check_signatures, std::vector<Hash32> tx_ids) {
+  if (!tx_ids.empty() && tx_ids.size() != txs.size())
+    return error(Code::kInvalidArgument, "transaction ids do not match the transactions");
   auto height = store_.height();
   if (!height) return error(Code::kStorage, "no genesis block");
   if (Status s = store_.load_tree(); !s) return s;  // before this block adds nodes to it
@@ -117,8 +119,8 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   state.reserve(3 * txs.size());  // a nonce and a key or two each, typically
   batch.receipts.reserve(txs.size() + 1);
   for (size_t i = 0; i < txs.size(); ++i)
-    batch.receipts.push_back(
-        run(info, txs[i], txs[i].id(), static_cast<uint32_t>(i), state, check_signatures));
+    batch.receipts.push_back(run(info, txs[i], tx_ids.empty() ? txs[i].id() : tx_ids[i],
+                                 static_cast<uint32_t>(i), state, check_signatures));
 
   std::vector<Event> block_events;
   BlockContext bctx{info, state, block_events};

@@ -23,9 +23,11 @@ class Executor {
   Result<CommitBatch> genesis(const json& document, const Hash32& genesis_hash, uint64_t time_ms);
 
   // `check_signatures`: false when the mempool already verified them (the solo node);
-  // true when replaying or following blocks made elsewhere.
-  Result<CommitBatch> execute(std::vector<Transaction> txs, uint64_t time_ms,
-                              bool check_signatures);
+  // true when replaying or following blocks made elsewhere. `tx_ids`, if given, are the
+  // transactions' ids as this node's admission computed them (tx_ids[i] == txs[i].id());
+  // otherwise they are computed here.
+  Result<CommitBatch> execute(std::vector<Transaction> txs, uint64_t time_ms, bool check_signatures,
+                              std::vector<Hash32> tx_ids = {});
 
   // Pipelining: after execute() returns block n, the caller may stage() it so that the
   // next execute() builds block n+1 on top of it while block n is still being committed.

@@ -55,6 +55,25 @@ Transaction tx_of(const KeyPair& k, uint64_t nonce, std::string payload, std::st
 
 }  // namespace
 
+TEST(Executor, UsesTheIdsAdmissionComputed) {
+  TempDir dir;
+  auto alice = KeyPair::generate();
+  auto store = Store::open(dir.path.string()).value();
+  EchoModule echo;
+  Executor ex(*store, {&echo}, "t");
+  ASSERT_TRUE(store->commit(ex.genesis({}, sha256("doc"), 1000).value()).is_ok());
+  std::vector<Transaction> txs{tx_of(alice, 0, "a"), tx_of(alice, 1, "b")};
+  std::vector<Hash32> ids{txs[0].id(), txs[1].id()};
+  auto computed = ex.execute(txs, 2000, false).value();
+  auto given = ex.execute(txs, 2000, false, ids).value();
+  ASSERT_EQ(given.receipts.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) EXPECT_EQ(given.receipts[i].tx_id, ids[i]);
+  EXPECT_EQ(given.block.header.hash(), computed.block.header.hash());
+  // Ids that do not pair with the transactions are refused, not half used.
+  auto short_ids = ex.execute(txs, 2000, false, {ids[0]});
+  EXPECT_EQ(short_ids.status().code, Code::kInvalidArgument);
+}
+
 TEST(Executor, CommitsBlocksAndSurvivesReopen) {
   TempDir dir;
   auto alice = KeyPair::generate();

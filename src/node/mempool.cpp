@@ -43,11 +43,11 @@ Result<Hash32> Mempool::add(Transaction tx) {
       return too_far;
     }
     if (s.waiting.count(tx.nonce)) return error(Code::kDuplicateTx, "nonce already waiting");
-    s.waiting.emplace(tx.nonce, std::move(tx));
+    s.waiting.emplace(tx.nonce, Admitted{std::move(tx), id});
     ++total_;
     return id;
   }
-  ready_.push_back(std::move(tx));
+  ready_.push_back({std::move(tx), id});
   ++s.next;
   ++s.queued;
   ++total_;
@@ -62,18 +62,22 @@ Result<Hash32> Mempool::add(Transaction tx) {
   return id;
 }
 
-std::vector<Transaction> Mempool::take(size_t max) {
+OrderedBatch Mempool::take(size_t max) {
   std::lock_guard lock(mutex_);
-  std::vector<Transaction> out;
-  out.reserve(std::min(max, ready_.size()));
-  while (!ready_.empty() && out.size() < max) {
-    Sender& s = senders_.at(ready_.front().sender);
+  OrderedBatch out;
+  const size_t n = std::min(max, ready_.size());
+  out.txs.reserve(n);
+  out.tx_ids.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Admitted& next = ready_.front();
+    Sender& s = senders_.at(next.tx.sender);
     --s.queued;
     ++s.in_flight;
-    out.push_back(std::move(ready_.front()));
+    out.txs.push_back(std::move(next.tx));
+    out.tx_ids.push_back(next.id);
     ready_.pop_front();
   }
-  total_ -= out.size();
+  total_ -= n;
   return out;
 }
 

@@ -35,7 +35,7 @@ class Mempool : public TxSource {
   // Returns the transaction id, or why it was refused.
   Result<Hash32> add(Transaction tx);
 
-  std::vector<Transaction> take(size_t max) override;
+  OrderedBatch take(size_t max) override;  // with the ids computed at admission
   size_t ready() const override;
   void wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) override;
 
@@ -44,11 +44,15 @@ class Mempool : public TxSource {
   size_t size() const;
 
  private:
+  struct Admitted {
+    Transaction tx;
+    Hash32 id;
+  };
   struct Sender {
-    uint64_t next = 0;                        // the nonce that would become ready next
-    size_t queued = 0;                        // ready, not yet taken
-    size_t in_flight = 0;                     // taken, not yet committed
-    std::map<uint64_t, Transaction> waiting;  // nonces ahead of `next`
+    uint64_t next = 0;                     // the nonce that would become ready next
+    size_t queued = 0;                     // ready, not yet taken
+    size_t in_flight = 0;                  // taken, not yet committed
+    std::map<uint64_t, Admitted> waiting;  // nonces ahead of `next`
   };
   void maybe_forget(const PublicKey& who, Sender& s);
 
@@ -63,7 +67,7 @@ class Mempool : public TxSource {
   // queue reaches the smallest: waking the orderer on every admission (thousands a second)
   // cost more CPU in context switches than its whole check.
   std::multiset<size_t> wake_at_;
-  std::deque<Transaction> ready_;
+  std::deque<Admitted> ready_;
   std::unordered_map<PublicKey, Sender, FixedBytesHasher> senders_;
   size_t total_ = 0;
 };

@@ -54,20 +54,23 @@ TEST_F(MempoolTest, NoncesBecomeReadyInOrder) {
   EXPECT_EQ(pool.ready(), 3u);
   EXPECT_EQ(pool.add(tx(alice, 4)).status().code, Code::kNonceReused);
   auto taken = pool.take(10);
-  ASSERT_EQ(taken.size(), 3u);
-  EXPECT_EQ(taken[0].nonce, 3u);
-  EXPECT_EQ(taken[2].nonce, 5u);
+  ASSERT_EQ(taken.txs.size(), 3u);
+  EXPECT_EQ(taken.txs[0].nonce, 3u);
+  EXPECT_EQ(taken.txs[2].nonce, 5u);
+  // Each with the id admission computed, the waiting ones too.
+  ASSERT_EQ(taken.tx_ids.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(taken.tx_ids[i], taken.txs[i].id());
   // While in flight, the next nonce continues from the mempool's view, not the store's.
   ASSERT_TRUE(pool.add(tx(alice, 6)).is_ok());
   committed[alice.public_key()] = 6;
-  pool.committed(taken);
-  EXPECT_EQ(pool.take(10).size(), 1u);
+  pool.committed(taken.txs);
+  EXPECT_EQ(pool.take(10).txs.size(), 1u);
 }
 
 TEST_F(MempoolTest, BoundedInSize) {
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(pool.add(tx(KeyPair::generate(), 0)).is_ok());
   EXPECT_EQ(pool.add(tx(alice, 0)).status().code, Code::kMempoolFull);
-  EXPECT_EQ(pool.take(20).size(), 20u);
+  EXPECT_EQ(pool.take(20).txs.size(), 20u);
   EXPECT_TRUE(pool.add(tx(alice, 0)).is_ok());
 }
 
@@ -82,9 +85,9 @@ TEST_F(MempoolTest, ConcurrentSubmittersKeepPerSenderOrder) {
     });
   for (auto& th : threads) th.join();
   auto all = pool.take(100);
-  ASSERT_EQ(all.size(), 40u);
+  ASSERT_EQ(all.txs.size(), 40u);
   std::map<PublicKey, uint64_t> next;
-  for (auto& t : all) EXPECT_EQ(t.nonce, next[t.sender]++);
+  for (auto& t : all.txs) EXPECT_EQ(t.nonce, next[t.sender]++);
 }
 
 TEST_F(MempoolTest, WaitersWakeWhenTheirCountIsReady) {

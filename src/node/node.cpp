@@ -89,7 +89,8 @@ void Node::stop() {
 }
 
 void Node::on_batch(OrderedBatch batch) {
-  auto result = executor_->execute(std::move(batch.txs), batch.time_ms, false);
+  auto result =
+      executor_->execute(std::move(batch.txs), batch.time_ms, false, std::move(batch.tx_ids));
   if (!result) {
     // A block that cannot be built means a broken store: stop loudly, never fork silently.
     spdlog::critical("cannot execute block: {}", result.status().to_string());

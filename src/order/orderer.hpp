@@ -15,13 +15,18 @@ namespace gridpact {
 struct OrderedBatch {
   uint64_t time_ms = 0;
   std::vector<Transaction> txs;
+  // tx_ids[i] is txs[i].id(), as admission computed it, so that the executor need not
+  // hash every transaction again; empty when the source does not know them.
+  std::vector<Hash32> tx_ids;
 };
 
 // Where orderers take candidate transactions from (the mempool).
 class TxSource {
  public:
   virtual ~TxSource() = default;
-  virtual std::vector<Transaction> take(size_t max) = 0;
+  // At most `max` of the next transactions (and their ids, if known); the orderer stamps
+  // the batch's time.
+  virtual OrderedBatch take(size_t max) = 0;
   virtual size_t ready() const = 0;
   // Blocks until at least `count` transactions are ready or the deadline passes.
   virtual void wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) = 0;

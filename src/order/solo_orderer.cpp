@@ -29,7 +29,9 @@ void SoloOrderer::run(Deliver deliver) {
                          std::min(deadline, clock::now() + std::chrono::milliseconds(50)));
     if (!running_) break;
     if (source_.ready() == 0 && clock::now() - last_block < config_.idle_interval) continue;
-    deliver(OrderedBatch{wall_clock_ms(), source_.take(config_.max_txs)});
+    OrderedBatch batch = source_.take(config_.max_txs);
+    batch.time_ms = wall_clock_ms();
+    deliver(std::move(batch));
     last_block = clock::now();
   }
 }

@@ -20,11 +20,11 @@ class QueueSource : public TxSource {
     }
     cv_.notify_all();
   }
-  std::vector<Transaction> take(size_t max) override {
+  OrderedBatch take(size_t max) override {
     std::lock_guard lock(m_);
-    std::vector<Transaction> out;
-    while (!q_.empty() && out.size() < max) {
-      out.push_back(q_.front());
+    OrderedBatch out;
+    while (!q_.empty() && out.txs.size() < max) {
+      out.txs.push_back(q_.front());
       q_.pop_front();
     }
     return out;
