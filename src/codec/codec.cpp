@@ -42,12 +42,17 @@ bool Reader::boolean() {
 }
 
 Bytes Reader::bytes(size_t max) {
+  auto view = bytes_view(max);
+  return Bytes(view.begin(), view.end());
+}
+
+std::span<const uint8_t> Reader::bytes_view(size_t max) {
   uint32_t n = u32();
   if (n > max)
     throw Error(Code::kFieldTooLong,
                 "field of " + std::to_string(n) + " bytes exceeds " + std::to_string(max));
   need(n);
-  Bytes out(p_, p_ + n);
+  std::span<const uint8_t> out(p_, n);
   p_ += n;
   return out;
 }

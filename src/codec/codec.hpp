@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -94,6 +95,8 @@ class Reader {
     return out;
   }
   Bytes bytes(size_t max);
+  // The same field, in place: valid while the input is.
+  std::span<const uint8_t> bytes_view(size_t max);
   std::string str(size_t max);
   size_t count(size_t max);
 

@@ -103,15 +103,76 @@ Result<Block> Block::decode(const uint8_t* data, size_t size) {
   });
 }
 
-Bytes Receipt::encode() const {
+size_t Receipt::encoded_size() const {
   size_t size = 1 + 32 + 8 + 4 + 2 + 4 + message.size() + 4;
   for (const auto& e : events) size += 4 + e.type.size() + 4 + e.data.size();
-  codec::Writer w;
-  w.reserve(size);  // one allocation: a block encodes each receipt twice (root, store)
+  return size;
+}
+
+void Receipt::encode_to(codec::Writer& w) const {
   w.u8(kVersion).fixed(tx_id).u64(height).u32(index).u16(code).str(message, kMaxReceiptMessage);
   w.count(events.size(), kMaxEvents);
   for (const auto& e : events) w.str(e.type, kMaxEventType).str(e.data, kMaxEventData);
+}
+
+Bytes Receipt::encode() const {
+  codec::Writer w;
+  w.reserve(encoded_size());  // one allocation: a block encodes each receipt twice (root, store)
+  encode_to(w);
   return w.take();
+}
+
+namespace {
+
+// A block's receipts and the block-end one.
+constexpr size_t kMaxBlockReceipts = kMaxBlockTxs + 1;
+// Bounds one receipt's bytes when reading a stored list (its fields bound it far below).
+constexpr size_t kMaxReceiptBytes = 64 << 20;
+
+}  // namespace
+
+Bytes encode_receipts(const std::vector<Receipt>& receipts) {
+  size_t size = 4;
+  for (const auto& r : receipts) size += 4 + r.encoded_size();
+  codec::Writer w;
+  w.reserve(size);
+  w.count(receipts.size(), kMaxBlockReceipts);
+  for (const auto& r : receipts) {
+    w.length(r.encoded_size(), kMaxReceiptBytes);
+    r.encode_to(w);
+  }
+  return w.take();
+}
+
+Result<std::vector<Receipt>> decode_receipts(const uint8_t* data, size_t size) {
+  return codec::decode<std::vector<Receipt>>(data, size, [](codec::Reader& r) {
+    std::vector<Receipt> out(r.count(kMaxBlockReceipts));
+    for (auto& receipt : out) {
+      auto bytes = r.bytes_view(kMaxReceiptBytes);
+      auto one = Receipt::decode(bytes.data(), bytes.size());
+      if (!one) throw Error(one.status());
+      receipt = std::move(one).value();
+    }
+    return out;
+  });
+}
+
+Result<std::optional<Receipt>> decode_receipt_at(const uint8_t* data, size_t size, uint32_t index) {
+  using Found = std::optional<Receipt>;
+  return codec::decode<Found>(data, size, [&](codec::Reader& r) -> Found {
+    const size_t n = r.count(kMaxBlockReceipts);
+    Found found;
+    for (size_t i = 0; i < n; ++i) {
+      // Every entry is walked (and checked for length), so a truncated list is an error
+      // whichever receipt is asked for.
+      auto bytes = r.bytes_view(kMaxReceiptBytes);
+      if (i != index) continue;
+      auto one = Receipt::decode(bytes.data(), bytes.size());
+      if (!one) throw Error(one.status());
+      found = std::move(one).value();
+    }
+    return found;
+  });
 }
 
 Result<Receipt> Receipt::decode(const uint8_t* data, size_t size) {

@@ -77,9 +77,18 @@ struct Receipt {
   bool ok() const { return code == 0; }
   Hash32 hash() const { return sha256(encode()); }
   Bytes encode() const;
+  size_t encoded_size() const;
+  void encode_to(codec::Writer& w) const;  // appends encode()'s bytes
   static Result<Receipt> decode(const uint8_t* data, size_t size);
   bool operator==(const Receipt&) const = default;
 };
+
+// A block's receipts as the store keeps them, in one value (one write per block, not one
+// per transaction): their count, then each receipt's encoding, length-prefixed.
+Bytes encode_receipts(const std::vector<Receipt>& receipts);
+Result<std::vector<Receipt>> decode_receipts(const uint8_t* data, size_t size);
+// Receipt `index` of such a list, decoding that one only; nullopt past the list's end.
+Result<std::optional<Receipt>> decode_receipt_at(const uint8_t* data, size_t size, uint32_t index);
 
 Hash32 tx_root(const std::vector<Transaction>& txs);
 Hash32 tx_root_of_ids(const std::vector<Hash32>& ids);  // the same, ids computed already

@@ -23,7 +23,8 @@ rocksdb::Slice slice(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-std::string receipt_key(uint64_t height, uint32_t index) {
+// Stores written before a block's receipts were kept in one value held one per key.
+std::string legacy_receipt_key(uint64_t height, uint32_t index) {
   return height_key(height) + encode_u64(index).substr(4);
 }
 
@@ -211,7 +212,12 @@ std::optional<TxLocation> Store::find_tx(const Hash32& tx_id) const {
 }
 
 std::optional<Receipt> Store::receipt(uint64_t h, uint32_t index) const {
-  auto raw = read(cf_receipts_, receipt_key(h, index));
+  if (auto all = read(cf_receipts_, height_key(h))) {
+    auto r = decode_receipt_at(reinterpret_cast<const uint8_t*>(all->data()), all->size(), index);
+    if (!r) throw Error(Code::kStorage, "receipts of block " + std::to_string(h) + " corrupt");
+    return std::move(r).value();
+  }
+  auto raw = read(cf_receipts_, legacy_receipt_key(h, index));
   if (!raw) return std::nullopt;
   auto r = Receipt::decode(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
   if (!r) throw Error(Code::kStorage, "receipt corrupt");
@@ -219,6 +225,11 @@ std::optional<Receipt> Store::receipt(uint64_t h, uint32_t index) const {
 }
 
 std::vector<Receipt> Store::receipts(uint64_t h) const {
+  if (auto all = read(cf_receipts_, height_key(h))) {
+    auto r = decode_receipts(reinterpret_cast<const uint8_t*>(all->data()), all->size());
+    if (!r) throw Error(Code::kStorage, "receipts of block " + std::to_string(h) + " corrupt");
+    return std::move(r).value();
+  }
   std::vector<Receipt> out;
   std::string prefix = height_key(h);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_receipts_));
@@ -279,8 +290,7 @@ Status Store::commit(const CommitBatch& batch) {
   std::sort(ids.begin(), ids.end());
   for (const auto& [id, i] : ids)
     wb.Put(cf_txindex_, slice(id.view()), hk + encode_u64(i).substr(4));
-  for (const auto& r : batch.receipts)
-    wb.Put(cf_receipts_, receipt_key(r.height, r.index), slice(r.encode()));
+  wb.Put(cf_receipts_, hk, slice(encode_receipts(batch.receipts)));
   for (const auto& [k, v] : batch.state_changes) {
     if (v)
       wb.Put(cf_state_, k, *v);

@@ -279,6 +279,48 @@ TEST(Store, RebuildsTheTreeOnOpenAndRefusesAStateThatDoesNotMatchTheRoot) {
   EXPECT_THROW(store->get_node(store->state_root()), Error);
 }
 
+// A block's receipts are one value; stores written before kept one key per receipt, and
+// their blocks' receipts still read.
+TEST(Store, ReadsReceiptsOfBothLayouts) {
+  TempDir dir;
+  auto a = KeyPair::generate();
+  std::vector<Receipt> old_layout;
+  {
+    auto store = Store::open(dir.path.string()).value();
+    EchoModule echo;
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
+    auto first = ex.execute({tx_of(a, 0, "v"), tx_of(a, 1, "fail")}, 1, false).value();
+    old_layout = first.receipts;
+    ASSERT_TRUE(store->commit(first).is_ok());
+    ASSERT_TRUE(store->commit(ex.execute({tx_of(a, 2, "w")}, 2, false).value()).is_ok());
+  }
+  {  // block 1 rewritten as the old layout had it
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<std::string> names;
+    rocksdb::DB* db = open_raw(dir.path, handles, names);
+    auto* receipts = handles[static_cast<size_t>(std::find(names.begin(), names.end(), "receipts") -
+                                                 names.begin())];
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), receipts, height_key(1)).ok());
+    for (const auto& r : old_layout) {
+      Bytes b = r.encode();
+      std::string key = height_key(1) + encode_u64(r.index).substr(4);
+      ASSERT_TRUE(
+          db->Put(rocksdb::WriteOptions(), receipts, key, std::string(b.begin(), b.end())).ok());
+    }
+    close_raw(db, handles);
+  }
+  auto store = Store::open(dir.path.string()).value();
+  EXPECT_EQ(store->receipts(1), old_layout);
+  EXPECT_EQ(store->receipt(1, 1), old_layout[1]);
+  EXPECT_EQ(store->receipt(1, 2), std::nullopt);
+  auto second = store->receipts(2);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(store->receipt(2, 0), second[0]);
+  EXPECT_EQ(store->receipt(2, 1), std::nullopt);
+  EXPECT_EQ(store->block(2)->header.receipts_root, receipts_root(second));
+}
+
 // Stores from before the tree moved to memory have a column family of tree nodes: it is
 // dropped, and the store opens.
 TEST(Store, DropsTheOldTreeNodesColumnFamily) {

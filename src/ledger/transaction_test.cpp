@@ -121,6 +121,33 @@ TEST(Receipt, RoundTripsAndRootsProve) {
   for (auto& r : rs) leaves.push_back(merkle::leaf_hash(r.hash()));
   auto root = receipts_root(rs);
   EXPECT_TRUE(merkle::verify(leaves[2], merkle::prove(leaves, 2), root));
+
+  // A block's list, as the store keeps it: each receipt length-prefixed after the count.
+  Bytes list = encode_receipts(rs);
+  codec::Writer expected;
+  expected.u32(5);
+  for (auto& r : rs) expected.bytes(r.encode(), SIZE_MAX);
+  EXPECT_EQ(list, expected.data());
+  EXPECT_EQ(decode_receipts(list.data(), list.size()).value(), rs);
+  for (uint32_t i = 0; i < 5; ++i)
+    EXPECT_EQ(decode_receipt_at(list.data(), list.size(), i).value(), rs[i]);
+  EXPECT_EQ(decode_receipt_at(list.data(), list.size(), 5).value(), std::nullopt);
+  Bytes empty = encode_receipts({});
+  EXPECT_TRUE(decode_receipts(empty.data(), empty.size()).value().empty());
+  // Cut short, or with bytes after it, or holding a receipt that does not decode: refused
+  // whichever receipt is asked for.
+  Bytes cut(list.begin(), list.end() - 1);
+  EXPECT_EQ(decode_receipts(cut.data(), cut.size()).status().code, Code::kTruncated);
+  EXPECT_EQ(decode_receipt_at(cut.data(), cut.size(), 0).status().code, Code::kTruncated);
+  Bytes longer = list;
+  longer.push_back(0);
+  EXPECT_FALSE(decode_receipts(longer.data(), longer.size()).is_ok());
+  EXPECT_FALSE(decode_receipt_at(longer.data(), longer.size(), 1).is_ok());
+  Bytes bad_version = list;
+  bad_version[4 + 4] = 9;  // the first receipt's version byte
+  EXPECT_EQ(decode_receipts(bad_version.data(), bad_version.size()).status().code,
+            Code::kUnknownVersion);
+  EXPECT_TRUE(decode_receipt_at(bad_version.data(), bad_version.size(), 1).is_ok());
 }
 
 // A real bundle: a signed block of three transactions, their receipts, and the proofs of
