@@ -2,6 +2,9 @@
 // state, in one RocksDB database with a column family for each; and the state tree, in
 // memory (NodeTable), rebuilt from the state when the store opens.
 //
+// Keys: blocks, headers and a block's receipts (all of them in one value, see
+// encode_receipts) by height; the transaction index by transaction id; state by its key.
+//
 // A block, its receipts and its state changes are written in one atomic, fsynced
 // WriteBatch: after a crash the store holds every acknowledged block whole, and nothing of
 // a block that was not acknowledged. The tree follows from the state, so it needs no
