@@ -123,24 +123,10 @@ void NodeTable::release(const Hash32& hash) {
 
 template <class HashOf, class Op>
 void NodeTable::by_shard(size_t n, HashOf hash_of, Op op) const {
-  // A counting sort of the items by shard, then each shard's run under its lock.
-  std::array<size_t, kShards + 1> start{};
-  for (size_t i = 0; i < n; ++i) ++start[shard_index(hash_of(i)) + 1];
-  for (size_t s = 0; s < kShards; ++s) start[s + 1] += start[s];
-  std::vector<uint32_t> order(n);
-  std::array<size_t, kShards> next;
-  std::copy(start.begin(), start.end() - 1, next.begin());
-  for (size_t i = 0; i < n; ++i) order[next[shard_index(hash_of(i))]++] = static_cast<uint32_t>(i);
   constexpr size_t kAhead = 12;  // nodes in flight from memory
-  for (size_t s = 0; s < kShards; ++s) {
-    if (start[s] == start[s + 1]) continue;
-    Shard& shard = shards_[s];
-    std::lock_guard lock(shard.mutex);
-    for (size_t k = start[s]; k < start[s + 1]; ++k) {
-      if (k + kAhead < start[s + 1]) shard.prefetch(hash_of(order[k + kAhead]));
-      op(shard, order[k]);
-    }
-  }
+  for_each_by_shard<kAhead>(
+      shards_, n, [&](size_t i) { return shard_index(hash_of(i)); },
+      [&](const Shard& shard, size_t i) { shard.prefetch(hash_of(i)); }, op);
 }
 
 bool NodeTable::find_all(std::span<const Hash32> hashes, std::span<TreeNode> out) const {

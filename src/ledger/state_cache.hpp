@@ -67,6 +67,7 @@ class StateCache {
   // Sharded so that concurrent readers rarely wait on one another.
   static constexpr size_t kShards = 16;
   static uint64_t hash_of(std::string_view key);
+  static size_t shard_index(uint64_t hash);
   Shard& shard_of(uint64_t hash) const;
   void insert(Shard& shard, uint64_t hash, std::string_view key,
               const std::optional<std::string>& value);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -41,6 +42,32 @@ TEST(StateCache, RemembersReadsAndAppliesCommits) {
   cache.apply(changes({{"b", "second"}, {"gone", ""}}));
   EXPECT_EQ(cache.find("b"), std::optional<std::optional<std::string>>(std::string("second")));
   EXPECT_EQ(cache.find("gone"), std::optional<std::optional<std::string>>(std::string("")));
+}
+
+// A block's worth of changes, many to each shard (more than are fetched ahead), some to
+// keys held already: each key ends with its change, and nothing else moves.
+TEST(StateCache, AppliesABlockOfChangesAcrossItsShards) {
+  StateCache cache(100'000);
+  for (int i = 0; i < 3000; i += 2)
+    cache.remember("k" + std::to_string(i), std::string("old"), cache.generation());
+  cache.remember("untouched", std::string("stays"), cache.generation());
+  StateOverlay::Writes block;
+  for (int i = 0; i < 3000; ++i) {
+    std::optional<std::string> value;
+    if (i % 3 == 1) value = "v" + std::to_string(i);        // other lengths than "old"
+    if (i % 3 == 2) value = std::to_string(100 + i % 900);  // as long as "old"
+    block.emplace_back("k" + std::to_string(i), value);
+  }
+  std::sort(block.begin(), block.end());
+  cache.apply(block);
+  for (const auto& [key, value] : block) {
+    auto cached = cache.find(key);
+    ASSERT_TRUE(cached.has_value()) << key;
+    EXPECT_EQ(*cached, value) << key;
+  }
+  EXPECT_EQ(cache.find("untouched"),
+            std::optional<std::optional<std::string>>(std::string("stays")));
+  EXPECT_EQ(cache.size(), 3001u);
 }
 
 TEST(StateCache, RefusesAValueReadBeforeACommitThatChangedIt) {

@@ -23,7 +23,7 @@ rocksdb::Slice slice(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// Stores written before a block's receipts were kept in one value held one per key.
+// Stores written before a block's receipts became one value held a key per receipt.
 std::string legacy_receipt_key(uint64_t height, uint32_t index) {
   return height_key(height) + encode_u64(index).substr(4);
 }
