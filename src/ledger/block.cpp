@@ -5,6 +5,16 @@
 namespace gridpact {
 namespace {
 
+// The value in `r`'s next length-prefixed field, decoded in place by T::decode, whose
+// error is thrown (and so becomes the enclosing decode's).
+template <class T>
+T read_nested(codec::Reader& r, size_t max) {
+  auto bytes = r.bytes_view(max);
+  auto value = T::decode(bytes.data(), bytes.size());
+  if (!value) throw Error(value.status());
+  return std::move(value).value();
+}
+
 void write_unsigned(codec::Writer& w, const BlockHeader& h) {
   w.u8(BlockHeader::kVersion)
       .str(h.chain_id, kMaxChainId)
@@ -93,12 +103,7 @@ Result<Block> Block::decode(const uint8_t* data, size_t size) {
                                           " transactions, header says " +
                                           std::to_string(b.header.tx_count));
     b.txs.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      Bytes raw = r.bytes(kMaxTxBytes);
-      auto tx = Transaction::decode(raw);
-      if (!tx) throw Error(tx.status());
-      b.txs.push_back(std::move(tx).value());
-    }
+    for (size_t i = 0; i < n; ++i) b.txs.push_back(read_nested<Transaction>(r, kMaxTxBytes));
     return b;
   });
 }
@@ -147,12 +152,7 @@ Bytes encode_receipts(const std::vector<Receipt>& receipts) {
 Result<std::vector<Receipt>> decode_receipts(const uint8_t* data, size_t size) {
   return codec::decode<std::vector<Receipt>>(data, size, [](codec::Reader& r) {
     std::vector<Receipt> out(r.count(kMaxBlockReceipts));
-    for (auto& receipt : out) {
-      auto bytes = r.bytes_view(kMaxReceiptBytes);
-      auto one = Receipt::decode(bytes.data(), bytes.size());
-      if (!one) throw Error(one.status());
-      receipt = std::move(one).value();
-    }
+    for (auto& receipt : out) receipt = read_nested<Receipt>(r, kMaxReceiptBytes);
     return out;
   });
 }
@@ -165,11 +165,10 @@ Result<std::optional<Receipt>> decode_receipt_at(const uint8_t* data, size_t siz
     for (size_t i = 0; i < n; ++i) {
       // Every entry is walked (and checked for length), so a truncated list is an error
       // whichever receipt is asked for.
-      auto bytes = r.bytes_view(kMaxReceiptBytes);
-      if (i != index) continue;
-      auto one = Receipt::decode(bytes.data(), bytes.size());
-      if (!one) throw Error(one.status());
-      found = std::move(one).value();
+      if (i == index)
+        found = read_nested<Receipt>(r, kMaxReceiptBytes);
+      else
+        r.bytes_view(kMaxReceiptBytes);
     }
     return found;
   });
