@@ -21,37 +21,25 @@ uint64_t NodeTable::home_of(const Hash32& hash) {
 }
 
 size_t NodeTable::Shard::probe(const Hash32& hash) const {
-  const uint64_t prefix = home_of(hash);
-  size_t mask = tags.size() - 1;
-  for (size_t i = prefix & mask;; i = (i + 1) & mask)
-    if (tags[i].refs == 0 || (tags[i].prefix == prefix && entries[i].hash == hash)) return i;
+  size_t mask = slots.size() - 1;
+  for (size_t i = home_of(hash) & mask;; i = (i + 1) & mask)
+    if (slots[i].refs == 0 || slots[i].hash == hash) return i;
 }
 
-void NodeTable::Shard::grow(size_t slots) {
-  std::vector<Tag> old_tags = std::move(tags);
-  std::vector<Entry> old_entries = std::move(entries);
-  tags.assign(slots, Tag{});
-  entries.resize(slots);
-  for (size_t i = 0; i < old_tags.size(); ++i)
-    if (old_tags[i].refs) {
-      size_t at = probe(old_entries[i].hash);
-      tags[at] = old_tags[i];
-      entries[at] = old_entries[i];
-    }
-}
-
-void NodeTable::Shard::move(size_t from, size_t to) {
-  tags[to] = tags[from];
-  entries[to] = entries[from];
+void NodeTable::Shard::grow(size_t count) {
+  std::vector<Slot> old = std::move(slots);
+  slots.assign(count, Slot{});
+  for (const Slot& slot : old)
+    if (slot.refs) slots[probe(slot.hash)] = slot;
 }
 
 void NodeTable::reserve(size_t nodes) {
   const size_t per_shard = nodes / kShards + 1;
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    size_t slots = shard.tags.empty() ? kInitialSlots : shard.tags.size();
-    while (4 * per_shard > 3 * slots) slots *= 2;
-    if (slots > shard.tags.size()) shard.grow(slots);
+    size_t count = shard.slots.empty() ? kInitialSlots : shard.slots.size();
+    while (2 * per_shard > count) count *= 2;
+    if (count > shard.slots.size()) shard.grow(count);
   }
 }
 
@@ -59,53 +47,51 @@ std::optional<TreeNode> NodeTable::find(const Hash32& hash) const {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.size == 0) return std::nullopt;
-  size_t at = shard.probe(hash);
-  if (shard.tags[at].refs == 0) return std::nullopt;
-  return shard.entries[at].node;
+  const Slot& slot = shard.slots[shard.probe(hash)];
+  if (slot.refs == 0) return std::nullopt;
+  return TreeNode{slot.leaf, slot.a, slot.b};
 }
 
 uint32_t NodeTable::references(const Hash32& hash) const {
   Shard& shard = shard_of(hash);
   std::lock_guard lock(shard.mutex);
   if (shard.size == 0) return 0;
-  return shard.tags[shard.probe(hash)].refs;
+  return shard.slots[shard.probe(hash)].refs;
 }
 
 void NodeTable::Shard::prefetch(const Hash32& hash) const {
-  if (tags.empty()) return;
-  size_t home = home_of(hash) & (tags.size() - 1);
-  __builtin_prefetch(&tags[home]);
-  // The entry too (most probes end at home): its 97 bytes span up to three cache lines.
-  const char* entry = reinterpret_cast<const char*>(&entries[home]);
-  __builtin_prefetch(entry);
-  __builtin_prefetch(entry + 64);
-  __builtin_prefetch(entry + sizeof(Entry) - 1);
+  if (slots.empty()) return;
+  const char* slot = reinterpret_cast<const char*>(&slots[home_of(hash) & (slots.size() - 1)]);
+  __builtin_prefetch(slot);
+  __builtin_prefetch(slot + 64);
 }
 
 void NodeTable::Shard::add(const Hash32& hash, const TreeNode& node) {
-  if (4 * (size + 1) > 3 * tags.size()) grow(tags.empty() ? kInitialSlots : 2 * tags.size());
-  size_t at = probe(hash);
-  if (tags[at].refs++ > 0) return;
-  tags[at].prefix = home_of(hash);
-  entries[at] = Entry{hash, node};
+  if (2 * (size + 1) > slots.size()) grow(slots.empty() ? kInitialSlots : 2 * slots.size());
+  Slot& slot = slots[probe(hash)];
+  if (slot.refs++ > 0) return;
+  slot.leaf = node.leaf;
+  slot.hash = hash;
+  slot.a = node.a;
+  slot.b = node.b;
   ++size;
 }
 
 void NodeTable::Shard::release(const Hash32& hash) {
   if (size == 0) return;
-  size_t mask = tags.size() - 1;
+  size_t mask = slots.size() - 1;
   size_t hole = probe(hash);
-  if (tags[hole].refs == 0 || --tags[hole].refs > 0) return;
+  if (slots[hole].refs == 0 || --slots[hole].refs > 0) return;
   // Backward shift: each following entry of the run moves into the hole unless its home
   // lies cyclically in (hole, at], where it must stay to remain reachable.
-  for (size_t at = (hole + 1) & mask; tags[at].refs; at = (at + 1) & mask) {
-    size_t home = tags[at].prefix & mask;
+  for (size_t at = (hole + 1) & mask; slots[at].refs; at = (at + 1) & mask) {
+    size_t home = home_of(slots[at].hash) & mask;
     bool stays = hole <= at ? (hole < home && home <= at) : (hole < home || home <= at);
     if (stays) continue;
-    move(at, hole);
+    slots[hole] = slots[at];
     hole = at;
   }
-  tags[hole].refs = 0;
+  slots[hole].refs = 0;
   --size;
 }
 
@@ -134,11 +120,11 @@ bool NodeTable::find_all(std::span<const Hash32> hashes, std::span<TreeNode> out
   by_shard(
       hashes.size(), [&](size_t i) -> const Hash32& { return hashes[i]; },
       [&](Shard& shard, size_t i) {
-        size_t at = shard.size == 0 ? 0 : shard.probe(hashes[i]);
-        if (shard.size == 0 || shard.tags[at].refs == 0)
+        const Slot* slot = shard.size == 0 ? nullptr : &shard.slots[shard.probe(hashes[i])];
+        if (!slot || slot->refs == 0)
           all = false;
         else
-          out[i] = shard.entries[at].node;
+          out[i] = TreeNode{slot->leaf, slot->a, slot->b};
       });
   return all;
 }

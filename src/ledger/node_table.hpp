@@ -11,11 +11,12 @@
 // later block while an earlier block's replacement of it is still pending; it goes only
 // when every addition has been released.
 //
-// Open addressing with linear probing and nodes inline in the slots: a lookup touches one
-// slot (where a node-based map touches a bucket, the node before and the node), and an
-// insert allocates nothing. Removal shifts the following slots back, so there are no
-// tombstones. Hashes of tree nodes are SHA-256 digests: their first bytes are already
-// uniform and serve as the table's hash.
+// Open addressing with linear probing, each node inline in a slot of two cache lines (the
+// pair a CPU fetches together): a lookup of a table far larger than the caches costs one
+// trip to memory, where a separate array of tags and one of nodes cost two or three.
+// Removal shifts the following slots back, so there are no tombstones. Hashes of tree
+// nodes are SHA-256 digests: their first bytes are already uniform and serve as the
+// table's hash.
 //
 // Thread-safe: the executor and API readers read while the committer adds a block's new
 // nodes and releases old ones. Sharded, a lock each, so they rarely wait on each other.
@@ -55,28 +56,24 @@ class NodeTable {
   size_t size() const;  // distinct nodes held
 
  private:
-  // A probe walks the compact tags (four to a cache line) and reads a node's 97 bytes only
-  // where the first 8 bytes of the hash match: a miss (every add of a new node) walks a
-  // few slots, and would touch as many cache lines with the nodes inline.
-  struct Tag {
-    uint64_t prefix = 0;  // the hash's first 8 bytes
-    uint32_t refs = 0;    // 0: the slot is empty
-  };
-  struct Entry {
+  // 128 bytes, aligned: the reference count and the hash (all a probe reads) in the first
+  // cache line, the node across both.
+  struct alignas(128) Slot {
+    uint32_t refs = 0;  // 0: the slot is empty
+    bool leaf = false;
     Hash32 hash;
-    TreeNode node;
+    Hash32 a, b;
   };
-  // At most three quarters full (linear probing stays short: about 2.5 slots per hit at
-  // the worst); grows by doubling.
+  static_assert(sizeof(Slot) == 128, "a slot is one pair of cache lines");
+  // At most half full, so that a probe rarely goes past the home slot (a slot is a cache
+  // line pair, not a compact tag); grows by doubling.
   struct Shard {
     mutable std::mutex mutex;
-    std::vector<Tag> tags;
-    std::vector<Entry> entries;  // beside tags, same index
+    std::vector<Slot> slots;
     size_t size = 0;
     // The slot holding `hash`, or the empty slot where it would go.
     size_t probe(const Hash32& hash) const;
-    void grow(size_t slots);  // a power of two, more than size / (3/4)
-    void move(size_t from, size_t to);
+    void grow(size_t count);  // a power of two, at least 2 * size
     // Under the lock:
     void add(const Hash32& hash, const TreeNode& node);
     void release(const Hash32& hash);
