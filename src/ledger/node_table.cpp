@@ -38,7 +38,7 @@ void NodeTable::reserve(size_t nodes) {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     size_t count = shard.slots.empty() ? kInitialSlots : shard.slots.size();
-    while (2 * per_shard > count) count *= 2;
+    while (4 * per_shard > 3 * count) count *= 2;
     if (count > shard.slots.size()) shard.grow(count);
   }
 }
@@ -67,7 +67,7 @@ void NodeTable::Shard::prefetch(const Hash32& hash) const {
 }
 
 void NodeTable::Shard::add(const Hash32& hash, const TreeNode& node) {
-  if (2 * (size + 1) > slots.size()) grow(slots.empty() ? kInitialSlots : 2 * slots.size());
+  if (4 * (size + 1) > 3 * slots.size()) grow(slots.empty() ? kInitialSlots : 2 * slots.size());
   Slot& slot = slots[probe(hash)];
   if (slot.refs++ > 0) return;
   slot.leaf = node.leaf;

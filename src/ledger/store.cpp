@@ -28,14 +28,6 @@ std::string legacy_receipt_key(uint64_t height, uint32_t index) {
   return height_key(height) + encode_u64(index).substr(4);
 }
 
-// What the node table reserves for a tree of `nodes`, so that it does not grow (moving every
-// node) soon after: room for half as many again, for new keys and the nodes kept for recent
-// roots' proofs. Each node reserved costs two 128-byte slots (the table is at most half
-// full), so room for the tree to double would cost a third more memory than this.
-size_t with_room_to_grow(size_t nodes) {
-  return nodes + nodes / 2;
-}
-
 }  // namespace
 
 std::string height_key(uint64_t height) {
@@ -176,7 +168,7 @@ Status Store::load_tree() const {
     return error(Code::kStateRootMismatch, "the state on disk gives root " + root.hex() +
                                                ", block " + std::to_string(at) + " says " +
                                                expected.hex());
-  nodes_.reserve(with_room_to_grow(built.size()));
+  nodes_.reserve(2 * built.size());  // room for the tree to double before the table grows
   nodes_.add_all(built);
   oldest_provable_ = at;
   tree_loaded_.store(true, std::memory_order_release);
@@ -313,8 +305,8 @@ Status Store::commit(const CommitBatch& batch) {
   if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
-  // Genesis may hold a large state (a million accounts): room for its tree to grow.
-  if (header.height == 0) nodes_.reserve(with_room_to_grow(nodes_.size()));
+  // Genesis may hold a large state (a million accounts): room for its tree to double.
+  if (header.height == 0) nodes_.reserve(2 * nodes_.size());
   // The nodes a block replaced stay for proofs against the roots before it, until it is
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);
