@@ -21,6 +21,7 @@ struct NodeArgs {
   std::string db;  // SQL read model URL, empty: none
   NodeAttestArgs attest;
   std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
+  size_t proof_history = NodeOptions{}.proof_history_blocks;
 };
 
 int run_node(const NodeArgs& a) {
@@ -49,6 +50,7 @@ int run_node(const NodeArgs& a) {
   NodeOptions options;
   options.data_dir = a.data;
   options.genesis = *genesis;
+  options.proof_history_blocks = a.proof_history;
   if (!key_path.empty()) {
     auto key = read_key_file(key_path);
     if (!key) return fail(key.status());
@@ -132,6 +134,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option(
       "--mqtt", a->mqtt,
       "HOST:PORT of an MQTT broker: relay meter readings from gridpact/meters/+/readings");
+  cmd->add_option("--proof-history", a->proof_history,
+                  "Blocks back that state proofs can be served against (each keeps the tree "
+                  "nodes its block replaced in memory)")
+      ->check(CLI::Range(size_t{2}, size_t{100'000}))
+      ->capture_default_str();
   cmd->callback([a] { finish(run_node(*a)); });
 }
 

@@ -22,9 +22,11 @@ struct ApiTest : ::testing::Test {
   std::unique_ptr<Server> server;
   std::unique_ptr<httplib::Client> client;
   uint64_t nonce = 0;
+  size_t proof_history_blocks = NodeOptions{}.proof_history_blocks;
 
   void SetUp() override {
     NodeOptions o{dir.str(), genesis, validator, {}, false};
+    o.proof_history_blocks = proof_history_blocks;
     std::vector<std::unique_ptr<Module>> mods;
     mods.push_back(std::make_unique<bank::BankModule>());
     node = Node::open(std::move(o), std::move(mods)).value();
@@ -60,6 +62,32 @@ struct ApiTest : ::testing::Test {
     if (!r) return {};
     EXPECT_EQ(r->status, expect_status) << r->body;
     return json::parse(r->body, nullptr, false);
+  }
+  // After `history` + 4 blocks, state proofs verify against the latest root and the one
+  // `history` blocks before it; the root one block older is refused with NOT_FOUND, not
+  // served from a tree the node no longer holds.
+  void expect_proofs_back_to(uint64_t history) {
+    auto bob = KeyPair::generate().public_key();
+    for (uint64_t i = 0; i < history + 4; ++i)  // each commit waited for: a block each
+      ASSERT_EQ(post("/v1/tx?wait=commit", {{"tx", transfer_hex(bob, 1)}}, 200)["status"],
+                "committed");
+    const uint64_t latest = node->store().height().value();
+    ASSERT_GE(latest, history + 4);
+    const std::string key = nonce_key(alice.public_key());
+    const std::string key_hex = to_hex(to_bytes(key));
+    for (uint64_t height : {latest, latest - history}) {
+      json j = get("/v1/state?key=" + key_hex + "&height=" + std::to_string(height));
+      auto proof = parse_state_proof(j["proof"]);
+      ASSERT_TRUE(proof.is_ok());
+      auto root = Hash32::from_hex(j["header"]["state_root"].get<std::string>()).value();
+      uint64_t sent = 0;  // alice's nonce at `height`: every transaction is hers
+      for (uint64_t h = 1; h <= height; ++h) sent += node->store().block(h)->txs.size();
+      EXPECT_TRUE(StateTree::verify(root, sha256(key), sha256(encode_u64(sent)), *proof))
+          << "height " << height;
+    }
+    json old =
+        get("/v1/state?key=" + key_hex + "&height=" + std::to_string(latest - history - 1), 404);
+    EXPECT_EQ(old["error"]["name"], "NOT_FOUND");
   }
 };
 
@@ -102,29 +130,18 @@ TEST_F(ApiTest, BadInputGetsStableErrors) {
   get("/v1/nosuchmodule/x", 404);
 }
 
-// State proofs against the latest roots verify; a root older than the node's proof
-// history is refused with NOT_FOUND, not served from a tree it no longer holds.
+// By default, state proofs reach 8 blocks back.
 TEST_F(ApiTest, StateProofsCoverRecentBlocksOnly) {
-  auto bob = KeyPair::generate().public_key();
-  for (int i = 0; i < 12; ++i)  // each commit waited for: twelve blocks
-    ASSERT_EQ(post("/v1/tx?wait=commit", {{"tx", transfer_hex(bob, 1)}}, 200)["status"],
-              "committed");
-  const uint64_t latest = node->store().height().value();
-  ASSERT_GE(latest, 12u);
-  const std::string key = nonce_key(alice.public_key());
-  const std::string key_hex = to_hex(to_bytes(key));
-  for (uint64_t height : {latest, latest - 8}) {
-    json j = get("/v1/state?key=" + key_hex + "&height=" + std::to_string(height));
-    auto proof = parse_state_proof(j["proof"]);
-    ASSERT_TRUE(proof.is_ok());
-    auto root = Hash32::from_hex(j["header"]["state_root"].get<std::string>()).value();
-    uint64_t sent = 0;  // alice's nonce at `height`: every transaction is hers
-    for (uint64_t h = 1; h <= height; ++h) sent += node->store().block(h)->txs.size();
-    EXPECT_TRUE(StateTree::verify(root, sha256(key), sha256(encode_u64(sent)), *proof))
-        << "height " << height;
-  }
-  json old = get("/v1/state?key=" + key_hex + "&height=1", 404);
-  EXPECT_EQ(old["error"]["name"], "NOT_FOUND");
+  expect_proofs_back_to(8);
+}
+
+// The node's proof history is its operator's choice (`gridpact node --proof-history`).
+struct ApiLongProofHistoryTest : ApiTest {
+  ApiLongProofHistoryTest() { proof_history_blocks = 14; }
+};
+
+TEST_F(ApiLongProofHistoryTest, StateProofsCoverAsManyBlocksAsConfigured) {
+  expect_proofs_back_to(14);
 }
 
 TEST_F(ApiTest, BatchAccountsProofsMetricsAndBlockStream) {

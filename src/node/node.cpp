@@ -15,7 +15,9 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   const Genesis& g = node->options_.genesis;
   std::filesystem::create_directories(node->options_.data_dir);
   auto store = Store::open(node->options_.data_dir + "/db",
-                           {.read_only = false, .sync = node->options_.sync_commits});
+                           {.read_only = false,
+                            .proof_history_blocks = node->options_.proof_history_blocks,
+                            .sync = node->options_.sync_commits});
   if (!store) return store.status();
   node->store_ = std::move(store).value();
 
