@@ -23,9 +23,16 @@ rocksdb::Slice slice(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// Stores written before a block's receipts became one value held a key per receipt.
-std::string legacy_receipt_key(uint64_t height, uint32_t index) {
+// A transaction's place, as the transaction index holds it: the height, then the index
+// in 4 bytes (big-endian, like the height, so places sort in chain order).
+std::string location_bytes(uint64_t height, uint32_t index) {
   return height_key(height) + encode_u64(index).substr(4);
+}
+
+// Stores written before a block's receipts became one value held a key per receipt, at
+// the receipt's place.
+std::string legacy_receipt_key(uint64_t height, uint32_t index) {
+  return location_bytes(height, index);
 }
 
 }  // namespace
@@ -289,7 +296,7 @@ Status Store::commit(const CommitBatch& batch) {
                      static_cast<uint32_t>(i));
   std::sort(ids.begin(), ids.end());
   for (const auto& [id, i] : ids)
-    wb.Put(cf_txindex_, slice(id.view()), hk + encode_u64(i).substr(4));
+    wb.Put(cf_txindex_, slice(id.view()), location_bytes(header.height, i));
   wb.Put(cf_receipts_, hk, slice(encode_receipts(batch.receipts)));
   for (const auto& [k, v] : batch.state_changes) {
     if (v)
