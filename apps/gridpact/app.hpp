@@ -54,6 +54,7 @@ void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_agreements_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
 void add_db_commands(CLI::App& app);
+void add_codes_command(CLI::App& app);
 
 // Something that runs alongside a node (e.g. the SQL read model); stops when destroyed.
 struct NodeExtension {

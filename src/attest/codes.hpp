@@ -8,29 +8,27 @@
 
 namespace gridpact::attest {
 
-// Evidence that decodes but whose TPM structures are inconsistent or unparsable.
-constexpr Code kMalformedEvidence = static_cast<Code>(1000);
-// A `virtual` platform evidence offered where the policy demands hardware.
-constexpr Code kVirtualNotAllowed = static_cast<Code>(1001);
-// The quote (or a virtual self-signature) does not verify under the attesting key.
-constexpr Code kBadQuoteSignature = static_cast<Code>(1002);
-// The quote's extraData is not the nonce the verifier expected (replay, other key/chain).
-constexpr Code kNonceMismatch = static_cast<Code>(1003);
-// The quoted PCR selection or digest does not match the PCR values in the evidence.
-constexpr Code kPcrMismatch = static_cast<Code>(1004);
-// The firmware PCR is not the extension of any allowed measurement.
-constexpr Code kMeasurementNotAllowed = static_cast<Code>(1005);
-// The AK certificate (or an EK certificate at enrolment) does not chain to a trusted root.
-constexpr Code kUntrustedCa = static_cast<Code>(1006);
-// The signing key is not certified by the AK as a TPM-resident, sign-only key.
-constexpr Code kKeyNotCertified = static_cast<Code>(1007);
-// A TPM command failed (device side; never appears in verification results).
-constexpr Code kTpmError = static_cast<Code>(1008);
-// Enrolment: the AK is not a restricted, TPM-bound signing key, or the activated
-// credential does not match.
-constexpr Code kEnrolmentRejected = static_cast<Code>(1009);
-// A policy (root certificates, measurements) could not be parsed.
-constexpr Code kBadPolicy = static_cast<Code>(1010);
+// X(constant, number, name, meaning).
+#define GRIDPACT_ATTEST_CODES(X)                                                               \
+  X(kMalformedEvidence, 1000, "MALFORMED_EVIDENCE",                                            \
+    "the evidence TPM structures are inconsistent or unparsable")                              \
+  X(kVirtualNotAllowed, 1001, "VIRTUAL_NOT_ALLOWED",                                           \
+    "virtual evidence where the policy demands hardware")                                      \
+  X(kBadQuoteSignature, 1002, "BAD_QUOTE_SIGNATURE",                                           \
+    "the quote does not verify under the attesting key")                                       \
+  X(kNonceMismatch, 1003, "ATTEST_NONCE_MISMATCH",                                             \
+    "the quote is for another nonce (replay, other key or chain)")                             \
+  X(kPcrMismatch, 1004, "PCR_MISMATCH", "the quoted PCR digest does not match the PCR values") \
+  X(kMeasurementNotAllowed, 1005, "MEASUREMENT_NOT_ALLOWED",                                   \
+    "the firmware measurement is not allowed")                                                 \
+  X(kUntrustedCa, 1006, "UNTRUSTED_CA", "a certificate does not chain to a trusted root")      \
+  X(kKeyNotCertified, 1007, "KEY_NOT_CERTIFIED",                                               \
+    "the signing key is not certified as TPM-resident")                                        \
+  X(kTpmError, 1008, "TPM_ERROR", "a TPM command failed")                                      \
+  X(kEnrolmentRejected, 1009, "ENROLMENT_REJECTED",                                            \
+    "the AK or activated credential fails enrolment")                                          \
+  X(kBadPolicy, 1010, "BAD_ATTEST_POLICY", "an attestation policy could not be parsed")
+GRIDPACT_CODES(kAttestCodes, "attest", 1000, GRIDPACT_ATTEST_CODES);
 
 // Registers the names above with base/error (idempotent, thread-safe). Every public entry
 // point of this module calls it, so callers only need it to name codes they build

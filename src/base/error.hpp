@@ -3,63 +3,120 @@
 // Codes are part of the public contract: they appear in receipts (and so in state roots),
 // in API responses and in the CLI's exit messages. Never renumber one; add new ones.
 // Ranges: 1xx encoding, 2xx authentication and ordering, 3xx bank, 4xx API and input,
-// 5xx node and storage, 1000+ belong to the modules (each module owns a hundred).
+// 5xx node and storage, 1000+ belong to the modules, each owning one hundred:
+// 10xx attest, 11xx meters, 12xx market, 13xx agreements, 14xx db, 15xx node_attest.
+// `gridpact codes` lists every code with its module and meaning.
+//
+// Every code is declared once, as one line of a list macro:
+//   X(constant, number, "NAME", "meaning")
+// GRIDPACT_CODES turns a module's list into its constants and a CodeTable, which the
+// module registers (register_codes) so that code_name() can name the code.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace gridpact {
 
-enum class Code : uint16_t {
-  kOk = 0,
-  // Encoding.
-  kBadEncoding = 100,
-  kTrailingBytes = 101,
-  kFieldTooLong = 102,
-  kUnknownVersion = 103,
-  kUnknownType = 104,
-  kTooLarge = 105,
-  kTruncated = 106,
-  // Authentication and ordering.
-  kBadSignature = 200,
-  kWrongChain = 201,
-  kNonceReused = 202,
-  kNonceTooFar = 203,
-  kMempoolFull = 204,
-  kDuplicateTx = 205,
-  kNonceMismatch = 206,
-  kUnauthorized = 207,
-  // Bank.
-  kInsufficientFunds = 300,
-  kNotIssuer = 301,
-  kOverflow = 302,
-  kZeroAmount = 303,
-  kEscrowNotFound = 304,
-  kEscrowExists = 305,
-  kSelfTransfer = 306,
-  // API and input.
-  kMalformedJson = 400,
-  kInvalidArgument = 401,
-  kNotFound = 404,
-  kBadGenesis = 410,
-  // Node and storage.
-  kStorage = 500,
-  kStateRootMismatch = 501,
-  kShuttingDown = 502,
-  kTimeout = 503,
+// The engine's own codes (module "base", numbers below 1000).
+#define GRIDPACT_BASE_CODES(X)                                                                 \
+  X(kOk, 0, "OK", "success")                                                                   \
+  /* Encoding. */                                                                              \
+  X(kBadEncoding, 100, "BAD_ENCODING", "bytes are not a valid canonical encoding")             \
+  X(kTrailingBytes, 101, "TRAILING_BYTES", "bytes left over after a complete value")           \
+  X(kFieldTooLong, 102, "FIELD_TOO_LONG", "a field is longer than its bound")                  \
+  X(kUnknownVersion, 103, "UNKNOWN_VERSION", "an encoding version this build does not know")   \
+  X(kUnknownType, 104, "UNKNOWN_TYPE", "a transaction or record type no module handles")       \
+  X(kTooLarge, 105, "TOO_LARGE", "a transaction or request exceeds its size limit")            \
+  X(kTruncated, 106, "TRUNCATED", "the input ends before the value does")                      \
+  /* Authentication and ordering. */                                                           \
+  X(kBadSignature, 200, "BAD_SIGNATURE", "the signature does not verify under the sender key") \
+  X(kWrongChain, 201, "WRONG_CHAIN", "the transaction names another chain id")                 \
+  X(kNonceReused, 202, "NONCE_REUSED", "the sender already used this nonce")                   \
+  X(kNonceTooFar, 203, "NONCE_TOO_FAR", "the nonce is too far ahead of the sender's next")     \
+  X(kMempoolFull, 204, "MEMPOOL_FULL", "the mempool is full; retry later")                     \
+  X(kDuplicateTx, 205, "DUPLICATE_TX", "a transaction with this nonce is already waiting")     \
+  X(kNonceMismatch, 206, "NONCE_MISMATCH", "the nonce is not the sender's next at execution")  \
+  X(kUnauthorized, 207, "UNAUTHORIZED", "the signer may not perform this action")              \
+  /* Bank. */                                                                                  \
+  X(kInsufficientFunds, 300, "INSUFFICIENT_FUNDS", "the balance does not cover the amount")    \
+  X(kNotIssuer, 301, "NOT_ISSUER", "only the currency issuer may mint or burn")                \
+  X(kOverflow, 302, "OVERFLOW", "an amount or balance would overflow 64 bits")                 \
+  X(kZeroAmount, 303, "ZERO_AMOUNT", "the amount must be positive")                            \
+  X(kEscrowNotFound, 304, "ESCROW_NOT_FOUND", "no escrow with that id")                        \
+  X(kEscrowExists, 305, "ESCROW_EXISTS", "an escrow with that id already exists")              \
+  X(kSelfTransfer, 306, "SELF_TRANSFER", "sender and recipient are the same account")          \
+  /* API and input. */                                                                         \
+  X(kMalformedJson, 400, "MALFORMED_JSON", "the request body is not valid JSON")               \
+  X(kInvalidArgument, 401, "INVALID_ARGUMENT",                                                 \
+    "a parameter is missing, malformed or out of range")                                       \
+  X(kNotFound, 404, "NOT_FOUND", "no such object or route")                                    \
+  X(kBadGenesis, 410, "BAD_GENESIS", "the genesis file is invalid")                            \
+  /* Node and storage. */                                                                      \
+  X(kStorage, 500, "STORAGE", "the store failed to read or write")                             \
+  X(kStateRootMismatch, 501, "STATE_ROOT_MISMATCH",                                            \
+    "a recomputed root differs from the recorded one")                                         \
+  X(kShuttingDown, 502, "SHUTTING_DOWN", "the node is stopping")                               \
+  X(kTimeout, 503, "TIMEOUT", "the operation did not complete in time")
+
+#define GRIDPACT_CODE_ENUMERATOR(id, number, name, meaning) id = number,
+enum class Code : uint16_t { GRIDPACT_BASE_CODES(GRIDPACT_CODE_ENUMERATOR) };
+#undef GRIDPACT_CODE_ENUMERATOR
+
+// One code: what `gridpact codes` prints for it.
+struct CodeInfo {
+  uint16_t number;
+  std::string_view name;     // stable, upper snake case, e.g. "BAD_SIGNATURE"
+  std::string_view meaning;  // one line for client authors
 };
 
-// Stable, upper-snake name of a code, e.g. "BAD_SIGNATURE". Module codes register theirs.
-std::string_view code_name(Code code);
-// Lets a module name its own codes (1000+). Call at static-init time or before use.
-void register_code_name(uint16_t code, std::string_view name);
+// The codes of one module; it owns the numbers first..last.
+struct CodeTable {
+  std::string_view module;
+  uint16_t first;
+  uint16_t last;
+  std::span<const CodeInfo> codes;
+};
 
+// Whether every code of `entries` lies in first..last (checked at compile time).
+constexpr bool codes_within(std::span<const CodeInfo> entries, uint16_t first, uint16_t last) {
+  for (const auto& c : entries)
+    if (c.number < first || c.number > last) return false;
+  return true;
+}
+
+#define GRIDPACT_CODE_INFO(id, number, name, meaning) ::gridpact::CodeInfo{number, name, meaning},
+#define GRIDPACT_CODE_CONSTANT(id, number, name, meaning) \
+  inline constexpr ::gridpact::Code id = static_cast<::gridpact::Code>(number);
+
+// GRIDPACT_CODES(kMeterCodes, "meters", 1100, LIST): the constants of LIST in the current
+// namespace, and kMeterCodes, the CodeTable of module "meters" owning 1100..1199.
+#define GRIDPACT_CODES(table, module, hundred, LIST)                                            \
+  LIST(GRIDPACT_CODE_CONSTANT)                                                                  \
+  inline constexpr ::gridpact::CodeInfo table##_entries[] = {LIST(GRIDPACT_CODE_INFO)};         \
+  inline constexpr ::gridpact::CodeTable table{module, hundred, hundred + 99, table##_entries}; \
+  static_assert(hundred >= 1000 && hundred % 100 == 0, "modules own a hundred from 1000");      \
+  static_assert(::gridpact::codes_within(table##_entries, hundred, hundred + 99),               \
+                "a code of " module " lies outside its hundred")
+
+inline constexpr CodeInfo kBaseCodeEntries[] = {GRIDPACT_BASE_CODES(GRIDPACT_CODE_INFO)};
+inline constexpr CodeTable kBaseCodes{"base", 0, 999, kBaseCodeEntries};
+
+// Stable, upper-snake name of a code, e.g. "BAD_SIGNATURE"; "UNKNOWN_ERROR" for a number
+// no registered table declares.
+std::string_view code_name(Code code);
+// Makes a module's codes known to code_name() and code_tables(). Idempotent and
+// thread-safe; each module calls it (through its register_*_codes()) before use.
+void register_codes(const CodeTable& table);
+// The base table and every table registered so far, in order of registration.
+std::vector<const CodeTable*> code_tables();
 struct Status {
   Code code = Code::kOk;
   std::string message;
@@ -73,6 +130,10 @@ struct Status {
 inline Status error(Code code, std::string message) {
   return Status{code, std::move(message)};
 }
+
+// The first conflict among `tables`: a number or name declared twice, a code outside its
+// table's range, or two tables whose ranges overlap. OK when there is none.
+Status check_code_tables(std::span<const CodeTable* const> tables);
 
 // A value or an error Status.
 template <typename T>

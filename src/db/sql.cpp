@@ -9,12 +9,7 @@
 namespace gridpact::db {
 
 void register_db_codes() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_code_name(1400, "DB_ERROR");
-    register_code_name(1401, "DB_MISMATCH");
-    register_code_name(1402, "DB_BAD_URL");
-  });
+  register_codes(kDbCodes);
 }
 
 namespace {

@@ -16,9 +16,11 @@
 
 namespace gridpact::db {
 
-constexpr Code kDbError = static_cast<Code>(1400);
-constexpr Code kDbMismatch = static_cast<Code>(1401);
-constexpr Code kDbBadUrl = static_cast<Code>(1402);
+#define GRIDPACT_DB_CODES(X)                                                        \
+  X(kDbError, 1400, "DB_ERROR", "the SQL engine refused a statement or connection") \
+  X(kDbMismatch, 1401, "DB_MISMATCH", "the read model differs from the chain")      \
+  X(kDbBadUrl, 1402, "DB_BAD_URL", "the database URL is not understood")
+GRIDPACT_CODES(kDbCodes, "db", 1400, GRIDPACT_DB_CODES);
 void register_db_codes();
 
 using Value = std::optional<std::string>;

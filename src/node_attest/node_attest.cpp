@@ -16,16 +16,8 @@
 namespace gridpact::node_attest {
 
 void register_node_attest_codes() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    attest::register_attest_codes();
-    register_code_name(1500, "BAD_CHALLENGE");
-    register_code_name(1501, "MEASUREMENT_MISMATCH");
-    register_code_name(1502, "STALE_CHALLENGE");
-    register_code_name(1503, "NODE_KEY_MISMATCH");
-    register_code_name(1504, "ATTESTATION_UNAVAILABLE");
-    register_code_name(1505, "BAD_ATTESTATION_RESPONSE");
-  });
+  attest::register_attest_codes();
+  register_codes(kNodeAttestCodes);
 }
 
 Result<Hash32> measure_file(const std::string& path) {

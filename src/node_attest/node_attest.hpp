@@ -46,18 +46,19 @@ class Server;
 
 namespace gridpact::node_attest {
 
-// The challenge is not hex or longer than kMaxChallenge bytes.
-constexpr Code kBadChallenge = static_cast<Code>(1500);
-// The node reports another measurement than the verifier allows.
-constexpr Code kMeasurementMismatch = static_cast<Code>(1501);
-// The answer is for another challenge than the one the verifier sent (a replay).
-constexpr Code kStaleChallenge = static_cast<Code>(1502);
-// The evidence or the node signature is not by the node key the answer names.
-constexpr Code kNodeKeyMismatch = static_cast<Code>(1503);
-// The node cannot produce evidence now (TPM failure).
-constexpr Code kAttestationUnavailable = static_cast<Code>(1504);
-// The answer is not a well-formed attestation document.
-constexpr Code kBadAttestationResponse = static_cast<Code>(1505);
+// Error codes: X(constant, number, name, meaning).
+#define GRIDPACT_NODE_ATTEST_CODES(X)                                                           \
+  X(kBadChallenge, 1500, "BAD_CHALLENGE", "the challenge is not hex or too long")               \
+  X(kMeasurementMismatch, 1501, "MEASUREMENT_MISMATCH",                                         \
+    "the node reports a measurement the verifier does not allow")                               \
+  X(kStaleChallenge, 1502, "STALE_CHALLENGE", "the answer is for another challenge (a replay)") \
+  X(kNodeKeyMismatch, 1503, "NODE_KEY_MISMATCH",                                                \
+    "evidence or signature is not by the named node key")                                       \
+  X(kAttestationUnavailable, 1504, "ATTESTATION_UNAVAILABLE",                                   \
+    "the node cannot produce evidence now")                                                     \
+  X(kBadAttestationResponse, 1505, "BAD_ATTESTATION_RESPONSE",                                  \
+    "the answer is not a well-formed attestation document")
+GRIDPACT_CODES(kNodeAttestCodes, "node_attest", 1500, GRIDPACT_NODE_ATTEST_CODES);
 
 void register_node_attest_codes();
 

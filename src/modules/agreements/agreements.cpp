@@ -14,30 +14,8 @@
 namespace gridpact::agreements {
 
 void register_agreements_codes() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_code_name(1300, "ASSET_NOT_FOUND");
-    register_code_name(1301, "PREMISES_NOT_FOUND");
-    register_code_name(1302, "NOT_ASSET_OWNER");
-    register_code_name(1303, "ASSET_IN_USE");
-    register_code_name(1304, "AGREEMENT_NOT_FOUND");
-    register_code_name(1305, "NOT_A_PARTY");
-    register_code_name(1306, "ALREADY_SIGNED");
-    register_code_name(1307, "TERMS_HASH_MISMATCH");
-    register_code_name(1308, "BAD_TERMS");
-    register_code_name(1309, "SHARES_NOT_100");
-    register_code_name(1310, "WRONG_AGREEMENT_STATUS");
-    register_code_name(1311, "AGREEMENT_NOT_STARTED");
-    register_code_name(1312, "NOTHING_DUE");
-    register_code_name(1313, "NO_SETTLED_INTERACTION");
-    register_code_name(1314, "ALREADY_RATED");
-    register_code_name(1315, "BAD_SCORE");
-    register_code_name(1316, "METER_NOT_FOUND");
-    register_code_name(1317, "NO_ARREARS");
-    register_code_name(1318, "NO_AMENDMENT");
-    register_code_name(1319, "BAD_LISTING");
-    register_code_name(1320, "TRADE_NOT_FOUND");
-  });
+  meters::register_meter_codes();  // kMeterNotFound
+  register_codes(kAgreementsCodes);
 }
 
 namespace {

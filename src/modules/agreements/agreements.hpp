@@ -58,6 +58,7 @@
 #include <string>
 
 #include "ledger/module.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::agreements {
 
@@ -75,28 +76,33 @@ constexpr uint16_t kExecute = 0x040a;
 constexpr uint16_t kRate = 0x040b;
 constexpr uint16_t kRateTrade = 0x040c;
 
-// Error codes.
-constexpr Code kAssetNotFound = static_cast<Code>(1300);
-constexpr Code kPremisesNotFound = static_cast<Code>(1301);
-constexpr Code kNotAssetOwner = static_cast<Code>(1302);
-constexpr Code kAssetInUse = static_cast<Code>(1303);
-constexpr Code kAgreementNotFound = static_cast<Code>(1304);
-constexpr Code kNotAParty = static_cast<Code>(1305);
-constexpr Code kAlreadySigned = static_cast<Code>(1306);
-constexpr Code kTermsHashMismatch = static_cast<Code>(1307);
-constexpr Code kBadTerms = static_cast<Code>(1308);
-constexpr Code kSharesNot100 = static_cast<Code>(1309);
-constexpr Code kWrongStatus = static_cast<Code>(1310);
-constexpr Code kNotStarted = static_cast<Code>(1311);
-constexpr Code kNothingDue = static_cast<Code>(1312);
-constexpr Code kNoSettledInteraction = static_cast<Code>(1313);
-constexpr Code kAlreadyRated = static_cast<Code>(1314);
-constexpr Code kBadScore = static_cast<Code>(1315);
-constexpr Code kMeterNotFound = static_cast<Code>(1316);
-constexpr Code kNoArrears = static_cast<Code>(1317);
-constexpr Code kNoAmendment = static_cast<Code>(1318);
-constexpr Code kBadListing = static_cast<Code>(1319);
-constexpr Code kTradeNotFound = static_cast<Code>(1320);
+// Error codes: X(constant, number, name, meaning). 1316 (METER_NOT_FOUND before codes were
+// unique) is retired; a missing meter is the meters module's METER_NOT_FOUND.
+#define GRIDPACT_AGREEMENTS_CODES(X)                                                      \
+  X(kAssetNotFound, 1300, "ASSET_NOT_FOUND", "no asset with that id")                     \
+  X(kPremisesNotFound, 1301, "PREMISES_NOT_FOUND", "no premises with that id")            \
+  X(kNotAssetOwner, 1302, "NOT_ASSET_OWNER", "the asset belongs to another account")      \
+  X(kAssetInUse, 1303, "ASSET_IN_USE", "the asset already serves an agreement")           \
+  X(kAgreementNotFound, 1304, "AGREEMENT_NOT_FOUND", "no agreement with that id")         \
+  X(kNotAParty, 1305, "NOT_A_PARTY", "the sender is not a party to the agreement")        \
+  X(kAlreadySigned, 1306, "ALREADY_SIGNED", "the party has signed already")               \
+  X(kTermsHashMismatch, 1307, "TERMS_HASH_MISMATCH", "the signature is for other terms")  \
+  X(kBadTerms, 1308, "BAD_TERMS", "the agreement terms are invalid")                      \
+  X(kSharesNot100, 1309, "SHARES_NOT_100", "shares are missing or do not add up to 100%") \
+  X(kWrongStatus, 1310, "WRONG_AGREEMENT_STATUS",                                         \
+    "the agreement is not in a status that allows this")                                  \
+  X(kNotStarted, 1311, "AGREEMENT_NOT_STARTED", "the agreement term has not started")     \
+  X(kNothingDue, 1312, "NOTHING_DUE", "no billing period has ended yet")                  \
+  X(kNoSettledInteraction, 1313, "NO_SETTLED_INTERACTION",                                \
+    "the rater has no settled dealing with the ratee")                                    \
+  X(kAlreadyRated, 1314, "ALREADY_RATED", "the rater rated this already")                 \
+  X(kBadScore, 1315, "BAD_SCORE", "a score is 1 to 5")                                    \
+  X(kNoArrears, 1317, "NO_ARREARS", "nothing is owed")                                    \
+  X(kNoAmendment, 1318, "NO_AMENDMENT", "the agreement has no pending amendment")         \
+  X(kBadListing, 1319, "BAD_LISTING", "the listing is invalid")                           \
+  X(kTradeNotFound, 1320, "TRADE_NOT_FOUND", "no market trade with that id")
+GRIDPACT_CODES(kAgreementsCodes, "agreements", 1300, GRIDPACT_AGREEMENTS_CODES);
+using meters::kMeterNotFound;
 void register_agreements_codes();
 
 constexpr size_t kMaxName = 64;

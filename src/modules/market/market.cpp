@@ -12,21 +12,7 @@
 namespace gridpact::market {
 
 void register_market_codes() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    register_code_name(1200, "BAD_ORDER");
-    register_code_name(1201, "UNKNOWN_COMMODITY");
-    register_code_name(1202, "UNKNOWN_SOURCE");
-    register_code_name(1203, "METER_NOT_OWNED");
-    register_code_name(1204, "METER_NOT_GENERATING");
-    register_code_name(1205, "GATE_CLOSED");
-    register_code_name(1206, "ORDER_NOT_FOUND");
-    register_code_name(1207, "NOT_ORDER_OWNER");
-    register_code_name(1208, "ORDER_NOT_OPEN");
-    register_code_name(1209, "UNKNOWN_METER");
-    register_code_name(1210, "UNKNOWN_MICROGRID");
-    register_code_name(1211, "PERIOD_TOO_FAR");
-  });
+  register_codes(kMarketCodes);
 }
 
 namespace {

@@ -59,18 +59,21 @@ constexpr uint16_t kBid = 0x0302;
 constexpr uint16_t kCancel = 0x0303;
 constexpr uint16_t kAmend = 0x0304;
 
-constexpr Code kBadOrder = static_cast<Code>(1200);
-constexpr Code kUnknownCommodity = static_cast<Code>(1201);
-constexpr Code kUnknownSource = static_cast<Code>(1202);
-constexpr Code kMeterNotOwned = static_cast<Code>(1203);
-constexpr Code kMeterNotGenerating = static_cast<Code>(1204);
-constexpr Code kGateClosed = static_cast<Code>(1205);
-constexpr Code kOrderNotFound = static_cast<Code>(1206);
-constexpr Code kNotOrderOwner = static_cast<Code>(1207);
-constexpr Code kOrderNotOpen = static_cast<Code>(1208);
-constexpr Code kUnknownMeter = static_cast<Code>(1209);
-constexpr Code kUnknownMicrogrid = static_cast<Code>(1210);
-constexpr Code kPeriodTooFar = static_cast<Code>(1211);
+// Error codes: X(constant, number, name, meaning).
+#define GRIDPACT_MARKET_CODES(X)                                                                  \
+  X(kBadOrder, 1200, "BAD_ORDER", "an order quantity, price or field is out of range")            \
+  X(kUnknownCommodity, 1201, "UNKNOWN_COMMODITY", "the market does not trade that commodity")     \
+  X(kUnknownSource, 1202, "UNKNOWN_SOURCE", "a source name is not one the market knows")          \
+  X(kMeterNotOwned, 1203, "METER_NOT_OWNED", "the order names a meter of another account")        \
+  X(kMeterNotGenerating, 1204, "METER_NOT_GENERATING", "a consumer meter cannot offer energy")    \
+  X(kGateClosed, 1205, "GATE_CLOSED", "the gate of the order period has closed")                  \
+  X(kOrderNotFound, 1206, "ORDER_NOT_FOUND", "no order with that id")                             \
+  X(kNotOrderOwner, 1207, "NOT_ORDER_OWNER", "the order belongs to another account")              \
+  X(kOrderNotOpen, 1208, "ORDER_NOT_OPEN", "the order is no longer open (or has traded)")         \
+  X(kUnknownMeter, 1209, "UNKNOWN_METER", "the order names an unknown or revoked meter")          \
+  X(kUnknownMicrogrid, 1210, "UNKNOWN_MICROGRID", "the microgrid is not in the market fee zones") \
+  X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")
+GRIDPACT_CODES(kMarketCodes, "market", 1200, GRIDPACT_MARKET_CODES);
 void register_market_codes();
 
 constexpr size_t kMaxCommodity = 16;

@@ -140,24 +140,8 @@ Status bad_genesis(const std::string& what) {
 }  // namespace
 
 void register_meter_codes() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    attest::register_attest_codes();
-    register_code_name(1100, "METER_NOT_FOUND");
-    register_code_name(1101, "METER_EXISTS");
-    register_code_name(1102, "METER_REVOKED");
-    register_code_name(1103, "READING_BAD_SIGNATURE");
-    register_code_name(1104, "READING_REPLAYED");
-    register_code_name(1105, "DUPLICATE_READING");
-    register_code_name(1106, "REGISTER_BACKWARDS");
-    register_code_name(1107, "PERIOD_IN_FUTURE");
-    register_code_name(1108, "PERIOD_OUT_OF_ORDER");
-    register_code_name(1109, "NOT_METER_OWNER");
-    register_code_name(1110, "NOT_METER_AUTHORITY");
-    register_code_name(1111, "BAD_METER_FIELD");
-    register_code_name(1112, "MALFORMED_READING");
-    register_code_name(1113, "TOPIC_MISMATCH");
-  });
+  attest::register_attest_codes();
+  register_codes(kMeterCodes);
 }
 
 // ---- Sources ----

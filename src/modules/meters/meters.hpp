@@ -78,7 +78,7 @@
 
 namespace gridpact::meters {
 
-// ---- The contract other modules read (see /work/HELPERS.md) ----
+// ---- The contract other modules read ----
 
 enum class Source : uint8_t {
   kConsumer = 0,
@@ -141,20 +141,27 @@ constexpr uint8_t kReadingVersion = 1;
 constexpr size_t kReadingSize = 1 + 32 + 8 * 4 + 64;
 constexpr size_t kMaxQueryResults = 1000;
 
-constexpr Code kMeterNotFound = static_cast<Code>(1100);
-constexpr Code kMeterExists = static_cast<Code>(1101);
-constexpr Code kMeterRevoked = static_cast<Code>(1102);
-constexpr Code kReadingBadSignature = static_cast<Code>(1103);
-constexpr Code kReadingReplayed = static_cast<Code>(1104);
-constexpr Code kDuplicateReading = static_cast<Code>(1105);
-constexpr Code kRegisterBackwards = static_cast<Code>(1106);
-constexpr Code kPeriodInFuture = static_cast<Code>(1107);
-constexpr Code kPeriodOutOfOrder = static_cast<Code>(1108);
-constexpr Code kNotMeterOwner = static_cast<Code>(1109);
-constexpr Code kNotMeterAuthority = static_cast<Code>(1110);
-constexpr Code kBadMeterField = static_cast<Code>(1111);
-constexpr Code kMalformedReading = static_cast<Code>(1112);
-constexpr Code kTopicMismatch = static_cast<Code>(1113);
+// Error codes: X(constant, number, name, meaning).
+#define GRIDPACT_METERS_CODES(X)                                                                   \
+  X(kMeterNotFound, 1100, "METER_NOT_FOUND", "no meter is registered with that id")                \
+  X(kMeterExists, 1101, "METER_EXISTS", "a meter with that key is or was registered")              \
+  X(kMeterRevoked, 1102, "METER_REVOKED", "the meter is revoked")                                  \
+  X(kReadingBadSignature, 1103, "READING_BAD_SIGNATURE",                                           \
+    "the reading is not signed by the meter key")                                                  \
+  X(kReadingReplayed, 1104, "READING_REPLAYED", "the reading sequence is not above the last one")  \
+  X(kDuplicateReading, 1105, "DUPLICATE_READING",                                                  \
+    "the meter already has a reading for the period")                                              \
+  X(kRegisterBackwards, 1106, "REGISTER_BACKWARDS", "a register is below its previous value")      \
+  X(kPeriodInFuture, 1107, "PERIOD_IN_FUTURE", "the reading is for a period after the block time") \
+  X(kPeriodOutOfOrder, 1108, "PERIOD_OUT_OF_ORDER",                                                \
+    "the reading is for a period before the last one")                                             \
+  X(kNotMeterOwner, 1109, "NOT_METER_OWNER", "only the meter owner (or authority) may do this")    \
+  X(kNotMeterAuthority, 1110, "NOT_METER_AUTHORITY",                                               \
+    "only the meters policy authority may do this")                                                \
+  X(kBadMeterField, 1111, "BAD_METER_FIELD", "a registration field is malformed")                  \
+  X(kMalformedReading, 1112, "MALFORMED_READING", "a published reading does not decode")           \
+  X(kTopicMismatch, 1113, "TOPIC_MISMATCH", "an MQTT topic names another meter than its reading")
+GRIDPACT_CODES(kMeterCodes, "meters", 1100, GRIDPACT_METERS_CODES);
 void register_meter_codes();
 
 struct RegisterPayload {
