@@ -7,9 +7,9 @@
 #include <lemon/network_simplex.h>
 #include <functional>
 
-#include "modules/market/book_gen.hpp"
 #include "modules/market/book_json.hpp"
 #include "modules/market/clearing.hpp"
+#include "modules/market/testing.hpp"
 
 using namespace gridpact;
 using namespace gridpact::market;

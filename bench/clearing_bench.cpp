@@ -8,9 +8,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "../../../bench/bench_util.hpp"
-#include "modules/market/book_gen.hpp"
+#include "bench_util.hpp"
 #include "modules/market/clearing.hpp"
+#include "modules/market/testing.hpp"
 
 using namespace gridpact;
 using namespace gridpact::market;

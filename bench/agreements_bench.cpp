@@ -22,8 +22,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "../../../bench/bench_util.hpp"
 #include "attest/virtual_platform.hpp"
+#include "bench_util.hpp"
 #include "db/read_model.hpp"
 #include "ledger/store.hpp"
 #include "ledger/testing.hpp"

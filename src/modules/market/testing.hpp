@@ -1,4 +1,5 @@
-// Random books for the property tests and the benchmark (not part of the library).
+// Test helpers of the market module (target gridpact_market_testing, linked only by tests
+// and benchmarks): random books for the clearing property tests and bench_clearing.
 #pragma once
 
 #include <random>

@@ -11,8 +11,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "../../../bench/bench_util.hpp"
-#include "attest/virtual_platform.hpp"
+#include "bench_util.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -96,11 +95,8 @@ int main() {
     r.source = i % 2 == 0 ? meters::Source::kPv : meters::Source::kConsumer;
     r.location = "bench";
     r.firmware_version = "sim";
-    Bytes key(meter_keys[i].public_key().bytes.begin(), meter_keys[i].public_key().bytes.end());
-    auto nonce = attest::attestation_nonce(chain_id, key,
-                                           meters::registration_challenge(keys[i].public_key(), r));
-    r.evidence = attest::encode_evidence(attest::make_virtual_evidence(meter_keys[i], nonce));
-    meter_ids.push_back(meters::meter_id_of(key));
+    r = meters::virtual_registration(meter_keys[i], keys[i].public_key(), chain_id, std::move(r));
+    meter_ids.push_back(meters::virtual_meter_id(meter_keys[i]));
     Transaction tx;
     tx.chain_id = chain_id;
     tx.nonce = 0;

@@ -22,8 +22,8 @@
 #include <thread>
 #include <unordered_map>
 
-#include "../../../bench/bench_util.hpp"
 #include "attest/p256.hpp"
+#include "bench_util.hpp"
 #include "modules/meters/meters.hpp"
 #include "node/node.hpp"
 
