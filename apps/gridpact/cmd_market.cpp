@@ -1,5 +1,5 @@
 // gridpact market clear: clears a clearing-book/1 file offline with the engine the ledger
-// runs, and prints the trades (../shared/formats/clearing-book.md).
+// runs, and prints the trades (docs/clearing-book.md).
 #include <fstream>
 #include <iostream>
 #include <sstream>

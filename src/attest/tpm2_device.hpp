@@ -1,6 +1,7 @@
 // A TPM 2.0 reached through tpm2-tss ESYS, with just the operations a meter or node agent
 // needs to enrol and attest. Every method leaves no transient object behind (without a
-// resource manager the TPM holds only a few; see /work/shared/TPM.md).
+// resource manager the TPM holds only a few; see src/attest/README.md, "Working with the
+// swtpm emulator").
 //
 // Keys live as *blobs*: the TPM2B_PUBLIC and TPM2B_PRIVATE that TPM2_Create returns. The
 // private part is encrypted under its parent, a primary key that the TPM re-derives from

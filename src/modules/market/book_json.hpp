@@ -1,4 +1,4 @@
-// The clearing-book/1 exchange format (../shared/formats/clearing-book.md): a book in,
+// The clearing-book/1 exchange format (docs/clearing-book.md): a book in,
 // trades out. The reader is strict: unknown, missing or mistyped keys, duplicate ids and
 // out-of-range numbers are MALFORMED_JSON / INVALID_ARGUMENT errors naming the order and
 // the key.
