@@ -12,6 +12,8 @@
 
 #include "base/error.hpp"
 #include "ledger/block.hpp"
+#include "ledger/collections.hpp"
+#include "ledger/params.hpp"
 #include "ledger/state.hpp"
 
 namespace gridpact {
@@ -65,6 +67,15 @@ class Module {
   // Read-only queries: GET /v1/<module>/<path>?params. NOT_FOUND for unknown paths.
   virtual Result<json> query(const StateReader& state, std::string_view path,
                              const json& params) const = 0;
+
+  // The module's parameters (ledger/params.hpp), each named "<module>.<parameter>".
+  virtual std::vector<ParamSpec> params() const { return {}; }
+  // A rule across the module's parameters (e.g. a tax rate needs a tax account), run on
+  // the state a parameter change would leave. Ranges are the registry's business.
+  virtual Status check_params(const StateReader&) const { return Status::ok(); }
+  // The module's state: one row per key prefix, as the state-key table of its header
+  // lists them (a test keeps the two equal).
+  virtual std::vector<state::SchemaEntry> schema() const { return {}; }
 };
 
 // Tools for modules.
