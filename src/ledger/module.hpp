@@ -69,7 +69,7 @@ class Module {
                              const json& params) const = 0;
 
   // The module's parameters (ledger/params.hpp), each named "<module>.<parameter>".
-  virtual std::vector<ParamSpec> params() const { return {}; }
+  virtual std::vector<ParamSpec> param_table() const { return {}; }
   // A rule across the module's parameters (e.g. a tax rate needs a tax account), run on
   // the state a parameter change would leave. Ranges are the registry's business.
   virtual Status check_params(const StateReader&) const { return Status::ok(); }

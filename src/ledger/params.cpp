@@ -198,7 +198,7 @@ std::optional<PublicKey> read_account_param(const StateReader& state, std::strin
 
 ParamRegistry::ParamRegistry(const std::vector<Module*>& modules) {
   for (const Module* m : modules)
-    for (ParamSpec& spec : m->params()) {
+    for (ParamSpec& spec : m->param_table()) {
       owners_.emplace_back(spec.name, m);
       specs_.push_back(std::move(spec));
     }

@@ -1,7 +1,7 @@
 // Chain parameters: the values a module reads from state rather than from its code, so
 // that governance can change them without a new release.
 //
-// Each module declares its parameters in one table (Module::params()): a dotted name
+// Each module declares its parameters in one table (Module::param_table()): a dotted name
 // ("market.retail_tariff": the module's name, a dot, the parameter), the type, the
 // allowed range or choices, the default. The values live in state, one key each:
 //

@@ -20,7 +20,7 @@ class Toy : public Module {
   std::string_view name() const override { return "toy"; }
   std::vector<TxTypeInfo> tx_types() const override { return {}; }
   Status init_genesis(StateOverlay& s, const json& section) override {
-    return init_params(s, params(), section);
+    return init_params(s, param_table(), section);
   }
   Status check(const Transaction&) const override { return ok(); }
   Status deliver(TxContext&) override { return ok(); }
@@ -28,7 +28,7 @@ class Toy : public Module {
   Result<json> query(const StateReader&, std::string_view, const json&) const override {
     return error(Code::kNotFound, "none");
   }
-  std::vector<ParamSpec> params() const override {
+  std::vector<ParamSpec> param_table() const override {
     return {ParamSpec::u64("toy.tariff", 300, 0, 1000, "price per kWh"),
             ParamSpec::boolean("toy.open", true, "accepting orders"),
             ParamSpec::text("toy.rule", "a", {"a", "b"}, "the rule"),
