@@ -40,6 +40,12 @@ struct BlockContext {
   std::vector<Event>& events;  // recorded in the block's end-of-block receipt
 };
 
+// The accounts a development chain starts with, for the modules' default genesis sections.
+struct DevelopmentAccounts {
+  PublicKey issuer;  // mints, and stands in for every authority of a development chain
+  std::vector<std::pair<PublicKey, uint64_t>> balances;
+};
+
 struct TxTypeInfo {
   uint16_t type;
   std::string_view name;  // e.g. "bank/transfer"
@@ -51,8 +57,12 @@ class Module {
   virtual std::string_view name() const = 0;
   virtual std::vector<TxTypeInfo> tx_types() const = 0;
 
-  // Writes the module's initial state from its section of the genesis document.
+  // Writes the module's initial state from its section of the genesis document, after
+  // validating it (BAD_GENESIS).
   virtual Status init_genesis(StateOverlay& state, const json& section) = 0;
+  // The module's section of a development chain's genesis document: TOML, its [name]
+  // table first, or "" for none. init_genesis accepts it.
+  virtual std::string default_genesis(const DevelopmentAccounts&) const { return {}; }
   // Stateless check run by the mempool before a transaction is accepted (payload decodes,
   // fields in range). Executing still re-checks everything against state.
   virtual Status check(const Transaction& tx) const = 0;

@@ -73,7 +73,8 @@ class Chain {
 
 // Where a module's schema() and the state-key table of its header disagree, one line per
 // difference (empty: they agree). The table is the block of rows "//   <key>  <value>"
-// after the header's line that starts "// State keys", up to the next line "//".
+// after the header's line that starts "// State keys", up to the next line "//"; lines
+// indented further continue the row above.
 inline std::vector<std::string> schema_drift(const Module& module, const std::string& header) {
   std::ifstream in(header);
   if (!in) return {"cannot read " + header};
@@ -84,8 +85,10 @@ inline std::vector<std::string> schema_drift(const Module& module, const std::st
       inside = true;
     else if (inside && line == "//")
       break;
-    else if (inside && line.starts_with("//   "))
+    else if (inside && line.size() > 5 && line.starts_with("//   ") && line[5] != ' ')
       rows.push_back(line.substr(5));
+    else if (inside && !rows.empty() && line.starts_with("//   "))  // continues the row
+      rows.back() += " " + line.substr(line.find_first_not_of(" /"));
   }
   std::vector<bool> matched(rows.size(), false);
   for (const auto& e : module.schema()) {

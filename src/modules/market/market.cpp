@@ -936,6 +936,12 @@ std::vector<TxTypeInfo> MarketModule::tx_types() const {
           {kAmend, "market/amend"}};
 }
 
+// The grid operator (fees, retail and feed-in counterparty) of a development chain is its
+// issuer; every other parameter keeps its default.
+std::string MarketModule::default_genesis(const DevelopmentAccounts& accounts) const {
+  return "[market]\noperator = \"" + accounts.issuer.hex() + "\"\n";
+}
+
 Status MarketModule::init_genesis(StateOverlay& s, const json& section) {
   if (section.is_object() && section.empty()) return ok();  // no market on this chain
   if (!section.is_object()) return error(Code::kBadGenesis, "market section must be a table");

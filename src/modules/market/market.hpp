@@ -190,6 +190,7 @@ class MarketModule : public Module {
   std::string_view name() const override { return "market"; }
   std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
+  std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;
