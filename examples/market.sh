@@ -50,6 +50,8 @@ EOF
 rm -rf "$data/db"
 start_node "$data"
 "$GRIDPACT" query --node "$NODE" module market/params | jq -c '{rule, retail_tariff, feed_in_tariff, fees}'
+say "every module parameter by its dotted name (the values governance may change)"
+"$GRIDPACT" query --node "$NODE" params | jq -c '{"market.rule", "market.retail_tariff", "market.gate_closure_ms"}'
 
 alice=$data/keys/alice.json
 issuer=$data/keys/issuer.json

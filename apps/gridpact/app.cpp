@@ -37,8 +37,9 @@ Status ensure_development_chain(const DataDir& dir, const std::string& chain_id)
                             std::pair{"alice", &alice}})
     if (Status s = write_key_file(dir.key_path(name), *key); !s) return s;
   std::ofstream out(dir.genesis_path());
+  auto modules = make_modules();
   out << development_genesis(chain_id, validator.public_key(), issuer.public_key(),
-                             {{alice.public_key(), 1'000'000'000}});
+                             {{alice.public_key(), 1'000'000'000}}, raw(modules));
   return out ? Status::ok() : error(Code::kStorage, "cannot write " + dir.genesis_path());
 }
 

@@ -21,6 +21,8 @@ void add_query_commands(CLI::App& app) {
   q->add_subcommand("chain", "Chain parameters and transaction types")->callback([run] {
     run("/v1/chain");
   });
+  q->add_subcommand("params", "Every module parameter's dotted name and current value")
+      ->callback([run] { run("/v1/params"); });
   auto* account = q->add_subcommand("account", "An account, with state proofs");
   account->add_option("account", *arg, "Public key hex")->required();
   account->callback([run, arg] { run("/v1/accounts/" + *arg); });

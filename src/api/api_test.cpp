@@ -5,6 +5,8 @@
 #include "api/views.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
+#include "modules/meters/meters.hpp"
 
 namespace gridpact::api {
 namespace {
@@ -14,9 +16,13 @@ struct ApiTest : ::testing::Test {
   KeyPair validator = KeyPair::generate();
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
+  bank::BankModule genesis_bank;  // write the genesis document's sections
+  meters::MetersModule genesis_meters;
+  market::MarketModule genesis_market;
   Genesis genesis =
       Genesis::parse(development_genesis("api-test", validator.public_key(), issuer.public_key(),
-                                         {{alice.public_key(), 5000}}))
+                                         {{alice.public_key(), 5000}},
+                                         {&genesis_bank, &genesis_meters, &genesis_market}))
           .value();
   std::unique_ptr<Node> node;
   std::unique_ptr<Server> server;
@@ -29,6 +35,8 @@ struct ApiTest : ::testing::Test {
     o.proof_history_blocks = proof_history_blocks;
     std::vector<std::unique_ptr<Module>> mods;
     mods.push_back(std::make_unique<bank::BankModule>());
+    mods.push_back(std::make_unique<meters::MetersModule>());
+    mods.push_back(std::make_unique<market::MarketModule>());
     node = Node::open(std::move(o), std::move(mods)).value();
     node->start();
     server = std::make_unique<Server>(*node, ServerOptions{});
@@ -187,6 +195,48 @@ TEST_F(ApiTest, BatchAccountsProofsMetricsAndBlockStream) {
   EXPECT_NE(m->body.find("gridpact_txs_committed_total 10"), std::string::npos) << m->body;
   json health = get("/v1/health");
   EXPECT_EQ(health["development"], true);
+}
+
+TEST_F(ApiTest, ParamsListsEveryParameterByItsDottedName) {
+  json p = get("/v1/params");
+  ASSERT_TRUE(p.is_object()) << p.dump();
+  // The development genesis names the operator and leaves the rest at their defaults.
+  EXPECT_EQ(p["market.operator"], issuer.public_key().hex());
+  EXPECT_EQ(p["market.retail_tariff"], 300'000);
+  EXPECT_EQ(p["market.rule"], "pay-as-clear");
+  EXPECT_TRUE(p["market.tax_account"].is_null());
+  for (const auto& [name, value] : p.items()) EXPECT_NE(name.find('.'), std::string::npos) << name;
+}
+
+// The development genesis is written by the modules now (each its own section), and must
+// read as the engine wrote it before: what `gridpact init` and the examples rely on.
+TEST(DevelopmentGenesis, EachModuleWritesItsOwnSectionAsBefore) {
+  KeyPair v = KeyPair::generate(), i = KeyPair::generate(), a = KeyPair::generate();
+  bank::BankModule bank;
+  meters::MetersModule meters;
+  market::MarketModule market;
+  std::string text = development_genesis("dev", v.public_key(), i.public_key(),
+                                         {{a.public_key(), 7}}, {&bank, &meters, &market});
+  std::string expected =
+      "# A development chain: keys live beside this file. INSECURE, for development only.\n"
+      "chain_id = \"dev\"\ndevelopment = true\ntime_ms = 0\n\n"
+      "[validator]\npublic_key = \"" +
+      v.public_key().hex() +
+      "\"\n\n"
+      "[block]\ninterval_ms = 100\nidle_interval_ms = 1000\nmax_txs = 5000\n\n"
+      "[bank]\nissuer = \"" +
+      i.public_key().hex() +
+      "\"\n\n"
+      "[bank.balances]\n\"" +
+      a.public_key().hex() +
+      "\" = 7\n\n"
+      "[meters]\nperiod_ms = 900000\nallow_virtual = true\nauthority = \"" +
+      i.public_key().hex() +
+      "\"\n\n"
+      "[market]\noperator = \"" +
+      i.public_key().hex() + "\"\n";
+  EXPECT_EQ(text, expected);
+  ASSERT_TRUE(Genesis::parse(text));
 }
 
 }  // namespace

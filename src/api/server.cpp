@@ -145,6 +145,11 @@ void Server::routes() {
                 {"tx_types", types}});
   });
 
+  s.Get("/v1/params", [this](const httplib::Request&, httplib::Response& res) {
+    ParamRegistry registry(node_.executor().modules());
+    reply(res, registry.values(node_.store()));
+  });
+
   s.Post("/v1/tx", [this](const httplib::Request& req, httplib::Response& res) {
     std::vector<Bytes> raws;
     bool batch = false;

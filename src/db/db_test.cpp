@@ -381,9 +381,12 @@ INSTANTIATE_TEST_SUITE_P(Engines, ReadModelTest, ::testing::Values("sqlite", "po
 TEST(Follower, FollowsANodeAndResumes) {
   testing::TempDir dir;
   KeyPair validator = KeyPair::generate(), issuer = KeyPair::generate(), host = KeyPair::generate();
+  bank::BankModule genesis_bank;  // write the genesis document's sections
+  meters::MetersModule genesis_meters;
   Genesis genesis =
       Genesis::parse(development_genesis("follow-test", validator.public_key(), issuer.public_key(),
-                                         {{host.public_key(), 1000}}))
+                                         {{host.public_key(), 1000}},
+                                         {&genesis_bank, &genesis_meters}))
           .value();
   NodeOptions o;
   o.data_dir = dir.str() + "/chain";

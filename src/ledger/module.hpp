@@ -12,6 +12,8 @@
 
 #include "base/error.hpp"
 #include "ledger/block.hpp"
+#include "ledger/collections.hpp"
+#include "ledger/params.hpp"
 #include "ledger/state.hpp"
 
 namespace gridpact {
@@ -38,6 +40,12 @@ struct BlockContext {
   std::vector<Event>& events;  // recorded in the block's end-of-block receipt
 };
 
+// The accounts a development chain starts with, for the modules' default genesis sections.
+struct DevelopmentAccounts {
+  PublicKey issuer;  // mints, and stands in for every authority of a development chain
+  std::vector<std::pair<PublicKey, uint64_t>> balances;
+};
+
 struct TxTypeInfo {
   uint16_t type;
   std::string_view name;  // e.g. "bank/transfer"
@@ -49,8 +57,12 @@ class Module {
   virtual std::string_view name() const = 0;
   virtual std::vector<TxTypeInfo> tx_types() const = 0;
 
-  // Writes the module's initial state from its section of the genesis document.
+  // Writes the module's initial state from its section of the genesis document, after
+  // validating it (BAD_GENESIS).
   virtual Status init_genesis(StateOverlay& state, const json& section) = 0;
+  // The module's section of a development chain's genesis document: TOML, its [name]
+  // table first, or "" for none. init_genesis accepts it.
+  virtual std::string default_genesis(const DevelopmentAccounts&) const { return {}; }
   // Stateless check run by the mempool before a transaction is accepted (payload decodes,
   // fields in range). Executing still re-checks everything against state.
   virtual Status check(const Transaction& tx) const = 0;
@@ -65,6 +77,15 @@ class Module {
   // Read-only queries: GET /v1/<module>/<path>?params. NOT_FOUND for unknown paths.
   virtual Result<json> query(const StateReader& state, std::string_view path,
                              const json& params) const = 0;
+
+  // The module's parameters (ledger/params.hpp), each named "<module>.<parameter>".
+  virtual std::vector<ParamSpec> param_table() const { return {}; }
+  // A rule across the module's parameters (e.g. a tax rate needs a tax account), run on
+  // the state a parameter change would leave. Ranges are the registry's business.
+  virtual Status check_params(const StateReader&) const { return Status::ok(); }
+  // The module's state: one row per key prefix, as the state-key table of its header
+  // lists them (a test keeps the two equal).
+  virtual std::vector<state::SchemaEntry> schema() const { return {}; }
 };
 
 // Tools for modules.

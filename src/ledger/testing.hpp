@@ -2,7 +2,9 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "ledger/executor.hpp"
 
@@ -68,5 +70,43 @@ class Chain {
   std::string chain_id_;
   std::map<PublicKey, uint64_t> pending_;
 };
+
+// Where a module's schema() and the state-key table of its header disagree, one line per
+// difference (empty: they agree). The table is the block of rows "//   <key>  <value>"
+// after the header's line that starts "// State keys", up to the next line "//"; lines
+// indented further continue the row above.
+inline std::vector<std::string> schema_drift(const Module& module, const std::string& header) {
+  std::ifstream in(header);
+  if (!in) return {"cannot read " + header};
+  std::vector<std::string> rows, out;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("// State keys"))
+      inside = true;
+    else if (inside && line == "//")
+      break;
+    else if (inside && line.size() > 5 && line.starts_with("//   ") && line[5] != ' ')
+      rows.push_back(line.substr(5));
+    else if (inside && !rows.empty() && line.starts_with("//   "))  // continues the row
+      rows.back() += " " + line.substr(line.find_first_not_of(" /"));
+  }
+  std::vector<bool> matched(rows.size(), false);
+  for (const auto& e : module.schema()) {
+    std::string key = e.prefix + e.layout;
+    bool found = false;
+    for (size_t i = 0; i < rows.size() && !found; ++i) {
+      const std::string& r = rows[i];
+      if (!r.starts_with(key + " ")) continue;
+      size_t v = r.find_first_not_of(' ', key.size());
+      if (v == std::string::npos || r.compare(v, e.value.size(), e.value) != 0) continue;
+      found = matched[i] = true;
+    }
+    if (!found) out.push_back("declared, not in the header: " + key + "  " + e.value);
+  }
+  for (size_t i = 0; i < rows.size(); ++i)
+    if (!matched[i]) out.push_back("in the header, not declared: " + rows[i]);
+  if (rows.empty()) out.push_back(header + " has no state-key table");
+  return out;
+}
 
 }  // namespace gridpact::testing

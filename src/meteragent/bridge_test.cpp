@@ -95,8 +95,9 @@ struct BridgeTest : ::testing::Test {
   KeyPair owner = KeyPair::generate();
   KeyPair relay = KeyPair::generate();
   KeyPair meter = KeyPair::generate();
+  meters::MetersModule genesis_meters;  // writes the genesis document's [meters] section
   Genesis genesis = Genesis::parse(development_genesis("bridge-test", validator.public_key(),
-                                                       issuer.public_key(), {}))
+                                                       issuer.public_key(), {}, {&genesis_meters}))
                         .value();
   std::unique_ptr<Node> node;
   std::unique_ptr<Mosquitto> broker;

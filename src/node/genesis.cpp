@@ -97,25 +97,18 @@ Result<Genesis> Genesis::load(const std::string& path) {
 
 std::string development_genesis(const std::string& chain_id, const PublicKey& validator,
                                 const PublicKey& issuer,
-                                const std::vector<std::pair<PublicKey, uint64_t>>& balances) {
+                                const std::vector<std::pair<PublicKey, uint64_t>>& balances,
+                                const std::vector<Module*>& modules) {
   std::ostringstream s;
   s << "# A development chain: keys live beside this file. INSECURE, for development only.\n"
     << "chain_id = \"" << chain_id << "\"\n"
     << "development = true\n"
     << "time_ms = 0\n\n"
     << "[validator]\npublic_key = \"" << validator.hex() << "\"\n\n"
-    << "[block]\ninterval_ms = 100\nidle_interval_ms = 1000\nmax_txs = 5000\n\n"
-    << "[bank]\nissuer = \"" << issuer.hex() << "\"\n";
-  if (!balances.empty()) {
-    s << "\n[bank.balances]\n";
-    for (const auto& [k, v] : balances) s << "\"" << k.hex() << "\" = " << v << "\n";
-  }
-  // Virtual (software, INSECURE) meters are accepted on development chains only; the
-  // issuer doubles as the meters policy authority there.
-  s << "\n[meters]\nperiod_ms = 900000\nallow_virtual = true\nauthority = \"" << issuer.hex()
-    << "\"\n";
-  // The market's grid operator (fees, retail and feed-in counterparty) is the issuer too.
-  s << "\n[market]\noperator = \"" << issuer.hex() << "\"\n";
+    << "[block]\ninterval_ms = 100\nidle_interval_ms = 1000\nmax_txs = 5000\n";
+  const DevelopmentAccounts accounts{issuer, balances};
+  for (const Module* m : modules)
+    if (std::string section = m->default_genesis(accounts); !section.empty()) s << "\n" << section;
   return s.str();
 }
 

@@ -38,10 +38,12 @@ struct Genesis {
   static Result<Genesis> load(const std::string& path);
 };
 
-// A development genesis document for the given keys.
+// A development genesis document for the given keys: the engine's tables, then each
+// module's default section (Module::default_genesis), in the order of `modules`.
 std::string development_genesis(const std::string& chain_id, const PublicKey& validator,
                                 const PublicKey& issuer,
-                                const std::vector<std::pair<PublicKey, uint64_t>>& balances);
+                                const std::vector<std::pair<PublicKey, uint64_t>>& balances,
+                                const std::vector<Module*>& modules);
 
 // Key files: JSON {"public_key": hex, "seed": hex}, written with mode 0600. The seed is
 // secret; nothing else in GridPact ever prints it.

@@ -20,9 +20,10 @@ struct NodeTest : ::testing::Test {
   KeyPair validator = KeyPair::generate();
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
+  bank::BankModule genesis_bank;  // writes the genesis document's [bank] section
   Genesis genesis =
       Genesis::parse(development_genesis("node-test", validator.public_key(), issuer.public_key(),
-                                         {{alice.public_key(), 1'000'000}}))
+                                         {{alice.public_key(), 1'000'000}}, {&genesis_bank}))
           .value();
 
   std::unique_ptr<Node> open() {

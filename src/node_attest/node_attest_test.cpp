@@ -31,9 +31,11 @@ Bytes random_challenge() {
 struct NodeAttestTest : ::testing::Test {
   testing::TempDir dir;
   KeyPair validator = KeyPair::generate();
-  Genesis genesis = Genesis::parse(development_genesis("attest-test", validator.public_key(),
-                                                       KeyPair::generate().public_key(), {}))
-                        .value();
+  bank::BankModule genesis_bank;  // writes the genesis document's [bank] section
+  Genesis genesis =
+      Genesis::parse(development_genesis("attest-test", validator.public_key(),
+                                         KeyPair::generate().public_key(), {}, {&genesis_bank}))
+          .value();
   Hash32 measurement = measure_self().value();
   std::unique_ptr<Node> node;
   std::unique_ptr<NodeAttestor> attestor;

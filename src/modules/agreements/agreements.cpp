@@ -1487,6 +1487,24 @@ std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
           {kRateTrade, "agreements/rate-trade"}};
 }
 
+std::vector<state::SchemaEntry> AgreementsModule::schema() const {
+  return {{"agr/next/", "{asset,prem,agt}", "u64 last id issued"},
+          {"agr/asset/", "<id>", "Asset"},
+          {"agr/prem/", "<id>", "Premises"},
+          {"agr/terms/", "<id>", "Terms"},
+          {"agr/agt/", "<id>", "AgreementState, then the billing record"},
+          {"agr/amend/", "<id>", "pending amendment: Terms"},
+          {"agr/due/", "<time u64><chunk u32>", "packed u64 ids"},
+          {"agr/duen/", "<time u64>", "u64 number of ids"},
+          {"agr/pay/", "<id><period>", "Payment"},
+          {"agr/rated/", "<id><period><rater pk>", "u8 score"},
+          {"agr/rating/", "<pk>", "RatingTotals"},
+          {std::string(kTradeRatedPrefix), "<u8 len><commodity><period u64><index u64><rater pk>",
+           "u8 score || ratee pk || u64 weight"},
+          {"agr/log/", "<height u64><seq u32>", "u8 kind"},
+          {std::string(kLogCounter), "", "u64 height || u32 next seq"}};
+}
+
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
   if (!section.is_object()) return error(Code::kBadGenesis, "[agreements] must be a table");
   return ok();

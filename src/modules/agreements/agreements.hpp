@@ -382,6 +382,7 @@ class AgreementsModule : public Module {
   std::string_view name() const override { return "agreements"; }
   std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
+  std::vector<state::SchemaEntry> schema() const override;
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;

@@ -1099,5 +1099,12 @@ TEST(TradeRef, ParsesAndPrints) {
   EXPECT_FALSE(TradeRef::parse("a-commodity-name-too-long/1/2"));
 }
 
+TEST(AgreementsModuleSchema, HeaderKeyTableMatchesTheDeclaredSchema) {
+  AgreementsModule m;
+  auto drift =
+      testing::schema_drift(m, GRIDPACT_SOURCE_DIR "/src/modules/agreements/agreements.hpp");
+  EXPECT_TRUE(drift.empty()) << ::testing::PrintToString(drift);
+}
+
 }  // namespace
 }  // namespace gridpact::agreements

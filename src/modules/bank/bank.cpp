@@ -227,6 +227,24 @@ std::vector<TxTypeInfo> BankModule::tx_types() const {
   return {{kTransfer, "bank/transfer"}, {kMint, "bank/mint"}, {kBurn, "bank/burn"}};
 }
 
+std::string BankModule::default_genesis(const DevelopmentAccounts& accounts) const {
+  std::string s = "[bank]\nissuer = \"" + accounts.issuer.hex() + "\"\n";
+  if (!accounts.balances.empty()) {
+    s += "\n[bank.balances]\n";
+    for (const auto& [k, v] : accounts.balances)
+      s += "\"" + k.hex() + "\" = " + std::to_string(v) + "\n";
+  }
+  return s;
+}
+
+std::vector<state::SchemaEntry> BankModule::schema() const {
+  return {{std::string(kIssuerKey), "", "issuer public key"},
+          {std::string(kSupplyKey), "", "u64"},
+          {"bank/bal/", "<pk>", "u64 balance"},
+          {"bank/locked/", "<pk>", "u64 sum of the account's open escrows"},
+          {"bank/esc/", "<id>", "owner pk (32) || u64 amount"}};
+}
+
 Status BankModule::init_genesis(StateOverlay& s, const json& section) {
   auto iss = section.contains("issuer") ? parse_key(section["issuer"]) : std::nullopt;
   if (!iss) return error(Code::kBadGenesis, "bank.issuer must be a 64-hex-digit public key");

@@ -83,6 +83,8 @@ class BankModule : public Module {
   std::string_view name() const override { return "bank"; }
   std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
+  std::string default_genesis(const DevelopmentAccounts& accounts) const override;
+  std::vector<state::SchemaEntry> schema() const override;
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   json payload_json(uint16_t type, const Bytes& payload) const override;

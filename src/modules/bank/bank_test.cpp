@@ -174,6 +174,12 @@ TEST_F(BankTest, MoneyIsConservedUnderRandomTraffic) {
   }
 }
 
+TEST(BankModuleSchema, HeaderKeyTableMatchesTheDeclaredSchema) {
+  BankModule m;
+  auto drift = testing::schema_drift(m, GRIDPACT_SOURCE_DIR "/src/modules/bank/bank.hpp");
+  EXPECT_TRUE(drift.empty()) << ::testing::PrintToString(drift);
+}
+
 }  // namespace
 }  // namespace gridpact::bank
 

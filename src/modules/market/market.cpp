@@ -6,6 +6,7 @@
 #include <set>
 
 #include "codec/codec.hpp"
+#include "ledger/collections.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/meters/meters.hpp"
 
@@ -17,20 +18,160 @@ void register_market_codes() {
 
 namespace {
 
+// ---- Schema: records and collections ------------------------------------------------------
+// (the header's key table lists them; market_test checks the two against each other)
+
+// The market's shape, fixed at genesis.
+struct MarketConfig {
+  std::vector<std::string> commodities;
+  std::map<std::string, std::map<std::string, int64_t>> fees;  // [seller mg][buyer mg]
+};
+void encode_value(codec::Writer& w, const MarketConfig& c) {
+  w.count(c.commodities.size(), kMaxCommodities);
+  for (const auto& name : c.commodities) w.str(name, kMaxCommodity);
+  w.count(c.fees.size(), kMaxFeeZones);
+  for (const auto& [from, row] : c.fees) {
+    w.str(from, kMaxMicrogrid).count(row.size(), kMaxFeeZones);
+    for (const auto& [to, fee] : row) w.str(to, kMaxMicrogrid).i64(fee);
+  }
+}
+void decode_value(codec::Reader& r, MarketConfig& c) {
+  c.commodities.resize(r.count(kMaxCommodities));
+  for (auto& name : c.commodities) name = r.str(kMaxCommodity);
+  size_t rows = r.count(kMaxFeeZones);
+  for (size_t i = 0; i < rows; ++i) {
+    auto& row = c.fees[r.str(kMaxMicrogrid)];
+    size_t n = r.count(kMaxFeeZones);
+    for (size_t k = 0; k < n; ++k) {
+      std::string to = r.str(kMaxMicrogrid);
+      row[to] = r.i64();
+    }
+  }
+}
+
+// What the gate did to one book.
+struct ClearedSummary {
+  std::string commodity;
+  uint64_t period = 0;
+  std::string rule;
+  uint64_t orders = 0, trades = 0, volume_wh = 0, height = 0;
+  std::optional<int64_t> clearing_price;  // uniform-price rules
+  std::string note;                       // what was done when the rule did not apply
+  json to_json() const {
+    json j = {{"commodity", commodity}, {"period", period}, {"rule", rule},
+              {"orders", orders},       {"trades", trades}, {"volume_wh", volume_wh},
+              {"height", height}};
+    if (clearing_price) j["clearing_price"] = *clearing_price;
+    if (!note.empty()) j["note"] = note;
+    return j;
+  }
+};
+constexpr size_t kMaxNote = 1024;
+void encode_value(codec::Writer& w, const ClearedSummary& c) {
+  w.str(c.commodity, kMaxCommodity).u64(c.period).str(c.rule, kMaxParamText);
+  w.u64(c.orders).u64(c.trades).u64(c.volume_wh).u64(c.height);
+  w.boolean(c.clearing_price.has_value());
+  if (c.clearing_price) w.i64(*c.clearing_price);
+  w.str(c.note, kMaxNote);
+}
+void decode_value(codec::Reader& r, ClearedSummary& c) {
+  c.commodity = r.str(kMaxCommodity);
+  c.period = r.u64();
+  c.rule = r.str(kMaxParamText);
+  c.orders = r.u64();
+  c.trades = r.u64();
+  c.volume_wh = r.u64();
+  c.height = r.u64();
+  if (r.boolean()) c.clearing_price = r.i64();
+  c.note = r.str(kMaxNote);
+}
+
+// One account's settlement of one period.
+struct Statement {
+  uint64_t bought_wh = 0, sold_wh = 0, delivered_wh = 0, received_wh = 0, grid_wh = 0,
+           spilled_wh = 0;
+  uint64_t paid = 0, received = 0, fees = 0, tax = 0, feed_in_paid = 0, feed_in_unpaid = 0;
+  uint64_t refunded = 0;
+  bool missing_reading = false;
+  uint64_t settled_height = 0;
+  json to_json() const {
+    return {{"bought_wh", bought_wh},
+            {"sold_wh", sold_wh},
+            {"delivered_wh", delivered_wh},
+            {"received_wh", received_wh},
+            {"grid_wh", grid_wh},
+            {"spilled_wh", spilled_wh},
+            {"paid", paid},
+            {"received", received},
+            {"fees", fees},
+            {"tax", tax},
+            {"feed_in_paid", feed_in_paid},
+            {"feed_in_unpaid", feed_in_unpaid},
+            {"refunded", refunded},
+            {"missing_reading", missing_reading},
+            {"settled_height", settled_height}};
+  }
+};
+void encode_value(codec::Writer& w, const Statement& s) {
+  for (uint64_t v :
+       {s.bought_wh, s.sold_wh, s.delivered_wh, s.received_wh, s.grid_wh, s.spilled_wh, s.paid,
+        s.received, s.fees, s.tax, s.feed_in_paid, s.feed_in_unpaid, s.refunded})
+    w.u64(v);
+  w.boolean(s.missing_reading).u64(s.settled_height);
+}
+void decode_value(codec::Reader& r, Statement& s) {
+  for (uint64_t* v :
+       {&s.bought_wh, &s.sold_wh, &s.delivered_wh, &s.received_wh, &s.grid_wh, &s.spilled_wh,
+        &s.paid, &s.received, &s.fees, &s.tax, &s.feed_in_paid, &s.feed_in_unpaid, &s.refunded})
+    *v = r.u64();
+  s.missing_reading = r.boolean();
+  s.settled_height = r.u64();
+}
+
+using BookKey = std::pair<std::string, uint64_t>;                   // commodity, period
+using StatementKey = std::tuple<std::string, uint64_t, PublicKey>;  // ..., account
+const state::Item<MarketConfig> kConfig("market/config");
+const state::Map<BookKey, ClearedSummary> kCleared("market/cleared/");
+const state::Map<StatementKey, Statement> kStatements("market/statement/");
+
 // ---- Parameters -------------------------------------------------------------------------
 
+// The parameters a governance change may alter (ledger/params.hpp); commodities and the
+// fee matrix are the market's shape, fixed at genesis (MarketConfig).
+std::vector<ParamSpec> market_params() {
+  return {
+      ParamSpec::text("market.rule", "pay-as-clear",
+                      {"pay-as-clear", "pay-as-bid", "midpoint", "continuous"},
+                      "clearing rule at gate closure, or continuous matching"),
+      ParamSpec::u64("market.gate_closure_ms", 0, 0, 86'400'000,
+                     "orders for a period close this long before it starts"),
+      ParamSpec::u64("market.settlement_deadline_ms", 3'600'000, 0, 30 * 86'400'000ull,
+                     "after a period ends, how long settlement waits for readings"),
+      ParamSpec::u64("market.max_periods_ahead", 672, 0, 100'000,
+                     "how many periods ahead orders are accepted"),
+      ParamSpec::u64("market.retail_tariff", 300'000, 0, kMaxPrice,
+                     "price of grid energy, micro-units per kWh"),
+      ParamSpec::u64("market.feed_in_tariff", 80'000, 0, kMaxPrice,
+                     "price the operator pays for spilled energy, micro-units per kWh"),
+      ParamSpec::u64("market.tax_ppm", 0, 0, 1'000'000,
+                     "tax on sellers' proceeds, parts per million"),
+      ParamSpec::account("market.operator", false,
+                         "the grid operator: fees, retail and feed-in counterparty"),
+      ParamSpec::account("market.tax_account", true, "the account that collects the tax"),
+  };
+}
+
 struct Params {
-  std::string rule = "pay-as-clear";  // or pay-as-bid, midpoint, continuous
+  std::string rule;
   uint64_t gate_closure_ms = 0;
-  uint64_t settlement_deadline_ms = 3'600'000;
-  uint64_t max_periods_ahead = 672;  // a week of 15-minute periods
-  int64_t retail_tariff = 300'000;   // micro per kWh
-  int64_t feed_in_tariff = 80'000;
+  uint64_t settlement_deadline_ms = 0;
+  uint64_t max_periods_ahead = 0;
+  int64_t retail_tariff = 0;  // micro per kWh
+  int64_t feed_in_tariff = 0;
   uint64_t tax_ppm = 0;  // share of the seller's proceeds, parts per million
   PublicKey operator_account;
   std::optional<PublicKey> tax_account;
-  std::vector<std::string> commodities{std::string(kElectricity)};
-  std::map<std::string, std::map<std::string, int64_t>> fees;  // [seller mg][buyer mg]
+  MarketConfig config;
 };
 
 json params_json(const Params& p) {
@@ -42,8 +183,8 @@ json params_json(const Params& p) {
             {"feed_in_tariff", p.feed_in_tariff},
             {"tax_ppm", p.tax_ppm},
             {"operator", p.operator_account.hex()},
-            {"commodities", p.commodities},
-            {"fees", p.fees}};
+            {"commodities", p.config.commodities},
+            {"fees", p.config.fees}};
   if (p.tax_account) j["tax_account"] = p.tax_account->hex();
   return j;
 }
@@ -56,92 +197,64 @@ std::optional<uint64_t> as_u64(const json& v) {
   return std::nullopt;
 }
 
-Result<Params> params_from(const json& j) {
-  Params p;
+// The genesis section's commodities and fee matrix (its parameters are init_params').
+Result<MarketConfig> config_from(const json& j) {
+  MarketConfig c;
+  c.commodities = {std::string(kElectricity)};
   auto bad = [](const std::string& m) { return error(Code::kBadGenesis, "market." + m); };
-  if (!j.is_object()) return bad("section must be a table");
-  static const std::set<std::string> known = {"rule",
-                                              "gate_closure_ms",
-                                              "settlement_deadline_ms",
-                                              "max_periods_ahead",
-                                              "retail_tariff",
-                                              "feed_in_tariff",
-                                              "tax_ppm",
-                                              "operator",
-                                              "tax_account",
-                                              "commodities",
-                                              "fees"};
-  for (const auto& [k, v] : j.items())
-    if (!known.count(k)) return bad(k + " is not a market parameter");
-  auto u64 = [&](const char* key, uint64_t& out, uint64_t max) -> Status {
-    if (!j.contains(key)) return ok();
-    auto v = as_u64(j[key]);
-    if (!v || *v > max)
-      return bad(std::string(key) + " must be an integer in 0.." + std::to_string(max));
-    out = *v;
-    return ok();
-  };
-  uint64_t retail = static_cast<uint64_t>(p.retail_tariff),
-           feed_in = static_cast<uint64_t>(p.feed_in_tariff);
-  for (Status s : {u64("gate_closure_ms", p.gate_closure_ms, 86'400'000),
-                   u64("settlement_deadline_ms", p.settlement_deadline_ms, 30 * 86'400'000ull),
-                   u64("max_periods_ahead", p.max_periods_ahead, 100'000),
-                   u64("retail_tariff", retail, kMaxPrice),
-                   u64("feed_in_tariff", feed_in, kMaxPrice), u64("tax_ppm", p.tax_ppm, 1'000'000)})
-    if (!s) return s;
-  p.retail_tariff = static_cast<int64_t>(retail);
-  p.feed_in_tariff = static_cast<int64_t>(feed_in);
-  if (j.contains("rule")) {
-    if (!j["rule"].is_string()) return bad("rule must be a string");
-    p.rule = j["rule"].get<std::string>();
-  }
-  if (p.rule != "continuous" && !parse_rule(p.rule))
-    return bad("rule must be pay-as-clear, pay-as-bid, midpoint or continuous");
-  auto key = [&](const char* k) -> std::optional<PublicKey> {
-    if (!j.contains(k) || !j[k].is_string()) return std::nullopt;
-    return PublicKey::from_hex(j[k].get<std::string>());
-  };
-  auto op = key("operator");
-  if (!op) return bad("operator must be a 64-hex-digit public key (the grid operator)");
-  p.operator_account = *op;
-  if (j.contains("tax_account")) {
-    p.tax_account = key("tax_account");
-    if (!p.tax_account) return bad("tax_account must be a 64-hex-digit public key");
-  }
-  if (p.tax_ppm > 0 && !p.tax_account) return bad("tax_ppm needs a tax_account");
   if (j.contains("commodities")) {
-    if (!j["commodities"].is_array() || j["commodities"].empty())
-      return bad("commodities must be a non-empty array of names");
-    p.commodities.clear();
-    for (const auto& c : j["commodities"]) {
-      if (!c.is_string() || c.get<std::string>().empty() ||
-          c.get<std::string>().size() > kMaxCommodity)
+    if (!j["commodities"].is_array() || j["commodities"].empty() ||
+        j["commodities"].size() > kMaxCommodities)
+      return bad("commodities must be a non-empty array of at most " +
+                 std::to_string(kMaxCommodities) + " names");
+    c.commodities.clear();
+    for (const auto& x : j["commodities"]) {
+      if (!x.is_string() || x.get<std::string>().empty() ||
+          x.get<std::string>().size() > kMaxCommodity)
         return bad("commodity names are 1..16 bytes");
-      p.commodities.push_back(c.get<std::string>());
+      c.commodities.push_back(x.get<std::string>());
     }
   }
   if (j.contains("fees")) {
-    if (!j["fees"].is_object()) return bad("fees must be a table of tables");
+    if (!j["fees"].is_object() || j["fees"].size() > kMaxFeeZones)
+      return bad("fees must be a table of at most " + std::to_string(kMaxFeeZones) + " tables");
     for (const auto& [from, row] : j["fees"].items()) {
-      if (!row.is_object()) return bad("fees." + from + " must be a table");
+      if (!row.is_object() || row.size() > kMaxFeeZones)
+        return bad("fees." + from + " must be a table of at most " + std::to_string(kMaxFeeZones) +
+                   " fees");
+      if (from.empty() || from.size() > kMaxMicrogrid)
+        return bad("fees: microgrid names are 1..64 bytes");
       for (const auto& [to, fee] : row.items()) {
         auto v = as_u64(fee);
         if (!v || *v > static_cast<uint64_t>(kMaxFee))
           return bad("fees." + from + "." + to + " must be an integer >= 0");
         if (from == to && *v != 0) return bad("fees." + from + "." + to + " must be 0");
-        p.fees[from][to] = static_cast<int64_t>(*v);
+        if (to.empty() || to.size() > kMaxMicrogrid)
+          return bad("fees: microgrid names are 1..64 bytes");
+        c.fees[from][to] = static_cast<int64_t>(*v);
       }
     }
-    for (const auto& [a, row] : p.fees)
-      for (const auto& [b, row2] : p.fees)
+    for (const auto& [a, row] : c.fees)
+      for (const auto& [b, row2] : c.fees)
         if (a != b && !row.count(b)) return bad("fees." + a + "." + b + " is missing");
   }
-  return p;
+  return c;
 }
 
 Params load_params(const StateReader& s) {
-  auto v = s.get("market/params");
-  return params_from(json::parse(v.value())).value();
+  Params p;
+  p.rule = read_text_param(s, "market.rule");
+  p.gate_closure_ms = read_u64_param(s, "market.gate_closure_ms");
+  p.settlement_deadline_ms = read_u64_param(s, "market.settlement_deadline_ms");
+  p.max_periods_ahead = read_u64_param(s, "market.max_periods_ahead");
+  // Both bounded by kMaxPrice in the parameter table.
+  p.retail_tariff = static_cast<int64_t>(read_u64_param(s, "market.retail_tariff"));
+  p.feed_in_tariff = static_cast<int64_t>(read_u64_param(s, "market.feed_in_tariff"));
+  p.tax_ppm = read_u64_param(s, "market.tax_ppm");
+  p.operator_account = read_account_param(s, "market.operator").value();
+  p.tax_account = read_account_param(s, "market.tax_account");
+  p.config = kConfig.get(s).value();
+  return p;
 }
 
 // ---- Keys ---------------------------------------------------------------------------------
@@ -360,13 +473,13 @@ Status check_gate(const StateReader& s, const Params& p, uint64_t period, uint64
 }
 
 Status check_commodity(const Params& p, const std::string& c) {
-  for (const auto& name : p.commodities)
+  for (const auto& name : p.config.commodities)
     if (name == c) return ok();
   return error(kUnknownCommodity, "no commodity '" + c + "' in this market");
 }
 
 Status check_microgrid(const Params& p, const std::string& mg) {
-  if (p.fees.empty() || p.fees.count(mg)) return ok();
+  if (p.config.fees.empty() || p.config.fees.count(mg)) return ok();
   return error(kUnknownMicrogrid, "microgrid '" + mg + "' is not in the market's fee zones");
 }
 
@@ -410,12 +523,12 @@ Book build_book(const Loaded& l, const Params& p, bool remaining = false) {
   Book book;
   book.reserve(l.orders.size());
   for (const auto& o : l.orders) book.microgrid(o.microgrid);
-  for (const auto& [mg, row] : p.fees) book.microgrid(mg);
+  for (const auto& [mg, row] : p.config.fees) book.microgrid(mg);
   const auto mgs = book.microgrids();
   for (uint32_t a = 0; a < mgs.size(); ++a)
     for (uint32_t b = 0; b < mgs.size(); ++b) {
       int64_t fee = 0;
-      if (a != b && !p.fees.empty()) fee = p.fees.at(mgs[a]).at(mgs[b]);
+      if (a != b && !p.config.fees.empty()) fee = p.config.fees.at(mgs[a]).at(mgs[b]);
       book.set_fee(a, b, fee);
     }
   for (size_t i = 0; i < l.orders.size(); ++i) {
@@ -540,15 +653,13 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
     put_order(s, l.ids[i], o);
     s.erase(book_prefix(commodity, period) + hex16(o.seq));
   }
-  json summary = {{"commodity", commodity},    {"period", period},        {"rule", p.rule},
-                  {"orders", l.orders.size()}, {"trades", trades.size()}, {"volume_wh", volume},
-                  {"height", ctx.block.height}};
-  if (c.uniform_price) summary["clearing_price"] = *c.uniform_price;
-  if (!c.note.empty()) summary["note"] = c.note;
-  s.put("market/cleared/" + std::string(commodity) + "/" + hex16(period), summary.dump());
+  ClearedSummary summary{std::string(commodity), period,          p.rule,
+                         l.orders.size(),        trades.size(),   volume,
+                         ctx.block.height,       c.uniform_price, c.note.substr(0, kMaxNote)};
+  kCleared.put(s, {std::string(commodity), period}, summary);
   if (!trades.empty())
     s.put("market/unsettled/" + hex16(period) + "/" + std::string(commodity), "");
-  ctx.events.push_back({"market/cleared", summary.dump()});
+  ctx.events.push_back({"market/cleared", summary.to_json().dump()});
 }
 
 // ---- Settlement -------------------------------------------------------------------------------
@@ -573,30 +684,6 @@ std::vector<uint64_t> share(const std::vector<uint64_t>& wanted, uint64_t availa
                  : static_cast<uint64_t>(static_cast<uint128>(wanted[i]) * available / total);
   return out;
 }
-
-struct Statement {
-  uint64_t bought_wh = 0, sold_wh = 0, delivered_wh = 0, received_wh = 0, grid_wh = 0,
-           spilled_wh = 0;
-  uint64_t paid = 0, received = 0, fees = 0, tax = 0, feed_in_paid = 0, feed_in_unpaid = 0;
-  uint64_t refunded = 0;
-  bool missing_reading = false;
-  json to_json() const {
-    return {{"bought_wh", bought_wh},
-            {"sold_wh", sold_wh},
-            {"delivered_wh", delivered_wh},
-            {"received_wh", received_wh},
-            {"grid_wh", grid_wh},
-            {"spilled_wh", spilled_wh},
-            {"paid", paid},
-            {"received", received},
-            {"fees", fees},
-            {"tax", tax},
-            {"feed_in_paid", feed_in_paid},
-            {"feed_in_unpaid", feed_in_unpaid},
-            {"refunded", refunded},
-            {"missing_reading", missing_reading}};
-  }
-};
 
 // Returns false when the period must wait for readings.
 bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity,
@@ -714,14 +801,9 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
       put_order(s, bid, *o);
     }
   }
-  for (const auto& [who, statement] : st) {
-    json j = statement.to_json();
-    j["account"] = who.hex();
-    j["period"] = period;
-    j["commodity"] = commodity;
-    j["settled_height"] = ctx.block.height;
-    s.put("market/statement/" + std::string(commodity) + "/" + hex16(period) + "/" + who.hex(),
-          j.dump());
+  for (auto& [who, statement] : st) {
+    statement.settled_height = ctx.block.height;
+    kStatements.put(s, {std::string(commodity), period, who}, statement);
   }
   ctx.events.push_back({"market/settled", json{{"commodity", commodity},
                                                {"period", period},
@@ -840,12 +922,53 @@ std::vector<TxTypeInfo> MarketModule::tx_types() const {
           {kAmend, "market/amend"}};
 }
 
+// The grid operator (fees, retail and feed-in counterparty) of a development chain is its
+// issuer; every other parameter keeps its default.
+std::string MarketModule::default_genesis(const DevelopmentAccounts& accounts) const {
+  return "[market]\noperator = \"" + accounts.issuer.hex() + "\"\n";
+}
+
 Status MarketModule::init_genesis(StateOverlay& s, const json& section) {
   if (section.is_object() && section.empty()) return ok();  // no market on this chain
-  auto p = params_from(section);
-  if (!p) return p.status();
-  s.put("market/params", params_json(*p).dump());
+  if (!section.is_object()) return error(Code::kBadGenesis, "market section must be a table");
+  std::set<std::string> known = {"commodities", "fees"};
+  for (const ParamSpec& spec : market_params()) known.insert(std::string(spec.short_name()));
+  for (const auto& [k, v] : section.items())
+    if (!known.count(k))
+      return error(Code::kBadGenesis, "market." + k + " is not a market parameter");
+  if (Status st = init_params(s, market_params(), section); !st) return st;
+  auto config = config_from(section);
+  if (!config) return config.status();
+  kConfig.put(s, *config);
+  if (Status st = check_params(s); !st) return error(Code::kBadGenesis, st.message);
   return ok();
+}
+
+std::vector<ParamSpec> MarketModule::param_table() const {
+  return market_params();
+}
+
+Status MarketModule::check_params(const StateReader& s) const {
+  if (read_u64_param(s, "market.tax_ppm") > 0 && !read_account_param(s, "market.tax_account"))
+    return error(Code::kInvalidArgument, "market.tax_ppm needs a market.tax_account");
+  return ok();
+}
+
+std::vector<state::SchemaEntry> MarketModule::schema() const {
+  return {
+      {"market/seq", "", "u64"},
+      {"market/order/", "<id hex>", "OrderRecord"},
+      {"market/book/", "<c>/<period>/<seq>", "id (32 bytes)"},
+      {"market/due/", "<period>/<c>", "\"\""},
+      {"market/trade/", "<c>/<period>/<n>", "TradeRecord"},
+      {"market/tcount/", "<c>/<period>", "u64"},
+      {"market/buyer/", "<pk hex>/<period>/<c>/<n>", "\"\""},
+      {kConfig.key(), "", "MarketConfig"},
+      {kCleared.prefix(), "[commodity:str][period:u64]", "ClearedSummary"},
+      {"market/unsettled/", "<period>/<c>", "\"\""},
+      {kStatements.prefix(), "[commodity:str][period:u64][account:32]", "Statement"},
+      {"market/tsettled/", "<c>/<period>/<n>", "u64"},
+  };
 }
 
 Status MarketModule::check(const Transaction& tx) const {
@@ -909,7 +1032,7 @@ OrderRecord new_order(Side side, const Payload& in, const PublicKey& owner,
 Status MarketModule::deliver(TxContext& ctx) {
   if (Status st = check(ctx.tx); !st) return st;
   StateOverlay& s = ctx.state;
-  if (!s.get("market/params")) return error(Code::kNotFound, "this chain has no market");
+  if (!kConfig.has(s)) return error(Code::kNotFound, "this chain has no market");
   const Params p = load_params(s);
   const auto& tx = ctx.tx;
   switch (tx.type) {
@@ -1010,7 +1133,7 @@ Status MarketModule::deliver(TxContext& ctx) {
 
 void MarketModule::end_block(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
-  if (!s.get("market/params")) return;
+  if (!kConfig.has(s)) return;
   const Params p = load_params(s);
   uint64_t len = period_ms(s);
   // Books whose gate has closed, in (period, commodity) order.
@@ -1099,8 +1222,8 @@ Result<json> MarketModule::query(const StateReader& s, std::string_view path,
     }
   };
   std::string commodity = param("commodity").value_or(std::string(kElectricity));
-  if (!s.get("market/params")) return error(Code::kNotFound, "no market in this chain");
-  if (path == "params") return json::parse(*s.get("market/params"));
+  if (!kConfig.has(s)) return error(Code::kNotFound, "no market in this chain");
+  if (path == "params") return params_json(load_params(s));
   if (path.starts_with("orders/")) {
     auto id = Hash32::from_hex(path.substr(7));
     if (!id) return error(Code::kInvalidArgument, "order id must be 64 hex digits");
@@ -1123,10 +1246,11 @@ Result<json> MarketModule::query(const StateReader& s, std::string_view path,
   if (path == "trades" || path == "price" || path == "settlement") {
     if (!*period_r) return error(Code::kInvalidArgument, std::string(path) + " needs ?period=");
     uint64_t period = **period_r;
-    auto cleared = s.get("market/cleared/" + commodity + "/" + hex16(period));
+    bool named = !commodity.empty() && commodity.size() <= kMaxCommodity;
+    auto cleared = named ? kCleared.get(s, {commodity, period}) : std::nullopt;
     if (path == "price") {
       if (!cleared) return error(Code::kNotFound, "period not cleared");
-      return json::parse(*cleared);
+      return cleared->to_json();
     }
     if (path == "trades") {
       auto who = param("account");
@@ -1136,17 +1260,21 @@ Result<json> MarketModule::query(const StateReader& s, std::string_view path,
           trades.push_back(trade_json(t));
       return json{{"commodity", commodity},
                   {"period", period},
-                  {"cleared", cleared ? json::parse(*cleared) : json(nullptr)},
+                  {"cleared", cleared ? cleared->to_json() : json(nullptr)},
                   {"trades", trades}};
     }
     auto who = param("account");
     if (!who) return error(Code::kInvalidArgument, "settlement needs ?account=");
-    auto v = s.get("market/statement/" + commodity + "/" + hex16(period) + "/" + *who);
+    auto account = PublicKey::from_hex(*who);
+    auto v = account && named ? kStatements.get(s, {commodity, period, *account}) : std::nullopt;
     if (!v) {
       bool pending = s.get("market/unsettled/" + hex16(period) + "/" + commodity).has_value();
       return json{{"account", *who}, {"period", period}, {"settled", false}, {"pending", pending}};
     }
-    json j = json::parse(*v);
+    json j = v->to_json();
+    j["account"] = account->hex();
+    j["period"] = period;
+    j["commodity"] = commodity;
     j["settled"] = true;
     return j;
   }

@@ -32,18 +32,31 @@
 //   balances and escrows, so bank::supply is unchanged. Other commodities have no meters:
 //   they settle as delivered in full when the period is over.
 //
-// State keys (periods and counters as 16 hex digits, so that scans are in order):
-//   market/params                          genesis parameters (JSON)
+// Parameters (ledger/params.hpp; genesis section [market], same names without "market."):
+//   market.rule                    pay-as-clear | pay-as-bid | midpoint | continuous
+//   market.gate_closure_ms         0..86400000, default 0
+//   market.settlement_deadline_ms  0..2592000000, default 3600000
+//   market.max_periods_ahead       0..100000, default 672
+//   market.retail_tariff           0..1e9 micro per kWh, default 300000
+//   market.feed_in_tariff          0..1e9 micro per kWh, default 80000
+//   market.tax_ppm                 0..1000000, default 0; above 0 needs a tax_account
+//   market.operator                the grid operator's account (required)
+//   market.tax_account             the account that collects the tax (optional)
+//
+// State keys. <...>: text, periods and counters as 16 hex digits, so that scans are in
+// order; [name:type]: typed key parts of a collection (ledger/collections.hpp: str is u16
+// length + bytes, u64 is 8 bytes big-endian). Values are canonically encoded records.
 //   market/seq                             u64 arrival counter (time priority)
+//   market/config                          MarketConfig: commodities, fee matrix (genesis)
 //   market/order/<id hex>                  OrderRecord
 //   market/book/<c>/<period>/<seq>         id (32 bytes): open orders in time priority
 //   market/due/<period>/<c>                "" : books with orders not yet cleared
 //   market/trade/<c>/<period>/<n>          TradeRecord
 //   market/tcount/<c>/<period>             u64 number of trades of the period
 //   market/buyer/<pk hex>/<period>/<c>/<n> "" : a buyer's trades (for the energy mix)
-//   market/cleared/<c>/<period>            JSON summary of the clearing
+//   market/cleared/[commodity:str][period:u64]  ClearedSummary of the gate
 //   market/unsettled/<period>/<c>          "" : cleared, not yet settled
-//   market/statement/<c>/<period>/<pk hex> JSON settlement statement of one account
+//   market/statement/[commodity:str][period:u64][account:32]  Statement of one account
 //   market/tsettled/<c>/<period>/<n>       u64 value settled for trade n (micro-units)
 //
 // Codes 1200-1299: see register_market_codes().
@@ -77,6 +90,8 @@ GRIDPACT_CODES(kMarketCodes, "market", 1200, GRIDPACT_MARKET_CODES);
 void register_market_codes();
 
 constexpr size_t kMaxCommodity = 16;
+constexpr size_t kMaxCommodities = 64;  // commodities of one market
+constexpr size_t kMaxFeeZones = 256;    // microgrids in the fee matrix
 constexpr size_t kMaxPrefList = 16;
 constexpr size_t kMaxMicrogrid = 64;
 constexpr std::string_view kElectricity = "electricity";
@@ -178,12 +193,16 @@ class MarketModule : public Module {
   std::string_view name() const override { return "market"; }
   std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
+  std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;
   json payload_json(uint16_t type, const Bytes& payload) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
+  std::vector<ParamSpec> param_table() const override;
+  Status check_params(const StateReader& state) const override;
+  std::vector<state::SchemaEntry> schema() const override;
 };
 
 }  // namespace gridpact::market

@@ -408,5 +408,55 @@ TEST_F(MarketTest, ContinuousModeMatchesAsOrdersArrive) {
   EXPECT_EQ(holdings(), supply);
 }
 
+TEST(MarketSchema, HeaderKeyTableMatchesTheDeclaredCollections) {
+  MarketModule m;
+  auto drift = testing::schema_drift(m, GRIDPACT_SOURCE_DIR "/src/modules/market/market.hpp");
+  EXPECT_TRUE(drift.empty()) << ::testing::PrintToString(drift);
+}
+
+TEST_F(MarketTest, StateHoldsNoJsonText) {
+  start();
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 100'000).ok());
+  ASSERT_TRUE(bid(buyer_a, 12, 1000, 100'000).ok());
+  tick(12 * P);
+  tick(13 * P + 2 * P + 1000);  // past the settlement deadline: statements written
+  ASSERT_TRUE(query("settlement", {{"period", 12}, {"account", buyer_a.pk().hex()}})["settled"]);
+  size_t values = 0;
+  for (const char* prefix : {"market/", "param/market."})
+    chain->store().scan(prefix, [&](std::string_view k, std::string_view v) {
+      ++values;
+      EXPECT_FALSE(v.starts_with("{") || v.starts_with("[")) << k << " holds JSON: " << v;
+      return true;
+    });
+  EXPECT_GT(values, 10u);
+  EXPECT_EQ(query("params")["retail_tariff"], 300'000);
+  EXPECT_EQ(query("params")["fees"]["mg-a"]["mg-b"], 10'000);
+  EXPECT_EQ(query("price", {{"period", 12}})["volume_wh"], 1000);
+}
+
+TEST_F(MarketTest, AParameterChangeIsWhatTheMarketReadsNext) {
+  start();
+  ParamRegistry registry(chain->executor().modules());
+  EXPECT_EQ(registry.values(chain->store())["market.retail_tariff"], 300'000);
+  // A change through the one path governance will use, committed as a block would be.
+  StateOverlay change(chain->store());
+  EXPECT_EQ(registry.apply(change, {{"market.retail_tariff", 2'000'000'000}}).code,
+            Code::kInvalidArgument);
+  EXPECT_EQ(registry.apply(change, {{"market.tax_account", nullptr}}).message,
+            "market.tax_ppm needs a market.tax_account");
+  ASSERT_TRUE(registry.apply(change, {{"market.retail_tariff", 400'000}}));
+  EXPECT_EQ(query("params")["retail_tariff"], 300'000);  // not yet committed
+  auto writes = change.take_writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].first, "param/market.retail_tariff");
+  // The market reads its parameters from state: over the change, it sees the new value.
+  WritesView after(writes, chain->store());
+  EXPECT_EQ(read_u64_param(after, "market.retail_tariff"), 400'000u);
+  EXPECT_EQ(registry.values(after)["market.retail_tariff"], 400'000);
+  auto json_params = market_module.query(after, "params", json::object());
+  ASSERT_TRUE(json_params);
+  EXPECT_EQ((*json_params)["retail_tariff"], 400'000);
+}
+
 }  // namespace
 }  // namespace gridpact::market

@@ -459,6 +459,24 @@ std::vector<TxTypeInfo> MetersModule::tx_types() const {
           {kPolicy, "meters/policy"}};
 }
 
+// Virtual (software, INSECURE) meters are accepted on development chains only; the issuer
+// doubles as the policy authority there.
+std::string MetersModule::default_genesis(const DevelopmentAccounts& accounts) const {
+  return "[meters]\nperiod_ms = 900000\nallow_virtual = true\nauthority = \"" +
+         accounts.issuer.hex() + "\"\n";
+}
+
+std::vector<state::SchemaEntry> MetersModule::schema() const {
+  return {{std::string(kParamsKey), "", "u64 period_ms, bool allow_virtual"},
+          {std::string(kRootPrefix), "<sha256(der)>", "DER of a trusted enrolment-CA root"},
+          {std::string(kMeasPrefix), "<measurement>", "\"\" : an allowed firmware measurement"},
+          {std::string(kMeterPrefix), "<id>", "the meter record"},
+          {std::string(kOwnerPrefix), "<owner><id>", "\"\"  index by owner"},
+          {std::string(kMicrogridPrefix), "<microgrid>/<id>", "\"\"  index by microgrid"},
+          {std::string(kLastPrefix), "<id>", "u64 seq, u64 period"},
+          {std::string(kReadingPrefix), "<id><u64 period>", "u64 seq, u64 import_wh"}};
+}
+
 Status MetersModule::init_genesis(StateOverlay& s, const json& section) {
   Params p;
   if (!section.is_null() && !section.is_object()) return bad_genesis("[meters] must be a table");

@@ -284,6 +284,8 @@ class MetersModule : public Module {
   // firmware_pcr = 16, trusted_roots = "<PEM>" (or an array of PEM strings),
   // allowed_measurements = ["<64 hex>", ...]. An absent section gives the defaults.
   Status init_genesis(StateOverlay& state, const json& section) override;
+  std::string default_genesis(const DevelopmentAccounts& accounts) const override;
+  std::vector<state::SchemaEntry> schema() const override;
   Status check(const Transaction& tx) const override;
   Status deliver(TxContext& ctx) override;
   json payload_json(uint16_t type, const Bytes& payload) const override;

@@ -558,5 +558,11 @@ TEST_F(MetersTpmTest, AkFromUntrustedCaIsRejected) {
   EXPECT_TRUE(ok.ok()) << ok.message;
 }
 
+TEST(MetersModuleSchema, HeaderKeyTableMatchesTheDeclaredSchema) {
+  MetersModule m;
+  auto drift = testing::schema_drift(m, GRIDPACT_SOURCE_DIR "/src/modules/meters/meters.hpp");
+  EXPECT_TRUE(drift.empty()) << ::testing::PrintToString(drift);
+}
+
 }  // namespace
 }  // namespace gridpact::meters
