@@ -51,6 +51,8 @@ std::string_view code_name(Code code) {
       return "NONCE_MISMATCH";
     case Code::kUnauthorized:
       return "UNAUTHORIZED";
+    case Code::kSenderQuota:
+      return "SENDER_QUOTA";
     case Code::kInsufficientFunds:
       return "INSUFFICIENT_FUNDS";
     case Code::kNotIssuer:
@@ -73,6 +75,12 @@ std::string_view code_name(Code code) {
       return "NOT_FOUND";
     case Code::kBadGenesis:
       return "BAD_GENESIS";
+    case Code::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case Code::kForbiddenHost:
+      return "FORBIDDEN_HOST";
+    case Code::kEventsGap:
+      return "EVENTS_GAP";
     case Code::kStorage:
       return "STORAGE";
     case Code::kStateRootMismatch:

@@ -35,6 +35,7 @@ enum class Code : uint16_t {
   kDuplicateTx = 205,
   kNonceMismatch = 206,
   kUnauthorized = 207,
+  kSenderQuota = 208,
   // Bank.
   kInsufficientFunds = 300,
   kNotIssuer = 301,
@@ -48,6 +49,9 @@ enum class Code : uint16_t {
   kInvalidArgument = 401,
   kNotFound = 404,
   kBadGenesis = 410,
+  kAlreadyExists = 411,
+  kForbiddenHost = 412,
+  kEventsGap = 413,
   // Node and storage.
   kStorage = 500,
   kStateRootMismatch = 501,
