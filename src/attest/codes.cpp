@@ -18,6 +18,7 @@ void register_attest_codes() {
     register_code_name(1008, "TPM_ERROR");
     register_code_name(1009, "ENROLMENT_REJECTED");
     register_code_name(1010, "BAD_ATTEST_POLICY");
+    register_code_name(1011, "RESETTABLE_PCR");
   });
 }
 

@@ -31,6 +31,9 @@ constexpr Code kTpmError = static_cast<Code>(1008);
 constexpr Code kEnrolmentRejected = static_cast<Code>(1009);
 // A policy (root certificates, measurements) could not be parsed.
 constexpr Code kBadPolicy = static_cast<Code>(1010);
+// The policy's firmware PCR is one software may reset (16-23) and the policy is not a
+// development one: a PCR the agent resets and extends itself proves nothing.
+constexpr Code kResettablePcr = static_cast<Code>(1011);
 
 // Registers the names above with base/error (idempotent, thread-safe). Every public entry
 // point of this module calls it, so callers only need it to name codes they build
