@@ -60,10 +60,26 @@ int run_node(const NodeArgs& a) {
   options.proof_history_blocks = a.proof_history;
   options.mempool = a.mempool;
   options.mempool.waiting_ttl = std::chrono::milliseconds(a.mempool_waiting_ttl_ms);
+  // The MQTT bridge's relay key (DATA/keys/relay.json), loaded before the node opens so
+  // that the mempool can tell it apart.
+  std::optional<KeyPair> relay;
+  if (!a.mqtt.empty()) {
+    std::string relay_path = dir.key_path("relay");
+    if (!std::filesystem::exists(relay_path)) {
+      std::filesystem::create_directories(a.data + "/keys");
+      if (Status s = write_key_file(relay_path, KeyPair::generate()); !s) return fail(s);
+    }
+    auto key = read_key_file(relay_path);
+    if (!key) return fail(key.status());
+    relay = *key;
+  }
   // Standing comes from the operator: an account it funded may use the full quota before
-  // its first transaction commits; a key nobody funded is a newcomer.
-  options.sender_standing = [](const StateReader& state, const PublicKey& account) {
-    return bank::balance(state, account) > 0;
+  // its first transaction commits; a key nobody funded is a newcomer. The node's own relay
+  // has standing: it pays no balance, and a backlog of readings after downtime must not
+  // hit the newcomer quota.
+  options.sender_standing = [relay_key = relay ? std::optional(relay->public_key()) : std::nullopt](
+                                const StateReader& state, const PublicKey& account) {
+    return account == relay_key || bank::balance(state, account) > 0;
   };
   if (!key_path.empty()) {
     auto key = read_key_file(key_path);
@@ -102,13 +118,6 @@ int run_node(const NodeArgs& a) {
     auto c = a.mqtt.rfind(':');
     if (c == std::string::npos)
       return fail(error(Code::kInvalidArgument, "--mqtt must be HOST:PORT"));
-    std::string relay_path = dir.key_path("relay");
-    if (!std::filesystem::exists(relay_path)) {
-      std::filesystem::create_directories(a.data + "/keys");
-      if (Status s = write_key_file(relay_path, KeyPair::generate()); !s) return fail(s);
-    }
-    auto relay = read_key_file(relay_path);
-    if (!relay) return fail(relay.status());
     meteragent::MqttOptions mo;
     mo.host = a.mqtt.substr(0, c);
     mo.port = std::atoi(a.mqtt.c_str() + c + 1);
