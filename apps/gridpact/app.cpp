@@ -33,9 +33,17 @@ Status ensure_development_chain(const DataDir& dir, const std::string& chain_id)
   auto validator = KeyPair::generate();
   auto issuer = KeyPair::generate();
   auto alice = KeyPair::generate();
+  // A key left by a start that crashed before writing genesis is kept, never replaced.
   for (auto& [name, key] : {std::pair{"validator", &validator}, std::pair{"issuer", &issuer},
-                            std::pair{"alice", &alice}})
-    if (Status s = write_key_file(dir.key_path(name), *key); !s) return s;
+                            std::pair{"alice", &alice}}) {
+    if (std::filesystem::exists(dir.key_path(name))) {
+      auto existing = read_key_file(dir.key_path(name));
+      if (!existing) return existing.status();
+      *key = *existing;
+    } else if (Status s = write_key_file(dir.key_path(name), *key); !s) {
+      return s;
+    }
+  }
   std::ofstream out(dir.genesis_path());
   auto modules = make_modules();
   out << development_genesis(chain_id, validator.public_key(), issuer.public_key(),

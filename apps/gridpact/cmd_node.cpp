@@ -7,6 +7,7 @@
 #include "api/server.hpp"
 #include "app.hpp"
 #include "meteragent/bridge.hpp"
+#include "modules/bank/bank.hpp"
 #include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
@@ -21,7 +22,11 @@ struct NodeArgs {
   std::string db;  // SQL read model URL, empty: none
   NodeAttestArgs attest;
   std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
+  std::string mqtt_username, mqtt_password_file, mqtt_ca, mqtt_cert, mqtt_key;
   size_t proof_history = NodeOptions{}.proof_history_blocks;
+  Mempool::Limits mempool;
+  std::vector<std::string> allowed_hosts, cors_origins;
+  uint64_t mempool_waiting_ttl_ms = Mempool::Limits{}.waiting_ttl.count();
 };
 
 int run_node(const NodeArgs& a) {
@@ -46,11 +51,36 @@ int run_node(const NodeArgs& a) {
   api::ServerOptions server_options;
   server_options.host = a.listen.substr(0, colon);
   server_options.port = std::atoi(a.listen.c_str() + colon + 1);
+  server_options.allowed_hosts = a.allowed_hosts;
+  server_options.cors_origins = a.cors_origins;
 
   NodeOptions options;
   options.data_dir = a.data;
   options.genesis = *genesis;
   options.proof_history_blocks = a.proof_history;
+  options.mempool = a.mempool;
+  options.mempool.waiting_ttl = std::chrono::milliseconds(a.mempool_waiting_ttl_ms);
+  // The MQTT bridge's relay key (DATA/keys/relay.json), loaded before the node opens so
+  // that the mempool can tell it apart.
+  std::optional<KeyPair> relay;
+  if (!a.mqtt.empty()) {
+    std::string relay_path = dir.key_path("relay");
+    if (!std::filesystem::exists(relay_path)) {
+      std::filesystem::create_directories(a.data + "/keys");
+      if (Status s = write_key_file(relay_path, KeyPair::generate()); !s) return fail(s);
+    }
+    auto key = read_key_file(relay_path);
+    if (!key) return fail(key.status());
+    relay = *key;
+  }
+  // Standing comes from the operator: an account it funded may use the full quota before
+  // its first transaction commits; a key nobody funded is a newcomer. The node's own relay
+  // has standing: it pays no balance, and a backlog of readings after downtime must not
+  // hit the newcomer quota.
+  options.sender_standing = [relay_key = relay ? std::optional(relay->public_key()) : std::nullopt](
+                                const StateReader& state, const PublicKey& account) {
+    return account == relay_key || bank::balance(state, account) > 0;
+  };
   if (!key_path.empty()) {
     auto key = read_key_file(key_path);
     if (!key) return fail(key.status());
@@ -88,17 +118,19 @@ int run_node(const NodeArgs& a) {
     auto c = a.mqtt.rfind(':');
     if (c == std::string::npos)
       return fail(error(Code::kInvalidArgument, "--mqtt must be HOST:PORT"));
-    std::string relay_path = dir.key_path("relay");
-    if (!std::filesystem::exists(relay_path)) {
-      std::filesystem::create_directories(a.data + "/keys");
-      if (Status s = write_key_file(relay_path, KeyPair::generate()); !s) return fail(s);
-    }
-    auto relay = read_key_file(relay_path);
-    if (!relay) return fail(relay.status());
     meteragent::MqttOptions mo;
     mo.host = a.mqtt.substr(0, c);
     mo.port = std::atoi(a.mqtt.c_str() + c + 1);
     mo.client_id = "gridpact-node-" + genesis->chain_id;
+    mo.username = a.mqtt_username;
+    if (!a.mqtt_password_file.empty()) {
+      std::ifstream in(a.mqtt_password_file);
+      if (!in || !std::getline(in, mo.password))
+        return fail(error(Code::kInvalidArgument, "cannot read " + a.mqtt_password_file));
+    }
+    mo.tls_ca_file = a.mqtt_ca;
+    mo.tls_cert_file = a.mqtt_cert;
+    mo.tls_key_file = a.mqtt_key;
     bridge = std::make_unique<meteragent::MqttBridge>(**node, *relay, mo);
     if (Status s = bridge->start(); !s) return fail(s);
   }
@@ -134,10 +166,44 @@ void add_node_command(CLI::App& app) {
   cmd->add_option(
       "--mqtt", a->mqtt,
       "HOST:PORT of an MQTT broker: relay meter readings from gridpact/meters/+/readings");
+  cmd->add_option("--mqtt-username", a->mqtt_username, "MQTT broker user name");
+  cmd->add_option("--mqtt-password-file", a->mqtt_password_file,
+                  "File whose first line is the MQTT broker password");
+  cmd->add_option("--mqtt-ca", a->mqtt_ca, "CA file: connect to the broker over TLS, verified");
+  cmd->add_option("--mqtt-cert", a->mqtt_cert, "Client certificate for the broker (TLS)");
+  cmd->add_option("--mqtt-key", a->mqtt_key, "Client key for the broker (TLS)");
   cmd->add_option("--proof-history", a->proof_history,
                   "Blocks back that state proofs can be served against (each keeps the tree "
                   "nodes its block replaced in memory)")
       ->check(CLI::Range(size_t{2}, size_t{100'000}))
+      ->capture_default_str();
+  cmd->add_option("--allow-host", a->allowed_hosts,
+                  "A name the API answers to in Host (repeat; default: the --listen address, "
+                  "localhost, 127.0.0.1, [::1])");
+  cmd->add_option("--cors-origin", a->cors_origins,
+                  "An origin (https://name[:port]) whose web pages may read API answers "
+                  "(repeat; default: none, same origin only)");
+  cmd->add_option("--mempool-max-txs", a->mempool.max_txs, "Transactions the mempool holds")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--mempool-max-bytes", a->mempool.max_bytes, "Encoded bytes the mempool holds")
+      ->check(CLI::Range(size_t{64} << 10, size_t{64} << 30))
+      ->capture_default_str();
+  cmd->add_option("--mempool-max-per-sender", a->mempool.max_per_sender,
+                  "Pending transactions one sender may have")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--mempool-max-per-newcomer", a->mempool.max_per_new_sender,
+                  "Pending transactions of a sender with no committed transaction and no balance")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--mempool-max-newcomer-txs", a->mempool.max_new_sender_txs,
+                  "Pending transactions of all such newcomers together")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--mempool-waiting-ttl-ms", a->mempool_waiting_ttl_ms,
+                  "How long a transaction waits behind a nonce gap before it is dropped")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{86'400'000}))
       ->capture_default_str();
   cmd->callback([a] { finish(run_node(*a)); });
 }

@@ -239,5 +239,86 @@ TEST(DevelopmentGenesis, EachModuleWritesItsOwnSectionAsBefore) {
   ASSERT_TRUE(Genesis::parse(text));
 }
 
+// DNS rebinding: a page served from a foreign name reaches the node's address, but its
+// requests carry that name in Host. They are refused; the node's own names are served.
+TEST_F(ApiTest, ForeignHostIsRefusedAndCorsIsSameOriginByDefault) {
+  auto r = client->Get("/v1/health",
+                       {{"Host", "rebind.attacker.example:" + std::to_string(server->port())}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["error"]["name"], "FORBIDDEN_HOST");
+  EXPECT_EQ(j["error"]["code"], 412);
+  for (std::string host : {"localhost", "127.0.0.1:8080", "LOCALHOST:1", "[::1]:9"}) {
+    r = client->Get("/v1/health", {{"Host", host}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << host;
+  }
+  // No origin is allowed to read answers unless configured.
+  r = client->Get("/v1/health", {{"Origin", "http://evil.example"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
+  EXPECT_TRUE(host_allowed("node.example:443", "0.0.0.0", {"node.example"}));
+  EXPECT_FALSE(host_allowed("localhost", "0.0.0.0", {"node.example"}));
+  EXPECT_FALSE(host_allowed("", "127.0.0.1", {}));
+}
+
+TEST_F(ApiTest, ConfiguredNamesAndOrigins) {
+  ServerOptions o;
+  o.allowed_hosts = {"grid.example"};
+  o.cors_origins = {"https://app.example"};
+  Server other(*node, o);
+  ASSERT_TRUE(other.start().is_ok());
+  httplib::Client c("127.0.0.1", other.port());
+  auto r = c.Get("/v1/health", {{"Host", "grid.example"}, {"Origin", "https://app.example"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  r = c.Options("/v1/tx", {{"Host", "grid.example"},
+                           {"Origin", "https://app.example"},
+                           {"Access-Control-Request-Method", "POST"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "https://app.example");
+  r = c.Get("/v1/health", {{"Host", "grid.example"}, {"Origin", "https://evil.example"}});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));
+  r = c.Get("/v1/health", {{"Host", "127.0.0.1"}});  // not in the configured list
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  other.stop();
+}
+
+// A stream asked to start before the blocks it retains says so with a gap event.
+TEST_F(ApiTest, EventStreamAnnouncesBlocksItNoLongerHolds) {
+  auto bob = KeyPair::generate().public_key();
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(post("/v1/tx?wait=commit", {{"tx", transfer_hex(bob, 1)}}, 200)["status"],
+              "committed");
+  const uint64_t before = node->store().height().value();
+  Server late(*node, ServerOptions{});  // started now: retains nothing before `before`
+  ASSERT_TRUE(late.start().is_ok());
+  std::string seen;
+  std::thread stream([&] {
+    httplib::Client c("127.0.0.1", late.port());
+    c.set_read_timeout(10, 0);
+    c.Get("/v1/events/blocks?from=1", [&](const char* data, size_t n) {
+      seen.append(data, n);
+      return seen.find("event: block") == std::string::npos;
+    });
+  });
+  ASSERT_EQ(post("/v1/tx?wait=commit", {{"tx", transfer_hex(bob, 1)}}, 200)["status"], "committed");
+  stream.join();
+  late.stop();
+  auto at = seen.find("event: gap\ndata: ");
+  ASSERT_NE(at, std::string::npos) << seen;
+  EXPECT_LT(at, seen.find("event: block"));
+  json gap = json::parse(seen.substr(at + 17, seen.find('\n', at + 17) - at - 17));
+  EXPECT_EQ(gap["error"]["name"], "EVENTS_GAP");
+  EXPECT_EQ(gap["from"], 1);
+  EXPECT_GE(gap["to"].get<uint64_t>(), before);
+}
+
 }  // namespace
 }  // namespace gridpact::api

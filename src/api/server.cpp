@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <deque>
 
 #include "api/views.hpp"
@@ -36,6 +38,12 @@ void reply_error(httplib::Response& res, const Status& s) {
   reply(res, error_json(s), http_status(s.code));
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::optional<Hash32> tx_id_param(const std::string& s) {
   return Hash32::from_hex(s);
 }
@@ -54,6 +62,24 @@ Result<ReceiptBundle> prove_receipt(const Store& store, const Hash32& tx_id) {
   return ReceiptBundle{block->txs[loc->index].encode(), receipts[loc->index].encode(),
                        block->header.encode(), merkle::prove(tx_leaves, loc->index),
                        merkle::prove(receipt_leaves, loc->index)};
+}
+
+bool host_allowed(std::string_view host_header, const std::string& listen,
+                  const std::vector<std::string>& allowed) {
+  // The name without its port: "[::1]:8080" -> "[::1]", "example:80" -> "example".
+  std::string host = lower(host_header);
+  if (auto colon = host.rfind(':');
+      colon != std::string::npos && host.find(']', colon) == std::string::npos)
+    host.resize(colon);
+  if (host.empty()) return false;
+  auto named = [&](std::string_view name) {
+    std::string n = lower(name);
+    if (n.find(':') != std::string::npos && n.front() != '[') n = "[" + n + "]";  // IPv6
+    return host == n;
+  };
+  if (allowed.empty())
+    return named(listen) || named("localhost") || named("127.0.0.1") || named("::1");
+  return std::any_of(allowed.begin(), allowed.end(), named);
 }
 
 Server::Server(Node& node, ServerOptions options)
@@ -105,8 +131,28 @@ void Server::stop() {
 
 void Server::routes() {
   auto& s = *http_;
-  s.set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     requests_++;
+    // DNS rebinding: a page whose name now resolves to this node still sends its own name.
+    if (req.has_header("Host") &&
+        !host_allowed(req.get_header_value("Host"), options_.host, options_.allowed_hosts)) {
+      reply(res, error_json(error(Code::kForbiddenHost, "Host not served by this node")), 403);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // CORS: only listed origins may read answers; without a list, same origin only.
+    const std::string origin = req.get_header_value("Origin");
+    const auto& origins = options_.cors_origins;
+    if (!origin.empty() && std::find(origins.begin(), origins.end(), origin) != origins.end()) {
+      res.set_header("Access-Control-Allow-Origin", origin);
+      res.set_header("Vary", "Origin");
+      if (req.method == "OPTIONS") {
+        res.set_header("Access-Control-Allow-Methods", "GET, POST");
+        res.set_header("Access-Control-Allow-Headers", "Content-Type");
+        res.set_header("Access-Control-Max-Age", "600");
+        res.status = 204;
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.set_exception_handler(
@@ -321,6 +367,17 @@ void Server::routes() {
           });
           if (stopping_) return false;
           std::string out;
+          // Blocks asked for but no longer retained: said so, never skipped silently.
+          if (!recent_events_.empty() && recent_events_.front().first > *next) {
+            const uint64_t first = recent_events_.front().first;
+            json gap = error_json(error(Code::kEventsGap,
+                                        "blocks no longer retained by the "
+                                        "stream; read them at /v1/blocks/N"));
+            gap["from"] = *next;
+            gap["to"] = first - 1;
+            out += "event: gap\ndata: " + gap.dump() + "\n\n";
+            *next = first;
+          }
           for (const auto& [h, data] : recent_events_) {
             if (h < *next) continue;
             out += "id: " + std::to_string(h) + "\nevent: block\ndata: " + data + "\n\n";

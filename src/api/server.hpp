@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "ledger/receipt_proof.hpp"
 #include "node/node.hpp"
@@ -25,7 +26,17 @@ struct ServerOptions {
   size_t threads = 16;
   size_t max_body_bytes = 16 << 20;
   size_t max_batch = 5000;
+  // Names a request's Host may carry (any port). Empty: the listen address, localhost,
+  // 127.0.0.1 and [::1]. Anything else (a DNS-rebinding page) gets 403 FORBIDDEN_HOST.
+  std::vector<std::string> allowed_hosts;
+  // Origins (scheme://host[:port]) whose pages may read responses (CORS). Empty: same
+  // origin only, no Access-Control-Allow-Origin is ever sent.
+  std::vector<std::string> cors_origins;
 };
+
+// Whether a Host header value names one of `allowed` (default list as above for `listen`).
+bool host_allowed(std::string_view host_header, const std::string& listen,
+                  const std::vector<std::string>& allowed);
 
 class Server {
  public:

@@ -199,6 +199,39 @@ TEST(X509, ChainsAndPemParsing) {
             Bytes(leaf_key.public_point().bytes.begin(), leaf_key.public_point().bytes.end()));
 }
 
+// Issue 20: certificates are checked at the given time or now (never ignored), and an
+// AK certificate must be a signing certificate, not any certificate from the CA.
+TEST(X509, ValidityAlwaysCheckedAndLeafMustBeForSigning) {
+  CertificateAuthority root = CertificateAuthority::create_root("root");
+  P256KeyPair key = P256KeyPair::generate();
+  Bytes expired = root.issue(key.public_point(), "expired", false, -1).value();
+  EXPECT_EQ(verify_chain({expired}, {root.certificate()}, std::nullopt).code, kUntrustedCa);
+  Bytes good = root.issue(key.public_point(), "ak").value();
+  EXPECT_TRUE(verify_chain({good}, {root.certificate()}, std::nullopt));
+  EXPECT_TRUE(verify_chain({good}, {root.certificate()}, std::nullopt, LeafUse::kSigning));
+  // A CA certificate (keyCertSign only) from the same root chains, but is no AK cert.
+  Bytes ca_cert = root.create_intermediate("sub-ca").certificate();
+  EXPECT_TRUE(verify_chain({ca_cert}, {root.certificate()}, std::nullopt));
+  EXPECT_EQ(verify_chain({ca_cert}, {root.certificate()}, std::nullopt, LeafUse::kSigning).code,
+            kUntrustedCa);
+}
+
+TEST(Tpm2Policy, ResettablePcrRefusedOutsideDevelopment) {
+  Policy p;
+  p.allow_resettable_pcrs = false;
+  for (uint8_t pcr : {uint8_t{16}, uint8_t{23}}) {
+    p.firmware_pcr = pcr;
+    EXPECT_EQ(verify_evidence(sample_tpm2(), Hash32{}, p).status().code, kResettablePcr);
+  }
+  // A boot-chain PCR passes this check (and fails later, on this made-up evidence).
+  p.firmware_pcr = 7;
+  EXPECT_NE(verify_evidence(sample_tpm2(), Hash32{}, p).status().code, kResettablePcr);
+  p.firmware_pcr = 16;
+  p.allow_resettable_pcrs = true;  // development
+  EXPECT_NE(verify_evidence(sample_tpm2(), Hash32{}, p).status().code, kResettablePcr);
+  EXPECT_EQ(code_name(kResettablePcr), "RESETTABLE_PCR");
+}
+
 TEST(Codes, NamesAreRegistered) {
   register_attest_codes();
   EXPECT_EQ(code_name(kMalformedEvidence), "MALFORMED_EVIDENCE");

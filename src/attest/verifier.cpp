@@ -29,6 +29,10 @@ Result<Verified> verify_virtual(const Evidence& e, const Hash32& nonce, const Po
 
 Result<Verified> verify_tpm2(const Evidence& e, const Hash32& nonce, const Policy& policy) {
   const Tpm2Evidence& t = e.tpm2;
+  // 0. A PCR that software can reset proves nothing outside development.
+  if (is_resettable_pcr(policy.firmware_pcr) && !policy.allow_resettable_pcrs)
+    return error(kResettablePcr, "firmware PCR " + std::to_string(policy.firmware_pcr) +
+                                     " is resettable; only development chains accept it");
   auto ak = P256PublicKey::parse(t.ak_public);
   if (!ak) return error(kMalformedEvidence, "AK public key is not a P-256 point");
 
@@ -36,7 +40,10 @@ Result<Verified> verify_tpm2(const Evidence& e, const Hash32& nonce, const Polic
   auto leaf_point = certificate_ec_point(t.ak_cert_chain.front());
   if (!leaf_point || *leaf_point != Bytes(t.ak_public.bytes.begin(), t.ak_public.bytes.end()))
     return error(kUntrustedCa, "AK certificate is not for the AK in the evidence");
-  if (Status s = verify_chain(t.ak_cert_chain, policy.trusted_roots, policy.at_time); !s) return s;
+  if (Status s =
+          verify_chain(t.ak_cert_chain, policy.trusted_roots, policy.at_time, LeafUse::kSigning);
+      !s)
+    return s;
 
   // 2-3. A TPM-made quote over our nonce, signed by the AK.
   if (!ak->verify(t.quote, t.quote_signature))

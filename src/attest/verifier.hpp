@@ -2,9 +2,13 @@
 //
 // A `tpm2` evidence is accepted when all of these hold (in this order, the first failure
 // decides the code):
-//   1. the AK certificate chain's leaf is for ak_public and chains to a trusted root
-//      (UNTRUSTED_CA) -- the root is the enrolment CA of enrol.hpp, which certified the AK
-//      only after checking the TPM's EK certificate and activating a credential;
+//   0. the policy's firmware PCR is not resettable (16-23), unless the policy allows
+//      resettable PCRs (development chains only) (RESETTABLE_PCR);
+//   1. the AK certificate chain's leaf is for ak_public, is a signing certificate (key
+//      usage digitalSignature, not a CA) and chains to a trusted root, every certificate
+//      valid at the policy's time, or now when none is given (UNTRUSTED_CA) -- the root is
+//      the enrolment CA of enrol.hpp, which certified the AK only after checking the TPM's
+//      EK certificate and activating a credential;
 //   2. the quote is signed by the AK (BAD_QUOTE_SIGNATURE);
 //   3. the quote is a TPM-generated TPM2_Quote (MALFORMED_EVIDENCE) whose extraData is the
 //      expected nonce (ATTEST_NONCE_MISMATCH);
@@ -29,18 +33,28 @@
 namespace gridpact::attest {
 
 // PCR 16 is the TPM's debug PCR: resettable and unused by boot firmware, which is why a
-// software meter agent (and swtpm) can own it. On real hardware pick a PCR that only the
-// boot chain extends (0-7, or 8-15 per platform convention); see README.md.
+// software meter agent (and swtpm) can own it -- and why it proves nothing: an agent that
+// resets and extends it itself can sign any register values with a genuine TPM key. Only
+// development policies accept it (allow_resettable_pcrs). On real hardware pick a PCR
+// that only the boot chain extends (0-7, or 8-15 per platform convention); see README.md.
 constexpr uint8_t kDefaultFirmwarePcr = 16;
+// PCRs 16-23 can be reset after boot (16 and 23 from locality 0, 17-22 from higher
+// localities, per the TCG PC Client profile).
+constexpr bool is_resettable_pcr(uint8_t index) {
+  return index >= 16 && index <= 23;
+}
 
 struct Policy {
   std::vector<Bytes> trusted_roots;          // DER certificates of enrolment CAs
   std::vector<Hash32> allowed_measurements;  // SHA-256 of allowed firmware images
   uint8_t firmware_pcr = kDefaultFirmwarePcr;
   bool allow_virtual = false;
+  // Whether a resettable firmware PCR is accepted: on development chains only (genesis
+  // `development = true`). The default stays permissive until the meters module passes
+  // its genesis flag here (it builds its Policy itself; see README "Limits and abuse").
+  bool allow_resettable_pcrs = true;
   // Time at which certificate validity is checked (unix seconds; the block time on the
-  // ledger). nullopt ignores validity periods, never the wall clock, so that every node
-  // decides alike.
+  // ledger, which must always give one so that every node decides alike). nullopt: now.
   std::optional<int64_t> at_time;
 
   // Adds roots given as PEM (one or more) or DER. BAD_ATTEST_POLICY if none parse.

@@ -109,7 +109,7 @@ Result<std::vector<Bytes>> parse_certificates(std::string_view input) {
 }
 
 Status verify_chain(const std::vector<Bytes>& chain, const std::vector<Bytes>& roots,
-                    std::optional<int64_t> at_time) {
+                    std::optional<int64_t> at_time, LeafUse use) {
   register_attest_codes();
   if (chain.empty()) return error(kUntrustedCa, "empty certificate chain");
   std::unique_ptr<X509_STORE, Free> store(X509_STORE_new());
@@ -130,13 +130,18 @@ Status verify_chain(const std::vector<Bytes>& chain, const std::vector<Bytes>& r
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1)
     return error(kUntrustedCa, "cannot set up certificate verification");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
-  if (at_time)
-    X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*at_time));
-  else
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
-  // TPM EK certificates carry TCG extensions and an ekCertificate EKU; only the
-  // signature chain, CA flags and key usage matter here.
+  X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(at_time ? *at_time : time(nullptr)));
+  // The chain's CA flags and key usage are checked by OpenSSL; the leaf's use here:
+  // X509_PURPOSE_ANY would accept a CA or key-agreement certificate as an AK certificate.
   X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+  if (use == LeafUse::kSigning) {
+    const uint32_t flags = X509_get_extension_flags(leaf.get());
+    if (!(flags & EXFLAG_KUSAGE) || !(X509_get_key_usage(leaf.get()) & KU_DIGITAL_SIGNATURE) ||
+        X509_check_ca(leaf.get()) != 0)
+      return error(kUntrustedCa,
+                   "leaf certificate is not a signing (digitalSignature, "
+                   "non-CA) certificate");
+  }
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
     return error(kUntrustedCa,

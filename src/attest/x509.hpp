@@ -17,12 +17,17 @@ namespace gridpact::attest {
 // anything else.
 Result<std::vector<Bytes>> parse_certificates(std::string_view pem_or_der);
 
+// What the leaf certificate must be good for. kSigning: an end-entity certificate whose
+// key usage includes digitalSignature (an AK certificate); kAny: only the chain matters
+// (TPM EK certificates carry TCG extensions and an ekCertificate EKU).
+enum class LeafUse { kAny, kSigning };
+
 // Verifies that chain[0] chains to one of `roots` through chain[1..] (untrusted
 // intermediates). `at_time` (unix seconds) is the time at which validity periods are
 // checked; on the ledger it must be the block time so that every node decides alike.
-// With nullopt validity periods are ignored. kUntrustedCa on failure.
+// With nullopt they are checked now. kUntrustedCa on failure.
 Status verify_chain(const std::vector<Bytes>& chain, const std::vector<Bytes>& roots,
-                    std::optional<int64_t> at_time);
+                    std::optional<int64_t> at_time, LeafUse use = LeafUse::kAny);
 
 // The uncompressed EC point of a certificate's subject key, or nullopt (not EC, bad DER).
 std::optional<Bytes> certificate_ec_point(const Bytes& der);

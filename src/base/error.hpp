@@ -45,6 +45,7 @@ namespace gridpact {
   X(kDuplicateTx, 205, "DUPLICATE_TX", "a transaction with this nonce is already waiting")     \
   X(kNonceMismatch, 206, "NONCE_MISMATCH", "the nonce is not the sender's next at execution")  \
   X(kUnauthorized, 207, "UNAUTHORIZED", "the signer may not perform this action")              \
+  X(kSenderQuota, 208, "SENDER_QUOTA", "the sender has too many transactions waiting")         \
   /* Bank. */                                                                                  \
   X(kInsufficientFunds, 300, "INSUFFICIENT_FUNDS", "the balance does not cover the amount")    \
   X(kNotIssuer, 301, "NOT_ISSUER", "only the currency issuer may mint or burn")                \
@@ -59,6 +60,9 @@ namespace gridpact {
     "a parameter is missing, malformed or out of range")                                       \
   X(kNotFound, 404, "NOT_FOUND", "no such object or route")                                    \
   X(kBadGenesis, 410, "BAD_GENESIS", "the genesis file is invalid")                            \
+  X(kAlreadyExists, 411, "ALREADY_EXISTS", "the file or object exists and is never overwritten") \
+  X(kForbiddenHost, 412, "FORBIDDEN_HOST", "the Host header names none of the node's names")   \
+  X(kEventsGap, 413, "EVENTS_GAP", "the requested events are older than the retained window")  \
   /* Node and storage. */                                                                      \
   X(kStorage, 500, "STORAGE", "the store failed to read or write")                             \
   X(kStateRootMismatch, 501, "STATE_ROOT_MISMATCH",                                            \

@@ -305,6 +305,7 @@ Status Store::commit(const CommitBatch& batch) {
       wb.Delete(cf_state_, k);
   }
   wb.Put(cf_meta_, kHeightKey, encode_u64(header.height));
+  for (const auto& [k, v] : batch.meta) wb.Put(cf_meta_, "meta/" + k, v);
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;

@@ -52,6 +52,8 @@ struct CommitBatch {
   // Nodes of the previous tree that the new one no longer uses: released once the block
   // falls out of the proof history. Shared, so the store keeps them without a copy.
   std::shared_ptr<const std::vector<Hash32>> replaced_nodes;
+  // Metadata (as put_meta) written in the same atomic batch, e.g. the genesis hash.
+  std::vector<std::pair<std::string, std::string>> meta;
 };
 
 class Store : public StateReader, public TreeNodeSource {

@@ -2,7 +2,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include "attest/p256.hpp"
+
 namespace gridpact::meteragent {
+
+namespace {
+
+bool signed_by(const meters::MeterInfo& m, const Hash32& digest, const Signature& sig) {
+  if (m.platform == attest::Platform::kVirtual)
+    return m.public_key.size() == PublicKey::kSize &&
+           verify(PublicKey::from_span(m.public_key.data()), digest, sig);
+  return m.public_key.size() == attest::kP256PointSize &&
+         attest::verify_p256_digest(attest::P256Point::from_span(m.public_key.data()), digest,
+                                    attest::P256Signature::from_span(sig.data()));
+}
+
+}  // namespace
 
 MqttBridge::MqttBridge(Node& node, KeyPair relay, MqttOptions options)
     : node_(node), relay_(std::move(relay)), options_(std::move(options)) {
@@ -43,8 +58,33 @@ Status MqttBridge::handle(const std::string& topic, const uint8_t* payload, size
                  size, code_name(reading.status().code), static_cast<int>(reading.status().code));
     return reading.status();
   }
-  auto last = last_seq_.find(reading->meter_id);
-  if (last != last_seq_.end() && reading->seq <= last->second) {
+  // Judged as the chain will, against committed state, before it costs a transaction.
+  auto meter = meters::find_meter(node_.store(), reading->meter_id);
+  Status forged = !meter           ? error(meters::kMeterNotFound, "no such meter")
+                  : meter->revoked ? error(meters::kMeterRevoked, "meter is revoked")
+                  : !signed_by(*meter, meters::reading_digest(node_.genesis().chain_id, *reading),
+                               reading->signature)
+                      ? error(meters::kReadingBadSignature, "not signed by the meter's key")
+                      : Status::ok();
+  if (!forged) {
+    ++stats_.forged;
+    spdlog::warn("MQTT bridge: dropped a reading on '{}': {} {}", topic.substr(0, 128),
+                 code_name(forged.code), static_cast<int>(forged.code));
+    return forged;
+  }
+  const uint64_t committed =
+      meters::last_reading(node_.store(), meter->id).value_or(meters::LastReading{}).seq;
+  if (auto f = in_flight_.find(meter->id); f != in_flight_.end()) {
+    // Delivered only when committed: a relayed reading that never made it is forgotten.
+    if (f->second.seq <= committed || node_.store().find_tx(f->second.tx_id) ||
+        std::chrono::steady_clock::now() - f->second.submitted > kInFlightTimeout)
+      in_flight_.erase(f);
+    else if (reading->seq <= f->second.seq) {
+      ++stats_.duplicates;
+      return Status::ok();
+    }
+  }
+  if (reading->seq <= committed) {
     ++stats_.duplicates;
     return Status::ok();
   }
@@ -65,7 +105,7 @@ Status MqttBridge::handle(const std::string& topic, const uint8_t* payload, size
     if (id) {
       ++next_nonce_;
       ++stats_.submitted;
-      last_seq_[reading->meter_id] = reading->seq;
+      in_flight_[meter->id] = {reading->seq, *id, std::chrono::steady_clock::now()};
       return Status::ok();
     }
     Code c = id.status().code;

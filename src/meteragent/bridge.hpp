@@ -1,15 +1,23 @@
 // The node's MQTT bridge (library gridpact_meterbridge): subscribes to
 // gridpact/meters/+/readings with QoS 1 in a persistent session, wraps each reading in a
-// meters/reading transaction signed by a relay key, and submits it to the node. A reading
-// is judged by the meter's own signature on chain; the relay only pays the nonce.
+// meters/reading transaction signed by a relay key, and submits it to the node.
+//
+// Anyone who can publish to the broker can send anything, so a reading is judged as the
+// chain will judge it before it is relayed, against committed state: the meter must be
+// registered and not revoked, and the reading signed by the meter's registered key
+// (otherwise FORGED: METER_NOT_FOUND, METER_REVOKED or READING_BAD_SIGNATURE). Its
+// sequence number must be above the last one committed for the meter and above the one
+// of a relayed reading still on its way (else a duplicate: an MQTT redelivery). A relayed
+// reading counts as delivered only once it is committed: if it is not committed within
+// `kInFlightTimeout` (dropped by the mempool, or failed), a later copy is relayed again.
+// A forged message, whatever sequence number it claims, changes nothing for the meter.
 //
 // Malformed payloads (MALFORMED_READING, TOPIC_MISMATCH) are logged with their code, the
-// topic and the payload size -- never the payload or a key -- and dropped. A reading whose
-// sequence number is not above the last one this bridge submitted for that meter is an
-// MQTT redelivery (at-least-once) and is dropped before it costs a transaction.
+// topic and the payload size -- never the payload or a key -- and dropped.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -23,11 +31,13 @@ struct BridgeStats {
   uint64_t submitted = 0;
   uint64_t duplicates = 0;
   uint64_t malformed = 0;
+  uint64_t forged = 0;   // unknown or revoked meter, or not its signature
   uint64_t refused = 0;  // refused by the mempool
 };
 
 class MqttBridge {
  public:
+  static constexpr std::chrono::seconds kInFlightTimeout{60};
   MqttBridge(Node& node, KeyPair relay, MqttOptions options);
   ~MqttBridge();
   Status start();
@@ -44,7 +54,13 @@ class MqttBridge {
   mutable std::mutex mu_;
   uint64_t next_nonce_ = 0;
   bool nonce_known_ = false;
-  std::map<Hash32, uint64_t> last_seq_;
+  struct InFlight {
+    uint64_t seq = 0;
+    Hash32 tx_id;
+    std::chrono::steady_clock::time_point submitted;
+  };
+  // Relayed readings not yet seen committed, per meter (bounded: one per registered meter).
+  std::map<Hash32, InFlight> in_flight_;
   BridgeStats stats_;
 };
 

@@ -258,5 +258,33 @@ TEST_F(BridgeTest, MalformedPayloadsAreDroppedAndNothingElseIsAffected) {
   EXPECT_EQ(meters::period_energy(node->store(), meter_id(), period - 1)->import_wh, 10u);
 }
 
+// Issue 20: one forged MQTT message with sequence 2^64-1 used to make the bridge drop every
+// real reading of the meter. Now it is not signed by the meter, so it is not relayed, and
+// the real readings go through.
+TEST_F(BridgeTest, ForgedReadingDoesNotSilenceTheMeter) {
+  MqttBridge bridge(*node, relay, {"127.0.0.1", broker->port(), "gridpact-node-forged", 5});
+  ASSERT_TRUE(bridge.start());
+  auto pub = MqttClient::connect({"127.0.0.1", broker->port(), "attacker", 5}).value();
+  uint64_t period = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()) /
+                    meters::kDefaultPeriodMs;
+  std::string topic = reading_topic(meter_id());
+  KeyPair impostor = KeyPair::generate();
+  meters::Reading forged{meter_id(), period - 3, UINT64_MAX, 1'000'000, 0, {}};
+  meters::sign_virtual(forged, genesis.chain_id, impostor);
+  ASSERT_TRUE(pub->publish(topic, meters::encode(forged)));
+  for (uint64_t i = 1; i <= 3; ++i)
+    ASSERT_TRUE(pub->publish(topic, meters::encode(reading(period - 4 + i, i, 10 * i))));
+  ASSERT_TRUE(pub->flush(std::chrono::seconds(10)));
+  ASSERT_TRUE(wait_seq(3)) << "committed up to seq " << committed_seq();
+  auto s = bridge.stats();
+  EXPECT_EQ(s.forged, 1u);
+  EXPECT_EQ(s.submitted, 3u);
+  EXPECT_EQ(meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 100).size(), 3u);
+  EXPECT_EQ(bridge.handle(topic, meters::encode(forged).data(), meters::kReadingSize).code,
+            meters::kReadingBadSignature);
+}
+
 }  // namespace
 }  // namespace gridpact::meteragent

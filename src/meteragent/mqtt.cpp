@@ -127,6 +127,17 @@ Result<std::unique_ptr<MqttClient>> MqttClient::connect(const MqttOptions& o, On
   // order (with more in flight, newer ones can overtake the re-sent backlog, and the
   // ledger would then refuse the older ones as replays). A meter sends one per period.
   mosquitto_max_inflight_messages_set(impl->mosq, 1);
+  if (!o.username.empty()) {
+    int auth = mosquitto_username_pw_set(impl->mosq, o.username.c_str(),
+                                         o.password.empty() ? nullptr : o.password.c_str());
+    if (auth != MOSQ_ERR_SUCCESS) return mqtt_error(auth, "MQTT username");
+  }
+  if (!o.tls_ca_file.empty()) {
+    auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    int tls = mosquitto_tls_set(impl->mosq, o.tls_ca_file.c_str(), nullptr, opt(o.tls_cert_file),
+                                opt(o.tls_key_file), nullptr);
+    if (tls != MOSQ_ERR_SUCCESS) return mqtt_error(tls, "MQTT TLS files");
+  }
   int rc = mosquitto_connect(impl->mosq, o.host.c_str(), o.port, o.keepalive_s);
   if (rc != MOSQ_ERR_SUCCESS)
     return mqtt_error(rc, "cannot connect to MQTT broker " + o.host + ":" + std::to_string(o.port));

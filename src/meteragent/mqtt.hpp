@@ -31,6 +31,11 @@ struct MqttOptions {
   int port = 1883;
   std::string client_id;  // fixed per meter / per node: the broker keys sessions by it
   int keepalive_s = 10;
+  // Broker authentication (empty: anonymous) and TLS (empty CA file: plain TCP). With a
+  // CA file the broker's certificate is verified against it; a client certificate and key
+  // are sent if given.
+  std::string username{}, password{};
+  std::string tls_ca_file{}, tls_cert_file{}, tls_key_file{};
 };
 
 class MqttClient {

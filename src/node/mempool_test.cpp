@@ -117,5 +117,141 @@ TEST_F(MempoolTest, WaitersWakeWhenTheirCountIsReady) {
   EXPECT_LT(clock::now(), deadline - std::chrono::seconds(30));
 }
 
+// The attack of issue 20: fresh keys, each sending nonces 1..64 without 0, used to keep
+// the pool full for good. Their gapped transactions are capped as a group, expire, and
+// make way for a transaction that is ready at once; an honest sender is never refused.
+TEST(MempoolAbuse, GappedNonceFloodCannotStarveAnHonestSender) {
+  std::map<PublicKey, uint64_t> committed;
+  KeyPair honest = KeyPair::generate(), newcomer = KeyPair::generate();
+  committed[honest.public_key()] = 7;
+  Mempool pool(
+      {.max_txs = 2000, .max_nonce_ahead = 64, .max_new_sender_txs = 1000}, "c",
+      [&](const PublicKey& k) {
+        auto it = committed.find(k);
+        return it == committed.end() ? uint64_t{0} : it->second;
+      },
+      [](const Transaction&) { return Status::ok(); });
+  auto tx = [](const KeyPair& k, uint64_t nonce) {
+    Transaction t;
+    t.chain_id = "c";
+    t.nonce = nonce;
+    t.type = 1;
+    t.sign(k);
+    return t;
+  };
+  size_t admitted = 0, quota = 0;
+  for (int key = 0; key < 300; ++key) {
+    KeyPair attacker = KeyPair::generate();
+    for (uint64_t n = 1; n <= 64; ++n) {
+      auto r = pool.add(tx(attacker, n));
+      if (r.is_ok())
+        ++admitted;
+      else if (r.status().code == Code::kSenderQuota)
+        ++quota;
+      else
+        FAIL() << r.status().to_string();
+    }
+  }
+  // 16 each at most, 1,000 together: the pool never filled.
+  EXPECT_EQ(admitted, 1000u);
+  EXPECT_EQ(quota, 300u * 64 - 1000u);
+  EXPECT_EQ(pool.ready(), 0u);
+  for (uint64_t n = 7; n < 7 + 500; ++n) ASSERT_TRUE(pool.add(tx(honest, n)).is_ok()) << n;
+  // A newcomer's first transaction is ready at once: it displaces the oldest gapped one.
+  ASSERT_TRUE(pool.add(tx(newcomer, 0)).is_ok());
+  EXPECT_EQ(pool.size(), 1000u + 500u);
+  EXPECT_EQ(pool.ready(), 501u);
+}
+
+// Known senders' gapped transactions: the pool is full of them, yet a ready transaction
+// gets in (the oldest waiting one leaves), and waiting ones expire after the time to live.
+TEST(MempoolAbuse, WaitingTransactionsAreEvictedFirstAndExpire) {
+  auto now = std::chrono::steady_clock::now();
+  KeyPair honest = KeyPair::generate();
+  Mempool pool(
+      {.max_txs = 20, .max_nonce_ahead = 64, .waiting_ttl = std::chrono::seconds(30)}, "c",
+      [](const PublicKey&) { return uint64_t{1}; }, [](const Transaction&) { return Status::ok(); },
+      [&] { return now; });
+  auto tx = [](const KeyPair& k, uint64_t nonce) {
+    Transaction t;
+    t.chain_id = "c";
+    t.nonce = nonce;
+    t.type = 1;
+    t.sign(k);
+    return t;
+  };
+  std::vector<KeyPair> gapped(20, honest);
+  for (auto& k : gapped) {
+    k = KeyPair::generate();
+    ASSERT_TRUE(pool.add(tx(k, 2)).is_ok());
+  }
+  // Full: another gapped transaction is refused, a ready one evicts the oldest.
+  EXPECT_EQ(pool.add(tx(KeyPair::generate(), 3)).status().code, Code::kMempoolFull);
+  ASSERT_TRUE(pool.add(tx(honest, 1)).is_ok());
+  EXPECT_EQ(pool.size(), 20u);
+  // The oldest (gapped[0]'s nonce 2) is gone: its nonce 1 is ready alone.
+  ASSERT_TRUE(pool.add(tx(gapped[0], 1)).is_ok());  // evicts gapped[1]'s
+  EXPECT_EQ(pool.ready(), 2u);
+  // The newest still waits and comes along with its predecessor (gapped[2]'s leaves).
+  ASSERT_TRUE(pool.add(tx(gapped[19], 1)).is_ok());
+  EXPECT_EQ(pool.ready(), 4u);
+  EXPECT_EQ(pool.size(), 20u);
+  // Thirty seconds later every gapped transaction has expired; ready ones stay.
+  now += std::chrono::seconds(30);
+  ASSERT_TRUE(pool.add(tx(honest, 2)).is_ok());
+  EXPECT_EQ(pool.size(), 5u);
+  EXPECT_EQ(pool.ready(), 5u);
+}
+
+TEST(MempoolAbuse, PerSenderAndByteBounds) {
+  KeyPair big = KeyPair::generate(), other = KeyPair::generate();
+  Mempool pool(
+      {.max_txs = 1000, .max_nonce_ahead = 64, .max_bytes = 100 * 1024, .max_per_sender = 10}, "c",
+      [](const PublicKey&) { return uint64_t{1}; },
+      [](const Transaction&) { return Status::ok(); });
+  auto tx = [](const KeyPair& k, uint64_t nonce, size_t payload) {
+    Transaction t;
+    t.chain_id = "c";
+    t.nonce = nonce;
+    t.type = 1;
+    t.payload.assign(payload, 7);
+    t.sign(k);
+    return t;
+  };
+  for (uint64_t n = 1; n <= 10; ++n) ASSERT_TRUE(pool.add(tx(other, n, 10)).is_ok());
+  EXPECT_EQ(pool.add(tx(other, 11, 10)).status().code, Code::kSenderQuota);
+  // 40 KiB each: the third does not fit in 100 KiB although the count is far from full.
+  ASSERT_TRUE(pool.add(tx(big, 1, 40 * 1024)).is_ok());
+  ASSERT_TRUE(pool.add(tx(big, 2, 40 * 1024)).is_ok());
+  EXPECT_EQ(pool.add(tx(big, 3, 40 * 1024)).status().code, Code::kMempoolFull);
+  EXPECT_GT(pool.bytes(), 80u * 1024);
+  EXPECT_LE(pool.bytes(), 100u * 1024);
+  pool.take(20);
+  EXPECT_EQ(pool.bytes(), 0u);
+  EXPECT_TRUE(pool.add(tx(big, 3, 40 * 1024)).is_ok());
+}
+
+// One sender's stream cannot take a block while others wait: blocks are filled round
+// robin across senders.
+TEST_F(MempoolTest, BlocksAreFilledFairlyAcrossSenders) {
+  committed[alice.public_key()] = 0;
+  for (uint64_t n = 0; n < 16; ++n) ASSERT_TRUE(pool.add(tx(alice, n)).is_ok());
+  KeyPair bob = KeyPair::generate(), carol = KeyPair::generate();
+  ASSERT_TRUE(pool.add(tx(bob, 0)).is_ok());
+  ASSERT_TRUE(pool.add(tx(carol, 0)).is_ok());
+  ASSERT_TRUE(pool.add(tx(bob, 1)).is_ok());
+  auto block = pool.take(5);
+  ASSERT_EQ(block.txs.size(), 5u);
+  std::map<PublicKey, int> per_sender;
+  for (auto& t : block.txs) per_sender[t.sender]++;
+  EXPECT_EQ(per_sender[bob.public_key()], 2);
+  EXPECT_EQ(per_sender[carol.public_key()], 1);
+  EXPECT_EQ(per_sender[alice.public_key()], 2);
+  // Alice's remaining transactions follow in nonce order.
+  auto rest = pool.take(100);
+  ASSERT_EQ(rest.txs.size(), 14u);
+  for (size_t i = 0; i < rest.txs.size(); ++i) EXPECT_EQ(rest.txs[i].nonce, i + 2);
+}
+
 }  // namespace
 }  // namespace gridpact

@@ -7,6 +7,21 @@
 
 namespace gridpact {
 
+namespace {
+
+// The genesis hash a data directory was created with. Older nodes wrote it after the
+// genesis block, so a crash in between left none: the genesis block names it too.
+std::optional<std::string> recorded_genesis(Store& store) {
+  if (auto hex = store.meta("genesis_hash")) return hex;
+  auto first = store.header(0);
+  if (!first) return std::nullopt;
+  std::string hex = first->prev_hash.hex();
+  if (!store.put_meta("genesis_hash", hex)) return std::nullopt;  // repaired for next time
+  return hex;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
                                          std::vector<std::unique_ptr<Module>> modules) {
   std::unique_ptr<Node> node(new Node());
@@ -28,9 +43,10 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   if (!node->store_->height()) {
     auto batch = node->executor_->genesis(g.document, g.hash, g.time_ms);
     if (!batch) return batch.status();
+    // One batch: a crash leaves either nothing or a chain that knows its genesis.
+    batch.value().meta.emplace_back("genesis_hash", g.hash.hex());
     if (Status s = node->store_->commit(batch.value()); !s) return s;
-    if (Status s = node->store_->put_meta("genesis_hash", g.hash.hex()); !s) return s;
-  } else if (node->store_->meta("genesis_hash") != g.hash.hex()) {
+  } else if (recorded_genesis(*node->store_) != g.hash.hex()) {
     return error(Code::kBadGenesis, "the data directory belongs to another genesis document");
   } else {
     auto start = std::chrono::steady_clock::now();
@@ -51,6 +67,10 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
         if (!m)
           return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
         return m->check(tx);
+      },
+      std::chrono::steady_clock::now,
+      [st, standing = node->options_.sender_standing](const PublicKey& k) {
+        return !standing || standing(*st, k);
       });
   node->orderer_ = std::make_unique<SoloOrderer>(
       *node->mempool_,

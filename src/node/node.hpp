@@ -30,6 +30,10 @@ struct NodeOptions {
   // Past roots that state proofs can be served against. Each holds the tree nodes its
   // block replaced: about 20 MiB for a block of 5,000 transfers at 1,000,000 accounts.
   size_t proof_history_blocks = Store::Options{}.proof_history_blocks;
+  // Whether an account with no committed transaction may use the full per-sender quota
+  // of the mempool (the application's notion of standing; `gridpact node`: it holds a
+  // balance). Unset: every account may, and no newcomer quota applies.
+  std::function<bool(const StateReader&, const PublicKey&)> sender_standing{};
 };
 
 struct NodeStats {

@@ -1,6 +1,9 @@
 #include "node/node.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
@@ -104,6 +107,44 @@ TEST_F(NodeTest, RefusesWrongDataDirectoryAndWrongValidator) {
   EXPECT_THROW(node->start(), Error);
 }
 
+// A crash right after the genesis block's commit: the genesis hash is written in the same
+// batch, and a directory left by an older node without it starts again.
+TEST_F(NodeTest, GenesisHashIsCommittedWithTheGenesisBlock) {
+  {
+    auto store = Store::open(dir.str() + "/db", {.sync = false}).value();
+    bank::BankModule bank;
+    Executor executor(*store, {&bank}, genesis.chain_id);
+    auto batch = executor.genesis(genesis.document, genesis.hash, genesis.time_ms).value();
+    ASSERT_TRUE(store->commit(batch).is_ok());  // and no put_meta: the old crash
+  }
+  ASSERT_TRUE(Node::open(
+                  [&] {
+                    NodeOptions o;
+                    o.data_dir = dir.str();
+                    o.genesis = genesis;
+                    o.sync_commits = false;
+                    return o;
+                  }(),
+                  modules())
+                  .is_ok());
+  auto other = Genesis::parse(genesis.text + "\n# changed\n").value();
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.genesis = other;
+  EXPECT_EQ(Node::open(std::move(o), modules()).status().code, Code::kBadGenesis);
+  // A fresh directory: the node's genesis commit carries the hash itself.
+  testing::TempDir fresh;
+  {
+    NodeOptions f;
+    f.data_dir = fresh.str();
+    f.genesis = genesis;
+    f.sync_commits = false;
+    ASSERT_TRUE(Node::open(std::move(f), modules()).is_ok());
+  }
+  auto store = Store::open(fresh.str() + "/db", {.read_only = true}).value();
+  EXPECT_EQ(store->meta("genesis_hash"), genesis.hash.hex());
+}
+
 TEST(Genesis, RejectsBadDocuments) {
   EXPECT_EQ(Genesis::parse("chain_id = ").status().code, Code::kBadGenesis);
   EXPECT_EQ(Genesis::parse("chain_id = \"x\"").status().code, Code::kBadGenesis);
@@ -130,6 +171,38 @@ TEST(KeyFile, RoundTripsWithPrivatePermissions) {
   EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::group_read,
             std::filesystem::perms::none);
   EXPECT_FALSE(read_key_file(dir.str() + "/missing").is_ok());
+}
+
+TEST(KeyFile, PrivateUnderAPermissiveUmask) {
+  testing::TempDir dir;
+  mode_t old = ::umask(0);
+  Status written = write_key_file(dir.str() + "/k.json", KeyPair::generate());
+  ::umask(old);
+  ASSERT_TRUE(written.is_ok()) << written.to_string();
+  struct stat st;
+  ASSERT_EQ(::lstat((dir.str() + "/k.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // Only the key is left: no temporary file.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.str()),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST(KeyFile, NeverOverwritesAKeyNorFollowsASymlink) {
+  testing::TempDir dir;
+  auto first = KeyPair::generate();
+  std::string path = dir.str() + "/k.json";
+  ASSERT_TRUE(write_key_file(path, first).is_ok());
+  EXPECT_EQ(write_key_file(path, KeyPair::generate()).code, Code::kAlreadyExists);
+  EXPECT_EQ(read_key_file(path)->public_key(), first.public_key());
+  // A symlink planted where a key will be written: refused, its target untouched.
+  std::string target = dir.str() + "/target", link = dir.str() + "/planted.json";
+  std::filesystem::create_symlink(target, link);
+  EXPECT_EQ(write_key_file(link, KeyPair::generate()).code, Code::kAlreadyExists);
+  EXPECT_FALSE(std::filesystem::exists(target));
+  // And a key is never read through a symlink.
+  std::filesystem::create_symlink(path, dir.str() + "/alias.json");
+  EXPECT_FALSE(read_key_file(dir.str() + "/alias.json").is_ok());
 }
 
 }  // namespace

@@ -8,6 +8,40 @@ uint64_t wall_clock_ms() {
                                    .count());
 }
 
+uint64_t monotonic_clock_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+BlockClock::BlockClock(std::chrono::milliseconds max_ahead, Millis wall, Millis monotonic)
+    : max_ahead_ms_(static_cast<uint64_t>(max_ahead.count())),
+      wall_(wall ? std::move(wall) : Millis(wall_clock_ms)),
+      monotonic_(monotonic ? std::move(monotonic) : Millis(monotonic_clock_ms)) {}
+
+uint64_t BlockClock::stamp() {
+  const uint64_t wall = wall_(), mono = monotonic_();
+  const int64_t wall_offset = static_cast<int64_t>(wall) - static_cast<int64_t>(mono);
+  if (!started_) {
+    started_ = true;
+    offset_ = wall_offset;
+  } else if (wall_offset < offset_) {
+    offset_ = wall_offset;  // a backward step: followed at once
+  } else {
+    // A forward step beyond the bound is followed at a tenth of the real time elapsed.
+    const int64_t excess = wall_offset - offset_ - static_cast<int64_t>(max_ahead_ms_);
+    if (excess > 0)
+      offset_ += std::min<int64_t>(excess, static_cast<int64_t>(mono - last_monotonic_) / 10);
+  }
+  const uint64_t reference = static_cast<uint64_t>(static_cast<int64_t>(mono) + offset_);
+  uint64_t t = std::min(wall, reference + max_ahead_ms_);
+  if (last_stamp_ && t > last_stamp_ + (mono - last_monotonic_) + max_ahead_ms_)
+    t = last_stamp_ + (mono - last_monotonic_) + max_ahead_ms_;
+  last_monotonic_ = mono;
+  last_stamp_ = t;
+  return t;
+}
+
 void SoloOrderer::start(Deliver deliver) {
   if (running_.exchange(true)) return;
   thread_ = std::thread([this, deliver = std::move(deliver)] { run(deliver); });
@@ -21,6 +55,7 @@ void SoloOrderer::stop() {
 void SoloOrderer::run(Deliver deliver) {
   using clock = std::chrono::steady_clock;
   auto last_block = clock::now();
+  BlockClock block_clock(config_.max_clock_ahead);
   while (running_) {
     // Wait for a full block, but no longer than the interval; wake often enough to stop.
     auto deadline = clock::now() + config_.interval;
@@ -30,7 +65,7 @@ void SoloOrderer::run(Deliver deliver) {
     if (!running_) break;
     if (source_.ready() == 0 && clock::now() - last_block < config_.idle_interval) continue;
     OrderedBatch batch = source_.take(config_.max_txs);
-    batch.time_ms = wall_clock_ms();
+    batch.time_ms = block_clock.stamp();
     deliver(std::move(batch));
     last_block = clock::now();
   }

@@ -87,4 +87,42 @@ TEST(SoloOrderer, EmitsEmptyBlocksWhenIdle) {
   EXPECT_LE(empty.load(), 12);  // not one per interval: idle blocks are rationed
 }
 
+// A forward step of the leader's clock does not become block time beyond the bound, nor
+// for good once the clock is set right again.
+TEST(BlockClock, BoundsForwardClockSteps) {
+  const uint64_t t0 = 1'800'000'000'000, day = 86'400'000;
+  uint64_t wall = t0, mono = 5'000;
+  BlockClock clock(
+      std::chrono::milliseconds(1000), [&] { return wall; }, [&] { return mono; });
+  EXPECT_EQ(clock.stamp(), t0);
+  wall += 100, mono += 100;
+  EXPECT_EQ(clock.stamp(), t0 + 100);
+  wall += 300;  // a small correction passes
+  mono += 100;
+  EXPECT_EQ(clock.stamp(), t0 + 400);
+  wall += day;  // the clock jumps a day ahead
+  mono += 100;
+  uint64_t t = clock.stamp();
+  EXPECT_GE(t, t0 + 600);
+  EXPECT_LE(t, t0 + 600 + 1000);
+  // It stays ahead for ten seconds of blocks: block time gains at most a tenth extra.
+  for (int i = 0; i < 100; ++i) {
+    wall += 100, mono += 100;
+    t = clock.stamp();
+  }
+  EXPECT_LE(t, t0 + 10'600 + 1000 + 1000 + 1);
+  EXPECT_GE(t, t0 + 10'600);
+  // Set right again: the stamps are back at the wall clock, not a day ahead.
+  wall -= day;
+  mono += 100;
+  EXPECT_EQ(clock.stamp(), wall);
+  // A step that persists is eventually followed (slewed).
+  wall += 60'000;
+  for (int i = 0; i < 7000; ++i) {
+    wall += 100, mono += 100;
+    t = clock.stamp();
+  }
+  EXPECT_EQ(t, wall);
+}
+
 }  // namespace gridpact
