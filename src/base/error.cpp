@@ -71,8 +71,24 @@ std::string_view code_name(Code code) {
       return "INVALID_ARGUMENT";
     case Code::kNotFound:
       return "NOT_FOUND";
+    case Code::kMethodNotAllowed:
+      return "METHOD_NOT_ALLOWED";
+    case Code::kRequestTimeout:
+      return "REQUEST_TIMEOUT";
     case Code::kBadGenesis:
       return "BAD_GENESIS";
+    case Code::kBodyTooLarge:
+      return "BODY_TOO_LARGE";
+    case Code::kUrlTooLong:
+      return "URL_TOO_LONG";
+    case Code::kBadFraming:
+      return "BAD_FRAMING";
+    case Code::kJsonTooDeep:
+      return "JSON_TOO_DEEP";
+    case Code::kOverloaded:
+      return "OVERLOADED";
+    case Code::kHeadersTooLarge:
+      return "HEADERS_TOO_LARGE";
     case Code::kStorage:
       return "STORAGE";
     case Code::kStateRootMismatch:

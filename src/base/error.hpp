@@ -47,7 +47,15 @@ enum class Code : uint16_t {
   kMalformedJson = 400,
   kInvalidArgument = 401,
   kNotFound = 404,
+  kMethodNotAllowed = 405,
+  kRequestTimeout = 408,
   kBadGenesis = 410,
+  kBodyTooLarge = 413,
+  kUrlTooLong = 414,
+  kBadFraming = 420,  // HTTP framing: Content-Length, chunking, request line
+  kJsonTooDeep = 421,
+  kOverloaded = 429,  // connection or stream cap reached
+  kHeadersTooLarge = 431,
   // Node and storage.
   kStorage = 500,
   kStateRootMismatch = 501,
