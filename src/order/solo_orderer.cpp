@@ -22,13 +22,13 @@ void SoloOrderer::run(Deliver deliver) {
   using clock = std::chrono::steady_clock;
   auto last_block = clock::now();
   while (running_) {
-    // Wait for a full block, but no longer than the interval; wake often enough to stop.
-    auto deadline = clock::now() + config_.interval;
-    while (running_ && clock::now() < deadline && source_.ready() < config_.max_txs)
-      source_.wait_ready(config_.max_txs,
-                         std::min(deadline, clock::now() + std::chrono::milliseconds(50)));
+    // Wait for the first transaction, but no longer than an idle block is due; wake often
+    // enough to notice stop().
+    auto idle_due = last_block + config_.idle_interval;
+    while (running_ && source_.ready() == 0 && clock::now() < idle_due)
+      source_.wait_ready(1, std::min(idle_due, clock::now() + std::chrono::milliseconds(50)));
     if (!running_) break;
-    if (source_.ready() == 0 && clock::now() - last_block < config_.idle_interval) continue;
+    // The previous block is handed over (deliver returned): cut now with all that waits.
     OrderedBatch batch = source_.take(config_.max_txs);
     batch.time_ms = wall_clock_ms();
     deliver(std::move(batch));

@@ -1,4 +1,12 @@
-// Cuts a block every `interval` or as soon as `max_txs` are ready, whichever is first.
+// Cuts blocks on one node with group commit: as soon as the previous block has been handed
+// to the committer (deliver returned) and a transaction is waiting, the next block is cut
+// with everything waiting, up to `max_txs`. Under load, what arrives while one block
+// executes and the one before it is written goes into the next block together, so blocks
+// grow with the load; on an idle node a transaction waits for no timer.
+//
+// `interval` is the longest a waiting transaction is held back for a fuller block. Because
+// deliver returns only once the previous block is handed over, the solo orderer never needs
+// to hold one (the cluster orderer, which agrees on batches asynchronously, will).
 // With nothing to order it still cuts an empty block every `idle_interval`, so that
 // time-driven work (gate closure, billing) happens on a quiet chain too.
 #pragma once

@@ -87,4 +87,52 @@ TEST(SoloOrderer, EmitsEmptyBlocksWhenIdle) {
   EXPECT_LE(empty.load(), 12);  // not one per interval: idle blocks are rationed
 }
 
+TEST(SoloOrderer, IdleNodeCutsAtOnceWithoutWaitingForTheInterval) {
+  QueueSource source;
+  SoloOrderer orderer(source, {std::chrono::milliseconds(1000), std::chrono::seconds(60), 10});
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<OrderedBatch> batches;
+  orderer.start([&](OrderedBatch b) {
+    std::lock_guard lock(m);
+    batches.push_back(std::move(b));
+    cv.notify_all();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // idle for a while
+  auto start = std::chrono::steady_clock::now();
+  source.push(1);
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !batches.empty(); }));
+  auto took = std::chrono::steady_clock::now() - start;
+  lock.unlock();
+  orderer.stop();
+  EXPECT_LT(took, std::chrono::milliseconds(200));  // the interval is 1 s
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].txs.size(), 1u);
+}
+
+TEST(SoloOrderer, WhatArrivesDuringABlockGoesIntoTheNextTogether) {
+  QueueSource source;
+  SoloOrderer orderer(source, {std::chrono::milliseconds(1000), std::chrono::seconds(60), 100});
+  std::mutex m;
+  std::vector<size_t> sizes;
+  orderer.start([&](OrderedBatch b) {
+    // A slow block (execution and hand-over): 7 more transactions arrive meanwhile.
+    if (sizes.empty()) source.push(7);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(m);
+    sizes.push_back(b.txs.size());
+  });
+  source.push(1);
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard lock(m);
+    if (sizes.size() >= 2) break;
+  }
+  orderer.stop();
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 1u);
+  EXPECT_EQ(sizes[1], 7u);
+}
+
 }  // namespace gridpact
