@@ -473,14 +473,22 @@ struct Server::Impl {
       : ioc(static_cast<int>(threads)), acceptor(asio::make_strand(ioc)) {}
   asio::io_context ioc;
   tcp::acceptor acceptor;
+  asio::steady_timer retry{acceptor.get_executor()};
   std::vector<std::thread> workers;
 
   void accept(const std::shared_ptr<Shared>& shared) {
     acceptor.async_accept(asio::make_strand(ioc),
                           [this, shared](beast::error_code ec, tcp::socket socket) {
                             if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-                            if (!ec) admit(shared, std::move(socket));
-                            accept(shared);
+                            if (!ec) {
+                              admit(shared, std::move(socket));
+                              return accept(shared);
+                            }
+                            // Out of descriptors or memory: retry shortly, not in a spin.
+                            retry.expires_after(std::chrono::milliseconds(20));
+                            retry.async_wait([this, shared](beast::error_code e) {
+                              if (!e) accept(shared);
+                            });
                           });
   }
 
