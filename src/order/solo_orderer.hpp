@@ -4,9 +4,10 @@
 // executes and the one before it is written goes into the next block together, so blocks
 // grow with the load; on an idle node a transaction waits for no timer.
 //
-// `interval` is the longest a waiting transaction is held back for a fuller block. Because
-// deliver returns only once the previous block is handed over, the solo orderer never needs
-// to hold one (the cluster orderer, which agrees on batches asynchronously, will).
+// `interval` is the longest a waiting transaction is held back for a fuller block, which
+// happens only while `busy` says the previous block is still being written: this one could
+// not be handed over before that ends anyway, and a fuller block costs less per
+// transaction. A full block (`max_txs` ready) is cut at once, busy or not.
 // With nothing to order it still cuts an empty block every `idle_interval`, so that
 // time-driven work (gate closure, billing) happens on a quiet chain too.
 #pragma once
@@ -24,8 +25,10 @@ class SoloOrderer : public Orderer {
     std::chrono::milliseconds interval{100};
     std::chrono::milliseconds idle_interval{1000};
     size_t max_txs = 5000;
+    // True while the committer still holds the previous block; none: never busy.
+    std::function<bool()> busy = {};
   };
-  SoloOrderer(TxSource& source, Config config) : source_(source), config_(config) {}
+  SoloOrderer(TxSource& source, Config config) : source_(source), config_(std::move(config)) {}
   ~SoloOrderer() override { stop(); }
 
   void start(Deliver deliver) override;

@@ -135,4 +135,39 @@ TEST(SoloOrderer, WhatArrivesDuringABlockGoesIntoTheNextTogether) {
   EXPECT_EQ(sizes[1], 7u);
 }
 
+TEST(SoloOrderer, WhileTheCommitterIsBusyABlockFillsUntilFullOrFree) {
+  QueueSource source;
+  std::atomic<bool> busy{true};
+  SoloOrderer::Config config{std::chrono::milliseconds(5000), std::chrono::seconds(60), 10};
+  config.busy = [&] { return busy.load(); };
+  SoloOrderer orderer(source, config);
+  std::mutex m;
+  std::vector<size_t> sizes;
+  orderer.start([&](OrderedBatch b) {
+    std::lock_guard lock(m);
+    sizes.push_back(b.txs.size());
+  });
+  auto count = [&] {
+    std::lock_guard lock(m);
+    return sizes.size();
+  };
+  source.push(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(), 0u);  // busy, not full: still filling
+  source.push(9);          // 12 ready: a full block of 10 goes at once
+  for (int i = 0; i < 100 && count() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(count(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(count(), 1u);  // the other 2 wait for the committer
+  busy = false;
+  for (int i = 0; i < 100 && count() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  orderer.stop();
+  std::lock_guard lock(m);
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 10u);
+  EXPECT_EQ(sizes[1], 2u);
+}
+
 }  // namespace gridpact
