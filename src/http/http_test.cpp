@@ -280,6 +280,28 @@ TEST_F(HttpTest, ChunkedBodyAcceptedAndLargeBodyRefusedWith413) {
   EXPECT_EQ(r->status, 413);
 }
 
+TEST_F(HttpTest, PipelinedRequestsAndExpectContinue) {
+  serve();
+  Probe p(port_);
+  ASSERT_TRUE(p.send(get("/v1/echo/1/2") + get("/v1/health")));
+  auto first = p.reply();
+  auto second = p.reply();
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->body.find("\"a\":\"1\""), std::string::npos);
+  EXPECT_EQ(second->body, "{\"ok\":1}");
+  // A client that asks before sending its body is told to go on.
+  ASSERT_TRUE(
+      p.send("POST /v1/echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(p.read_until(
+      [](const std::string& b) { return b.find("100 Continue\r\n\r\n") != std::string::npos; },
+      2000ms));
+  p.buffer().clear();
+  ASSERT_TRUE(p.send("abcd"));
+  auto r = p.reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "{\"len\":4}");
+}
+
 TEST_F(HttpTest, HandlerExceptionLeaksNoText) {
   serve();
   Probe p(port_);
