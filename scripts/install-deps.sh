@@ -11,7 +11,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   clang libclang-rt-14-dev clang-format \
   libsodium-dev librocksdb-dev libssl-dev \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
-  libcpp-httplib-dev \
+  libcpp-httplib-dev libboost1.81-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   libtss2-dev swtpm swtpm-tools tpm2-tools \
   mosquitto mosquitto-clients libmosquitto-dev \

@@ -193,6 +193,10 @@ TEST_F(ApiTest, BatchAccountsProofsMetricsAndBlockStream) {
   auto m = client->Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("gridpact_txs_committed_total 10"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("gridpact_block_execute_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(m->body.find("gridpact_block_end_block_seconds_count{module=\"bank\"}"),
+            std::string::npos);
+  EXPECT_NE(m->body.find("# TYPE gridpact_block_fsync_seconds histogram"), std::string::npos);
   json health = get("/v1/health");
   EXPECT_EQ(health["development"], true);
 }

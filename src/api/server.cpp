@@ -416,6 +416,7 @@ void Server::routes() {
     metric("gridpact_mempool_size", "gauge", "Transactions waiting in the mempool.",
            st.mempool_size);
     metric("gridpact_http_requests_total", "counter", "HTTP requests served.", requests_.load());
+    out += node_.block_metrics().prometheus();
     res.set_content(out, "text/plain; version=0.0.4");
   });
 }

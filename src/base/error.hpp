@@ -59,10 +59,18 @@ namespace gridpact {
   X(kInvalidArgument, 401, "INVALID_ARGUMENT",                                                 \
     "a parameter is missing, malformed or out of range")                                       \
   X(kNotFound, 404, "NOT_FOUND", "no such object or route")                                    \
+  X(kMethodNotAllowed, 405, "METHOD_NOT_ALLOWED", "the route exists but not for this method")  \
+  X(kRequestTimeout, 408, "REQUEST_TIMEOUT", "the request did not arrive within its deadline") \
   X(kBadGenesis, 410, "BAD_GENESIS", "the genesis file is invalid")                            \
   X(kAlreadyExists, 411, "ALREADY_EXISTS", "the file or object exists and is never overwritten") \
   X(kForbiddenHost, 412, "FORBIDDEN_HOST", "the Host header names none of the node's names")   \
-  X(kEventsGap, 413, "EVENTS_GAP", "the requested events are older than the retained window")  \
+  X(kBodyTooLarge, 413, "BODY_TOO_LARGE", "the request body exceeds its limit")                \
+  X(kUrlTooLong, 414, "URL_TOO_LONG", "the request target exceeds its limit")                  \
+  X(kEventsGap, 415, "EVENTS_GAP", "the requested events are older than the retained window")  \
+  X(kBadFraming, 420, "BAD_FRAMING", "bad HTTP framing: Content-Length, chunking or request line") \
+  X(kJsonTooDeep, 421, "JSON_TOO_DEEP", "the JSON body nests deeper than allowed")             \
+  X(kOverloaded, 429, "OVERLOADED", "a connection or stream cap is reached; retry later")      \
+  X(kHeadersTooLarge, 431, "HEADERS_TOO_LARGE", "too many request headers, or too large")      \
   /* Node and storage. */                                                                      \
   X(kStorage, 500, "STORAGE", "the store failed to read or write")                             \
   X(kStateRootMismatch, 501, "STATE_ROOT_MISMATCH",                                            \

@@ -309,7 +309,10 @@ Status Store::commit(const CommitBatch& batch) {
 
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync;
+  auto write_start = std::chrono::steady_clock::now();
   auto s = db_->Write(wo, &wb);
+  last_write_time_ = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - write_start);
   if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,9 @@ struct CommitBatch {
   std::shared_ptr<const std::vector<Hash32>> replaced_nodes;
   // Metadata (as put_meta) written in the same atomic batch, e.g. the genesis hash.
   std::vector<std::pair<std::string, std::string>> meta;
+  // How long each module's end_block took, in the executor's module order: for metrics
+  // only, never hashed or stored.
+  std::vector<uint32_t> end_block_us;
 };
 
 class Store : public StateReader, public TreeNodeSource {
@@ -105,6 +109,8 @@ class Store : public StateReader, public TreeNodeSource {
 
   // Writes a block with its receipts and state changes, atomically. One writer at a time.
   Status commit(const CommitBatch& batch);
+  // How long the last commit's write took: the log append and, with `sync`, its fsync.
+  std::chrono::microseconds last_write_time() const { return last_write_time_; }
 
  private:
   Store() = default;
@@ -131,6 +137,7 @@ class Store : public StateReader, public TreeNodeSource {
   // The write of each commit, kept so that its megabytes of buffer are reused, not
   // allocated (and faulted in) again per block. Touched by commit only.
   std::unique_ptr<rocksdb::WriteBatch> commit_write_;
+  std::chrono::microseconds last_write_time_{0};
 };
 
 std::string height_key(uint64_t height);

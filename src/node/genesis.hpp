@@ -6,7 +6,8 @@
 //   [validator]
 //   public_key = "<64 hex>"        # the solo orderer's block-signing key
 //   [block]
-//   interval_ms = 100              # cut a block at least this often when busy
+//   interval_ms = 100              # longest wait for a fuller block (the solo orderer
+//                                  # cuts at once when the previous one is handed over)
 //   idle_interval_ms = 1000        # an empty block at most this often when quiet
 //   max_txs = 5000
 //   [bank]                         # every other table is a module's section

@@ -6,6 +6,15 @@
 #include <filesystem>
 
 namespace gridpact {
+namespace {
+
+uint64_t micros_since(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
+
+}  // namespace
 
 namespace {
 
@@ -72,10 +81,16 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
       [st, standing = node->options_.sender_standing](const PublicKey& k) {
         return !standing || standing(*st, k);
       });
+  std::vector<std::string> module_names;
+  for (Module* m : ex->modules()) module_names.emplace_back(m->name());
+  node->block_metrics_ = std::make_unique<BlockMetrics>(std::move(module_names));
   node->orderer_ = std::make_unique<SoloOrderer>(
-      *node->mempool_,
-      SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
-                          std::chrono::milliseconds(g.idle_interval_ms), g.max_block_txs});
+      *node->mempool_, SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
+                                           std::chrono::milliseconds(g.idle_interval_ms),
+                                           g.max_block_txs, [n = node.get()] {
+                                             std::lock_guard lock(n->pipeline_mutex_);
+                                             return n->to_commit_ != nullptr;
+                                           }});
   return node;
 }
 
@@ -111,6 +126,7 @@ void Node::stop() {
 }
 
 void Node::on_batch(OrderedBatch batch) {
+  auto start = std::chrono::steady_clock::now();
   auto result =
       executor_->execute(std::move(batch.txs), batch.time_ms, false, std::move(batch.tx_ids));
   if (!result) {
@@ -119,6 +135,7 @@ void Node::on_batch(OrderedBatch batch) {
     std::abort();
   }
   auto cb = std::make_shared<CommitBatch>(std::move(result).value());
+  const uint64_t execute_us = micros_since(start);
   cb->block.header.sign(*options_.validator_key);
   executor_->stage(cb);
   // Hand the block over once the previous one is written: at most one block is in flight,
@@ -126,6 +143,7 @@ void Node::on_batch(OrderedBatch batch) {
   std::unique_lock lock(pipeline_mutex_);
   pipeline_cv_.wait(lock, [&] { return !to_commit_; });
   to_commit_ = std::move(cb);
+  to_commit_execute_us_ = execute_us;
   pipeline_cv_.notify_all();
 }
 
@@ -135,14 +153,19 @@ void Node::commit_loop() {
     pipeline_cv_.wait(lock, [&] { return to_commit_ || committer_stop_; });
     if (!to_commit_) return;  // stopping with nothing left to write
     const CommitBatch& cb = *to_commit_;
+    BlockMetrics::Block timings{to_commit_execute_us_, cb.end_block_us, 0, 0, cb.block.txs.size()};
     lock.unlock();
     {
       std::lock_guard commit_lock(commit_mutex_);
+      auto start = std::chrono::steady_clock::now();
       if (Status s = store_->commit(cb); !s) {
         spdlog::critical("cannot commit block {}: {}", cb.block.header.height, s.to_string());
         std::abort();
       }
+      timings.commit_us = micros_since(start);
+      timings.fsync_us = static_cast<uint64_t>(store_->last_write_time().count());
     }
+    block_metrics_->record(timings);
     publish(cb);
     lock.lock();
     to_commit_.reset();

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ledger/executor.hpp"
+#include "node/block_metrics.hpp"
 #include "node/genesis.hpp"
 #include "node/mempool.hpp"
 #include "order/solo_orderer.hpp"
@@ -70,6 +71,8 @@ class Node {
   const Executor& executor() const { return *executor_; }
   const Genesis& genesis() const { return options_.genesis; }
   NodeStats stats() const;
+  // Per-block timings (execution, each module's end_block, commit, fsync) as histograms.
+  const BlockMetrics& block_metrics() const { return *block_metrics_; }
   // Runs a query of the module `module` against the latest committed state.
   Result<json> query(std::string_view module, std::string_view path, const json& params) const;
 
@@ -86,12 +89,14 @@ class Node {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Mempool> mempool_;
   std::unique_ptr<Orderer> orderer_;
+  std::unique_ptr<BlockMetrics> block_metrics_;
 
   // One executed block waits here while the next one executes (pipelining); it is
   // reported committed only after Store::commit wrote it atomically.
   std::mutex pipeline_mutex_;
   std::condition_variable pipeline_cv_;
   std::shared_ptr<const CommitBatch> to_commit_;  // shared with the executor's staged view
+  uint64_t to_commit_execute_us_ = 0;             // how long to_commit_ took to execute
   bool committer_stop_ = false;
   std::thread committer_;
 

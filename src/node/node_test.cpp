@@ -92,6 +92,38 @@ TEST_F(NodeTest, CommitsSubmittedTransfersAndResumesAfterRestart) {
             Code::kStateRootMismatch);
 }
 
+// Group commit: on an idle node a transaction does not wait for the block interval.
+TEST_F(NodeTest, IdleNodeCommitsATransactionFarSoonerThanTheInterval) {
+  std::string text = genesis.text;
+  auto at = text.find("interval_ms = 100\n");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 17, "interval_ms = 1000");
+  genesis = Genesis::parse(text).value();
+  ASSERT_EQ(genesis.block_interval_ms, 1000u);
+  auto node = open();
+  node->start();
+  auto bob = KeyPair::generate().public_key();
+  // A first transaction warms up the store; then the node sits idle.
+  auto first = node->submit(transfer(0, bob, 1)).value();
+  ASSERT_TRUE(node->wait_committed(first, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto start = std::chrono::steady_clock::now();
+  auto id = node->submit(transfer(1, bob, 1)).value();
+  auto r = node->wait_committed(id, std::chrono::seconds(10));
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->ok());
+  EXPECT_LT(took, std::chrono::milliseconds(200));
+  // The block timings reach the metrics: two blocks with one transaction each at least.
+  std::string metrics = node->block_metrics().prometheus();
+  EXPECT_NE(metrics.find("gridpact_block_execute_seconds_count"), std::string::npos);
+  EXPECT_NE(metrics.find("gridpact_block_end_block_seconds_bucket{module=\"bank\""),
+            std::string::npos);
+  EXPECT_NE(metrics.find("gridpact_block_fsync_seconds_sum"), std::string::npos);
+  EXPECT_GE(node->block_metrics().blocks(), 2u);
+  node->stop();
+}
+
 TEST_F(NodeTest, RefusesWrongDataDirectoryAndWrongValidator) {
   { open(); }
   auto other = Genesis::parse(genesis.text + "\n# changed\n").value();

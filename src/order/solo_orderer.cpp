@@ -57,13 +57,20 @@ void SoloOrderer::run(Deliver deliver) {
   auto last_block = clock::now();
   BlockClock block_clock(config_.max_clock_ahead);
   while (running_) {
-    // Wait for a full block, but no longer than the interval; wake often enough to stop.
-    auto deadline = clock::now() + config_.interval;
-    while (running_ && clock::now() < deadline && source_.ready() < config_.max_txs)
+    // Wait for the first transaction, but no longer than an idle block is due; wake often
+    // enough to notice stop().
+    auto idle_due = last_block + config_.idle_interval;
+    while (running_ && source_.ready() == 0 && clock::now() < idle_due)
+      source_.wait_ready(1, std::min(idle_due, clock::now() + std::chrono::milliseconds(50)));
+    // While the previous block is still being written, let this one fill (at most the
+    // interval); polled each millisecond, so it is cut within one of the write's end.
+    auto fill_until = clock::now() + config_.interval;
+    while (running_ && config_.busy && source_.ready() < config_.max_txs &&
+           clock::now() < fill_until && config_.busy())
       source_.wait_ready(config_.max_txs,
-                         std::min(deadline, clock::now() + std::chrono::milliseconds(50)));
+                         std::min(fill_until, clock::now() + std::chrono::milliseconds(1)));
     if (!running_) break;
-    if (source_.ready() == 0 && clock::now() - last_block < config_.idle_interval) continue;
+    // The previous block is handed over (deliver returned): cut now with all that waits.
     OrderedBatch batch = source_.take(config_.max_txs);
     batch.time_ms = block_clock.stamp();
     deliver(std::move(batch));

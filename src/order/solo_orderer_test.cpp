@@ -125,4 +125,87 @@ TEST(BlockClock, BoundsForwardClockSteps) {
   EXPECT_EQ(t, wall);
 }
 
+TEST(SoloOrderer, IdleNodeCutsAtOnceWithoutWaitingForTheInterval) {
+  QueueSource source;
+  SoloOrderer orderer(source, {std::chrono::milliseconds(1000), std::chrono::seconds(60), 10});
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<OrderedBatch> batches;
+  orderer.start([&](OrderedBatch b) {
+    std::lock_guard lock(m);
+    batches.push_back(std::move(b));
+    cv.notify_all();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // idle for a while
+  auto start = std::chrono::steady_clock::now();
+  source.push(1);
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !batches.empty(); }));
+  auto took = std::chrono::steady_clock::now() - start;
+  lock.unlock();
+  orderer.stop();
+  EXPECT_LT(took, std::chrono::milliseconds(200));  // the interval is 1 s
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].txs.size(), 1u);
+}
+
+TEST(SoloOrderer, WhatArrivesDuringABlockGoesIntoTheNextTogether) {
+  QueueSource source;
+  SoloOrderer orderer(source, {std::chrono::milliseconds(1000), std::chrono::seconds(60), 100});
+  std::mutex m;
+  std::vector<size_t> sizes;
+  orderer.start([&](OrderedBatch b) {
+    // A slow block (execution and hand-over): 7 more transactions arrive meanwhile.
+    if (sizes.empty()) source.push(7);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(m);
+    sizes.push_back(b.txs.size());
+  });
+  source.push(1);
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard lock(m);
+    if (sizes.size() >= 2) break;
+  }
+  orderer.stop();
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 1u);
+  EXPECT_EQ(sizes[1], 7u);
+}
+
+TEST(SoloOrderer, WhileTheCommitterIsBusyABlockFillsUntilFullOrFree) {
+  QueueSource source;
+  std::atomic<bool> busy{true};
+  SoloOrderer::Config config{std::chrono::milliseconds(5000), std::chrono::seconds(60), 10};
+  config.busy = [&] { return busy.load(); };
+  SoloOrderer orderer(source, config);
+  std::mutex m;
+  std::vector<size_t> sizes;
+  orderer.start([&](OrderedBatch b) {
+    std::lock_guard lock(m);
+    sizes.push_back(b.txs.size());
+  });
+  auto count = [&] {
+    std::lock_guard lock(m);
+    return sizes.size();
+  };
+  source.push(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(count(), 0u);  // busy, not full: still filling
+  source.push(9);          // 12 ready: a full block of 10 goes at once
+  for (int i = 0; i < 100 && count() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(count(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(count(), 1u);  // the other 2 wait for the committer
+  busy = false;
+  for (int i = 0; i < 100 && count() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  orderer.stop();
+  std::lock_guard lock(m);
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], 10u);
+  EXPECT_EQ(sizes[1], 2u);
+}
+
 }  // namespace gridpact

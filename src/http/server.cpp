@@ -1,0 +1,567 @@
+// The connection state machine behind server.hpp. One Session per connection, all of its
+// work on one strand:
+//   wait for a first byte (idle) -> read header -> checks -> read body -> route -> handler
+//   -> (response | event stream) -> write -> next request or close.
+// A session waiting for a handler is kept alive by its deadline timer, a streaming session
+// by its pending read (which also notices the client leaving); nothing holds a worker.
+#include "http/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace gridpact::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+struct Shared {
+  ServerOptions options;
+  Router router;
+  // Responders and streams post to sessions only while the io_context lives.
+  std::mutex life_mutex;
+  bool alive = true;
+  std::atomic<uint64_t> connections{0}, streams{0}, in_flight{0}, requests_total{0},
+      refused_total{0};
+};
+
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(plus_is_space && s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+// Splits the target into a decoded path and query; false on bad percent-encoding.
+bool parse_target(std::string_view target, Request& req) {
+  size_t q = target.find('?');
+  auto path = percent_decode(target.substr(0, q), false);
+  if (!path) return false;
+  req.path = std::move(*path);
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto k = percent_decode(pair.substr(0, eq), true);
+    auto v = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!k || !v) return false;
+    req.query.emplace(std::move(*k), std::move(*v));
+  }
+  return true;
+}
+
+// Our own words for each framing fault; the parser's text is never sent.
+Status read_error_status(const beast::error_code& ec) {
+  if (ec == bhttp::error::body_limit || ec == bhttp::error::buffer_overflow)
+    return error(Code::kBodyTooLarge, "request body too large");
+  if (ec == bhttp::error::bad_content_length || ec == bhttp::error::multiple_content_length)
+    return error(Code::kBadFraming, "bad Content-Length");
+  if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension ||
+      ec == bhttp::error::bad_transfer_encoding)
+    return error(Code::kBadFraming, "bad chunked encoding");
+  if (ec == bhttp::error::bad_method || ec == bhttp::error::bad_target ||
+      ec == bhttp::error::bad_version)
+    return error(Code::kBadFraming, "bad request line");
+  return error(Code::kBadFraming, "malformed request");
+}
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Shared> shared)
+      : socket_(std::move(socket)),
+        shared_(std::move(shared)),
+        timer_(socket_.get_executor()),
+        opt_(shared_->options) {
+    shared_->connections++;
+  }
+  ~Session() {
+    end_stream();
+    if (handling_) shared_->in_flight--;
+    shared_->connections--;
+  }
+
+  void start() { wait_for_request(); }
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+
+  // On the strand, from Responder / EventStream.
+  void deliver(uint64_t request, Response r) {
+    if (!answer(request)) return;
+    write_response(std::move(r), keep_alive_);
+  }
+  void begin_stream(uint64_t request, const std::shared_ptr<EventStream>& stream) {
+    if (!answer(request)) {
+      stream->open_ = false;
+      shared_->streams--;
+      return;
+    }
+    stream_ = stream;
+    closing_ = false;
+    queue(std::string(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"));
+    heartbeat();
+    watch_for_close();
+  }
+  void stream_send(std::string data) {
+    if (!stream_ || closing_ || data.empty()) return;
+    char size[20];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    if (out_bytes_ + data.size() > opt_.max_stream_buffer) return close();  // too slow
+    queue(std::string(size, static_cast<size_t>(n)) + std::move(data) + "\r\n");
+  }
+  void stream_close() {
+    if (!stream_ || closing_) return;
+    queue("0\r\n\r\n");
+    closing_ = true;
+    end_stream();
+  }
+
+ private:
+  // Marks the current request answered; false if it was already (or is not current).
+  bool answer(uint64_t request) {
+    if (!handling_ || request != request_id_) return false;
+    handling_ = false;
+    shared_->in_flight--;
+    return true;
+  }
+
+  void arm(std::chrono::milliseconds d) {
+    uint64_t gen = ++timer_gen_;
+    timer_.expires_after(d);
+    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (!ec && gen == self->timer_gen_) self->on_timeout();
+    });
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  void on_timeout() {
+    switch (phase_) {
+      case Phase::kIdle:
+      case Phase::kWriting:
+        return close();
+      case Phase::kReading:
+        timed_out_ = true;
+        socket_.cancel();  // the read completes with operation_aborted and answers 408
+        return;
+      case Phase::kHandling:
+        if (!answer(request_id_)) return;
+        return write_response(Response::error(error(Code::kTimeout, "request deadline passed")),
+                              false);
+      case Phase::kStreaming:  // heartbeats re-arm the timer themselves
+      case Phase::kClosed:
+        return;
+    }
+  }
+
+  // An idle connection is just a pending readiness wait: no buffer, no worker.
+  void wait_for_request() {
+    phase_ = Phase::kIdle;
+    if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+    arm(opt_.idle_timeout);
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    phase_ = Phase::kReading;
+    timed_out_ = false;
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(opt_.max_url_bytes + opt_.max_header_bytes + 64));
+    parser_->body_limit(opt_.max_body_bytes);
+    arm(opt_.read_timeout);
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    const auto& h = parser_->get();
+    if (h.target().size() > opt_.max_url_bytes)
+      return fail(error(Code::kUrlTooLong,
+                        "URL longer than " + std::to_string(opt_.max_url_bytes) + " bytes"));
+    size_t count = 0, bytes = 0;
+    for (const auto& f : h) {
+      ++count;
+      bytes += f.name_string().size() + f.value().size() + 4;
+    }
+    if (count > opt_.max_header_count || bytes > opt_.max_header_bytes)
+      return fail(error(Code::kHeadersTooLarge,
+                        "at most " + std::to_string(opt_.max_header_count) + " headers and " +
+                            std::to_string(opt_.max_header_bytes) + " header bytes"));
+    if (parser_->is_done()) return on_request();
+    auto expect = h[bhttp::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code e, size_t) {
+                          if (e) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->on_read_error(ec);
+                        self->on_request();
+                      });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == asio::error::operation_aborted) {
+      if (!timed_out_) return close();
+      return fail(error(Code::kRequestTimeout, "request not received in time"));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
+      return close();
+    if (ec == bhttp::error::header_limit) {
+      // Still in the buffer (the parser consumes a header only once it is whole): a
+      // request line without its end within the URL bound is a long URL, else many headers.
+      auto data = buffer_.data();
+      std::string_view seen(static_cast<const char*>(data.data()),
+                            std::min(data.size(), opt_.max_url_bytes + 32));
+      if (seen.find('\n') == std::string_view::npos)
+        return fail(error(Code::kUrlTooLong,
+                          "URL longer than " + std::to_string(opt_.max_url_bytes) + " bytes"));
+      return fail(
+          error(Code::kHeadersTooLarge,
+                "header fields exceed " + std::to_string(opt_.max_header_bytes) + " bytes"));
+    }
+    fail(read_error_status(ec));
+  }
+
+  // Answers a request that could not be read whole, then closes: the stream cannot resync.
+  void fail(const Status& s) {
+    buffer_.consume(buffer_.size());
+    write_response(Response::error(s), false);
+  }
+
+  void on_request() {
+    bhttp::request<bhttp::string_body> msg = parser_->release();
+    parser_.reset();
+    keep_alive_ = msg.keep_alive();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    shared_->requests_total++;
+    if (!parse_target(req.target, req))
+      return write_response(
+          Response::error(error(Code::kInvalidArgument, "bad percent-encoding in the URL")),
+          keep_alive_);
+    std::string allow;
+    auto handler = shared_->router.match(req.method, req.path, req.params, allow);
+    if (!handler) {
+      Response r = Response::error(handler.status());
+      if (!allow.empty()) r.headers.emplace_back("Allow", allow);
+      return write_response(std::move(r), keep_alive_);
+    }
+    phase_ = Phase::kHandling;
+    handling_ = true;
+    shared_->in_flight++;
+    uint64_t id = ++request_id_;
+    arm(opt_.request_deadline);
+    Responder responder(shared_, weak_from_this(), id);
+    try {
+      (**handler)(req, responder);
+    } catch (const Error& e) {
+      responder.send(Response::error(e.status()));
+    } catch (const std::exception& e) {
+      spdlog::warn("http: handler for {} {} threw: {}", req.method, req.path, e.what());
+      responder.send(Response::error(error(Code::kStorage, "internal error")));
+    }
+  }
+
+  void write_response(Response r, bool keep_alive) {
+    phase_ = Phase::kWriting;
+    arm(opt_.read_timeout);  // a client that never reads its answer is dropped
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->result(static_cast<unsigned>(r.status));
+    res->version(11);
+    res->set(bhttp::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    // One gathered write: header and body leave in the same segment when they fit.
+    bhttp::async_write(socket_, *res,
+                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                         if (ec || !keep_alive) return self->close();
+                         self->wait_for_request();
+                       });
+  }
+
+  // Event streams: a queue of framed chunks, written in order, bounded in bytes.
+  void queue(std::string chunk) {
+    phase_ = Phase::kStreaming;
+    out_bytes_ += chunk.size();
+    out_.push_back(std::move(chunk));
+    flush();
+  }
+  void flush() {
+    if (writing_) return;
+    if (out_.empty()) {
+      if (closing_) close();
+      return;
+    }
+    auto batch = std::make_shared<std::string>();
+    for (auto& c : out_) *batch += c;
+    out_.clear();
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(*batch),
+                      [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        self->out_bytes_ -= std::min(self->out_bytes_, batch->size());
+                        if (ec) return self->close();
+                        self->flush();
+                      });
+  }
+  void heartbeat() {
+    uint64_t gen = ++timer_gen_;
+    timer_.expires_after(opt_.stream_heartbeat);
+    timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_ || !self->stream_) return;
+      self->queue(std::string("e\r\n: keep-alive\n\n\r\n"));
+      self->heartbeat();
+    });
+  }
+  // A subscriber sends nothing; a completed read means it left (or misbehaves).
+  void watch_for_close() {
+    socket_.async_read_some(
+        asio::buffer(scratch_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+  }
+  void end_stream() {
+    if (!stream_) return;
+    stream_->open_ = false;
+    shared_->streams--;
+    stream_.reset();
+  }
+
+  void close() {
+    end_stream();
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    disarm();
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kClosed };
+
+  tcp::socket socket_;
+  std::shared_ptr<Shared> shared_;
+  asio::steady_timer timer_;
+  const ServerOptions& opt_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Phase phase_ = Phase::kIdle;
+  uint64_t timer_gen_ = 0;
+  uint64_t request_id_ = 0;
+  bool handling_ = false;
+  bool keep_alive_ = true;
+  bool timed_out_ = false;
+  std::shared_ptr<EventStream> stream_;
+  std::deque<std::string> out_;
+  size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  char scratch_[64];
+};
+
+// Posts `fn(session)` to the session's strand while the server lives; false otherwise.
+template <typename Fn>
+static bool post_to(const std::shared_ptr<Shared>& shared, const std::weak_ptr<Session>& weak,
+                    Fn fn) {
+  std::lock_guard lock(shared->life_mutex);
+  if (!shared->alive) return false;
+  auto s = weak.lock();
+  if (!s) return false;
+  asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+  return true;
+}
+
+void Responder::send(Response response) const {
+  post_to(shared_, session_, [id = request_, r = std::move(response)](Session& s) mutable {
+    s.deliver(id, std::move(r));
+  });
+}
+
+std::shared_ptr<EventStream> Responder::open_stream() const {
+  if (shared_->streams.fetch_add(1) >= shared_->options.max_streams) {
+    shared_->streams--;
+    send(Response::error(error(Code::kOverloaded, "too many event subscribers")));
+    return nullptr;
+  }
+  std::shared_ptr<EventStream> stream(new EventStream(shared_, session_));
+  if (!post_to(shared_, session_,
+               [id = request_, stream](Session& s) { s.begin_stream(id, stream); })) {
+    stream->open_ = false;
+    shared_->streams--;
+  }
+  return stream;
+}
+
+bool EventStream::send(std::string data) {
+  if (!open_) return false;
+  if (!post_to(shared_, session_,
+               [d = std::move(data)](Session& s) mutable { s.stream_send(std::move(d)); }))
+    open_ = false;
+  return open_;
+}
+
+void EventStream::close() {
+  if (!open_.exchange(false)) return;
+  post_to(shared_, session_, [](Session& s) { s.stream_close(); });
+}
+
+bool EventStream::open() const {
+  return open_;
+}
+
+struct Server::Impl {
+  explicit Impl(size_t threads)
+      : ioc(static_cast<int>(threads)), acceptor(asio::make_strand(ioc)) {}
+  asio::io_context ioc;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry{acceptor.get_executor()};
+  std::vector<std::thread> workers;
+
+  void accept(const std::shared_ptr<Shared>& shared) {
+    acceptor.async_accept(asio::make_strand(ioc),
+                          [this, shared](beast::error_code ec, tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+                            if (!ec) {
+                              admit(shared, std::move(socket));
+                              return accept(shared);
+                            }
+                            // Out of descriptors or memory: retry shortly, not in a spin.
+                            retry.expires_after(std::chrono::milliseconds(20));
+                            retry.async_wait([this, shared](beast::error_code e) {
+                              if (!e) accept(shared);
+                            });
+                          });
+  }
+
+  static void admit(const std::shared_ptr<Shared>& shared, tcp::socket socket) {
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (shared->connections.load() >= shared->options.max_connections) {
+      // Refused without a session: one small non-blocking write of the error, then close.
+      shared->refused_total++;
+      Response r = Response::error(error(Code::kOverloaded, "too many connections"));
+      std::string text =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Connection: close\r\nContent-Length: " +
+          std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(text), ignored);
+      socket.close(ignored);
+      return;
+    }
+    std::make_shared<Session>(std::move(socket), shared)->start();
+  }
+};
+
+Server::Server(Router router, ServerOptions options) : shared_(std::make_shared<Shared>()) {
+  if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
+  shared_->options = std::move(options);
+  shared_->router = std::move(router);
+}
+
+Server::~Server() {
+  stop();
+}
+
+Status Server::start() {
+  if (impl_) return error(Code::kInvalidArgument, "server already started");
+  const ServerOptions& o = shared_->options;
+  impl_ = std::make_unique<Impl>(o.threads);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(o.host, ec);
+  if (ec) return impl_.reset(), error(Code::kInvalidArgument, "bad listen address " + o.host);
+  tcp::endpoint endpoint(address, o.port);
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(o.backlog, ec);
+  if (ec) {
+    impl_.reset();
+    return error(Code::kInvalidArgument,
+                 "cannot listen on " + o.host + ":" + std::to_string(o.port));
+  }
+  port_ = acc.local_endpoint().port();
+  impl_->accept(shared_);
+  for (size_t i = 0; i < o.threads; ++i) impl_->workers.emplace_back([this] { impl_->ioc.run(); });
+  return Status::ok();
+}
+
+void Server::stop() {
+  if (!impl_) return;
+  impl_->ioc.stop();
+  for (auto& t : impl_->workers) t.join();
+  {
+    std::lock_guard lock(shared_->life_mutex);
+    shared_->alive = false;
+  }
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  impl_.reset();  // destroys every session, closing its socket
+}
+
+ServerStats Server::stats() const {
+  return {shared_->connections.load(), shared_->streams.load(), shared_->in_flight.load(),
+          shared_->requests_total.load(), shared_->refused_total.load()};
+}
+
+}  // namespace gridpact::http
