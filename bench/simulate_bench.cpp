@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bench_util.hpp"
+#include "crypto/keys.hpp"
 #include "sim/run.hpp"
 
 using namespace gridpact;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 
@@ -81,8 +82,16 @@ class Ledger {
     return store_->put_meta("genesis_hash", genesis_.hash.hex());
   }
 
-  // Signs, admits (signature check), executes and commits one block at `time_ms`.
-  Status block(std::vector<Pending> pending, uint64_t time_ms, const KeyPair& validator) {
+  // A block's transactions, signed and admitted (ids and signatures checked, as a node's
+  // mempool does), ready to execute.
+  struct Prepared {
+    std::vector<Transaction> txs;
+    std::vector<Hash32> ids;
+  };
+
+  // Signs and admits `pending`. Runs beside apply() of the previous block: it touches
+  // only the nonces, the signing and admission timings and the signature count.
+  Result<Prepared> prepare(std::vector<Pending> pending) {
     auto t0 = Clock::now();
     std::vector<Transaction> txs(pending.size());
     for (size_t i = 0; i < pending.size(); ++i) {
@@ -102,7 +111,6 @@ class Ledger {
     for (const auto& p : pending) r_.signatures += p.meter_key ? 2 : 1;
     auto t1 = Clock::now();
     r_.timing.sign_s += std::chrono::duration<double>(t1 - t0).count();
-    // Admission, as a node's mempool does it: ids and signatures, on every thread.
     std::vector<Hash32> ids(txs.size());
     std::vector<uint8_t> valid(txs.size());
     parallel_for(txs.size(), o_.threads, [&](size_t i) {
@@ -113,8 +121,15 @@ class Ledger {
       if (!valid[i]) return error(Code::kBadSignature, "a simulated transaction failed admission");
       if (pending[i].id_out) *pending[i].id_out = ids[i];
     }
+    r_.timing.verify_s += since(t1);
+    return Prepared{std::move(txs), std::move(ids)};
+  }
+
+  // Executes and commits one prepared block at `time_ms`, signed by the validator.
+  Status apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
     auto t2 = Clock::now();
-    r_.timing.verify_s += std::chrono::duration<double>(t2 - t1).count();
+    std::vector<Transaction> txs = std::move(p.txs);
+    std::vector<Hash32> ids = std::move(p.ids);
     const size_t n = txs.size();
     auto executed = executor_->execute(std::move(txs), time_ms, false, std::move(ids));
     if (!executed) return executed.status();
@@ -239,10 +254,15 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   Module& market_module = ledger.module(3);
   const uint64_t total_blocks = 4 + (K + U + 4);
   uint64_t blocks_done = 0;
-  auto run_block = [&](std::vector<Pending> txs, uint64_t time_ms) -> Status {
-    Status st = ledger.block(std::move(txs), time_ms, validator);
+  auto apply_block = [&](Ledger::Prepared prepared, uint64_t time_ms) -> Status {
+    Status st = ledger.apply(std::move(prepared), time_ms, validator);
     if (o.progress) o.progress(++blocks_done, total_blocks);
     return st;
+  };
+  auto run_block = [&](std::vector<Pending> txs, uint64_t time_ms) -> Status {
+    auto prepared = ledger.prepare(std::move(txs));
+    if (!prepared) return prepared.status();
+    return apply_block(std::move(prepared).value(), time_ms);
   };
   auto setup_time = [&](uint64_t j) { return start_ms - (10 - j) * P + 1000; };
 
@@ -406,7 +426,9 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     return static_cast<int64_t>(from) +
            (static_cast<int64_t>(to) - static_cast<int64_t>(from)) * step / static_cast<int64_t>(U);
   };
-  for (int64_t k = -static_cast<int64_t>(U) - 1; k <= static_cast<int64_t>(K) + 2; ++k) {
+  // The transactions of block k. Built (and signed) while block k-1 executes, so they
+  // read only what blocks up to k-2 committed.
+  auto build = [&](int64_t k) {
     std::vector<Pending> txs;
     // Readings of period k-1.
     if (k >= 1 && k - 1 < static_cast<int64_t>(K)) {
@@ -490,9 +512,10 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
         }
       }
     }
-    // The operator's bills for the previous day, once its last period has settled.
-    if (k >= static_cast<int64_t>(D) + 1 && (k - 1) % static_cast<int64_t>(D) == 0) {
-      const uint64_t day = static_cast<uint64_t>(k - 1) / D - 1;
+    // The operator's bills for the previous day, once its last period has settled (in
+    // block D(day+1), two blocks before).
+    if (k >= static_cast<int64_t>(D) + 2 && (k - 2) % static_cast<int64_t>(D) == 0) {
+      const uint64_t day = static_cast<uint64_t>(k - 2) / D - 1;
       for (uint32_t i = 0; i < n; ++i) {
         uint64_t imp = 0, exp = 0;
         for (uint64_t q = day * D; q < (day + 1) * D; ++q) {
@@ -531,8 +554,21 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
                nullptr});
       }
     }
+    return txs;
+  };
+  const int64_t first = -static_cast<int64_t>(U) - 1, last = static_cast<int64_t>(K) + 2;
+  auto next = ledger.prepare(build(first));
+  for (int64_t k = first; k <= last; ++k) {
+    if (!next) return next.status();
+    Ledger::Prepared current = std::move(next).value();
     const uint64_t time_ms = static_cast<uint64_t>(static_cast<int64_t>(p0) + k) * P + 1000;
-    if (Status st = run_block(std::move(txs), time_ms); !st) return st;
+    // Pipelining: block k+1 is built, signed and admitted while block k executes.
+    std::future<Result<Ledger::Prepared>> ahead;
+    if (k < last)
+      ahead = std::async(std::launch::async, [&, k] { return ledger.prepare(build(k + 1)); });
+    Status st = apply_block(std::move(current), time_ms);
+    if (ahead.valid()) next = ahead.get();
+    if (!st) return st;
     if (k >= 0 && k < static_cast<int64_t>(K)) {
       PeriodResult& pr = r.periods[static_cast<size_t>(k)];
       pr.period = p0 + static_cast<uint64_t>(k);
