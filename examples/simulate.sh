@@ -38,4 +38,7 @@ if "$GRIDPACT" simulate --scenario "$work/typo.toml" --out "$work/bad" >"$work/e
   echo "unknown field accepted" >&2; exit 1; fi
 jq -c .error "$work/err.json"
 [ ! -e "$work/bad/summary.json" ]
+if "$GRIDPACT" simulate --scenario "$work/small.toml" --out /proc/gridpact-sim >"$work/err.json" 2>/dev/null; then
+  echo "unwritable --out accepted" >&2; exit 1; fi
+jq -c .error "$work/err.json"
 echo "simulate: ok"

@@ -119,8 +119,11 @@ int run(const SimulateArgs& a) {
     std::filesystem::remove_all(partial);
     return fail(result.status());
   }
-  // The new chain replaces an earlier run's only once it is complete.
+  // The new chain replaces an earlier run's only once it is complete; the earlier report
+  // goes first, so that no report ever sits beside a chain it does not describe.
   std::error_code ec;
+  for (const char* f : {"summary.json", "report.html", "periods.csv", "households.csv"})
+    std::filesystem::remove(a.out + "/" + f, ec);
   std::filesystem::remove_all(chain, ec);
   std::filesystem::rename(partial, chain, ec);
   if (ec)
