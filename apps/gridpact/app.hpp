@@ -76,5 +76,6 @@ Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
     const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
 void add_meter_commands(CLI::App& app);  // after add_tx/add_query
 void add_meter_agent_commands(CLI::App& app);
+void add_simulate_command(CLI::App& app);
 
 }  // namespace gridpact::cli
