@@ -84,13 +84,13 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   std::vector<std::string> module_names;
   for (Module* m : ex->modules()) module_names.emplace_back(m->name());
   node->block_metrics_ = std::make_unique<BlockMetrics>(std::move(module_names));
-  node->orderer_ = std::make_unique<SoloOrderer>(
-      *node->mempool_, SoloOrderer::Config{std::chrono::milliseconds(g.block_interval_ms),
-                                           std::chrono::milliseconds(g.idle_interval_ms),
-                                           g.max_block_txs, [n = node.get()] {
-                                             std::lock_guard lock(n->pipeline_mutex_);
-                                             return n->to_commit_ != nullptr;
-                                           }});
+  SoloOrderer::Config order{std::chrono::milliseconds(g.block_interval_ms),
+                            std::chrono::milliseconds(g.idle_interval_ms), g.max_block_txs};
+  order.busy = [n = node.get()] {
+    std::lock_guard lock(n->pipeline_mutex_);
+    return n->to_commit_ != nullptr;
+  };
+  node->orderer_ = std::make_unique<SoloOrderer>(*node->mempool_, std::move(order));
   return node;
 }
 
