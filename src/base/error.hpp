@@ -129,6 +129,7 @@ std::string_view code_name(Code code);
 void register_codes(const CodeTable& table);
 // The base table and every table registered so far, in order of registration.
 std::vector<const CodeTable*> code_tables();
+
 struct Status {
   Code code = Code::kOk;
   std::string message;
