@@ -115,6 +115,8 @@ TEST(Scenario, BadInputGetsAClearErrorNamingTheField) {
   bad("days = 366\n[households]\ncount = 100000\n", "exceeds the bound");
   bad("[market]\nprice_rule = \"best\"\n", "price_rule");
   bad("days = \"two\"\n", "days must be an integer");
+  bad("period_minutes = 5\n", "multiple of 15");
+  bad("period_minutes = 7\n", "multiple of 15");
   bad("[[households]]\n", "");
   EXPECT_TRUE(parse_scenario(default_scenario_toml(), "default").is_ok());
   EXPECT_TRUE(parse_scenario("", "empty").is_ok());  // every field has a default
