@@ -86,8 +86,17 @@ TEST(Simulate, FiguresComeFromTheLedgerAndAddUp) {
   int64_t households_net = 0;
   for (const auto& h : r.households) {
     households_net += h.cost;
-    // Metered flows on chain equal the model's connection flows.
-    EXPECT_GE(h.load_wh, 0);
+    // The meters' registers on chain carry the model's flows: net of load and generation,
+    // exactly without a battery, with its losses on top with one.
+    const int64_t net = static_cast<int64_t>(h.import_wh) - static_cast<int64_t>(h.export_wh);
+    if (h.battery_kwh == 0) {
+      EXPECT_EQ(net, h.load_wh - h.generation_wh) << "household " << h.index;
+    } else {
+      EXPECT_GE(net, h.load_wh - h.generation_wh) << "household " << h.index;
+    }
+    if (h.role == Role::kConsumer || h.role == Role::kOwner) {
+      EXPECT_EQ(h.export_wh, 0u) << "household " << h.index;
+    }
   }
   auto store = Store::open(dir.str() + "/chain/db", {.read_only = true}).value();
   EXPECT_EQ(bank::holdings(*store), bank::supply(*store));
@@ -115,6 +124,8 @@ TEST(Scenario, BadInputGetsAClearErrorNamingTheField) {
   bad("days = 366\n[households]\ncount = 100000\n", "exceeds the bound");
   bad("[market]\nprice_rule = \"best\"\n", "price_rule");
   bad("days = \"two\"\n", "days must be an integer");
+  bad("period_minutes = 5\n", "multiple of 15");
+  bad("period_minutes = 7\n", "multiple of 15");
   bad("[[households]]\n", "");
   EXPECT_TRUE(parse_scenario(default_scenario_toml(), "default").is_ok());
   EXPECT_TRUE(parse_scenario("", "empty").is_ok());  // every field has a default

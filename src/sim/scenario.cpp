@@ -20,7 +20,7 @@ const std::string& default_scenario_toml() {
 seed = 42                   # same scenario + seed = same report and state root
 start_date = "2025-06-02"   # UTC; the first simulated day
 days = 2
-period_minutes = 15         # settlement period; must divide a day
+period_minutes = 15         # settlement period: a multiple of 15 dividing a day
 latitude = 50.1             # degrees north (Frankfurt am Main)
 longitude = 8.7             # degrees east
 weather_variability = 0.6   # 0: every day like the monthly mean, 1: overcast to clear
@@ -233,7 +233,9 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& sour
   if (s.owner_share > s.consumer_share)
     return bad("shares.owners must not exceed shares.consumers: each owner needs a host");
   if (s.pv_kwp_min > s.pv_kwp_max) return bad("prosumers.pv_kwp_min exceeds pv_kwp_max");
-  if (1440 % s.period_minutes != 0) return bad("period_minutes must divide a day (1440 minutes)");
+  // The load profile is in quarter-hours: a period is a whole number of them.
+  if (s.period_minutes % 15 != 0 || 1440 % s.period_minutes != 0)
+    return bad("period_minutes must be a multiple of 15 that divides a day (15, 30, 45, 60, ...)");
   if (s.price_rule != "pay-as-clear" && s.price_rule != "pay-as-bid" && s.price_rule != "midpoint")
     return bad("market.price_rule must be pay-as-clear, pay-as-bid or midpoint");
   if (s.bid_start > s.bid_limit) return bad("strategy.bid_start must not exceed bid_limit");

@@ -26,7 +26,7 @@ struct Scenario {
   uint64_t seed = 42;
   std::string start_date = "2025-06-02";  // YYYY-MM-DD, UTC midnight
   uint32_t days = 2;
-  uint32_t period_minutes = 15;  // divides a day
+  uint32_t period_minutes = 15;  // a multiple of 15 that divides a day
   double latitude = 50.1, longitude = 8.7;
   double weather_variability = 0.6;  // 0: every day like the monthly mean; 1: overcast..clear
 
