@@ -27,17 +27,24 @@ constexpr uint16_t kBurn = 0x0103;
 constexpr size_t kMaxMemo = 128;
 constexpr size_t kMaxEscrowId = 128;
 
+// Payloads: their fields in order are their encoding (codec/fields.hpp) and their JSON.
 struct TransferPayload {
   PublicKey to;
   uint64_t amount = 0;
   std::string memo;
+  static constexpr auto fields = std::tuple{
+      codec::field("to", &TransferPayload::to), codec::field("amount", &TransferPayload::amount),
+      codec::field("memo", &TransferPayload::memo, codec::max_len(kMaxMemo))};
 };
 struct MintPayload {
   PublicKey to;
   uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("to", &MintPayload::to),
+                                            codec::field("amount", &MintPayload::amount)};
 };
 struct BurnPayload {
   uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("amount", &BurnPayload::amount)};
 };
 
 Bytes encode(const TransferPayload& p);
@@ -80,15 +87,17 @@ Status refund(StateOverlay& s, std::string_view escrow_id);
 
 class BankModule : public Module {
  public:
+  BankModule();  // declares the messages: bank/transfer, bank/mint, bank/burn
   std::string_view name() const override { return "bank"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
+
+ private:
+  Status on_transfer(TxContext& ctx, const TransferPayload& p);
+  Status on_mint(TxContext& ctx, const MintPayload& p);
+  Status on_burn(TxContext& ctx, const BurnPayload& p);
 };
 
 }  // namespace gridpact::bank
