@@ -101,9 +101,12 @@ class MessageTable {
       if (!p) return p.status();
       return opts.check ? opts.check(tx, *p) : Status::ok();
     };
-    e.deliver = [decode, handle](Module& m, TxContext& ctx) -> Status {
+    e.deliver = [decode, opts, handle](Module& m, TxContext& ctx) -> Status {
       auto p = decode(ctx.tx.payload);
       if (!p) return p.status();
+      // The handler relies on the stateless check, whoever calls deliver.
+      if (opts.check)
+        if (Status s = opts.check(ctx.tx, *p); !s) return s;
       return (static_cast<Self&>(m).*handle)(ctx, *p);
     };
     e.view = [decode, opts](const Bytes& b) -> std::optional<json> {

@@ -78,12 +78,17 @@ constexpr size_t kMaxPrefList = 16;
 constexpr size_t kMaxMicrogrid = 64;
 constexpr std::string_view kElectricity = "electricity";
 
+// Payloads: their fields in order are their encoding (codec/fields.hpp) and their JSON.
 struct OfferPayload {
   std::string commodity{kElectricity};
   uint64_t period = 0;
   uint64_t qty = 0;
   int64_t price = 0;
   Hash32 meter;
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &OfferPayload::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &OfferPayload::period), codec::field("qty", &OfferPayload::qty),
+      codec::field("price", &OfferPayload::price), codec::field("meter", &OfferPayload::meter)};
 };
 struct BidPayload {
   std::string commodity{kElectricity};
@@ -96,14 +101,31 @@ struct BidPayload {
   std::vector<PublicKey> excluded_sellers;
   std::vector<std::string> excluded_microgrids;
   std::vector<PublicKey> preferred_sellers;
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &BidPayload::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &BidPayload::period),
+      codec::field("qty", &BidPayload::qty),
+      codec::field("price", &BidPayload::price),
+      codec::field("meter", &BidPayload::meter),
+      codec::field("renewable_only", &BidPayload::renewable_only),
+      codec::field("allowed_sources", &BidPayload::allowed_sources),
+      codec::field("excluded_sellers", &BidPayload::excluded_sellers, codec::max_len(kMaxPrefList)),
+      codec::field("excluded_microgrids", &BidPayload::excluded_microgrids,
+                   codec::max_len(kMaxPrefList), codec::item_len(kMaxMicrogrid)),
+      codec::field("preferred_sellers", &BidPayload::preferred_sellers,
+                   codec::max_len(kMaxPrefList))};
 };
 struct CancelPayload {
   Hash32 order;
+  static constexpr auto fields = std::tuple{codec::field("order", &CancelPayload::order)};
 };
 struct AmendPayload {
   Hash32 order;
   uint64_t qty = 0;
   int64_t price = 0;
+  static constexpr auto fields = std::tuple{codec::field("order", &AmendPayload::order),
+                                            codec::field("qty", &AmendPayload::qty),
+                                            codec::field("price", &AmendPayload::price)};
 };
 Bytes encode(const OfferPayload& p);
 Bytes encode(const BidPayload& p);
@@ -173,14 +195,17 @@ class MarketModule : public Module {
  public:
   MarketModule();
   std::string_view name() const override { return "market"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
+
+ private:
+  // One handler per message, declared in the constructor.
+  Status on_offer(TxContext& ctx, const OfferPayload& in);
+  Status on_bid(TxContext& ctx, const BidPayload& in);
+  Status on_cancel(TxContext& ctx, const CancelPayload& in);
+  Status on_amend(TxContext& ctx, const AmendPayload& in);
 };
 
 }  // namespace gridpact::market
