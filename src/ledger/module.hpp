@@ -74,9 +74,32 @@ class MessageTable {
     std::function<std::optional<json>(const Bytes&)> view;  // nullopt if undecodable
   };
 
+  // The handler is a member function of the module (Self) ...
   template <typename P, typename Self>
   void add(uint16_t type, std::string_view name, Status (Self::*handle)(TxContext&, const P&),
            MessageOptions<P> opts = {}) {
+    add_erased<P>(type, name, opts, [handle](Module& m, TxContext& ctx, const P& p) {
+      return (static_cast<Self&>(m).*handle)(ctx, p);
+    });
+  }
+  // ... or a function of the module's source file.
+  template <typename P>
+  void add(uint16_t type, std::string_view name, Status (*handle)(TxContext&, const P&),
+           MessageOptions<P> opts = {}) {
+    add_erased<P>(type, name, opts,
+                  [handle](Module&, TxContext& ctx, const P& p) { return handle(ctx, p); });
+  }
+
+  const Entry* find(uint16_t type) const {
+    for (const auto& e : entries_)
+      if (e.type == type) return &e;
+    return nullptr;
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  template <typename P, typename Handle>
+  void add_erased(uint16_t type, std::string_view name, MessageOptions<P> opts, Handle handle) {
     // Mistakes in a module's declarations, found when the module is constructed.
     for (const auto& e : entries_)
       if (e.type == type || e.name == name)
@@ -107,7 +130,11 @@ class MessageTable {
       // The handler relies on the stateless check, whoever calls deliver.
       if (opts.check)
         if (Status s = opts.check(ctx.tx, *p); !s) return s;
-      return (static_cast<Self&>(m).*handle)(ctx, *p);
+      try {
+        return handle(m, ctx, *p);
+      } catch (const Error& refused) {  // a codec or a check deep in the handler
+        return refused.status();
+      }
     };
     e.view = [decode, opts](const Bytes& b) -> std::optional<json> {
       auto p = decode(b);
@@ -121,14 +148,6 @@ class MessageTable {
     entries_.push_back(std::move(e));
   }
 
-  const Entry* find(uint16_t type) const {
-    for (const auto& e : entries_)
-      if (e.type == type) return &e;
-    return nullptr;
-  }
-  const std::vector<Entry>& entries() const { return entries_; }
-
- private:
   std::vector<Entry> entries_;
 };
 
@@ -180,6 +199,11 @@ class Module {
   // function of the module (one per message). Call from the module's constructor.
   template <typename P, typename Self>
   void message(uint16_t type, std::string_view name, Status (Self::*handle)(TxContext&, const P&),
+               MessageOptions<P> opts = {}) {
+    messages_.add(type, name, handle, opts);
+  }
+  template <typename P>
+  void message(uint16_t type, std::string_view name, Status (*handle)(TxContext&, const P&),
                MessageOptions<P> opts = {}) {
     messages_.add(type, name, handle, opts);
   }

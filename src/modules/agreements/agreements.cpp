@@ -123,10 +123,6 @@ template <typename T>
 Result<T> decode_bytes(std::string_view v, T (*fn)(codec::Reader&)) {
   return codec::decode<T>(reinterpret_cast<const uint8_t*>(v.data()), v.size(), fn);
 }
-template <typename T>
-Result<T> decode_bytes(const Bytes& b, T (*fn)(codec::Reader&)) {
-  return codec::decode<T>(b.data(), b.size(), fn);
-}
 std::string to_string(const Bytes& b) {
   return {b.begin(), b.end()};
 }
@@ -416,41 +412,10 @@ std::string encode_totals(const RatingTotals& t) {
 
 // --- Payload codecs.
 
-TransferAssetPayload read_transfer(codec::Reader& r) {
-  TransferAssetPayload p;
-  p.asset = r.u64();
-  p.to = r.fixed<32>();
-  return p;
-}
-SignPayload read_sign(codec::Reader& r) {
-  SignPayload p;
-  p.agreement = r.u64();
-  p.terms_hash = r.fixed<32>();
-  return p;
-}
 AmendPayload read_amend(codec::Reader& r) {
   AmendPayload p;
   p.agreement = r.u64();
   p.terms = read_terms(r);
-  return p;
-}
-IdPayload read_id(codec::Reader& r) {
-  return IdPayload{r.u64()};
-}
-RateTradePayload read_rate_trade(codec::Reader& r) {
-  RateTradePayload p;
-  p.trade.commodity = r.str(market::kMaxCommodity);
-  if (p.trade.commodity.empty()) throw Error(Code::kBadEncoding, "empty commodity");
-  p.trade.period = r.u64();
-  p.trade.index = r.u64();
-  p.score = r.u8();
-  return p;
-}
-RatePayload read_rate(codec::Reader& r) {
-  RatePayload p;
-  p.agreement = r.u64();
-  p.period = r.u32();
-  p.score = r.u8();
   return p;
 }
 
@@ -1282,10 +1247,10 @@ Bytes encode(const Premises& p) {
   return w.take();
 }
 Bytes encode(const TransferAssetPayload& p) {
-  return codec::Writer().u64(p.asset).fixed(p.to).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const SignPayload& p) {
-  return codec::Writer().u64(p.agreement).fixed(p.terms_hash).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const AmendPayload& p) {
   Bytes t = encode_terms(p.terms);
@@ -1294,20 +1259,15 @@ Bytes encode(const AmendPayload& p) {
   return w.take();
 }
 Bytes encode(const IdPayload& p) {
-  return codec::Writer().u64(p.agreement).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const RatePayload& p) {
-  return codec::Writer().u64(p.agreement).u32(p.period).u8(p.score).take();
+  return codec::encode_fields(p);
 }
-
 Bytes encode(const RateTradePayload& p) {
-  return codec::Writer()
-      .str(p.trade.commodity, market::kMaxCommodity)
-      .u64(p.trade.period)
-      .u64(p.trade.index)
-      .u8(p.score)
-      .take();
+  return codec::encode_fields(p);
 }
+static_assert(TradeRef::kMaxCommodity == market::kMaxCommodity);
 
 std::string TradeRef::str() const {
   return commodity + "/" + std::to_string(period) + "/" + std::to_string(index);
@@ -1494,107 +1454,78 @@ json payment_json(const Payment& p) {
           {"height", p.height}};
 }
 
-std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
-  return {{kRegisterAsset, "agreements/register-asset"},
-          {kTransferAsset, "agreements/transfer-asset"},
-          {kRegisterPremises, "agreements/register-premises"},
-          {kPropose, "agreements/propose"},
-          {kSign, "agreements/sign"},
-          {kAmend, "agreements/amend"},
-          {kSignAmendment, "agreements/sign-amendment"},
-          {kTerminate, "agreements/terminate"},
-          {kPay, "agreements/pay"},
-          {kExecute, "agreements/execute"},
-          {kRate, "agreements/rate"},
-          {kRateTrade, "agreements/rate-trade"}};
+namespace {
+
+Status check_score(uint8_t score) {
+  return score >= 1 && score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
+}
+Result<Asset> decode_asset_payload(const Bytes& b) {
+  return codec::decode<Asset>(b.data(), b.size(), read_asset_payload);
+}
+Result<Premises> decode_premises_payload(const Bytes& b) {
+  return codec::decode<Premises>(b.data(), b.size(), read_premises_payload);
+}
+json asset_payload_json(const Asset& a) {
+  json j = asset_json(a);
+  j.erase("id"), j.erase("owner"), j.erase("agreement"), j.erase("listed");
+  return j;
+}
+json premises_payload_json(const Premises& p) {
+  json j = premises_json(p);
+  j.erase("id"), j.erase("host");
+  return j;
+}
+
+}  // namespace
+
+AgreementsModule::AgreementsModule(size_t billing_workers) : billing_workers_(billing_workers) {
+  register_agreements_codes();
+  message(kRegisterAsset, "agreements/register-asset",
+          +[](TxContext& ctx, const Asset& a) { return register_asset(ctx, a); },
+          {.view = asset_payload_json, .decode = decode_asset_payload});
+  message(kTransferAsset, "agreements/transfer-asset", transfer_asset);
+  message(kRegisterPremises, "agreements/register-premises",
+          +[](TxContext& ctx, const Premises& p) { return register_premises(ctx, p); },
+          {.view = premises_payload_json, .decode = decode_premises_payload});
+  message(kPropose, "agreements/propose", propose,
+          {.check = [](const Transaction&, const Terms& t) { return validate_terms(t); },
+           .view = [](const Terms& t) -> json {
+             return {{"terms", terms_json(t)}, {"terms_hash", terms_hash(t).hex()}};
+           },
+           .decode = decode_terms});
+  message(kSign, "agreements/sign", sign);
+  message(
+      kAmend, "agreements/amend", amend,
+      {.check = [](const Transaction&, const AmendPayload& p) { return validate_terms(p.terms); },
+       .view = [](const AmendPayload& p) -> json {
+         return {{"agreement", p.agreement},
+                 {"terms", terms_json(p.terms)},
+                 {"terms_hash", terms_hash(p.terms).hex()}};
+       },
+       .decode =
+           [](const Bytes& b) {
+             return codec::decode<AmendPayload>(b.data(), b.size(), read_amend);
+           }});
+  message(kSignAmendment, "agreements/sign-amendment", sign_amendment);
+  message(kTerminate, "agreements/terminate", terminate);
+  message(kPay, "agreements/pay", pay);
+  message(kExecute, "agreements/execute", execute);
+  message(kRate, "agreements/rate", rate,
+          {.check = [](const Transaction&, const RatePayload& p) { return check_score(p.score); }});
+  message(kRateTrade, "agreements/rate-trade", rate_trade,
+          {.check =
+               [](const Transaction&, const RateTradePayload& p) {
+                 if (p.trade.commodity.empty()) return error(Code::kBadEncoding, "empty commodity");
+                 return check_score(p.score);
+               },
+           .view = [](const RateTradePayload& p) -> json {
+             return {{"trade", p.trade.str()}, {"score", p.score}};
+           }});
 }
 
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
   if (!section.is_object()) return error(Code::kBadGenesis, "[agreements] must be a table");
   return ok();
-}
-
-Status AgreementsModule::check(const Transaction& tx) const {
-  const Bytes& b = tx.payload;
-  switch (tx.type) {
-    case kRegisterAsset: {
-      auto p = decode_bytes<Asset>(b, read_asset_payload);
-      return p ? ok() : p.status();
-    }
-    case kRegisterPremises: {
-      auto p = decode_bytes<Premises>(b, read_premises_payload);
-      return p ? ok() : p.status();
-    }
-    case kTransferAsset: {
-      auto p = decode_bytes<TransferAssetPayload>(b, read_transfer);
-      return p ? ok() : p.status();
-    }
-    case kPropose: {
-      auto p = decode_terms(b);
-      return p ? validate_terms(*p) : p.status();
-    }
-    case kAmend: {
-      auto p = decode_bytes<AmendPayload>(b, read_amend);
-      return p ? validate_terms(p->terms) : p.status();
-    }
-    case kSign:
-    case kSignAmendment: {
-      auto p = decode_bytes<SignPayload>(b, read_sign);
-      return p ? ok() : p.status();
-    }
-    case kTerminate:
-    case kPay:
-    case kExecute: {
-      auto p = decode_bytes<IdPayload>(b, read_id);
-      return p ? ok() : p.status();
-    }
-    case kRate: {
-      auto p = decode_bytes<RatePayload>(b, read_rate);
-      if (!p) return p.status();
-      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
-    }
-    case kRateTrade: {
-      auto p = decode_bytes<RateTradePayload>(b, read_rate_trade);
-      if (!p) return p.status();
-      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
-    }
-  }
-  return error(Code::kUnknownType, "not an agreements transaction");
-}
-
-Status AgreementsModule::deliver(TxContext& ctx) {
-  const Bytes& b = ctx.tx.payload;
-  try {
-    switch (ctx.tx.type) {
-      case kRegisterAsset:
-        return register_asset(ctx, decode_bytes<Asset>(b, read_asset_payload).value());
-      case kRegisterPremises:
-        return register_premises(ctx, decode_bytes<Premises>(b, read_premises_payload).value());
-      case kTransferAsset:
-        return transfer_asset(ctx, decode_bytes<TransferAssetPayload>(b, read_transfer).value());
-      case kPropose:
-        return propose(ctx, decode_terms(b).value());
-      case kSign:
-        return sign(ctx, decode_bytes<SignPayload>(b, read_sign).value());
-      case kAmend:
-        return amend(ctx, decode_bytes<AmendPayload>(b, read_amend).value());
-      case kSignAmendment:
-        return sign_amendment(ctx, decode_bytes<SignPayload>(b, read_sign).value());
-      case kTerminate:
-        return terminate(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kPay:
-        return pay(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kExecute:
-        return execute(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kRate:
-        return rate(ctx, decode_bytes<RatePayload>(b, read_rate).value());
-      case kRateTrade:
-        return rate_trade(ctx, decode_bytes<RateTradePayload>(b, read_rate_trade).value());
-    }
-  } catch (const Error& e) {
-    return e.status();
-  }
-  return error(Code::kUnknownType, "not an agreements transaction");
 }
 
 namespace {
@@ -1706,58 +1637,6 @@ void AgreementsModule::end_block(BlockContext& ctx) {
   }
   if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
     ctx.events.push_back({"agreements/billing", tally.summary().dump()});
-}
-
-json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
-  switch (type) {
-    case kRegisterAsset:
-      if (auto p = decode_bytes<Asset>(b, read_asset_payload)) {
-        json j = asset_json(*p);
-        j.erase("id"), j.erase("owner"), j.erase("agreement"), j.erase("listed");
-        return j;
-      }
-      break;
-    case kRegisterPremises:
-      if (auto p = decode_bytes<Premises>(b, read_premises_payload)) {
-        json j = premises_json(*p);
-        j.erase("id"), j.erase("host");
-        return j;
-      }
-      break;
-    case kTransferAsset:
-      if (auto p = decode_bytes<TransferAssetPayload>(b, read_transfer))
-        return {{"asset", p->asset}, {"to", p->to.hex()}};
-      break;
-    case kPropose:
-      if (auto p = decode_terms(b))
-        return {{"terms", terms_json(*p)}, {"terms_hash", terms_hash(*p).hex()}};
-      break;
-    case kAmend:
-      if (auto p = decode_bytes<AmendPayload>(b, read_amend))
-        return {{"agreement", p->agreement},
-                {"terms", terms_json(p->terms)},
-                {"terms_hash", terms_hash(p->terms).hex()}};
-      break;
-    case kSign:
-    case kSignAmendment:
-      if (auto p = decode_bytes<SignPayload>(b, read_sign))
-        return {{"agreement", p->agreement}, {"terms_hash", p->terms_hash.hex()}};
-      break;
-    case kTerminate:
-    case kPay:
-    case kExecute:
-      if (auto p = decode_bytes<IdPayload>(b, read_id)) return {{"agreement", p->agreement}};
-      break;
-    case kRate:
-      if (auto p = decode_bytes<RatePayload>(b, read_rate))
-        return {{"agreement", p->agreement}, {"period", p->period}, {"score", p->score}};
-      break;
-    case kRateTrade:
-      if (auto p = decode_bytes<RateTradePayload>(b, read_rate_trade))
-        return {{"trade", p->trade.str()}, {"score", p->score}};
-      break;
-  }
-  return {{"undecodable", to_hex(b)}};
 }
 
 std::vector<std::string> AgreementsModule::account_keys(const PublicKey& account) const {
