@@ -151,6 +151,16 @@ class MessageTable {
   std::vector<Entry> entries_;
 };
 
+// Typed events. An event is a struct with `fields` (codec/fields.hpp) and its type name:
+//   struct TransferEvent { static constexpr std::string_view kType = "bank/transfer"; ... };
+// Its receipt bytes are its canonical encoding (never JSON text); the module declares it
+// with Module::event<E>() and Module::event_json derives its JSON for the API.
+template <codec::Described E>
+Event make_event(const E& e) {
+  Bytes b = codec::encode_fields(e);
+  return Event{std::string(E::kType), std::string(b.begin(), b.end())};
+}
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -187,6 +197,13 @@ class Module {
       if (auto j = e->view(payload)) return *j;
     return {{"undecodable", to_hex(payload)}};
   }
+  // JSON view of one of the module's declared events; nullopt for an event type it did not
+  // declare or data that does not decode.
+  virtual std::optional<json> event_json(const Event& e) const {
+    for (const auto& [type, view] : event_views_)
+      if (type == e.type) return view(e.data);
+    return std::nullopt;
+  }
   // The state keys that hold `account`'s data in this module, so that the API can serve
   // an account with a proof of each against the state root.
   virtual std::vector<std::string> account_keys(const PublicKey&) const { return {}; }
@@ -207,12 +224,24 @@ class Module {
                MessageOptions<P> opts = {}) {
     messages_.add(type, name, handle, opts);
   }
+  // Declares an event type the module records (see make_event).
+  template <codec::Described E>
+  void event() {
+    for (const auto& [type, view] : event_views_)
+      if (type == E::kType) throw std::logic_error("event declared twice: " + std::string(type));
+    event_views_.emplace_back(E::kType, [](std::string_view data) -> std::optional<json> {
+      auto e = codec::decode_fields<E>(data);
+      if (!e) return std::nullopt;
+      return codec::fields_json(*e);
+    });
+  }
 
  private:
   Status unknown_type() const {
     return error(Code::kUnknownType, "not a " + std::string(name()) + " transaction");
   }
   MessageTable messages_;
+  std::vector<std::pair<std::string_view, std::optional<json> (*)(std::string_view)>> event_views_;
 };
 
 // Tools for modules.

@@ -594,11 +594,6 @@ struct BillingTally {
     billed += o.billed, paid += o.paid, missed += o.missed, penalties += o.penalties;
     defaulted += o.defaulted, ended += o.ended, amount = sat_add(amount, o.amount);
   }
-  json summary() const {
-    return {{"billed", billed},       {"paid", paid},           {"missed", missed},
-            {"penalties", penalties}, {"defaulted", defaulted}, {"ended", ended},
-            {"amount", amount}};
-  }
 };
 
 // One agreement's record, as billing works on it.
@@ -819,6 +814,154 @@ Result<Loaded> load_work(const StateReader& s, uint64_t id) {
   return Loaded{std::move(w.value()), std::move(*terms)};
 }
 
+// --- Events (receipt data: the canonical encoding of these fields; JSON derived).
+
+struct AssetEvent {
+  static constexpr std::string_view kType = "agreements/asset";
+  uint64_t asset = 0;
+  PublicKey owner;
+  static constexpr auto fields = std::tuple{codec::field("asset", &AssetEvent::asset),
+                                            codec::field("owner", &AssetEvent::owner)};
+};
+
+struct PremisesEvent {
+  static constexpr std::string_view kType = "agreements/premises";
+  uint64_t premises = 0;
+  PublicKey host;
+  static constexpr auto fields = std::tuple{codec::field("premises", &PremisesEvent::premises),
+                                            codec::field("host", &PremisesEvent::host)};
+};
+
+struct AssetTransferEvent {
+  static constexpr std::string_view kType = "agreements/asset-transfer";
+  uint64_t asset = 0;
+  PublicKey from;
+  PublicKey to;
+  static constexpr auto fields = std::tuple{codec::field("asset", &AssetTransferEvent::asset),
+                                            codec::field("from", &AssetTransferEvent::from),
+                                            codec::field("to", &AssetTransferEvent::to)};
+};
+
+struct ProposedEvent {
+  static constexpr std::string_view kType = "agreements/proposed";
+  uint64_t agreement = 0;
+  Hash32 terms_hash;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &ProposedEvent::agreement),
+                                            codec::field("terms_hash", &ProposedEvent::terms_hash)};
+};
+
+struct SignedEvent {
+  static constexpr std::string_view kType = "agreements/signed";
+  uint64_t agreement = 0;
+  uint64_t party = 0;
+  bool active = false;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &SignedEvent::agreement),
+                                            codec::field("party", &SignedEvent::party),
+                                            codec::field("active", &SignedEvent::active)};
+};
+
+struct AmendmentEvent {
+  static constexpr std::string_view kType = "agreements/amendment";
+  uint64_t agreement = 0;
+  Hash32 terms_hash;
+  static constexpr auto fields =
+      std::tuple{codec::field("agreement", &AmendmentEvent::agreement),
+                 codec::field("terms_hash", &AmendmentEvent::terms_hash)};
+};
+
+struct AmendmentSignedEvent {
+  static constexpr std::string_view kType = "agreements/amendment-signed";
+  uint64_t agreement = 0;
+  uint64_t party = 0;
+  bool amended = false;
+  static constexpr auto fields =
+      std::tuple{codec::field("agreement", &AmendmentSignedEvent::agreement),
+                 codec::field("party", &AmendmentSignedEvent::party),
+                 codec::field("amended", &AmendmentSignedEvent::amended)};
+};
+
+struct TerminatedEvent {
+  static constexpr std::string_view kType = "agreements/terminated";
+  uint64_t agreement = 0;
+  uint64_t by = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &TerminatedEvent::agreement),
+                                            codec::field("by", &TerminatedEvent::by)};
+};
+
+struct PaidEvent {
+  static constexpr std::string_view kType = "agreements/paid";
+  uint64_t agreement = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &PaidEvent::agreement),
+                                            codec::field("amount", &PaidEvent::amount)};
+};
+
+struct ExecutedEvent {
+  static constexpr std::string_view kType = "agreements/executed";
+  uint64_t agreement = 0;
+  uint64_t billed = 0;
+  uint64_t paid = 0;
+  uint64_t missed = 0;
+  uint64_t penalties = 0;
+  uint64_t defaulted = 0;
+  uint64_t ended = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &ExecutedEvent::agreement),
+                                            codec::field("billed", &ExecutedEvent::billed),
+                                            codec::field("paid", &ExecutedEvent::paid),
+                                            codec::field("missed", &ExecutedEvent::missed),
+                                            codec::field("penalties", &ExecutedEvent::penalties),
+                                            codec::field("defaulted", &ExecutedEvent::defaulted),
+                                            codec::field("ended", &ExecutedEvent::ended),
+                                            codec::field("amount", &ExecutedEvent::amount)};
+};
+
+struct RatedEvent {
+  static constexpr std::string_view kType = "agreements/rated";
+  uint64_t agreement = 0;
+  uint32_t period = 0;
+  PublicKey ratee;
+  uint8_t score = 0;
+  uint64_t rating = 0;
+  static constexpr auto fields = std::tuple{
+      codec::field("agreement", &RatedEvent::agreement),
+      codec::field("period", &RatedEvent::period), codec::field("ratee", &RatedEvent::ratee),
+      codec::field("score", &RatedEvent::score), codec::field("rating", &RatedEvent::rating)};
+};
+
+struct RatedTradeEvent {
+  static constexpr std::string_view kType = "agreements/rated-trade";
+  std::string trade;
+  PublicKey ratee;
+  uint8_t score = 0;
+  uint64_t weight = 0;
+  uint64_t rating = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("trade", &RatedTradeEvent::trade, codec::max_len(64)),
+                 codec::field("ratee", &RatedTradeEvent::ratee),
+                 codec::field("score", &RatedTradeEvent::score),
+                 codec::field("weight", &RatedTradeEvent::weight),
+                 codec::field("rating", &RatedTradeEvent::rating)};
+};
+
+struct BillingEvent {
+  static constexpr std::string_view kType = "agreements/billing";
+  uint64_t billed = 0;
+  uint64_t paid = 0;
+  uint64_t missed = 0;
+  uint64_t penalties = 0;
+  uint64_t defaulted = 0;
+  uint64_t ended = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("billed", &BillingEvent::billed),
+                                            codec::field("paid", &BillingEvent::paid),
+                                            codec::field("missed", &BillingEvent::missed),
+                                            codec::field("penalties", &BillingEvent::penalties),
+                                            codec::field("defaulted", &BillingEvent::defaulted),
+                                            codec::field("ended", &BillingEvent::ended),
+                                            codec::field("amount", &BillingEvent::amount)};
+};
+
 // --- Handlers.
 
 Status register_asset(TxContext& ctx, Asset a) {
@@ -831,8 +974,7 @@ Status register_asset(TxContext& ctx, Asset a) {
   a.agreement = 0;
   Log log(ctx.state, ctx.block.height);
   put_asset(ctx.state, a, log);
-  ctx.events.push_back(
-      {"agreements/asset", json{{"asset", a.id}, {"owner", a.owner.hex()}}.dump()});
+  ctx.events.push_back(make_event(AssetEvent{a.id, a.owner}));
   return ok();
 }
 
@@ -848,8 +990,7 @@ Status register_premises(TxContext& ctx, Premises p) {
   ctx.state.put(premises_key(p.id), encode_premises_state(p));
   Log log(ctx.state, ctx.block.height);
   log.add(LogKind::kPremises, p.id);
-  ctx.events.push_back(
-      {"agreements/premises", json{{"premises", p.id}, {"host", p.host.hex()}}.dump()});
+  ctx.events.push_back(make_event(PremisesEvent{p.id, p.host}));
   return ok();
 }
 
@@ -864,9 +1005,7 @@ Status transfer_asset(TxContext& ctx, const TransferAssetPayload& p) {
   a->owner = p.to;
   Log log(ctx.state, ctx.block.height);
   put_asset(ctx.state, *a, log);
-  ctx.events.push_back(
-      {"agreements/asset-transfer",
-       json{{"asset", p.asset}, {"from", ctx.tx.sender.hex()}, {"to", p.to.hex()}}.dump()});
+  ctx.events.push_back(make_event(AssetTransferEvent{p.asset, ctx.tx.sender, p.to}));
   return ok();
 }
 
@@ -913,8 +1052,7 @@ Status propose(TxContext& ctx, const Terms& t) {
   ctx.state.put(terms_key(w.id), to_string(encode_terms(t)));
   Log log(ctx.state, ctx.block.height);
   put_state(ctx.state, w, log);
-  ctx.events.push_back({"agreements/proposed",
-                        json{{"agreement", w.id}, {"terms_hash", w.st.terms_hash.hex()}}.dump()});
+  ctx.events.push_back(make_event(ProposedEvent{w.id, w.st.terms_hash}));
   return ok();
 }
 
@@ -938,7 +1076,7 @@ Status sign(TxContext& ctx, const SignPayload& p) {
   if (p.terms_hash != w.st.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
   w.st.signed_mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
-  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  SignedEvent ev{p.agreement, *me, false};
   if (w.st.signed_mask == (1u << terms.parties.size()) - 1) {
     // Every party signed: activate, if the asset is still the owner's and free.
     if (Status s = check_terms_against_state(ctx.state, terms); !s) return s;
@@ -952,10 +1090,10 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     Effects fx;
     reschedule(w, fx);
     fx.apply(log, ctx.state);
-    ev["active"] = true;
+    ev.active = true;
   }
   put_state(ctx.state, w, log);
-  ctx.events.push_back({"agreements/signed", ev.dump()});
+  ctx.events.push_back(make_event(ev));
   return ok();
 }
 
@@ -981,9 +1119,7 @@ Status amend(TxContext& ctx, const AmendPayload& p) {
   std::string v = to_string(encode_terms(n));
   v += be32(1u << *me);
   ctx.state.put(amend_key(p.agreement), std::move(v));
-  ctx.events.push_back(
-      {"agreements/amendment",
-       json{{"agreement", p.agreement}, {"terms_hash", terms_hash(n).hex()}}.dump()});
+  ctx.events.push_back(make_event(AmendmentEvent{p.agreement, terms_hash(n)}));
   return ok();
 }
 
@@ -1005,7 +1141,7 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   if (mask & (1u << *me)) return error(kAlreadySigned, "you have signed this amendment");
   mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
-  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  AmendmentSignedEvent ev{p.agreement, *me, false};
   if (mask == (1u << terms.parties.size()) - 1) {
     // Same asset and premises (amend checks it), so the same meters.
     w.b = billing_of(*n, w.b.asset_meter, w.b.premises_meter);
@@ -1017,13 +1153,13 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
     bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
     fx.apply(log, ctx.state);
     if (!changed) put_state(ctx.state, w, log);
-    ev["amended"] = true;
+    ev.amended = true;
   } else {
     std::string v = to_string(terms_bytes);
     v += be32(mask);
     ctx.state.put(amend_key(p.agreement), std::move(v));
   }
-  ctx.events.push_back({"agreements/amendment-signed", ev.dump()});
+  ctx.events.push_back(make_event(ev));
   return ok();
 }
 
@@ -1057,8 +1193,7 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
     return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
   put_state(ctx.state, w, log);
-  ctx.events.push_back(
-      {"agreements/terminated", json{{"agreement", p.agreement}, {"by", *me}}.dump()});
+  ctx.events.push_back(make_event(TerminatedEvent{p.agreement, *me}));
   return ok();
 }
 
@@ -1100,8 +1235,7 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
   fx.apply(log, ctx.state);
   if (!changed) put_state(ctx.state, w, log);
-  ctx.events.push_back(
-      {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
+  ctx.events.push_back(make_event(PaidEvent{p.agreement, total}));
   return ok();
 }
 
@@ -1121,9 +1255,9 @@ Status execute(TxContext& ctx, const IdPayload& p) {
   if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx))
     return error(kNothingDue, "no billing period has ended yet");
   fx.apply(log, ctx.state);
-  json ev = tally.summary();
-  ev["agreement"] = p.agreement;
-  ctx.events.push_back({"agreements/executed", ev.dump()});
+  ctx.events.push_back(
+      make_event(ExecutedEvent{p.agreement, tally.billed, tally.paid, tally.missed, tally.penalties,
+                               tally.defaulted, tally.ended, tally.amount}));
   return ok();
 }
 
@@ -1158,12 +1292,8 @@ Status rate(TxContext& ctx, const RatePayload& p) {
   ctx.state.put(rk, std::string(1, static_cast<char>(p.score)));
   Log log(ctx.state, ctx.block.height);
   log.add(LogKind::kRating, p.agreement, p.period, &ctx.tx.sender);
-  ctx.events.push_back({"agreements/rated", json{{"agreement", p.agreement},
-                                                 {"period", p.period},
-                                                 {"ratee", ratee.hex()},
-                                                 {"score", p.score},
-                                                 {"rating", rating_milli(t)}}
-                                                .dump()});
+  ctx.events.push_back(
+      make_event(RatedEvent{p.agreement, p.period, ratee, p.score, rating_milli(t)}));
   return ok();
 }
 
@@ -1191,12 +1321,8 @@ Status rate_trade(TxContext& ctx, const RateTradePayload& p) {
                         encode_u64(weight));
   Log log(ctx.state, ctx.block.height);
   log.add_trade_rating(p.trade, me);
-  ctx.events.push_back({"agreements/rated-trade", json{{"trade", p.trade.str()},
-                                                       {"ratee", ratee.hex()},
-                                                       {"score", p.score},
-                                                       {"weight", weight},
-                                                       {"rating", rating_milli(totals)}}
-                                                      .dump()});
+  ctx.events.push_back(
+      make_event(RatedTradeEvent{p.trade.str(), ratee, p.score, weight, rating_milli(totals)}));
   return ok();
 }
 
@@ -1521,6 +1647,19 @@ AgreementsModule::AgreementsModule(size_t billing_workers) : billing_workers_(bi
            .view = [](const RateTradePayload& p) -> json {
              return {{"trade", p.trade.str()}, {"score", p.score}};
            }});
+  event<AssetEvent>();
+  event<PremisesEvent>();
+  event<AssetTransferEvent>();
+  event<ProposedEvent>();
+  event<SignedEvent>();
+  event<AmendmentEvent>();
+  event<AmendmentSignedEvent>();
+  event<TerminatedEvent>();
+  event<PaidEvent>();
+  event<ExecutedEvent>();
+  event<RatedEvent>();
+  event<RatedTradeEvent>();
+  event<BillingEvent>();
 }
 
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
@@ -1636,7 +1775,9 @@ void AgreementsModule::end_block(BlockContext& ctx) {
                   ctx.block.height, tally, log, index);
   }
   if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
-    ctx.events.push_back({"agreements/billing", tally.summary().dump()});
+    ctx.events.push_back(
+        make_event(BillingEvent{tally.billed, tally.paid, tally.missed, tally.penalties,
+                                tally.defaulted, tally.ended, tally.amount}));
 }
 
 std::vector<std::string> AgreementsModule::account_keys(const PublicKey& account) const {

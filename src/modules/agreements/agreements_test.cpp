@@ -355,7 +355,8 @@ TEST_F(AgreementsTest, ExecuteBeforeStartAndWhenNothingIsDue) {
   auto ok_r = tx(owner, kExecute, encode(IdPayload{id}));
   ASSERT_TRUE(ok_r.ok()) << ok_r.message;
   EXPECT_EQ(state(id).billed_periods, 1u);
-  EXPECT_EQ(json::parse(ok_r.events.at(0).data)["paid"], 1);
+  EXPECT_EQ(ok_r.events.at(0).type, "agreements/executed");
+  EXPECT_EQ(agreements.event_json(ok_r.events.at(0)).value()["paid"], 1);
 }
 
 TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
@@ -718,7 +719,8 @@ TEST_F(AgreementsTest, BillingInShardsWritesTheSameBlockAsOneThread) {
       EXPECT_EQ(a->receipts[i].encode(), b->receipts[i].encode());
     for (const auto& r : a->receipts)
       for (const auto& e : r.events)
-        if (e.type == "agreements/billing") billed += json::parse(e.data)["billed"].get<uint64_t>();
+        if (e.type == "agreements/billing")
+          billed += one_thread.event_json(e).value()["billed"].get<uint64_t>();
     ASSERT_TRUE(chain->store().commit(b.value()).is_ok());
     now = t;
     ASSERT_EQ(total_money(), supply);

@@ -44,13 +44,6 @@ Status take_from(StateOverlay& s, const std::string& key, uint64_t amount) {
   return ok();
 }
 
-// Byte for byte what json{{"from", ...}, {"to", ...}, {"amount", ...}}.dump() gives (its
-// keys sorted, hex needing no escapes), without building a json object per transfer.
-std::string transfer_event(const PublicKey& from, const PublicKey& to, uint64_t amount) {
-  return R"({"amount":)" + std::to_string(amount) + R"(,"from":")" + from.hex() + R"(","to":")" +
-         to.hex() + R"("})";
-}
-
 std::optional<PublicKey> parse_key(const json& j) {
   if (!j.is_string()) return std::nullopt;
   return PublicKey::from_hex(j.get<std::string>());
@@ -226,6 +219,9 @@ BankModule::BankModule() {
   message(kTransfer, "bank/transfer", &BankModule::on_transfer, {.check = check_transfer});
   message(kMint, "bank/mint", &BankModule::on_mint, {.check = positive});
   message(kBurn, "bank/burn", &BankModule::on_burn, {.check = positive_burn});
+  event<TransferEvent>();
+  event<MintEvent>();
+  event<BurnEvent>();
 }
 
 Status BankModule::init_genesis(StateOverlay& s, const json& section) {
@@ -253,7 +249,7 @@ Status BankModule::init_genesis(StateOverlay& s, const json& section) {
 
 Status BankModule::on_transfer(TxContext& ctx, const TransferPayload& p) {
   if (Status s = transfer(ctx.state, ctx.tx.sender, p.to, p.amount); !s) return s;
-  ctx.events.push_back({"bank/transfer", transfer_event(ctx.tx.sender, p.to, p.amount)});
+  ctx.events.push_back(make_event(TransferEvent{ctx.tx.sender, p.to, p.amount}));
   return ok();
 }
 
@@ -264,7 +260,7 @@ Status BankModule::on_mint(TxContext& ctx, const MintPayload& p) {
     return error(Code::kOverflow, "mint overflows");
   (void)add_to(ctx.state, balance_key(p.to), p.amount);
   put_u64(ctx.state, std::string(kSupplyKey), *new_supply);
-  ctx.events.push_back({"bank/mint", json{{"to", p.to.hex()}, {"amount", p.amount}}.dump()});
+  ctx.events.push_back(make_event(MintEvent{p.to, p.amount}));
   return ok();
 }
 
@@ -272,7 +268,7 @@ Status BankModule::on_burn(TxContext& ctx, const BurnPayload& p) {
   if (issuer(ctx.state) != ctx.tx.sender) return error(Code::kNotIssuer, "only the issuer burns");
   if (Status s = take_from(ctx.state, balance_key(ctx.tx.sender), p.amount); !s) return s;
   put_u64(ctx.state, std::string(kSupplyKey), supply(ctx.state) - p.amount);
-  ctx.events.push_back({"bank/burn", json{{"amount", p.amount}}.dump()});
+  ctx.events.push_back(make_event(BurnEvent{p.amount}));
   return ok();
 }
 

@@ -54,6 +54,28 @@ Result<TransferPayload> decode_transfer(const Bytes& b);
 Result<MintPayload> decode_mint(const Bytes& b);
 Result<BurnPayload> decode_burn(const Bytes& b);
 
+// Events (receipt data: the canonical encoding of these fields).
+struct TransferEvent {
+  static constexpr std::string_view kType = "bank/transfer";
+  PublicKey from, to;
+  uint64_t amount = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("from", &TransferEvent::from), codec::field("to", &TransferEvent::to),
+                 codec::field("amount", &TransferEvent::amount)};
+};
+struct MintEvent {
+  static constexpr std::string_view kType = "bank/mint";
+  PublicKey to;
+  uint64_t amount = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("to", &MintEvent::to), codec::field("amount", &MintEvent::amount)};
+};
+struct BurnEvent {
+  static constexpr std::string_view kType = "bank/burn";
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("amount", &BurnEvent::amount)};
+};
+
 // Reads.
 uint64_t balance(const StateReader& s, const PublicKey& account);
 uint64_t locked(const StateReader& s, const PublicKey& account);

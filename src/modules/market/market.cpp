@@ -500,9 +500,7 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
     volume += t.qty_wh;
   }
   for (size_t i : touched) put_order(s, live.ids[i], live.orders[i]);
-  if (!c.trades.empty())
-    ctx.events.push_back(
-        {"market/matched", json{{"trades", c.trades.size()}, {"volume_wh", volume}}.dump()});
+  if (!c.trades.empty()) ctx.events.push_back(make_event(MatchedEvent{c.trades.size(), volume}));
 }
 
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period) {
@@ -557,7 +555,10 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
   s.put("market/cleared/" + std::string(commodity) + "/" + hex16(period), summary.dump());
   if (!trades.empty())
     s.put("market/unsettled/" + hex16(period) + "/" + std::string(commodity), "");
-  ctx.events.push_back({"market/cleared", summary.dump()});
+  ClearedEvent cleared{std::string(commodity), period,          p.rule,
+                       l.orders.size(),        trades.size(),   volume,
+                       ctx.block.height,       c.uniform_price, c.note.substr(0, kMaxClearingNote)};
+  ctx.events.push_back(make_event(cleared));
 }
 
 // ---- Settlement -------------------------------------------------------------------------------
@@ -732,11 +733,8 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
     s.put("market/statement/" + std::string(commodity) + "/" + hex16(period) + "/" + who.hex(),
           j.dump());
   }
-  ctx.events.push_back({"market/settled", json{{"commodity", commodity},
-                                               {"period", period},
-                                               {"trades", trades.size()},
-                                               {"deadline", !all_in}}
-                                              .dump()});
+  ctx.events.push_back(
+      make_event(SettledEvent{std::string(commodity), period, trades.size(), !all_in}));
   return true;
 }
 
@@ -838,6 +836,13 @@ MarketModule::MarketModule() {
   message(kBid, "market/bid", &MarketModule::on_bid, {.check = check_bid, .view = bid_json});
   message(kCancel, "market/cancel", &MarketModule::on_cancel);
   message(kAmend, "market/amend", &MarketModule::on_amend, {.check = check_amend});
+  event<OfferEvent>();
+  event<BidEvent>();
+  event<CancelEvent>();
+  event<AmendEvent>();
+  event<MatchedEvent>();
+  event<ClearedEvent>();
+  event<SettledEvent>();
 }
 
 Status MarketModule::init_genesis(StateOverlay& s, const json& section) {
@@ -918,10 +923,7 @@ Status MarketModule::on_offer(TxContext& ctx, const OfferPayload& in) {
   put_order(s, ctx.tx_id, o);
   index_open(s, ctx.tx_id, o);
   if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
-  ctx.events.push_back(
-      {"market/offer",
-       json{{"id", ctx.tx_id.hex()}, {"period", o.period}, {"qty", o.qty}, {"price", o.price}}
-           .dump()});
+  ctx.events.push_back(make_event(OfferEvent{ctx.tx_id, o.period, o.qty, o.price}));
   return ok();
 }
 
@@ -950,12 +952,7 @@ Status MarketModule::on_bid(TxContext& ctx, const BidPayload& in) {
   put_order(s, ctx.tx_id, o);
   index_open(s, ctx.tx_id, o);
   if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
-  ctx.events.push_back({"market/bid", json{{"id", ctx.tx_id.hex()},
-                                           {"period", o.period},
-                                           {"qty", o.qty},
-                                           {"price", o.price},
-                                           {"escrow", o.escrow}}
-                                          .dump()});
+  ctx.events.push_back(make_event(BidEvent{ctx.tx_id, o.period, o.qty, o.price, o.escrow}));
   return ok();
 }
 
@@ -972,7 +969,7 @@ Status MarketModule::on_cancel(TxContext& ctx, const CancelPayload& in) {
   o.escrow = 0;
   s.erase(book_prefix(o.commodity, o.period) + hex16(o.seq));
   put_order(s, id, o);
-  ctx.events.push_back({"market/cancel", json{{"id", id.hex()}}.dump()});
+  ctx.events.push_back(make_event(CancelEvent{id}));
   return ok();
 }
 
@@ -1001,8 +998,7 @@ Status MarketModule::on_amend(TxContext& ctx, const AmendPayload& in) {
   put_order(s, id, o);
   index_open(s, id, o);
   if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
-  ctx.events.push_back(
-      {"market/amend", json{{"id", id.hex()}, {"qty", o.qty}, {"price", o.price}}.dump()});
+  ctx.events.push_back(make_event(AmendEvent{id, o.qty, o.price}));
   return ok();
 }
 

@@ -127,6 +127,79 @@ struct AmendPayload {
                                             codec::field("qty", &AmendPayload::qty),
                                             codec::field("price", &AmendPayload::price)};
 };
+// Events (receipt data: the canonical encoding of these fields).
+struct OfferEvent {
+  static constexpr std::string_view kType = "market/offer";
+  Hash32 id;
+  uint64_t period = 0, qty = 0;
+  int64_t price = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &OfferEvent::id), codec::field("period", &OfferEvent::period),
+                 codec::field("qty", &OfferEvent::qty), codec::field("price", &OfferEvent::price)};
+};
+struct BidEvent {
+  static constexpr std::string_view kType = "market/bid";
+  Hash32 id;
+  uint64_t period = 0, qty = 0;
+  int64_t price = 0;
+  uint64_t escrow = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &BidEvent::id), codec::field("period", &BidEvent::period),
+                 codec::field("qty", &BidEvent::qty), codec::field("price", &BidEvent::price),
+                 codec::field("escrow", &BidEvent::escrow)};
+};
+struct CancelEvent {
+  static constexpr std::string_view kType = "market/cancel";
+  Hash32 id;
+  static constexpr auto fields = std::tuple{codec::field("id", &CancelEvent::id)};
+};
+struct AmendEvent {
+  static constexpr std::string_view kType = "market/amend";
+  Hash32 id;
+  uint64_t qty = 0;
+  int64_t price = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &AmendEvent::id), codec::field("qty", &AmendEvent::qty),
+                 codec::field("price", &AmendEvent::price)};
+};
+struct MatchedEvent {  // continuous market: trades made on an order's arrival
+  static constexpr std::string_view kType = "market/matched";
+  uint64_t trades = 0, volume_wh = 0;
+  static constexpr auto fields = std::tuple{codec::field("trades", &MatchedEvent::trades),
+                                            codec::field("volume_wh", &MatchedEvent::volume_wh)};
+};
+constexpr size_t kMaxRuleName = 32;
+constexpr size_t kMaxClearingNote = 256;  // longer notes are cut
+struct ClearedEvent {
+  static constexpr std::string_view kType = "market/cleared";
+  std::string commodity;
+  uint64_t period = 0;
+  std::string rule;
+  uint64_t orders = 0, trades = 0, volume_wh = 0, height = 0;
+  std::optional<int64_t> clearing_price;
+  std::string note;
+  static constexpr auto fields =
+      std::tuple{codec::field("commodity", &ClearedEvent::commodity, codec::max_len(kMaxCommodity)),
+                 codec::field("period", &ClearedEvent::period),
+                 codec::field("rule", &ClearedEvent::rule, codec::max_len(kMaxRuleName)),
+                 codec::field("orders", &ClearedEvent::orders),
+                 codec::field("trades", &ClearedEvent::trades),
+                 codec::field("volume_wh", &ClearedEvent::volume_wh),
+                 codec::field("height", &ClearedEvent::height),
+                 codec::field("clearing_price", &ClearedEvent::clearing_price),
+                 codec::field("note", &ClearedEvent::note, codec::max_len(kMaxClearingNote))};
+};
+struct SettledEvent {
+  static constexpr std::string_view kType = "market/settled";
+  std::string commodity;
+  uint64_t period = 0, trades = 0;
+  bool deadline = false;  // settled at the deadline, some readings missing
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &SettledEvent::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &SettledEvent::period), codec::field("trades", &SettledEvent::trades),
+      codec::field("deadline", &SettledEvent::deadline)};
+};
+
 Bytes encode(const OfferPayload& p);
 Bytes encode(const BidPayload& p);
 Bytes encode(const CancelPayload& p);

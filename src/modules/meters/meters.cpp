@@ -442,6 +442,10 @@ MetersModule::MetersModule() : cache_(std::make_unique<KeyCache>()) {
   message(kReading, "meters/reading", &MetersModule::deliver_reading,
           {.malformed = kMalformedReading});
   message(kPolicy, "meters/policy", &MetersModule::deliver_policy);
+  event<RegisteredEvent>();
+  event<RevokedEvent>();
+  event<ReadingEvent>();
+  event<PolicyEvent>();
 }
 MetersModule::~MetersModule() = default;
 
@@ -527,13 +531,8 @@ Status MetersModule::deliver_register(TxContext& ctx, const RegisterPayload& p) 
   m.registered_height = ctx.block.height;
   m.registered_time_ms = ctx.block.time_ms;
   import_meter(ctx.state, m, p.initial_import_wh, p.initial_export_wh);
-  json ev_json = {{"meter", m.id.hex()},
-                  {"owner", m.owner.hex()},
-                  {"microgrid", m.microgrid},
-                  {"source", source_name(m.source)},
-                  {"platform", m.platform == attest::Platform::kTpm2 ? "tpm2" : "virtual"}};
-  if (m.insecure) ev_json["insecure"] = true;
-  ctx.events.push_back({"meters/registered", ev_json.dump()});
+  ctx.events.push_back(
+      make_event(RegisteredEvent{m.id, m.owner, m.microgrid, m.source, m.platform, m.insecure}));
   return ok();
 }
 
@@ -547,8 +546,7 @@ Status MetersModule::deliver_revoke(TxContext& ctx, const RevokePayload& p) {
   m->revoked = true;
   Bytes rec = encode_record(*m);
   ctx.state.put(meter_key(m->id), std::string(rec.begin(), rec.end()));
-  ctx.events.push_back(
-      {"meters/revoked", json{{"meter", m->id.hex()}, {"by", ctx.tx.sender.hex()}}.dump()});
+  ctx.events.push_back(make_event(RevokedEvent{m->id, ctx.tx.sender}));
   return ok();
 }
 
@@ -610,12 +608,8 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
   st.contiguous = !last.has_reading || last.period + 1 == r.period;
   ctx.state.put(reading_key(m->id, r.period), encode_stored(st));
   ctx.state.put(last_key(m->id), encode_last({r.seq, r.period, r.import_wh, r.export_wh, true}));
-  ctx.events.push_back({"meters/reading", json{{"meter", m->id.hex()},
-                                               {"period", st.period},
-                                               {"seq", st.seq},
-                                               {"import_delta_wh", st.import_delta_wh},
-                                               {"export_delta_wh", st.export_delta_wh}}
-                                              .dump()});
+  ctx.events.push_back(
+      make_event(ReadingEvent{m->id, st.period, st.seq, st.import_delta_wh, st.export_delta_wh}));
   return ok();
 }
 
@@ -654,7 +648,7 @@ Status MetersModule::deliver_policy(TxContext& ctx, const PolicyPayload& p) {
       break;
     }
   }
-  ctx.events.push_back({"meters/policy", json{{"change", what}}.dump()});
+  ctx.events.push_back(make_event(PolicyEvent{what}));
   return ok();
 }
 

@@ -211,6 +211,53 @@ struct PolicyPayload {
                  codec::field("data", &PolicyPayload::data, codec::max_len(kMaxPolicyData))};
 };
 
+// Events (receipt data: the canonical encoding of these fields).
+inline std::string_view platform_name(attest::Platform p) {
+  return p == attest::Platform::kTpm2 ? "tpm2" : "virtual";
+}
+struct RegisteredEvent {
+  static constexpr std::string_view kType = "meters/registered";
+  Hash32 meter;
+  PublicKey owner;
+  std::string microgrid;
+  Source source = Source::kConsumer;
+  attest::Platform platform = attest::Platform::kVirtual;
+  bool insecure = true;
+  static constexpr auto fields = std::tuple{
+      codec::field("meter", &RegisteredEvent::meter),
+      codec::field("owner", &RegisteredEvent::owner),
+      codec::field("microgrid", &RegisteredEvent::microgrid, codec::max_len(kMaxMicrogrid)),
+      codec::field("source", &RegisteredEvent::source,
+                   codec::range(Source::kConsumer, Source::kGrid), codec::names(source_name)),
+      codec::field("platform", &RegisteredEvent::platform,
+                   codec::range(attest::Platform::kVirtual, attest::Platform::kTpm2),
+                   codec::names(platform_name)),
+      codec::field("insecure", &RegisteredEvent::insecure)};
+};
+struct RevokedEvent {
+  static constexpr std::string_view kType = "meters/revoked";
+  Hash32 meter;
+  PublicKey by;
+  static constexpr auto fields = std::tuple{codec::field("meter", &RevokedEvent::meter),
+                                            codec::field("by", &RevokedEvent::by)};
+};
+struct ReadingEvent {
+  static constexpr std::string_view kType = "meters/reading";
+  Hash32 meter;
+  uint64_t period = 0, seq = 0, import_delta_wh = 0, export_delta_wh = 0;
+  static constexpr auto fields = std::tuple{
+      codec::field("meter", &ReadingEvent::meter), codec::field("period", &ReadingEvent::period),
+      codec::field("seq", &ReadingEvent::seq),
+      codec::field("import_delta_wh", &ReadingEvent::import_delta_wh),
+      codec::field("export_delta_wh", &ReadingEvent::export_delta_wh)};
+};
+struct PolicyEvent {
+  static constexpr std::string_view kType = "meters/policy";
+  std::string change;  // e.g. "add-measurement <hex>"
+  static constexpr auto fields =
+      std::tuple{codec::field("change", &PolicyEvent::change, codec::max_len(128))};
+};
+
 Bytes encode(const RegisterPayload& p);
 Bytes encode(const RevokePayload& p);
 Bytes encode(const Reading& r);
