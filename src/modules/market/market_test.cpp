@@ -473,9 +473,9 @@ TEST_F(MarketTest, ReceiptsCarryTypedEventsNotJsonText) {
   ASSERT_TRUE(bid(buyer_a, 12, 1500, 200'000, true).ok());
   auto amended = bid(buyer_b, 12, 1500, 150'000);
   ASSERT_TRUE(amended.ok());
-  auto cancelled = bid(poor, 12, 1, 1);
+  auto cancelled = bid(buyer_a, 12, 1, 1);
   ASSERT_TRUE(cancelled.ok()) << cancelled.message;
-  ASSERT_TRUE(run(poor.key, kCancel, encode(CancelPayload{cancelled.tx_id})).ok());
+  ASSERT_TRUE(run(buyer_a.key, kCancel, encode(CancelPayload{cancelled.tx_id})).ok());
   auto amend_r = run(buyer_b.key, kAmend, encode(AmendPayload{amended.tx_id, 1500, 140'000}));
   ASSERT_TRUE(amend_r.ok()) << amend_r.message;
   ASSERT_TRUE(
