@@ -174,7 +174,7 @@ double bill(size_t n) {
     agr.end_block(ctx);
     seconds.push_back(now_s() - t0);
     bench::profile_end();
-    json summary = json::parse(events.at(0).data);
+    json summary = agr.event_json(events.at(0)).value_or(json::object());
     if (summary["billed"] != n || summary["paid"] != n || bank::supply(block) != supply) {
       std::fprintf(stderr, "billing did not bill every agreement: %s\n", summary.dump().c_str());
       std::exit(1);

@@ -248,7 +248,7 @@ void Server::routes() {
         auto r = node_.wait_committed(*ids[i], timeout);
         if (r) {
           results[i]["status"] = "committed";
-          results[i]["receipt"] = receipt_json(*r);
+          results[i]["receipt"] = receipt_json(*r, node_.executor());
         } else {
           results[i]["status"] = "pending";
         }
@@ -269,7 +269,7 @@ void Server::routes() {
     auto rc = Receipt::decode(bundle->receipt.data(), bundle->receipt.size()).value();
     auto hd = BlockHeader::decode(bundle->header.data(), bundle->header.size()).value();
     reply(res, {{"tx", tx_json(tx, node_.executor())},
-                {"receipt", receipt_json(rc)},
+                {"receipt", receipt_json(rc, node_.executor())},
                 {"header", header_json(hd)},
                 {"bundle", bundle_json(*bundle)}});
   });
@@ -281,7 +281,8 @@ void Server::routes() {
     json txs = json::array();
     for (const auto& tx : block->txs) txs.push_back(tx_json(tx, node_.executor()));
     json receipts = json::array();
-    for (const auto& r : node_.store().receipts(height)) receipts.push_back(receipt_json(r));
+    for (const auto& r : node_.store().receipts(height))
+      receipts.push_back(receipt_json(r, node_.executor()));
     reply(res, {{"header", header_json(block->header)}, {"txs", txs}, {"receipts", receipts}});
   };
   s.Get(R"(/v1/blocks/(\d{1,19}))",

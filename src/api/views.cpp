@@ -34,12 +34,26 @@ json tx_json(const Transaction& tx, const Executor& executor) {
   return j;
 }
 
-json receipt_json(const Receipt& r) {
+namespace {
+
+// An event's data as JSON: the view its module derives from the event's typed fields. A
+// module that has not declared the type yet recorded JSON text, shown parsed; anything else
+// is shown as hex.
+json event_data_json(const Event& e, const Executor* executor) {
+  if (executor)
+    for (const Module* m : executor->modules())
+      if (e.type.size() > m->name().size() && e.type.starts_with(m->name()) &&
+          e.type[m->name().size()] == '/')
+        if (auto j = m->event_json(e)) return *j;
+  json data = json::parse(e.data, nullptr, false);
+  if (!data.is_discarded()) return data;
+  return to_hex(reinterpret_cast<const uint8_t*>(e.data.data()), e.data.size());
+}
+
+json receipt_view(const Receipt& r, const Executor* executor) {
   json events = json::array();
-  for (const auto& e : r.events) {
-    json data = json::parse(e.data, nullptr, false);
-    events.push_back({{"type", e.type}, {"data", data.is_discarded() ? json(e.data) : data}});
-  }
+  for (const auto& e : r.events)
+    events.push_back({{"type", e.type}, {"data", event_data_json(e, executor)}});
   return {{"tx_id", r.tx_id.hex()},
           {"height", r.height},
           {"index", r.index},
@@ -49,6 +63,15 @@ json receipt_json(const Receipt& r) {
           {"message", r.message},
           {"events", events},
           {"raw", to_hex(r.encode())}};
+}
+
+}  // namespace
+
+json receipt_json(const Receipt& r) {
+  return receipt_view(r, nullptr);
+}
+json receipt_json(const Receipt& r, const Executor& executor) {
+  return receipt_view(r, &executor);
 }
 
 json merkle_proof_json(const merkle::Proof& p) {

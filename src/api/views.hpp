@@ -11,6 +11,9 @@ namespace gridpact::api {
 json error_json(const Status& s);
 json header_json(const BlockHeader& h);
 json tx_json(const Transaction& tx, const Executor& executor);
+// Event data as the modules' JSON views of their typed events (the one-argument form, without
+// the modules, shows undeclared event data as hex).
+json receipt_json(const Receipt& r, const Executor& executor);
 json receipt_json(const Receipt& r);
 json merkle_proof_json(const merkle::Proof& p);
 json state_proof_json(const StateProof& p);

@@ -50,7 +50,8 @@ struct Block {
 };
 
 // Something a module wants recorded about a transaction or a block: a type and a small
-// JSON document (deterministic: produced by module code from state).
+// value in the canonical encoding of the module's event struct for that type (see
+// make_event in ledger/module.hpp; the module derives its JSON for the API).
 struct Event {
   std::string type;
   std::string data;

@@ -101,10 +101,6 @@ template <typename T>
 Result<T> decode_bytes(std::string_view v, T (*fn)(codec::Reader&)) {
   return codec::decode<T>(reinterpret_cast<const uint8_t*>(v.data()), v.size(), fn);
 }
-template <typename T>
-Result<T> decode_bytes(const Bytes& b, T (*fn)(codec::Reader&)) {
-  return codec::decode<T>(b.data(), b.size(), fn);
-}
 std::string to_string(const Bytes& b) {
   return {b.begin(), b.end()};
 }
@@ -394,41 +390,10 @@ std::string encode_totals(const RatingTotals& t) {
 
 // --- Payload codecs.
 
-TransferAssetPayload read_transfer(codec::Reader& r) {
-  TransferAssetPayload p;
-  p.asset = r.u64();
-  p.to = r.fixed<32>();
-  return p;
-}
-SignPayload read_sign(codec::Reader& r) {
-  SignPayload p;
-  p.agreement = r.u64();
-  p.terms_hash = r.fixed<32>();
-  return p;
-}
 AmendPayload read_amend(codec::Reader& r) {
   AmendPayload p;
   p.agreement = r.u64();
   p.terms = read_terms(r);
-  return p;
-}
-IdPayload read_id(codec::Reader& r) {
-  return IdPayload{r.u64()};
-}
-RateTradePayload read_rate_trade(codec::Reader& r) {
-  RateTradePayload p;
-  p.trade.commodity = r.str(market::kMaxCommodity);
-  if (p.trade.commodity.empty()) throw Error(Code::kBadEncoding, "empty commodity");
-  p.trade.period = r.u64();
-  p.trade.index = r.u64();
-  p.score = r.u8();
-  return p;
-}
-RatePayload read_rate(codec::Reader& r) {
-  RatePayload p;
-  p.agreement = r.u64();
-  p.period = r.u32();
-  p.score = r.u8();
   return p;
 }
 
@@ -606,11 +571,6 @@ struct BillingTally {
   void add(const BillingTally& o) {
     billed += o.billed, paid += o.paid, missed += o.missed, penalties += o.penalties;
     defaulted += o.defaulted, ended += o.ended, amount = sat_add(amount, o.amount);
-  }
-  json summary() const {
-    return {{"billed", billed},       {"paid", paid},           {"missed", missed},
-            {"penalties", penalties}, {"defaulted", defaulted}, {"ended", ended},
-            {"amount", amount}};
   }
 };
 
@@ -832,6 +792,154 @@ Result<Loaded> load_work(const StateReader& s, uint64_t id) {
   return Loaded{std::move(w.value()), std::move(*terms)};
 }
 
+// --- Events (receipt data: the canonical encoding of these fields; JSON derived).
+
+struct AssetEvent {
+  static constexpr std::string_view kType = "agreements/asset";
+  uint64_t asset = 0;
+  PublicKey owner;
+  static constexpr auto fields = std::tuple{codec::field("asset", &AssetEvent::asset),
+                                            codec::field("owner", &AssetEvent::owner)};
+};
+
+struct PremisesEvent {
+  static constexpr std::string_view kType = "agreements/premises";
+  uint64_t premises = 0;
+  PublicKey host;
+  static constexpr auto fields = std::tuple{codec::field("premises", &PremisesEvent::premises),
+                                            codec::field("host", &PremisesEvent::host)};
+};
+
+struct AssetTransferEvent {
+  static constexpr std::string_view kType = "agreements/asset-transfer";
+  uint64_t asset = 0;
+  PublicKey from;
+  PublicKey to;
+  static constexpr auto fields = std::tuple{codec::field("asset", &AssetTransferEvent::asset),
+                                            codec::field("from", &AssetTransferEvent::from),
+                                            codec::field("to", &AssetTransferEvent::to)};
+};
+
+struct ProposedEvent {
+  static constexpr std::string_view kType = "agreements/proposed";
+  uint64_t agreement = 0;
+  Hash32 terms_hash;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &ProposedEvent::agreement),
+                                            codec::field("terms_hash", &ProposedEvent::terms_hash)};
+};
+
+struct SignedEvent {
+  static constexpr std::string_view kType = "agreements/signed";
+  uint64_t agreement = 0;
+  uint64_t party = 0;
+  bool active = false;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &SignedEvent::agreement),
+                                            codec::field("party", &SignedEvent::party),
+                                            codec::field("active", &SignedEvent::active)};
+};
+
+struct AmendmentEvent {
+  static constexpr std::string_view kType = "agreements/amendment";
+  uint64_t agreement = 0;
+  Hash32 terms_hash;
+  static constexpr auto fields =
+      std::tuple{codec::field("agreement", &AmendmentEvent::agreement),
+                 codec::field("terms_hash", &AmendmentEvent::terms_hash)};
+};
+
+struct AmendmentSignedEvent {
+  static constexpr std::string_view kType = "agreements/amendment-signed";
+  uint64_t agreement = 0;
+  uint64_t party = 0;
+  bool amended = false;
+  static constexpr auto fields =
+      std::tuple{codec::field("agreement", &AmendmentSignedEvent::agreement),
+                 codec::field("party", &AmendmentSignedEvent::party),
+                 codec::field("amended", &AmendmentSignedEvent::amended)};
+};
+
+struct TerminatedEvent {
+  static constexpr std::string_view kType = "agreements/terminated";
+  uint64_t agreement = 0;
+  uint64_t by = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &TerminatedEvent::agreement),
+                                            codec::field("by", &TerminatedEvent::by)};
+};
+
+struct PaidEvent {
+  static constexpr std::string_view kType = "agreements/paid";
+  uint64_t agreement = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &PaidEvent::agreement),
+                                            codec::field("amount", &PaidEvent::amount)};
+};
+
+struct ExecutedEvent {
+  static constexpr std::string_view kType = "agreements/executed";
+  uint64_t agreement = 0;
+  uint64_t billed = 0;
+  uint64_t paid = 0;
+  uint64_t missed = 0;
+  uint64_t penalties = 0;
+  uint64_t defaulted = 0;
+  uint64_t ended = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &ExecutedEvent::agreement),
+                                            codec::field("billed", &ExecutedEvent::billed),
+                                            codec::field("paid", &ExecutedEvent::paid),
+                                            codec::field("missed", &ExecutedEvent::missed),
+                                            codec::field("penalties", &ExecutedEvent::penalties),
+                                            codec::field("defaulted", &ExecutedEvent::defaulted),
+                                            codec::field("ended", &ExecutedEvent::ended),
+                                            codec::field("amount", &ExecutedEvent::amount)};
+};
+
+struct RatedEvent {
+  static constexpr std::string_view kType = "agreements/rated";
+  uint64_t agreement = 0;
+  uint32_t period = 0;
+  PublicKey ratee;
+  uint8_t score = 0;
+  uint64_t rating = 0;
+  static constexpr auto fields = std::tuple{
+      codec::field("agreement", &RatedEvent::agreement),
+      codec::field("period", &RatedEvent::period), codec::field("ratee", &RatedEvent::ratee),
+      codec::field("score", &RatedEvent::score), codec::field("rating", &RatedEvent::rating)};
+};
+
+struct RatedTradeEvent {
+  static constexpr std::string_view kType = "agreements/rated-trade";
+  std::string trade;
+  PublicKey ratee;
+  uint8_t score = 0;
+  uint64_t weight = 0;
+  uint64_t rating = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("trade", &RatedTradeEvent::trade, codec::max_len(64)),
+                 codec::field("ratee", &RatedTradeEvent::ratee),
+                 codec::field("score", &RatedTradeEvent::score),
+                 codec::field("weight", &RatedTradeEvent::weight),
+                 codec::field("rating", &RatedTradeEvent::rating)};
+};
+
+struct BillingEvent {
+  static constexpr std::string_view kType = "agreements/billing";
+  uint64_t billed = 0;
+  uint64_t paid = 0;
+  uint64_t missed = 0;
+  uint64_t penalties = 0;
+  uint64_t defaulted = 0;
+  uint64_t ended = 0;
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("billed", &BillingEvent::billed),
+                                            codec::field("paid", &BillingEvent::paid),
+                                            codec::field("missed", &BillingEvent::missed),
+                                            codec::field("penalties", &BillingEvent::penalties),
+                                            codec::field("defaulted", &BillingEvent::defaulted),
+                                            codec::field("ended", &BillingEvent::ended),
+                                            codec::field("amount", &BillingEvent::amount)};
+};
+
 // --- Handlers.
 
 Status register_asset(TxContext& ctx, Asset a) {
@@ -844,8 +952,7 @@ Status register_asset(TxContext& ctx, Asset a) {
   a.agreement = 0;
   Log log(ctx.state, ctx.block.height);
   put_asset(ctx.state, a, log);
-  ctx.events.push_back(
-      {"agreements/asset", json{{"asset", a.id}, {"owner", a.owner.hex()}}.dump()});
+  ctx.events.push_back(make_event(AssetEvent{a.id, a.owner}));
   return ok();
 }
 
@@ -861,8 +968,7 @@ Status register_premises(TxContext& ctx, Premises p) {
   ctx.state.put(premises_key(p.id), encode_premises_state(p));
   Log log(ctx.state, ctx.block.height);
   log.add(LogKind::kPremises, p.id);
-  ctx.events.push_back(
-      {"agreements/premises", json{{"premises", p.id}, {"host", p.host.hex()}}.dump()});
+  ctx.events.push_back(make_event(PremisesEvent{p.id, p.host}));
   return ok();
 }
 
@@ -877,9 +983,7 @@ Status transfer_asset(TxContext& ctx, const TransferAssetPayload& p) {
   a->owner = p.to;
   Log log(ctx.state, ctx.block.height);
   put_asset(ctx.state, *a, log);
-  ctx.events.push_back(
-      {"agreements/asset-transfer",
-       json{{"asset", p.asset}, {"from", ctx.tx.sender.hex()}, {"to", p.to.hex()}}.dump()});
+  ctx.events.push_back(make_event(AssetTransferEvent{p.asset, ctx.tx.sender, p.to}));
   return ok();
 }
 
@@ -926,8 +1030,7 @@ Status propose(TxContext& ctx, const Terms& t) {
   ctx.state.put(terms_key(w.id), to_string(encode_terms(t)));
   Log log(ctx.state, ctx.block.height);
   put_state(ctx.state, w, log);
-  ctx.events.push_back({"agreements/proposed",
-                        json{{"agreement", w.id}, {"terms_hash", w.st.terms_hash.hex()}}.dump()});
+  ctx.events.push_back(make_event(ProposedEvent{w.id, w.st.terms_hash}));
   return ok();
 }
 
@@ -951,7 +1054,7 @@ Status sign(TxContext& ctx, const SignPayload& p) {
   if (p.terms_hash != w.st.terms_hash) return error(kTermsHashMismatch, "you signed other terms");
   w.st.signed_mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
-  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  SignedEvent ev{p.agreement, *me, false};
   if (w.st.signed_mask == (1u << terms.parties.size()) - 1) {
     // Every party signed: activate, if the asset is still the owner's and free.
     if (Status s = check_terms_against_state(ctx.state, terms); !s) return s;
@@ -965,10 +1068,10 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     Effects fx;
     reschedule(w, fx);
     fx.apply(log, ctx.state);
-    ev["active"] = true;
+    ev.active = true;
   }
   put_state(ctx.state, w, log);
-  ctx.events.push_back({"agreements/signed", ev.dump()});
+  ctx.events.push_back(make_event(ev));
   return ok();
 }
 
@@ -994,9 +1097,7 @@ Status amend(TxContext& ctx, const AmendPayload& p) {
   std::string v = to_string(encode_terms(n));
   v += be32(1u << *me);
   ctx.state.put(amend_key(p.agreement), std::move(v));
-  ctx.events.push_back(
-      {"agreements/amendment",
-       json{{"agreement", p.agreement}, {"terms_hash", terms_hash(n).hex()}}.dump()});
+  ctx.events.push_back(make_event(AmendmentEvent{p.agreement, terms_hash(n)}));
   return ok();
 }
 
@@ -1018,7 +1119,7 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   if (mask & (1u << *me)) return error(kAlreadySigned, "you have signed this amendment");
   mask |= 1u << *me;
   Log log(ctx.state, ctx.block.height);
-  json ev = {{"agreement", p.agreement}, {"party", *me}};
+  AmendmentSignedEvent ev{p.agreement, *me, false};
   if (mask == (1u << terms.parties.size()) - 1) {
     // Same asset and premises (amend checks it), so the same meters.
     w.b = billing_of(*n, w.b.asset_meter, w.b.premises_meter);
@@ -1030,13 +1131,13 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
     bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
     fx.apply(log, ctx.state);
     if (!changed) put_state(ctx.state, w, log);
-    ev["amended"] = true;
+    ev.amended = true;
   } else {
     std::string v = to_string(terms_bytes);
     v += be32(mask);
     ctx.state.put(amend_key(p.agreement), std::move(v));
   }
-  ctx.events.push_back({"agreements/amendment-signed", ev.dump()});
+  ctx.events.push_back(make_event(ev));
   return ok();
 }
 
@@ -1070,8 +1171,7 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
     return error(kWrongStatus, "agreement is " + std::string(status_name(w.st.status)));
   }
   put_state(ctx.state, w, log);
-  ctx.events.push_back(
-      {"agreements/terminated", json{{"agreement", p.agreement}, {"by", *me}}.dump()});
+  ctx.events.push_back(make_event(TerminatedEvent{p.agreement, *me}));
   return ok();
 }
 
@@ -1113,8 +1213,7 @@ Status pay(TxContext& ctx, const IdPayload& p) {
   bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);
   fx.apply(log, ctx.state);
   if (!changed) put_state(ctx.state, w, log);
-  ctx.events.push_back(
-      {"agreements/paid", json{{"agreement", p.agreement}, {"amount", total}}.dump()});
+  ctx.events.push_back(make_event(PaidEvent{p.agreement, total}));
   return ok();
 }
 
@@ -1134,9 +1233,9 @@ Status execute(TxContext& ctx, const IdPayload& p) {
   if (!process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx))
     return error(kNothingDue, "no billing period has ended yet");
   fx.apply(log, ctx.state);
-  json ev = tally.summary();
-  ev["agreement"] = p.agreement;
-  ctx.events.push_back({"agreements/executed", ev.dump()});
+  ctx.events.push_back(
+      make_event(ExecutedEvent{p.agreement, tally.billed, tally.paid, tally.missed, tally.penalties,
+                               tally.defaulted, tally.ended, tally.amount}));
   return ok();
 }
 
@@ -1171,12 +1270,8 @@ Status rate(TxContext& ctx, const RatePayload& p) {
   ctx.state.put(rk, std::string(1, static_cast<char>(p.score)));
   Log log(ctx.state, ctx.block.height);
   log.add(LogKind::kRating, p.agreement, p.period, &ctx.tx.sender);
-  ctx.events.push_back({"agreements/rated", json{{"agreement", p.agreement},
-                                                 {"period", p.period},
-                                                 {"ratee", ratee.hex()},
-                                                 {"score", p.score},
-                                                 {"rating", rating_milli(t)}}
-                                                .dump()});
+  ctx.events.push_back(
+      make_event(RatedEvent{p.agreement, p.period, ratee, p.score, rating_milli(t)}));
   return ok();
 }
 
@@ -1204,12 +1299,8 @@ Status rate_trade(TxContext& ctx, const RateTradePayload& p) {
                         encode_u64(weight));
   Log log(ctx.state, ctx.block.height);
   log.add_trade_rating(p.trade, me);
-  ctx.events.push_back({"agreements/rated-trade", json{{"trade", p.trade.str()},
-                                                       {"ratee", ratee.hex()},
-                                                       {"score", p.score},
-                                                       {"weight", weight},
-                                                       {"rating", rating_milli(totals)}}
-                                                      .dump()});
+  ctx.events.push_back(
+      make_event(RatedTradeEvent{p.trade.str(), ratee, p.score, weight, rating_milli(totals)}));
   return ok();
 }
 
@@ -1260,10 +1351,10 @@ Bytes encode(const Premises& p) {
   return w.take();
 }
 Bytes encode(const TransferAssetPayload& p) {
-  return codec::Writer().u64(p.asset).fixed(p.to).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const SignPayload& p) {
-  return codec::Writer().u64(p.agreement).fixed(p.terms_hash).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const AmendPayload& p) {
   Bytes t = encode_terms(p.terms);
@@ -1272,20 +1363,15 @@ Bytes encode(const AmendPayload& p) {
   return w.take();
 }
 Bytes encode(const IdPayload& p) {
-  return codec::Writer().u64(p.agreement).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const RatePayload& p) {
-  return codec::Writer().u64(p.agreement).u32(p.period).u8(p.score).take();
+  return codec::encode_fields(p);
 }
-
 Bytes encode(const RateTradePayload& p) {
-  return codec::Writer()
-      .str(p.trade.commodity, market::kMaxCommodity)
-      .u64(p.trade.period)
-      .u64(p.trade.index)
-      .u8(p.score)
-      .take();
+  return codec::encode_fields(p);
 }
+static_assert(TradeRef::kMaxCommodity == market::kMaxCommodity);
 
 std::string TradeRef::str() const {
   return commodity + "/" + std::to_string(period) + "/" + std::to_string(index);
@@ -1472,19 +1558,86 @@ json payment_json(const Payment& p) {
           {"height", p.height}};
 }
 
-std::vector<TxTypeInfo> AgreementsModule::tx_types() const {
-  return {{kRegisterAsset, "agreements/register-asset"},
-          {kTransferAsset, "agreements/transfer-asset"},
-          {kRegisterPremises, "agreements/register-premises"},
-          {kPropose, "agreements/propose"},
-          {kSign, "agreements/sign"},
-          {kAmend, "agreements/amend"},
-          {kSignAmendment, "agreements/sign-amendment"},
-          {kTerminate, "agreements/terminate"},
-          {kPay, "agreements/pay"},
-          {kExecute, "agreements/execute"},
-          {kRate, "agreements/rate"},
-          {kRateTrade, "agreements/rate-trade"}};
+namespace {
+
+Status check_score(uint8_t score) {
+  return score >= 1 && score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
+}
+Result<Asset> decode_asset_payload(const Bytes& b) {
+  return codec::decode<Asset>(b.data(), b.size(), read_asset_payload);
+}
+Result<Premises> decode_premises_payload(const Bytes& b) {
+  return codec::decode<Premises>(b.data(), b.size(), read_premises_payload);
+}
+json asset_payload_json(const Asset& a) {
+  json j = asset_json(a);
+  j.erase("id"), j.erase("owner"), j.erase("agreement"), j.erase("listed");
+  return j;
+}
+json premises_payload_json(const Premises& p) {
+  json j = premises_json(p);
+  j.erase("id"), j.erase("host");
+  return j;
+}
+
+}  // namespace
+
+AgreementsModule::AgreementsModule(size_t billing_workers) : billing_workers_(billing_workers) {
+  register_agreements_codes();
+  message(kRegisterAsset, "agreements/register-asset",
+          +[](TxContext& ctx, const Asset& a) { return register_asset(ctx, a); },
+          {.view = asset_payload_json, .decode = decode_asset_payload});
+  message(kTransferAsset, "agreements/transfer-asset", transfer_asset);
+  message(kRegisterPremises, "agreements/register-premises",
+          +[](TxContext& ctx, const Premises& p) { return register_premises(ctx, p); },
+          {.view = premises_payload_json, .decode = decode_premises_payload});
+  message(kPropose, "agreements/propose", propose,
+          {.check = [](const Transaction&, const Terms& t) { return validate_terms(t); },
+           .view = [](const Terms& t) -> json {
+             return {{"terms", terms_json(t)}, {"terms_hash", terms_hash(t).hex()}};
+           },
+           .decode = decode_terms});
+  message(kSign, "agreements/sign", sign);
+  message(
+      kAmend, "agreements/amend", amend,
+      {.check = [](const Transaction&, const AmendPayload& p) { return validate_terms(p.terms); },
+       .view = [](const AmendPayload& p) -> json {
+         return {{"agreement", p.agreement},
+                 {"terms", terms_json(p.terms)},
+                 {"terms_hash", terms_hash(p.terms).hex()}};
+       },
+       .decode =
+           [](const Bytes& b) {
+             return codec::decode<AmendPayload>(b.data(), b.size(), read_amend);
+           }});
+  message(kSignAmendment, "agreements/sign-amendment", sign_amendment);
+  message(kTerminate, "agreements/terminate", terminate);
+  message(kPay, "agreements/pay", pay);
+  message(kExecute, "agreements/execute", execute);
+  message(kRate, "agreements/rate", rate,
+          {.check = [](const Transaction&, const RatePayload& p) { return check_score(p.score); }});
+  message(kRateTrade, "agreements/rate-trade", rate_trade,
+          {.check =
+               [](const Transaction&, const RateTradePayload& p) {
+                 if (p.trade.commodity.empty()) return error(Code::kBadEncoding, "empty commodity");
+                 return check_score(p.score);
+               },
+           .view = [](const RateTradePayload& p) -> json {
+             return {{"trade", p.trade.str()}, {"score", p.score}};
+           }});
+  event<AssetEvent>();
+  event<PremisesEvent>();
+  event<AssetTransferEvent>();
+  event<ProposedEvent>();
+  event<SignedEvent>();
+  event<AmendmentEvent>();
+  event<AmendmentSignedEvent>();
+  event<TerminatedEvent>();
+  event<PaidEvent>();
+  event<ExecutedEvent>();
+  event<RatedEvent>();
+  event<RatedTradeEvent>();
+  event<BillingEvent>();
 }
 
 std::vector<state::SchemaEntry> AgreementsModule::schema() const {
@@ -1508,89 +1661,6 @@ std::vector<state::SchemaEntry> AgreementsModule::schema() const {
 Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
   if (!section.is_object()) return error(Code::kBadGenesis, "[agreements] must be a table");
   return ok();
-}
-
-Status AgreementsModule::check(const Transaction& tx) const {
-  const Bytes& b = tx.payload;
-  switch (tx.type) {
-    case kRegisterAsset: {
-      auto p = decode_bytes<Asset>(b, read_asset_payload);
-      return p ? ok() : p.status();
-    }
-    case kRegisterPremises: {
-      auto p = decode_bytes<Premises>(b, read_premises_payload);
-      return p ? ok() : p.status();
-    }
-    case kTransferAsset: {
-      auto p = decode_bytes<TransferAssetPayload>(b, read_transfer);
-      return p ? ok() : p.status();
-    }
-    case kPropose: {
-      auto p = decode_terms(b);
-      return p ? validate_terms(*p) : p.status();
-    }
-    case kAmend: {
-      auto p = decode_bytes<AmendPayload>(b, read_amend);
-      return p ? validate_terms(p->terms) : p.status();
-    }
-    case kSign:
-    case kSignAmendment: {
-      auto p = decode_bytes<SignPayload>(b, read_sign);
-      return p ? ok() : p.status();
-    }
-    case kTerminate:
-    case kPay:
-    case kExecute: {
-      auto p = decode_bytes<IdPayload>(b, read_id);
-      return p ? ok() : p.status();
-    }
-    case kRate: {
-      auto p = decode_bytes<RatePayload>(b, read_rate);
-      if (!p) return p.status();
-      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
-    }
-    case kRateTrade: {
-      auto p = decode_bytes<RateTradePayload>(b, read_rate_trade);
-      if (!p) return p.status();
-      return p->score >= 1 && p->score <= 5 ? ok() : error(kBadScore, "a score is 1 to 5");
-    }
-  }
-  return error(Code::kUnknownType, "not an agreements transaction");
-}
-
-Status AgreementsModule::deliver(TxContext& ctx) {
-  const Bytes& b = ctx.tx.payload;
-  try {
-    switch (ctx.tx.type) {
-      case kRegisterAsset:
-        return register_asset(ctx, decode_bytes<Asset>(b, read_asset_payload).value());
-      case kRegisterPremises:
-        return register_premises(ctx, decode_bytes<Premises>(b, read_premises_payload).value());
-      case kTransferAsset:
-        return transfer_asset(ctx, decode_bytes<TransferAssetPayload>(b, read_transfer).value());
-      case kPropose:
-        return propose(ctx, decode_terms(b).value());
-      case kSign:
-        return sign(ctx, decode_bytes<SignPayload>(b, read_sign).value());
-      case kAmend:
-        return amend(ctx, decode_bytes<AmendPayload>(b, read_amend).value());
-      case kSignAmendment:
-        return sign_amendment(ctx, decode_bytes<SignPayload>(b, read_sign).value());
-      case kTerminate:
-        return terminate(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kPay:
-        return pay(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kExecute:
-        return execute(ctx, decode_bytes<IdPayload>(b, read_id).value());
-      case kRate:
-        return rate(ctx, decode_bytes<RatePayload>(b, read_rate).value());
-      case kRateTrade:
-        return rate_trade(ctx, decode_bytes<RateTradePayload>(b, read_rate_trade).value());
-    }
-  } catch (const Error& e) {
-    return e.status();
-  }
-  return error(Code::kUnknownType, "not an agreements transaction");
 }
 
 namespace {
@@ -1701,59 +1771,9 @@ void AgreementsModule::end_block(BlockContext& ctx) {
                   ctx.block.height, tally, log, index);
   }
   if (tally.billed + tally.penalties + tally.defaulted + tally.ended > 0)
-    ctx.events.push_back({"agreements/billing", tally.summary().dump()});
-}
-
-json AgreementsModule::payload_json(uint16_t type, const Bytes& b) const {
-  switch (type) {
-    case kRegisterAsset:
-      if (auto p = decode_bytes<Asset>(b, read_asset_payload)) {
-        json j = asset_json(*p);
-        j.erase("id"), j.erase("owner"), j.erase("agreement"), j.erase("listed");
-        return j;
-      }
-      break;
-    case kRegisterPremises:
-      if (auto p = decode_bytes<Premises>(b, read_premises_payload)) {
-        json j = premises_json(*p);
-        j.erase("id"), j.erase("host");
-        return j;
-      }
-      break;
-    case kTransferAsset:
-      if (auto p = decode_bytes<TransferAssetPayload>(b, read_transfer))
-        return {{"asset", p->asset}, {"to", p->to.hex()}};
-      break;
-    case kPropose:
-      if (auto p = decode_terms(b))
-        return {{"terms", terms_json(*p)}, {"terms_hash", terms_hash(*p).hex()}};
-      break;
-    case kAmend:
-      if (auto p = decode_bytes<AmendPayload>(b, read_amend))
-        return {{"agreement", p->agreement},
-                {"terms", terms_json(p->terms)},
-                {"terms_hash", terms_hash(p->terms).hex()}};
-      break;
-    case kSign:
-    case kSignAmendment:
-      if (auto p = decode_bytes<SignPayload>(b, read_sign))
-        return {{"agreement", p->agreement}, {"terms_hash", p->terms_hash.hex()}};
-      break;
-    case kTerminate:
-    case kPay:
-    case kExecute:
-      if (auto p = decode_bytes<IdPayload>(b, read_id)) return {{"agreement", p->agreement}};
-      break;
-    case kRate:
-      if (auto p = decode_bytes<RatePayload>(b, read_rate))
-        return {{"agreement", p->agreement}, {"period", p->period}, {"score", p->score}};
-      break;
-    case kRateTrade:
-      if (auto p = decode_bytes<RateTradePayload>(b, read_rate_trade))
-        return {{"trade", p->trade.str()}, {"score", p->score}};
-      break;
-  }
-  return {{"undecodable", to_hex(b)}};
+    ctx.events.push_back(
+        make_event(BillingEvent{tally.billed, tally.paid, tally.missed, tally.penalties,
+                                tally.defaulted, tally.ended, tally.amount}));
 }
 
 std::vector<std::string> AgreementsModule::account_keys(const PublicKey& account) const {

@@ -277,11 +277,19 @@ struct TradeRef {
   uint64_t index = 0;
   std::string str() const;
   static std::optional<TradeRef> parse(std::string_view s);
+  static constexpr size_t kMaxCommodity = 16;  // market::kMaxCommodity
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &TradeRef::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &TradeRef::period), codec::field("index", &TradeRef::index)};
 };
-// Payloads.
+// Payloads. Those with `fields`: their fields in order are their encoding
+// (codec/fields.hpp). Registrations are encoded as the registration fields of Asset and
+// Premises; proposals as encode_terms.
 struct TransferAssetPayload {
   uint64_t asset = 0;
   PublicKey to;
+  static constexpr auto fields = std::tuple{codec::field("asset", &TransferAssetPayload::asset),
+                                            codec::field("to", &TransferAssetPayload::to)};
 };
 struct ProposePayload {
   Terms terms;
@@ -289,6 +297,8 @@ struct ProposePayload {
 struct SignPayload {
   uint64_t agreement = 0;
   Hash32 terms_hash;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &SignPayload::agreement),
+                                            codec::field("terms_hash", &SignPayload::terms_hash)};
 };
 struct AmendPayload {
   uint64_t agreement = 0;
@@ -296,15 +306,21 @@ struct AmendPayload {
 };
 struct IdPayload {  // terminate, pay, execute
   uint64_t agreement = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &IdPayload::agreement)};
 };
 struct RatePayload {
   uint64_t agreement = 0;
   uint32_t period = 0;
   uint8_t score = 0;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &RatePayload::agreement),
+                                            codec::field("period", &RatePayload::period),
+                                            codec::field("score", &RatePayload::score)};
 };
 struct RateTradePayload {
   TradeRef trade;
   uint8_t score = 0;
+  static constexpr auto fields = std::tuple{codec::field("trade", &RateTradePayload::trade),
+                                            codec::field("score", &RateTradePayload::score)};
 };
 Bytes encode(const Asset& a);  // registration payload: id and agreement are ignored
 Bytes encode(const Premises& p);
@@ -376,17 +392,12 @@ class AgreementsModule : public Module {
  public:
   // `billing_workers`: threads that bill a block's due agreements; 0 means
   // ledger::worker_count(). The state written is the same for any number.
-  explicit AgreementsModule(size_t billing_workers = 0) : billing_workers_(billing_workers) {
-    register_agreements_codes();
-  }
+  // Declares the messages (agreements.cpp, beside their handlers).
+  explicit AgreementsModule(size_t billing_workers = 0);
   std::string_view name() const override { return "agreements"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::vector<state::SchemaEntry> schema() const override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;

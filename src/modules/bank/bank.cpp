@@ -44,18 +44,6 @@ Status take_from(StateOverlay& s, const std::string& key, uint64_t amount) {
   return ok();
 }
 
-// Byte for byte what json{{"from", ...}, {"to", ...}, {"amount", ...}}.dump() gives (its
-// keys sorted, hex needing no escapes), without building a json object per transfer.
-std::string transfer_event(const PublicKey& from, const PublicKey& to, uint64_t amount) {
-  return R"({"amount":)" + std::to_string(amount) + R"(,"from":")" + from.hex() + R"(","to":")" +
-         to.hex() + R"("})";
-}
-
-template <typename T>
-Result<T> decode_with(const Bytes& b, T (*fn)(codec::Reader&)) {
-  return codec::decode<T>(b.data(), b.size(), fn);
-}
-
 std::optional<PublicKey> parse_key(const json& j) {
   if (!j.is_string()) return std::nullopt;
   return PublicKey::from_hex(j.get<std::string>());
@@ -64,34 +52,22 @@ std::optional<PublicKey> parse_key(const json& j) {
 }  // namespace
 
 Bytes encode(const TransferPayload& p) {
-  return codec::Writer().fixed(p.to).u64(p.amount).str(p.memo, kMaxMemo).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const MintPayload& p) {
-  return codec::Writer().fixed(p.to).u64(p.amount).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const BurnPayload& p) {
-  return codec::Writer().u64(p.amount).take();
+  return codec::encode_fields(p);
 }
-
 Result<TransferPayload> decode_transfer(const Bytes& b) {
-  return decode_with<TransferPayload>(b, [](codec::Reader& r) {
-    TransferPayload p;
-    p.to = r.fixed<32>();
-    p.amount = r.u64();
-    p.memo = r.str(kMaxMemo);
-    return p;
-  });
+  return codec::decode_fields<TransferPayload>(b);
 }
 Result<MintPayload> decode_mint(const Bytes& b) {
-  return decode_with<MintPayload>(b, [](codec::Reader& r) {
-    MintPayload p;
-    p.to = r.fixed<32>();
-    p.amount = r.u64();
-    return p;
-  });
+  return codec::decode_fields<MintPayload>(b);
 }
 Result<BurnPayload> decode_burn(const Bytes& b) {
-  return decode_with<BurnPayload>(b, [](codec::Reader& r) { return BurnPayload{r.u64()}; });
+  return codec::decode_fields<BurnPayload>(b);
 }
 
 uint64_t balance(const StateReader& s, const PublicKey& a) {
@@ -223,8 +199,29 @@ Status refund(StateOverlay& s, std::string_view id) {
   return release(s, id, e->owner, e->amount);
 }
 
-std::vector<TxTypeInfo> BankModule::tx_types() const {
-  return {{kTransfer, "bank/transfer"}, {kMint, "bank/mint"}, {kBurn, "bank/burn"}};
+namespace {
+
+Status positive(const Transaction&, const MintPayload& p) {
+  return p.amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
+}
+Status positive_burn(const Transaction&, const BurnPayload& p) {
+  return p.amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
+}
+Status check_transfer(const Transaction& tx, const TransferPayload& p) {
+  if (p.amount == 0) return error(Code::kZeroAmount, "amount must be positive");
+  if (p.to == tx.sender) return error(Code::kSelfTransfer, "transfer to self");
+  return ok();
+}
+
+}  // namespace
+
+BankModule::BankModule() {
+  message(kTransfer, "bank/transfer", &BankModule::on_transfer, {.check = check_transfer});
+  message(kMint, "bank/mint", &BankModule::on_mint, {.check = positive});
+  message(kBurn, "bank/burn", &BankModule::on_burn, {.check = positive_burn});
+  event<TransferEvent>();
+  event<MintEvent>();
+  event<BurnEvent>();
 }
 
 std::string BankModule::default_genesis(const DevelopmentAccounts& accounts) const {
@@ -268,75 +265,29 @@ Status BankModule::init_genesis(StateOverlay& s, const json& section) {
   return ok();
 }
 
-Status BankModule::check(const Transaction& tx) const {
-  switch (tx.type) {
-    case kTransfer: {
-      auto p = decode_transfer(tx.payload);
-      if (!p) return p.status();
-      if (p->amount == 0) return error(Code::kZeroAmount, "amount must be positive");
-      if (p->to == tx.sender) return error(Code::kSelfTransfer, "transfer to self");
-      return ok();
-    }
-    case kMint: {
-      auto p = decode_mint(tx.payload);
-      if (!p) return p.status();
-      return p->amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
-    }
-    case kBurn: {
-      auto p = decode_burn(tx.payload);
-      if (!p) return p.status();
-      return p->amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
-    }
-  }
-  return error(Code::kUnknownType, "not a bank transaction");
+Status BankModule::on_transfer(TxContext& ctx, const TransferPayload& p) {
+  if (Status s = transfer(ctx.state, ctx.tx.sender, p.to, p.amount); !s) return s;
+  ctx.events.push_back(make_event(TransferEvent{ctx.tx.sender, p.to, p.amount}));
+  return ok();
 }
 
-Status BankModule::deliver(TxContext& ctx) {
-  const auto& tx = ctx.tx;
-  switch (tx.type) {
-    case kTransfer: {
-      auto p = decode_transfer(tx.payload).value();
-      if (Status s = transfer(ctx.state, tx.sender, p.to, p.amount); !s) return s;
-      ctx.events.push_back({"bank/transfer", transfer_event(tx.sender, p.to, p.amount)});
-      return ok();
-    }
-    case kMint: {
-      auto p = decode_mint(tx.payload).value();
-      if (issuer(ctx.state) != tx.sender) return error(Code::kNotIssuer, "only the issuer mints");
-      auto new_supply = checked_add(supply(ctx.state), p.amount);
-      if (!new_supply || !checked_add(balance(ctx.state, p.to), p.amount))
-        return error(Code::kOverflow, "mint overflows");
-      (void)add_to(ctx.state, balance_key(p.to), p.amount);
-      put_u64(ctx.state, std::string(kSupplyKey), *new_supply);
-      ctx.events.push_back({"bank/mint", json{{"to", p.to.hex()}, {"amount", p.amount}}.dump()});
-      return ok();
-    }
-    case kBurn: {
-      auto p = decode_burn(tx.payload).value();
-      if (issuer(ctx.state) != tx.sender) return error(Code::kNotIssuer, "only the issuer burns");
-      if (Status s = take_from(ctx.state, balance_key(tx.sender), p.amount); !s) return s;
-      put_u64(ctx.state, std::string(kSupplyKey), supply(ctx.state) - p.amount);
-      ctx.events.push_back({"bank/burn", json{{"amount", p.amount}}.dump()});
-      return ok();
-    }
-  }
-  return error(Code::kUnknownType, "not a bank transaction");
+Status BankModule::on_mint(TxContext& ctx, const MintPayload& p) {
+  if (issuer(ctx.state) != ctx.tx.sender) return error(Code::kNotIssuer, "only the issuer mints");
+  auto new_supply = checked_add(supply(ctx.state), p.amount);
+  if (!new_supply || !checked_add(balance(ctx.state, p.to), p.amount))
+    return error(Code::kOverflow, "mint overflows");
+  (void)add_to(ctx.state, balance_key(p.to), p.amount);
+  put_u64(ctx.state, std::string(kSupplyKey), *new_supply);
+  ctx.events.push_back(make_event(MintEvent{p.to, p.amount}));
+  return ok();
 }
 
-json BankModule::payload_json(uint16_t type, const Bytes& payload) const {
-  switch (type) {
-    case kTransfer:
-      if (auto p = decode_transfer(payload))
-        return {{"to", p->to.hex()}, {"amount", p->amount}, {"memo", p->memo}};
-      break;
-    case kMint:
-      if (auto p = decode_mint(payload)) return {{"to", p->to.hex()}, {"amount", p->amount}};
-      break;
-    case kBurn:
-      if (auto p = decode_burn(payload)) return {{"amount", p->amount}};
-      break;
-  }
-  return {{"undecodable", to_hex(payload)}};
+Status BankModule::on_burn(TxContext& ctx, const BurnPayload& p) {
+  if (issuer(ctx.state) != ctx.tx.sender) return error(Code::kNotIssuer, "only the issuer burns");
+  if (Status s = take_from(ctx.state, balance_key(ctx.tx.sender), p.amount); !s) return s;
+  put_u64(ctx.state, std::string(kSupplyKey), supply(ctx.state) - p.amount);
+  ctx.events.push_back(make_event(BurnEvent{p.amount}));
+  return ok();
 }
 
 std::vector<std::string> BankModule::account_keys(const PublicKey& account) const {

@@ -27,17 +27,24 @@ constexpr uint16_t kBurn = 0x0103;
 constexpr size_t kMaxMemo = 128;
 constexpr size_t kMaxEscrowId = 128;
 
+// Payloads: their fields in order are their encoding (codec/fields.hpp) and their JSON.
 struct TransferPayload {
   PublicKey to;
   uint64_t amount = 0;
   std::string memo;
+  static constexpr auto fields = std::tuple{
+      codec::field("to", &TransferPayload::to), codec::field("amount", &TransferPayload::amount),
+      codec::field("memo", &TransferPayload::memo, codec::max_len(kMaxMemo))};
 };
 struct MintPayload {
   PublicKey to;
   uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("to", &MintPayload::to),
+                                            codec::field("amount", &MintPayload::amount)};
 };
 struct BurnPayload {
   uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("amount", &BurnPayload::amount)};
 };
 
 Bytes encode(const TransferPayload& p);
@@ -46,6 +53,28 @@ Bytes encode(const BurnPayload& p);
 Result<TransferPayload> decode_transfer(const Bytes& b);
 Result<MintPayload> decode_mint(const Bytes& b);
 Result<BurnPayload> decode_burn(const Bytes& b);
+
+// Events (receipt data: the canonical encoding of these fields).
+struct TransferEvent {
+  static constexpr std::string_view kType = "bank/transfer";
+  PublicKey from, to;
+  uint64_t amount = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("from", &TransferEvent::from), codec::field("to", &TransferEvent::to),
+                 codec::field("amount", &TransferEvent::amount)};
+};
+struct MintEvent {
+  static constexpr std::string_view kType = "bank/mint";
+  PublicKey to;
+  uint64_t amount = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("to", &MintEvent::to), codec::field("amount", &MintEvent::amount)};
+};
+struct BurnEvent {
+  static constexpr std::string_view kType = "bank/burn";
+  uint64_t amount = 0;
+  static constexpr auto fields = std::tuple{codec::field("amount", &BurnEvent::amount)};
+};
 
 // Reads.
 uint64_t balance(const StateReader& s, const PublicKey& account);
@@ -80,17 +109,19 @@ Status refund(StateOverlay& s, std::string_view escrow_id);
 
 class BankModule : public Module {
  public:
+  BankModule();  // declares the messages: bank/transfer, bank/mint, bank/burn
   std::string_view name() const override { return "bank"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
+
+ private:
+  Status on_transfer(TxContext& ctx, const TransferPayload& p);
+  Status on_mint(TxContext& ctx, const MintPayload& p);
+  Status on_burn(TxContext& ctx, const BurnPayload& p);
 };
 
 }  // namespace gridpact::bank

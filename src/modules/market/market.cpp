@@ -286,11 +286,6 @@ std::string escrow_id(const Hash32& order) {
 
 // ---- Codecs ---------------------------------------------------------------------------------
 
-template <typename T>
-Result<T> decode_with(const Bytes& b, T (*fn)(codec::Reader&)) {
-  return codec::decode<T>(b.data(), b.size(), fn);
-}
-
 void write_keys(codec::Writer& w, const std::vector<PublicKey>& v) {
   w.count(v.size(), kMaxPrefList);
   for (const auto& k : v) w.fixed(k);
@@ -604,9 +599,7 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
     volume += t.qty_wh;
   }
   for (size_t i : touched) put_order(s, live.ids[i], live.orders[i]);
-  if (!c.trades.empty())
-    ctx.events.push_back(
-        {"market/matched", json{{"trades", c.trades.size()}, {"volume_wh", volume}}.dump()});
+  if (!c.trades.empty()) ctx.events.push_back(make_event(MatchedEvent{c.trades.size(), volume}));
 }
 
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period) {
@@ -659,7 +652,10 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
   kCleared.put(s, {std::string(commodity), period}, summary);
   if (!trades.empty())
     s.put("market/unsettled/" + hex16(period) + "/" + std::string(commodity), "");
-  ctx.events.push_back({"market/cleared", summary.to_json().dump()});
+  ClearedEvent cleared{std::string(commodity), period,          p.rule,
+                       l.orders.size(),        trades.size(),   volume,
+                       ctx.block.height,       c.uniform_price, c.note.substr(0, kMaxClearingNote)};
+  ctx.events.push_back(make_event(cleared));
 }
 
 // ---- Settlement -------------------------------------------------------------------------------
@@ -805,11 +801,8 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
     statement.settled_height = ctx.block.height;
     kStatements.put(s, {std::string(commodity), period, who}, statement);
   }
-  ctx.events.push_back({"market/settled", json{{"commodity", commodity},
-                                               {"period", period},
-                                               {"trades", trades.size()},
-                                               {"deadline", !all_in}}
-                                              .dump()});
+  ctx.events.push_back(
+      make_event(SettledEvent{std::string(commodity), period, trades.size(), !all_in}));
   return true;
 }
 
@@ -818,69 +811,28 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
 // ---- Public -----------------------------------------------------------------------------------
 
 Bytes encode(const OfferPayload& p) {
-  return codec::Writer()
-      .str(p.commodity, kMaxCommodity)
-      .u64(p.period)
-      .u64(p.qty)
-      .i64(p.price)
-      .fixed(p.meter)
-      .take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const BidPayload& p) {
-  codec::Writer w;
-  w.str(p.commodity, kMaxCommodity).u64(p.period).u64(p.qty).i64(p.price).fixed(p.meter);
-  w.boolean(p.renewable_only).u8(p.allowed_sources);
-  write_keys(w, p.excluded_sellers);
-  write_names(w, p.excluded_microgrids);
-  write_keys(w, p.preferred_sellers);
-  return w.take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const CancelPayload& p) {
-  return codec::Writer().fixed(p.order).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const AmendPayload& p) {
-  return codec::Writer().fixed(p.order).u64(p.qty).i64(p.price).take();
+  return codec::encode_fields(p);
 }
-
 Result<OfferPayload> decode_offer(const Bytes& b) {
-  return decode_with<OfferPayload>(b, [](codec::Reader& r) {
-    OfferPayload p;
-    p.commodity = r.str(kMaxCommodity);
-    p.period = r.u64();
-    p.qty = r.u64();
-    p.price = r.i64();
-    p.meter = r.fixed<32>();
-    return p;
-  });
+  return codec::decode_fields<OfferPayload>(b);
 }
 Result<BidPayload> decode_bid(const Bytes& b) {
-  return decode_with<BidPayload>(b, [](codec::Reader& r) {
-    BidPayload p;
-    p.commodity = r.str(kMaxCommodity);
-    p.period = r.u64();
-    p.qty = r.u64();
-    p.price = r.i64();
-    p.meter = r.fixed<32>();
-    p.renewable_only = r.boolean();
-    p.allowed_sources = r.u8();
-    p.excluded_sellers = read_keys(r);
-    p.excluded_microgrids = read_names(r);
-    p.preferred_sellers = read_keys(r);
-    return p;
-  });
+  return codec::decode_fields<BidPayload>(b);
 }
 Result<CancelPayload> decode_cancel(const Bytes& b) {
-  return decode_with<CancelPayload>(b,
-                                    [](codec::Reader& r) { return CancelPayload{r.fixed<32>()}; });
+  return codec::decode_fields<CancelPayload>(b);
 }
 Result<AmendPayload> decode_amend(const Bytes& b) {
-  return decode_with<AmendPayload>(b, [](codec::Reader& r) {
-    AmendPayload p;
-    p.order = r.fixed<32>();
-    p.qty = r.u64();
-    p.price = r.i64();
-    return p;
-  });
+  return codec::decode_fields<AmendPayload>(b);
 }
 
 std::optional<OrderRecord> find_order(const StateReader& s, const Hash32& id) {
@@ -911,15 +863,54 @@ std::optional<TradeInfo> find_trade(const StateReader& s, std::string_view commo
   return out;
 }
 
-MarketModule::MarketModule() {
-  register_market_codes();
+namespace {
+
+Status check_offer(const Transaction&, const OfferPayload& p) {
+  return check_common(p.commodity, p.qty, p.price);
+}
+Status check_bid(const Transaction&, const BidPayload& p) {
+  if (p.allowed_sources & ~kAnySource)
+    return error(kUnknownSource, "allowed_sources names an unknown source");
+  return check_common(p.commodity, p.qty, p.price);
+}
+Status check_amend(const Transaction&, const AmendPayload& p) {
+  return check_common(std::string(kElectricity), p.qty, p.price);
 }
 
-std::vector<TxTypeInfo> MarketModule::tx_types() const {
-  return {{kOffer, "market/offer"},
-          {kBid, "market/bid"},
-          {kCancel, "market/cancel"},
-          {kAmend, "market/amend"}};
+// A bid's view: the order it would open, without what only the chain decides.
+json bid_json(const BidPayload& p) {
+  OrderRecord o;
+  o.side = Side::kBid;
+  o.commodity = p.commodity;
+  o.period = p.period;
+  o.qty = p.qty;
+  o.price = p.price;
+  o.meter = p.meter;
+  o.renewable_only = p.renewable_only;
+  o.allowed_sources = p.allowed_sources;
+  o.excluded_sellers = p.excluded_sellers;
+  o.excluded_microgrids = p.excluded_microgrids;
+  o.preferred_sellers = p.preferred_sellers;
+  json j = order_json(Hash32{}, o);
+  for (const char* k : {"id", "owner", "status", "filled", "escrow", "microgrid"}) j.erase(k);
+  return j;
+}
+
+}  // namespace
+
+MarketModule::MarketModule() {
+  register_market_codes();
+  message(kOffer, "market/offer", &MarketModule::on_offer, {.check = check_offer});
+  message(kBid, "market/bid", &MarketModule::on_bid, {.check = check_bid, .view = bid_json});
+  message(kCancel, "market/cancel", &MarketModule::on_cancel);
+  message(kAmend, "market/amend", &MarketModule::on_amend, {.check = check_amend});
+  event<OfferEvent>();
+  event<BidEvent>();
+  event<CancelEvent>();
+  event<AmendEvent>();
+  event<MatchedEvent>();
+  event<ClearedEvent>();
+  event<SettledEvent>();
 }
 
 // The grid operator (fees, retail and feed-in counterparty) of a development chain is its
@@ -971,33 +962,6 @@ std::vector<state::SchemaEntry> MarketModule::schema() const {
   };
 }
 
-Status MarketModule::check(const Transaction& tx) const {
-  switch (tx.type) {
-    case kOffer: {
-      auto p = decode_offer(tx.payload);
-      if (!p) return p.status();
-      return check_common(p->commodity, p->qty, p->price);
-    }
-    case kBid: {
-      auto p = decode_bid(tx.payload);
-      if (!p) return p.status();
-      if (p->allowed_sources & ~kAnySource)
-        return error(kUnknownSource, "allowed_sources names an unknown source");
-      return check_common(p->commodity, p->qty, p->price);
-    }
-    case kCancel: {
-      auto p = decode_cancel(tx.payload);
-      return p ? ok() : p.status();
-    }
-    case kAmend: {
-      auto p = decode_amend(tx.payload);
-      if (!p) return p.status();
-      return check_common(std::string(kElectricity), p->qty, p->price);
-    }
-  }
-  return error(Code::kUnknownType, "not a market transaction");
-}
-
 namespace {
 
 // The live meter `id`, if `sender` owns it: orders trade only the sender's own meters.
@@ -1029,106 +993,122 @@ OrderRecord new_order(Side side, const Payload& in, const PublicKey& owner,
 
 }  // namespace
 
-Status MarketModule::deliver(TxContext& ctx) {
-  if (Status st = check(ctx.tx); !st) return st;
-  StateOverlay& s = ctx.state;
+namespace {
+
+Result<Params> chain_params(const StateReader& s) {
   if (!kConfig.has(s)) return error(Code::kNotFound, "this chain has no market");
-  const Params p = load_params(s);
+  return load_params(s);
+}
+
+// The open order `id` of the sender that it may still cancel or amend.
+Result<OrderRecord> changeable_order(TxContext& ctx, const Params& p, const Hash32& id) {
+  auto o = find_order(ctx.state, id);
+  if (!o) return error(kOrderNotFound, "no order " + id.hex());
+  if (o->owner != ctx.tx.sender) return error(kNotOrderOwner, "order belongs to another account");
+  if (o->status != OrderStatus::kOpen) return error(kOrderNotOpen, "order is not open");
+  if (o->filled > 0) return error(kOrderNotOpen, "order has already traded (continuous market)");
+  if (Status st = check_gate(ctx.state, p, o->period, ctx.block.time_ms); !st) return st;
+  return *o;
+}
+
+}  // namespace
+
+Status MarketModule::on_offer(TxContext& ctx, const OfferPayload& in) {
+  StateOverlay& s = ctx.state;
+  auto params = chain_params(s);
+  if (!params) return params.status();
+  const Params& p = *params;
   const auto& tx = ctx.tx;
-  switch (tx.type) {
-    case kOffer: {
-      auto in = decode_offer(tx.payload).value();
-      if (Status st = check_commodity(p, in.commodity); !st) return st;
-      if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
-      auto m = owned_meter(s, in.meter, tx.sender);
-      if (!m) return m.status();
-      if (m->source == meters::Source::kConsumer)
-        return error(kMeterNotGenerating, "a consumer meter cannot offer energy");
-      if (Status st = check_microgrid(p, m->microgrid); !st) return st;
-      OrderRecord o = new_order(Side::kOffer, in, tx.sender, *m);
-      o.source = static_cast<uint8_t>(m->source);
-      o.seq = next_seq(s);
-      put_order(s, ctx.tx_id, o);
-      index_open(s, ctx.tx_id, o);
-      if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
-      ctx.events.push_back(
-          {"market/offer",
-           json{{"id", ctx.tx_id.hex()}, {"period", o.period}, {"qty", o.qty}, {"price", o.price}}
-               .dump()});
-      return ok();
-    }
-    case kBid: {
-      auto in = decode_bid(tx.payload).value();
-      if (Status st = check_commodity(p, in.commodity); !st) return st;
-      if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
-      auto m = owned_meter(s, in.meter, tx.sender);
-      if (!m) return m.status();
-      if (Status st = check_microgrid(p, m->microgrid); !st) return st;
-      OrderRecord o = new_order(Side::kBid, in, tx.sender, *m);
-      o.renewable_only = in.renewable_only;
-      o.allowed_sources = in.allowed_sources;
-      o.excluded_sellers = in.excluded_sellers;
-      o.excluded_microgrids = in.excluded_microgrids;
-      o.preferred_sellers = in.preferred_sellers;
-      auto lock = micro_ceil(bid_worst_case_nano(in.qty, in.price, p));
-      if (!lock) return lock.status();
-      o.escrow = *lock;
-      if (Status st = bank::lock(s, tx.sender, escrow_id(ctx.tx_id), o.escrow); !st) return st;
-      o.seq = next_seq(s);
-      put_order(s, ctx.tx_id, o);
-      index_open(s, ctx.tx_id, o);
-      if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
-      ctx.events.push_back({"market/bid", json{{"id", ctx.tx_id.hex()},
-                                               {"period", o.period},
-                                               {"qty", o.qty},
-                                               {"price", o.price},
-                                               {"escrow", o.escrow}}
-                                              .dump()});
-      return ok();
-    }
-    case kCancel:
-    case kAmend: {
-      Hash32 id =
-          tx.type == kCancel ? decode_cancel(tx.payload)->order : decode_amend(tx.payload)->order;
-      auto o = find_order(s, id);
-      if (!o) return error(kOrderNotFound, "no order " + id.hex());
-      if (o->owner != tx.sender) return error(kNotOrderOwner, "order belongs to another account");
-      if (o->status != OrderStatus::kOpen) return error(kOrderNotOpen, "order is not open");
-      if (o->filled > 0)
-        return error(kOrderNotOpen, "order has already traded (continuous market)");
-      if (Status st = check_gate(s, p, o->period, ctx.block.time_ms); !st) return st;
-      if (tx.type == kCancel) {
-        if (o->side == Side::kBid) (void)bank::refund(s, escrow_id(id));
-        o->status = OrderStatus::kCancelled;
-        o->escrow = 0;
-        s.erase(book_prefix(o->commodity, o->period) + hex16(o->seq));
-        put_order(s, id, *o);
-        ctx.events.push_back({"market/cancel", json{{"id", id.hex()}}.dump()});
-        return ok();
-      }
-      auto in = decode_amend(tx.payload).value();
-      if (o->side == Side::kBid) {
-        // Re-lock the new worst case (the old escrow returns first).
-        auto lock = micro_ceil(bid_worst_case_nano(in.qty, in.price, p));
-        if (!lock) return lock.status();
-        (void)bank::refund(s, escrow_id(id));
-        if (Status st = bank::lock(s, tx.sender, escrow_id(id), *lock); !st) return st;
-        o->escrow = *lock;
-      }
-      // An amendment loses time priority, as on any exchange.
-      s.erase(book_prefix(o->commodity, o->period) + hex16(o->seq));
-      o->qty = in.qty;
-      o->price = in.price;
-      o->seq = next_seq(s);
-      put_order(s, id, *o);
-      index_open(s, id, *o);
-      if (p.rule == "continuous") match_on_arrival(ctx, p, o->commodity, o->period);
-      ctx.events.push_back(
-          {"market/amend", json{{"id", id.hex()}, {"qty", o->qty}, {"price", o->price}}.dump()});
-      return ok();
-    }
+  if (Status st = check_commodity(p, in.commodity); !st) return st;
+  if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
+  auto m = owned_meter(s, in.meter, tx.sender);
+  if (!m) return m.status();
+  if (m->source == meters::Source::kConsumer)
+    return error(kMeterNotGenerating, "a consumer meter cannot offer energy");
+  if (Status st = check_microgrid(p, m->microgrid); !st) return st;
+  OrderRecord o = new_order(Side::kOffer, in, tx.sender, *m);
+  o.source = static_cast<uint8_t>(m->source);
+  o.seq = next_seq(s);
+  put_order(s, ctx.tx_id, o);
+  index_open(s, ctx.tx_id, o);
+  if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
+  ctx.events.push_back(make_event(OfferEvent{ctx.tx_id, o.period, o.qty, o.price}));
+  return ok();
+}
+
+Status MarketModule::on_bid(TxContext& ctx, const BidPayload& in) {
+  StateOverlay& s = ctx.state;
+  auto params = chain_params(s);
+  if (!params) return params.status();
+  const Params& p = *params;
+  const auto& tx = ctx.tx;
+  if (Status st = check_commodity(p, in.commodity); !st) return st;
+  if (Status st = check_gate(s, p, in.period, ctx.block.time_ms); !st) return st;
+  auto m = owned_meter(s, in.meter, tx.sender);
+  if (!m) return m.status();
+  if (Status st = check_microgrid(p, m->microgrid); !st) return st;
+  OrderRecord o = new_order(Side::kBid, in, tx.sender, *m);
+  o.renewable_only = in.renewable_only;
+  o.allowed_sources = in.allowed_sources;
+  o.excluded_sellers = in.excluded_sellers;
+  o.excluded_microgrids = in.excluded_microgrids;
+  o.preferred_sellers = in.preferred_sellers;
+  auto lock = micro_ceil(bid_worst_case_nano(in.qty, in.price, p));
+  if (!lock) return lock.status();
+  o.escrow = *lock;
+  if (Status st = bank::lock(s, tx.sender, escrow_id(ctx.tx_id), o.escrow); !st) return st;
+  o.seq = next_seq(s);
+  put_order(s, ctx.tx_id, o);
+  index_open(s, ctx.tx_id, o);
+  if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
+  ctx.events.push_back(make_event(BidEvent{ctx.tx_id, o.period, o.qty, o.price, o.escrow}));
+  return ok();
+}
+
+Status MarketModule::on_cancel(TxContext& ctx, const CancelPayload& in) {
+  StateOverlay& s = ctx.state;
+  auto params = chain_params(s);
+  if (!params) return params.status();
+  const Hash32& id = in.order;
+  auto found = changeable_order(ctx, *params, id);
+  if (!found) return found.status();
+  OrderRecord o = *found;
+  if (o.side == Side::kBid) (void)bank::refund(s, escrow_id(id));
+  o.status = OrderStatus::kCancelled;
+  o.escrow = 0;
+  s.erase(book_prefix(o.commodity, o.period) + hex16(o.seq));
+  put_order(s, id, o);
+  ctx.events.push_back(make_event(CancelEvent{id}));
+  return ok();
+}
+
+Status MarketModule::on_amend(TxContext& ctx, const AmendPayload& in) {
+  StateOverlay& s = ctx.state;
+  auto params = chain_params(s);
+  if (!params) return params.status();
+  const Params& p = *params;
+  const Hash32& id = in.order;
+  auto found = changeable_order(ctx, p, id);
+  if (!found) return found.status();
+  OrderRecord o = *found;
+  if (o.side == Side::kBid) {
+    // Re-lock the new worst case (the old escrow returns first).
+    auto lock = micro_ceil(bid_worst_case_nano(in.qty, in.price, p));
+    if (!lock) return lock.status();
+    (void)bank::refund(s, escrow_id(id));
+    if (Status st = bank::lock(s, ctx.tx.sender, escrow_id(id), *lock); !st) return st;
+    o.escrow = *lock;
   }
-  return error(Code::kUnknownType, "not a market transaction");
+  // An amendment loses time priority, as on any exchange.
+  s.erase(book_prefix(o.commodity, o.period) + hex16(o.seq));
+  o.qty = in.qty;
+  o.price = in.price;
+  o.seq = next_seq(s);
+  put_order(s, id, o);
+  index_open(s, id, o);
+  if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
+  ctx.events.push_back(make_event(AmendEvent{id, o.qty, o.price}));
+  return ok();
 }
 
 void MarketModule::end_block(BlockContext& ctx) {
@@ -1158,46 +1138,6 @@ void MarketModule::end_block(BlockContext& ctx) {
   for (const auto& [period, commodity] : unsettled)
     if (settle_period(ctx, p, commodity, period))
       s.erase("market/unsettled/" + hex16(period) + "/" + commodity);
-}
-
-json MarketModule::payload_json(uint16_t type, const Bytes& payload) const {
-  switch (type) {
-    case kOffer:
-      if (auto p = decode_offer(payload))
-        return {{"commodity", p->commodity},
-                {"period", p->period},
-                {"qty", p->qty},
-                {"price", p->price},
-                {"meter", p->meter.hex()}};
-      break;
-    case kBid:
-      if (auto p = decode_bid(payload)) {
-        OrderRecord o;
-        o.side = Side::kBid;
-        o.commodity = p->commodity;
-        o.period = p->period;
-        o.qty = p->qty;
-        o.price = p->price;
-        o.meter = p->meter;
-        o.renewable_only = p->renewable_only;
-        o.allowed_sources = p->allowed_sources;
-        o.excluded_sellers = p->excluded_sellers;
-        o.excluded_microgrids = p->excluded_microgrids;
-        o.preferred_sellers = p->preferred_sellers;
-        json j = order_json(Hash32{}, o);
-        for (const char* k : {"id", "owner", "status", "filled", "escrow", "microgrid"}) j.erase(k);
-        return j;
-      }
-      break;
-    case kCancel:
-      if (auto p = decode_cancel(payload)) return {{"order", p->order.hex()}};
-      break;
-    case kAmend:
-      if (auto p = decode_amend(payload))
-        return {{"order", p->order.hex()}, {"qty", p->qty}, {"price", p->price}};
-      break;
-  }
-  return {{"undecodable", to_hex(payload)}};
 }
 
 Result<json> MarketModule::query(const StateReader& s, std::string_view path,

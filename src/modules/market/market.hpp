@@ -96,12 +96,17 @@ constexpr size_t kMaxPrefList = 16;
 constexpr size_t kMaxMicrogrid = 64;
 constexpr std::string_view kElectricity = "electricity";
 
+// Payloads: their fields in order are their encoding (codec/fields.hpp) and their JSON.
 struct OfferPayload {
   std::string commodity{kElectricity};
   uint64_t period = 0;
   uint64_t qty = 0;
   int64_t price = 0;
   Hash32 meter;
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &OfferPayload::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &OfferPayload::period), codec::field("qty", &OfferPayload::qty),
+      codec::field("price", &OfferPayload::price), codec::field("meter", &OfferPayload::meter)};
 };
 struct BidPayload {
   std::string commodity{kElectricity};
@@ -114,15 +119,105 @@ struct BidPayload {
   std::vector<PublicKey> excluded_sellers;
   std::vector<std::string> excluded_microgrids;
   std::vector<PublicKey> preferred_sellers;
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &BidPayload::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &BidPayload::period),
+      codec::field("qty", &BidPayload::qty),
+      codec::field("price", &BidPayload::price),
+      codec::field("meter", &BidPayload::meter),
+      codec::field("renewable_only", &BidPayload::renewable_only),
+      codec::field("allowed_sources", &BidPayload::allowed_sources),
+      codec::field("excluded_sellers", &BidPayload::excluded_sellers, codec::max_len(kMaxPrefList)),
+      codec::field("excluded_microgrids", &BidPayload::excluded_microgrids,
+                   codec::max_len(kMaxPrefList), codec::item_len(kMaxMicrogrid)),
+      codec::field("preferred_sellers", &BidPayload::preferred_sellers,
+                   codec::max_len(kMaxPrefList))};
 };
 struct CancelPayload {
   Hash32 order;
+  static constexpr auto fields = std::tuple{codec::field("order", &CancelPayload::order)};
 };
 struct AmendPayload {
   Hash32 order;
   uint64_t qty = 0;
   int64_t price = 0;
+  static constexpr auto fields = std::tuple{codec::field("order", &AmendPayload::order),
+                                            codec::field("qty", &AmendPayload::qty),
+                                            codec::field("price", &AmendPayload::price)};
 };
+// Events (receipt data: the canonical encoding of these fields).
+struct OfferEvent {
+  static constexpr std::string_view kType = "market/offer";
+  Hash32 id;
+  uint64_t period = 0, qty = 0;
+  int64_t price = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &OfferEvent::id), codec::field("period", &OfferEvent::period),
+                 codec::field("qty", &OfferEvent::qty), codec::field("price", &OfferEvent::price)};
+};
+struct BidEvent {
+  static constexpr std::string_view kType = "market/bid";
+  Hash32 id;
+  uint64_t period = 0, qty = 0;
+  int64_t price = 0;
+  uint64_t escrow = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &BidEvent::id), codec::field("period", &BidEvent::period),
+                 codec::field("qty", &BidEvent::qty), codec::field("price", &BidEvent::price),
+                 codec::field("escrow", &BidEvent::escrow)};
+};
+struct CancelEvent {
+  static constexpr std::string_view kType = "market/cancel";
+  Hash32 id;
+  static constexpr auto fields = std::tuple{codec::field("id", &CancelEvent::id)};
+};
+struct AmendEvent {
+  static constexpr std::string_view kType = "market/amend";
+  Hash32 id;
+  uint64_t qty = 0;
+  int64_t price = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("id", &AmendEvent::id), codec::field("qty", &AmendEvent::qty),
+                 codec::field("price", &AmendEvent::price)};
+};
+struct MatchedEvent {  // continuous market: trades made on an order's arrival
+  static constexpr std::string_view kType = "market/matched";
+  uint64_t trades = 0, volume_wh = 0;
+  static constexpr auto fields = std::tuple{codec::field("trades", &MatchedEvent::trades),
+                                            codec::field("volume_wh", &MatchedEvent::volume_wh)};
+};
+constexpr size_t kMaxRuleName = 32;
+constexpr size_t kMaxClearingNote = 256;  // longer notes are cut
+struct ClearedEvent {
+  static constexpr std::string_view kType = "market/cleared";
+  std::string commodity;
+  uint64_t period = 0;
+  std::string rule;
+  uint64_t orders = 0, trades = 0, volume_wh = 0, height = 0;
+  std::optional<int64_t> clearing_price;
+  std::string note;
+  static constexpr auto fields =
+      std::tuple{codec::field("commodity", &ClearedEvent::commodity, codec::max_len(kMaxCommodity)),
+                 codec::field("period", &ClearedEvent::period),
+                 codec::field("rule", &ClearedEvent::rule, codec::max_len(kMaxRuleName)),
+                 codec::field("orders", &ClearedEvent::orders),
+                 codec::field("trades", &ClearedEvent::trades),
+                 codec::field("volume_wh", &ClearedEvent::volume_wh),
+                 codec::field("height", &ClearedEvent::height),
+                 codec::field("clearing_price", &ClearedEvent::clearing_price),
+                 codec::field("note", &ClearedEvent::note, codec::max_len(kMaxClearingNote))};
+};
+struct SettledEvent {
+  static constexpr std::string_view kType = "market/settled";
+  std::string commodity;
+  uint64_t period = 0, trades = 0;
+  bool deadline = false;  // settled at the deadline, some readings missing
+  static constexpr auto fields = std::tuple{
+      codec::field("commodity", &SettledEvent::commodity, codec::max_len(kMaxCommodity)),
+      codec::field("period", &SettledEvent::period), codec::field("trades", &SettledEvent::trades),
+      codec::field("deadline", &SettledEvent::deadline)};
+};
+
 Bytes encode(const OfferPayload& p);
 Bytes encode(const BidPayload& p);
 Bytes encode(const CancelPayload& p);
@@ -191,18 +286,21 @@ class MarketModule : public Module {
  public:
   MarketModule();
   std::string_view name() const override { return "market"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
   void end_block(BlockContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   Result<json> query(const StateReader& state, std::string_view path,
                      const json& params) const override;
   std::vector<ParamSpec> param_table() const override;
   Status check_params(const StateReader& state) const override;
   std::vector<state::SchemaEntry> schema() const override;
+
+ private:
+  // One handler per message, declared in the constructor.
+  Status on_offer(TxContext& ctx, const OfferPayload& in);
+  Status on_bid(TxContext& ctx, const BidPayload& in);
+  Status on_cancel(TxContext& ctx, const CancelPayload& in);
+  Status on_amend(TxContext& ctx, const AmendPayload& in);
 };
 
 }  // namespace gridpact::market

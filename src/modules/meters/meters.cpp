@@ -40,11 +40,6 @@ std::string reading_key(const Hash32& id, uint64_t period) {
   return std::string(kReadingPrefix) + std::string(id.view()) + encode_u64(period);
 }
 
-template <typename T>
-Result<T> decode_with(const uint8_t* data, size_t size, T (*fn)(codec::Reader&)) {
-  return codec::decode<T>(data, size, fn);
-}
-
 bool valid_microgrid(std::string_view mg) {
   if (mg.empty() || mg.size() > kMaxMicrogrid) return false;
   for (char c : mg)
@@ -72,25 +67,24 @@ Bytes encode_record(const MeterInfo& m) {
 }
 
 Result<MeterInfo> decode_record(std::string_view v, const Hash32& id) {
-  auto rec = decode_with<MeterInfo>(reinterpret_cast<const uint8_t*>(v.data()), v.size(),
-                                    [](codec::Reader& r) {
-                                      MeterInfo m;
-                                      if (r.u8() != kRecordVersion)
-                                        throw Error(Code::kUnknownVersion, "meter record version");
-                                      m.platform = static_cast<attest::Platform>(r.u8());
-                                      m.public_key = r.bytes(attest::kP256PointSize);
-                                      m.owner = r.fixed<32>();
-                                      m.microgrid = r.str(kMaxMicrogrid);
-                                      m.source = static_cast<Source>(r.u8());
-                                      m.location = r.str(kMaxLocation);
-                                      m.firmware_version = r.str(kMaxFirmwareVersion);
-                                      m.revoked = r.boolean();
-                                      m.insecure = r.boolean();
-                                      if (r.boolean()) m.measurement = r.fixed<32>();
-                                      m.registered_height = r.u64();
-                                      m.registered_time_ms = r.u64();
-                                      return m;
-                                    });
+  auto rec = codec::decode<MeterInfo>(
+      reinterpret_cast<const uint8_t*>(v.data()), v.size(), [](codec::Reader& r) {
+        MeterInfo m;
+        if (r.u8() != kRecordVersion) throw Error(Code::kUnknownVersion, "meter record version");
+        m.platform = static_cast<attest::Platform>(r.u8());
+        m.public_key = r.bytes(attest::kP256PointSize);
+        m.owner = r.fixed<32>();
+        m.microgrid = r.str(kMaxMicrogrid);
+        m.source = static_cast<Source>(r.u8());
+        m.location = r.str(kMaxLocation);
+        m.firmware_version = r.str(kMaxFirmwareVersion);
+        m.revoked = r.boolean();
+        m.insecure = r.boolean();
+        if (r.boolean()) m.measurement = r.fixed<32>();
+        m.registered_height = r.u64();
+        m.registered_time_ms = r.u64();
+        return m;
+      });
   if (rec) rec.value().id = id;
   return rec;
 }
@@ -167,78 +161,28 @@ std::optional<Source> parse_source(std::string_view name) {
 // ---- Codecs ----
 
 Bytes encode(const RegisterPayload& p) {
-  return codec::Writer()
-      .bytes(p.evidence, kMaxEvidence)
-      .str(p.microgrid, kMaxMicrogrid)
-      .u8(static_cast<uint8_t>(p.source))
-      .str(p.location, kMaxLocation)
-      .str(p.firmware_version, kMaxFirmwareVersion)
-      .u64(p.initial_import_wh)
-      .u64(p.initial_export_wh)
-      .take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const RevokePayload& p) {
-  return codec::Writer().fixed(p.meter_id).take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const Reading& r) {
-  return codec::Writer()
-      .u8(kReadingVersion)
-      .fixed(r.meter_id)
-      .u64(r.period)
-      .u64(r.seq)
-      .u64(r.import_wh)
-      .u64(r.export_wh)
-      .fixed(r.signature)
-      .take();
+  return codec::encode_fields(r);
 }
 Bytes encode(const PolicyPayload& p) {
-  return codec::Writer().u8(static_cast<uint8_t>(p.op)).bytes(p.data, kMaxPolicyData).take();
+  return codec::encode_fields(p);
 }
-
 Result<RegisterPayload> decode_register(const Bytes& b) {
-  return decode_with<RegisterPayload>(b.data(), b.size(), [](codec::Reader& r) {
-    RegisterPayload p;
-    p.evidence = r.bytes(kMaxEvidence);
-    p.microgrid = r.str(kMaxMicrogrid);
-    uint8_t source = r.u8();
-    if (source > static_cast<uint8_t>(Source::kGrid))
-      throw Error(Code::kBadEncoding, "unknown meter source " + std::to_string(source));
-    p.source = static_cast<Source>(source);
-    p.location = r.str(kMaxLocation);
-    p.firmware_version = r.str(kMaxFirmwareVersion);
-    p.initial_import_wh = r.u64();
-    p.initial_export_wh = r.u64();
-    return p;
-  });
+  return codec::decode_fields<RegisterPayload>(b);
 }
 Result<RevokePayload> decode_revoke(const Bytes& b) {
-  return decode_with<RevokePayload>(b.data(), b.size(),
-                                    [](codec::Reader& r) { return RevokePayload{r.fixed<32>()}; });
+  return codec::decode_fields<RevokePayload>(b);
 }
 Result<Reading> decode_reading(const uint8_t* data, size_t size) {
-  return decode_with<Reading>(data, size, [](codec::Reader& r) {
-    Reading x;
-    uint8_t version = r.u8();
-    if (version != kReadingVersion)
-      throw Error(Code::kUnknownVersion, "reading version " + std::to_string(version));
-    x.meter_id = r.fixed<32>();
-    x.period = r.u64();
-    x.seq = r.u64();
-    x.import_wh = r.u64();
-    x.export_wh = r.u64();
-    x.signature = r.fixed<64>();
-    return x;
-  });
+  return codec::decode_fields<Reading>(data, size);
 }
 Result<PolicyPayload> decode_policy(const Bytes& b) {
-  return decode_with<PolicyPayload>(b.data(), b.size(), [](codec::Reader& r) {
-    PolicyPayload p;
-    uint8_t op = r.u8();
-    if (op < 1 || op > 4) throw Error(Code::kBadEncoding, "unknown policy op");
-    p.op = static_cast<PolicyOp>(op);
-    p.data = r.bytes(kMaxPolicyData);
-    return p;
-  });
+  return codec::decode_fields<PolicyPayload>(b);
 }
 
 Hash32 meter_id_of(const Bytes& public_key) {
@@ -447,17 +391,47 @@ struct MetersModule::KeyCache {
   std::unordered_map<Hash32, attest::P256PublicKey, FixedBytesHasher> keys;
 };
 
+namespace {
+
+Status check_register(const Transaction&, const RegisterPayload& p) {
+  if (!valid_microgrid(p.microgrid))
+    return error(kBadMeterField, "microgrid must be 1-64 characters of [A-Za-z0-9._-]");
+  return ok();
+}
+
+json register_json(const RegisterPayload& p) {
+  json j = {{"microgrid", p.microgrid},
+            {"source", source_name(p.source)},
+            {"location", p.location},
+            {"firmware_version", p.firmware_version},
+            {"initial_import_wh", p.initial_import_wh},
+            {"initial_export_wh", p.initial_export_wh},
+            {"evidence_bytes", p.evidence.size()}};
+  if (auto e = attest::decode_evidence(p.evidence)) {
+    j["platform"] = e->platform == attest::Platform::kTpm2 ? "tpm2" : "virtual";
+    j["meter"] = meter_id_of(e->signing_key).hex();
+    if (e->platform == attest::Platform::kVirtual)
+      j["insecure"] = "INSECURE: virtual meter, software key";
+  }
+  return j;
+}
+
+}  // namespace
+
 MetersModule::MetersModule() : cache_(std::make_unique<KeyCache>()) {
   register_meter_codes();
+  message(kRegister, "meters/register", &MetersModule::deliver_register,
+          {.check = check_register, .view = register_json});
+  message(kRevoke, "meters/revoke", &MetersModule::deliver_revoke);
+  message(kReading, "meters/reading", &MetersModule::deliver_reading,
+          {.malformed = kMalformedReading});
+  message(kPolicy, "meters/policy", &MetersModule::deliver_policy);
+  event<RegisteredEvent>();
+  event<RevokedEvent>();
+  event<ReadingEvent>();
+  event<PolicyEvent>();
 }
 MetersModule::~MetersModule() = default;
-
-std::vector<TxTypeInfo> MetersModule::tx_types() const {
-  return {{kRegister, "meters/register"},
-          {kRevoke, "meters/revoke"},
-          {kReading, "meters/reading"},
-          {kPolicy, "meters/policy"}};
-}
 
 // Virtual (software, INSECURE) meters are accepted on development chains only; the issuer
 // doubles as the policy authority there.
@@ -535,52 +509,12 @@ Status MetersModule::init_genesis(StateOverlay& s, const json& section) {
   return ok();
 }
 
-Status MetersModule::check(const Transaction& tx) const {
-  switch (tx.type) {
-    case kRegister: {
-      auto p = decode_register(tx.payload);
-      if (!p) return p.status();
-      if (!valid_microgrid(p->microgrid))
-        return error(kBadMeterField, "microgrid must be 1-64 characters of [A-Za-z0-9._-]");
-      return ok();
-    }
-    case kRevoke:
-      return decode_revoke(tx.payload).status();
-    case kReading: {
-      auto r = decode_reading(tx.payload);
-      if (!r) return error(kMalformedReading, r.status().to_string());
-      return ok();
-    }
-    case kPolicy:
-      return decode_policy(tx.payload).status();
-  }
-  return error(Code::kUnknownType, "not a meters transaction");
-}
-
-Status MetersModule::deliver(TxContext& ctx) {
-  switch (ctx.tx.type) {
-    case kRegister:
-      return deliver_register(ctx);
-    case kRevoke:
-      return deliver_revoke(ctx);
-    case kReading:
-      return deliver_reading(ctx);
-    case kPolicy:
-      return deliver_policy(ctx);
-  }
-  return error(Code::kUnknownType, "not a meters transaction");
-}
-
-Status MetersModule::deliver_register(TxContext& ctx) {
-  auto p = decode_register(ctx.tx.payload);
-  if (!p) return p.status();
-  if (!valid_microgrid(p->microgrid))
-    return error(kBadMeterField, "microgrid must be 1-64 characters of [A-Za-z0-9._-]");
-  auto ev = attest::decode_evidence(p->evidence);
+Status MetersModule::deliver_register(TxContext& ctx, const RegisterPayload& p) {
+  auto ev = attest::decode_evidence(p.evidence);
   if (!ev) return error(attest::kMalformedEvidence, "evidence: " + ev.status().to_string());
   auto pol = policy(ctx.state, static_cast<int64_t>(ctx.block.time_ms / 1000));
   auto verified = attest::verify_evidence_for_chain(*ev, ctx.block.chain_id,
-                                                    registration_challenge(ctx.tx.sender, *p), pol);
+                                                    registration_challenge(ctx.tx.sender, p), pol);
   if (!verified) return verified.status();
 
   MeterInfo m;
@@ -589,31 +523,24 @@ Status MetersModule::deliver_register(TxContext& ctx) {
   if (ctx.state.get(meter_key(m.id)))
     return error(kMeterExists, "meter " + m.id.hex() + " is already registered");
   m.owner = ctx.tx.sender;
-  m.microgrid = p->microgrid;
-  m.source = p->source;
+  m.microgrid = p.microgrid;
+  m.source = p.source;
   m.platform = verified->platform;
-  m.location = p->location;
-  m.firmware_version = p->firmware_version;
+  m.location = p.location;
+  m.firmware_version = p.firmware_version;
   m.measurement = verified->measurement;
   m.insecure = verified->insecure;
   m.registered_height = ctx.block.height;
   m.registered_time_ms = ctx.block.time_ms;
-  import_meter(ctx.state, m, p->initial_import_wh, p->initial_export_wh);
-  json ev_json = {{"meter", m.id.hex()},
-                  {"owner", m.owner.hex()},
-                  {"microgrid", m.microgrid},
-                  {"source", source_name(m.source)},
-                  {"platform", m.platform == attest::Platform::kTpm2 ? "tpm2" : "virtual"}};
-  if (m.insecure) ev_json["insecure"] = true;
-  ctx.events.push_back({"meters/registered", ev_json.dump()});
+  import_meter(ctx.state, m, p.initial_import_wh, p.initial_export_wh);
+  ctx.events.push_back(
+      make_event(RegisteredEvent{m.id, m.owner, m.microgrid, m.source, m.platform, m.insecure}));
   return ok();
 }
 
-Status MetersModule::deliver_revoke(TxContext& ctx) {
-  auto p = decode_revoke(ctx.tx.payload);
-  if (!p) return p.status();
-  auto m = find_meter(ctx.state, p->meter_id);
-  if (!m) return error(kMeterNotFound, "no meter " + p->meter_id.hex());
+Status MetersModule::deliver_revoke(TxContext& ctx, const RevokePayload& p) {
+  auto m = find_meter(ctx.state, p.meter_id);
+  if (!m) return error(kMeterNotFound, "no meter " + p.meter_id.hex());
   if (m->revoked) return error(kMeterRevoked, "meter " + m->id.hex() + " is already revoked");
   auto authority = params(ctx.state).authority;
   if (m->owner != ctx.tx.sender && authority != ctx.tx.sender)
@@ -621,8 +548,7 @@ Status MetersModule::deliver_revoke(TxContext& ctx) {
   m->revoked = true;
   Bytes rec = encode_record(*m);
   ctx.state.put(meter_key(m->id), std::string(rec.begin(), rec.end()));
-  ctx.events.push_back(
-      {"meters/revoked", json{{"meter", m->id.hex()}, {"by", ctx.tx.sender.hex()}}.dump()});
+  ctx.events.push_back(make_event(RevokedEvent{m->id, ctx.tx.sender}));
   return ok();
 }
 
@@ -649,63 +575,54 @@ bool MetersModule::verify_reading_signature(const MeterInfo& m, const Hash32& di
   return key->verify_digest(digest, sig);
 }
 
-Status MetersModule::deliver_reading(TxContext& ctx) {
-  auto r = decode_reading(ctx.tx.payload);
-  if (!r) return error(kMalformedReading, r.status().to_string());
-  auto m = find_meter(ctx.state, r->meter_id);
-  if (!m) return error(kMeterNotFound, "no meter " + r->meter_id.hex());
+Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
+  auto m = find_meter(ctx.state, r.meter_id);
+  if (!m) return error(kMeterNotFound, "no meter " + r.meter_id.hex());
   if (m->revoked) return error(kMeterRevoked, "meter " + m->id.hex() + " is revoked");
-  if (!verify_reading_signature(*m, reading_digest(ctx.block.chain_id, *r), r->signature))
+  if (!verify_reading_signature(*m, reading_digest(ctx.block.chain_id, r), r.signature))
     return error(kReadingBadSignature, "reading is not signed by meter " + m->id.hex());
   auto last = last_reading(ctx.state, m->id).value_or(LastReading{});
-  if (r->seq <= last.seq)
-    return error(kReadingReplayed, "sequence " + std::to_string(r->seq) +
+  if (r.seq <= last.seq)
+    return error(kReadingReplayed, "sequence " + std::to_string(r.seq) +
                                        " is not after the last one, " + std::to_string(last.seq));
-  if (ctx.state.get(reading_key(m->id, r->period)))
+  if (ctx.state.get(reading_key(m->id, r.period)))
     return error(kDuplicateReading,
-                 "period " + std::to_string(r->period) + " already has a reading");
-  if (last.has_reading && r->period < last.period)
-    return error(kPeriodOutOfOrder, "period " + std::to_string(r->period) +
+                 "period " + std::to_string(r.period) + " already has a reading");
+  if (last.has_reading && r.period < last.period)
+    return error(kPeriodOutOfOrder, "period " + std::to_string(r.period) +
                                         " is before the last reading's, " +
                                         std::to_string(last.period));
   uint64_t period_ms = params(ctx.state).period_ms;
-  if (r->period > ctx.block.time_ms / period_ms)
-    return error(kPeriodInFuture, "period " + std::to_string(r->period) + " has not started");
-  if (r->import_wh < last.import_wh || r->export_wh < last.export_wh)
+  if (r.period > ctx.block.time_ms / period_ms)
+    return error(kPeriodInFuture, "period " + std::to_string(r.period) + " has not started");
+  if (r.import_wh < last.import_wh || r.export_wh < last.export_wh)
     return error(kRegisterBackwards,
                  "a register went backwards (import " + std::to_string(last.import_wh) + " -> " +
-                     std::to_string(r->import_wh) + ", export " + std::to_string(last.export_wh) +
-                     " -> " + std::to_string(r->export_wh) + ")");
+                     std::to_string(r.import_wh) + ", export " + std::to_string(last.export_wh) +
+                     " -> " + std::to_string(r.export_wh) + ")");
   StoredReading st;
-  st.period = r->period;
-  st.seq = r->seq;
-  st.import_wh = r->import_wh;
-  st.export_wh = r->export_wh;
-  st.import_delta_wh = r->import_wh - last.import_wh;
-  st.export_delta_wh = r->export_wh - last.export_wh;
-  st.contiguous = !last.has_reading || last.period + 1 == r->period;
-  ctx.state.put(reading_key(m->id, r->period), encode_stored(st));
-  ctx.state.put(last_key(m->id),
-                encode_last({r->seq, r->period, r->import_wh, r->export_wh, true}));
-  ctx.events.push_back({"meters/reading", json{{"meter", m->id.hex()},
-                                               {"period", st.period},
-                                               {"seq", st.seq},
-                                               {"import_delta_wh", st.import_delta_wh},
-                                               {"export_delta_wh", st.export_delta_wh}}
-                                              .dump()});
+  st.period = r.period;
+  st.seq = r.seq;
+  st.import_wh = r.import_wh;
+  st.export_wh = r.export_wh;
+  st.import_delta_wh = r.import_wh - last.import_wh;
+  st.export_delta_wh = r.export_wh - last.export_wh;
+  st.contiguous = !last.has_reading || last.period + 1 == r.period;
+  ctx.state.put(reading_key(m->id, r.period), encode_stored(st));
+  ctx.state.put(last_key(m->id), encode_last({r.seq, r.period, r.import_wh, r.export_wh, true}));
+  ctx.events.push_back(
+      make_event(ReadingEvent{m->id, st.period, st.seq, st.import_delta_wh, st.export_delta_wh}));
   return ok();
 }
 
-Status MetersModule::deliver_policy(TxContext& ctx) {
-  auto p = decode_policy(ctx.tx.payload);
-  if (!p) return p.status();
+Status MetersModule::deliver_policy(TxContext& ctx, const PolicyPayload& p) {
   if (params(ctx.state).authority != ctx.tx.sender)
     return error(kNotMeterAuthority, "only the meters authority may change the policy");
   std::string what;
-  switch (p->op) {
+  switch (p.op) {
     case PolicyOp::kAddRoot: {
       auto certs = attest::parse_certificates(
-          std::string_view(reinterpret_cast<const char*>(p->data.data()), p->data.size()));
+          std::string_view(reinterpret_cast<const char*>(p.data.data()), p.data.size()));
       if (!certs || certs->size() != 1)
         return error(attest::kBadPolicy, "add-root needs exactly one DER certificate");
       const Bytes& der = certs->front();
@@ -717,64 +634,24 @@ Status MetersModule::deliver_policy(TxContext& ctx) {
     case PolicyOp::kRemoveRoot:
     case PolicyOp::kAddMeasurement:
     case PolicyOp::kRemoveMeasurement: {
-      if (p->data.size() != 32) return error(attest::kBadPolicy, "needs a 32-byte hash");
-      auto h = Hash32::from_span(p->data.data());
-      std::string key = std::string(p->op == PolicyOp::kRemoveRoot ? kRootPrefix : kMeasPrefix) +
+      if (p.data.size() != 32) return error(attest::kBadPolicy, "needs a 32-byte hash");
+      auto h = Hash32::from_span(p.data.data());
+      std::string key = std::string(p.op == PolicyOp::kRemoveRoot ? kRootPrefix : kMeasPrefix) +
                         std::string(h.view());
       bool present = ctx.state.get(key).has_value();
-      if (p->op == PolicyOp::kAddMeasurement) {
+      if (p.op == PolicyOp::kAddMeasurement) {
         ctx.state.put(key, "");
         what = "add-measurement " + h.hex();
       } else {
         if (!present) return error(Code::kNotFound, "policy has no " + h.hex());
         ctx.state.erase(key);
-        what = (p->op == PolicyOp::kRemoveRoot ? "remove-root " : "remove-measurement ") + h.hex();
+        what = (p.op == PolicyOp::kRemoveRoot ? "remove-root " : "remove-measurement ") + h.hex();
       }
       break;
     }
   }
-  ctx.events.push_back({"meters/policy", json{{"change", what}}.dump()});
+  ctx.events.push_back(make_event(PolicyEvent{what}));
   return ok();
-}
-
-json MetersModule::payload_json(uint16_t type, const Bytes& payload) const {
-  switch (type) {
-    case kRegister:
-      if (auto p = decode_register(payload)) {
-        json j = {{"microgrid", p->microgrid},
-                  {"source", source_name(p->source)},
-                  {"location", p->location},
-                  {"firmware_version", p->firmware_version},
-                  {"initial_import_wh", p->initial_import_wh},
-                  {"initial_export_wh", p->initial_export_wh},
-                  {"evidence_bytes", p->evidence.size()}};
-        if (auto e = attest::decode_evidence(p->evidence)) {
-          j["platform"] = e->platform == attest::Platform::kTpm2 ? "tpm2" : "virtual";
-          j["meter"] = meter_id_of(e->signing_key).hex();
-          if (e->platform == attest::Platform::kVirtual)
-            j["insecure"] = "INSECURE: virtual meter, software key";
-        }
-        return j;
-      }
-      break;
-    case kRevoke:
-      if (auto p = decode_revoke(payload)) return {{"meter", p->meter_id.hex()}};
-      break;
-    case kReading:
-      if (auto r = decode_reading(payload))
-        return {{"meter", r->meter_id.hex()},
-                {"period", r->period},
-                {"seq", r->seq},
-                {"import_wh", r->import_wh},
-                {"export_wh", r->export_wh},
-                {"signature", r->signature.hex()}};
-      break;
-    case kPolicy:
-      if (auto p = decode_policy(payload))
-        return {{"op", static_cast<int>(p->op)}, {"data", to_hex(p->data)}};
-      break;
-  }
-  return {{"undecodable", to_hex(payload)}};
 }
 
 std::vector<std::string> MetersModule::account_keys(const PublicKey&) const {

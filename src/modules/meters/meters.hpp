@@ -172,9 +172,20 @@ struct RegisterPayload {
   std::string firmware_version;
   uint64_t initial_import_wh = 0;
   uint64_t initial_export_wh = 0;
+  static constexpr auto fields = std::tuple{
+      codec::field("evidence", &RegisterPayload::evidence, codec::max_len(kMaxEvidence)),
+      codec::field("microgrid", &RegisterPayload::microgrid, codec::max_len(kMaxMicrogrid)),
+      codec::field("source", &RegisterPayload::source,
+                   codec::range(Source::kConsumer, Source::kGrid), codec::names(source_name)),
+      codec::field("location", &RegisterPayload::location, codec::max_len(kMaxLocation)),
+      codec::field("firmware_version", &RegisterPayload::firmware_version,
+                   codec::max_len(kMaxFirmwareVersion)),
+      codec::field("initial_import_wh", &RegisterPayload::initial_import_wh),
+      codec::field("initial_export_wh", &RegisterPayload::initial_export_wh)};
 };
 struct RevokePayload {
   Hash32 meter_id;
+  static constexpr auto fields = std::tuple{codec::field("meter", &RevokePayload::meter_id)};
 };
 struct Reading {
   Hash32 meter_id;
@@ -183,6 +194,14 @@ struct Reading {
   uint64_t import_wh = 0;  // OBIS 1.8.0, cumulative
   uint64_t export_wh = 0;  // OBIS 2.8.0, cumulative
   Signature signature;     // Ed25519, or P-256 r||s
+  static constexpr auto fields =
+      std::tuple{codec::constant("version", kReadingVersion, Code::kUnknownVersion),
+                 codec::field("meter", &Reading::meter_id),
+                 codec::field("period", &Reading::period),
+                 codec::field("seq", &Reading::seq),
+                 codec::field("import_wh", &Reading::import_wh),
+                 codec::field("export_wh", &Reading::export_wh),
+                 codec::field("signature", &Reading::signature)};
 };
 enum class PolicyOp : uint8_t {
   kAddRoot = 1,
@@ -193,6 +212,57 @@ enum class PolicyOp : uint8_t {
 struct PolicyPayload {
   PolicyOp op = PolicyOp::kAddMeasurement;
   Bytes data;
+  static constexpr auto fields =
+      std::tuple{codec::field("op", &PolicyPayload::op,
+                              codec::range(PolicyOp::kAddRoot, PolicyOp::kRemoveMeasurement)),
+                 codec::field("data", &PolicyPayload::data, codec::max_len(kMaxPolicyData))};
+};
+
+// Events (receipt data: the canonical encoding of these fields).
+inline std::string_view platform_name(attest::Platform p) {
+  return p == attest::Platform::kTpm2 ? "tpm2" : "virtual";
+}
+struct RegisteredEvent {
+  static constexpr std::string_view kType = "meters/registered";
+  Hash32 meter;
+  PublicKey owner;
+  std::string microgrid;
+  Source source = Source::kConsumer;
+  attest::Platform platform = attest::Platform::kVirtual;
+  bool insecure = true;
+  static constexpr auto fields = std::tuple{
+      codec::field("meter", &RegisteredEvent::meter),
+      codec::field("owner", &RegisteredEvent::owner),
+      codec::field("microgrid", &RegisteredEvent::microgrid, codec::max_len(kMaxMicrogrid)),
+      codec::field("source", &RegisteredEvent::source,
+                   codec::range(Source::kConsumer, Source::kGrid), codec::names(source_name)),
+      codec::field("platform", &RegisteredEvent::platform,
+                   codec::range(attest::Platform::kVirtual, attest::Platform::kTpm2),
+                   codec::names(platform_name)),
+      codec::field("insecure", &RegisteredEvent::insecure)};
+};
+struct RevokedEvent {
+  static constexpr std::string_view kType = "meters/revoked";
+  Hash32 meter;
+  PublicKey by;
+  static constexpr auto fields = std::tuple{codec::field("meter", &RevokedEvent::meter),
+                                            codec::field("by", &RevokedEvent::by)};
+};
+struct ReadingEvent {
+  static constexpr std::string_view kType = "meters/reading";
+  Hash32 meter;
+  uint64_t period = 0, seq = 0, import_delta_wh = 0, export_delta_wh = 0;
+  static constexpr auto fields = std::tuple{
+      codec::field("meter", &ReadingEvent::meter), codec::field("period", &ReadingEvent::period),
+      codec::field("seq", &ReadingEvent::seq),
+      codec::field("import_delta_wh", &ReadingEvent::import_delta_wh),
+      codec::field("export_delta_wh", &ReadingEvent::export_delta_wh)};
+};
+struct PolicyEvent {
+  static constexpr std::string_view kType = "meters/policy";
+  std::string change;  // e.g. "add-measurement <hex>"
+  static constexpr auto fields =
+      std::tuple{codec::field("change", &PolicyEvent::change, codec::max_len(128))};
 };
 
 Bytes encode(const RegisterPayload& p);
@@ -279,16 +349,12 @@ class MetersModule : public Module {
   MetersModule();
   ~MetersModule() override;
   std::string_view name() const override { return "meters"; }
-  std::vector<TxTypeInfo> tx_types() const override;
   // [meters] period_ms = 900000, allow_virtual = false, authority = "<64 hex>",
   // firmware_pcr = 16, trusted_roots = "<PEM>" (or an array of PEM strings),
   // allowed_measurements = ["<64 hex>", ...]. An absent section gives the defaults.
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
-  Status check(const Transaction& tx) const override;
-  Status deliver(TxContext& ctx) override;
-  json payload_json(uint16_t type, const Bytes& payload) const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
   // meter/<id>, meters?owner=<pk>|microgrid=<name>, readings/<id>?from=&to=,
   // latest/<id>, energy/<id>/<period>, params.
@@ -297,10 +363,11 @@ class MetersModule : public Module {
 
  private:
   struct KeyCache;
-  Status deliver_register(TxContext& ctx);
-  Status deliver_revoke(TxContext& ctx);
-  Status deliver_reading(TxContext& ctx);
-  Status deliver_policy(TxContext& ctx);
+  // One handler per message, declared in the constructor.
+  Status deliver_register(TxContext& ctx, const RegisterPayload& p);
+  Status deliver_revoke(TxContext& ctx, const RevokePayload& p);
+  Status deliver_reading(TxContext& ctx, const Reading& r);
+  Status deliver_policy(TxContext& ctx, const PolicyPayload& p);
   bool verify_reading_signature(const MeterInfo& m, const Hash32& digest,
                                 const Signature& sig) const;
   std::unique_ptr<KeyCache> cache_;
