@@ -27,7 +27,7 @@ namespace gridpact::attest {
   X(kTpmError, 1008, "TPM_ERROR", "a TPM command failed")                                      \
   X(kEnrolmentRejected, 1009, "ENROLMENT_REJECTED",                                            \
     "the AK or activated credential fails enrolment")                                          \
-  X(kBadPolicy, 1010, "BAD_ATTEST_POLICY", "an attestation policy could not be parsed")      \
+  X(kBadPolicy, 1010, "BAD_ATTEST_POLICY", "an attestation policy could not be parsed")        \
   X(kResettablePcr, 1011, "RESETTABLE_PCR",                                                    \
     "the firmware PCR is resettable by software and the policy is not a development one")
 GRIDPACT_CODES(kAttestCodes, "attest", 1000, GRIDPACT_ATTEST_CODES);

@@ -26,56 +26,56 @@
 namespace gridpact {
 
 // The engine's own codes (module "base", numbers below 1000).
-#define GRIDPACT_BASE_CODES(X)                                                                 \
-  X(kOk, 0, "OK", "success")                                                                   \
-  /* Encoding. */                                                                              \
-  X(kBadEncoding, 100, "BAD_ENCODING", "bytes are not a valid canonical encoding")             \
-  X(kTrailingBytes, 101, "TRAILING_BYTES", "bytes left over after a complete value")           \
-  X(kFieldTooLong, 102, "FIELD_TOO_LONG", "a field is longer than its bound")                  \
-  X(kUnknownVersion, 103, "UNKNOWN_VERSION", "an encoding version this build does not know")   \
-  X(kUnknownType, 104, "UNKNOWN_TYPE", "a transaction or record type no module handles")       \
-  X(kTooLarge, 105, "TOO_LARGE", "a transaction or request exceeds its size limit")            \
-  X(kTruncated, 106, "TRUNCATED", "the input ends before the value does")                      \
-  /* Authentication and ordering. */                                                           \
-  X(kBadSignature, 200, "BAD_SIGNATURE", "the signature does not verify under the sender key") \
-  X(kWrongChain, 201, "WRONG_CHAIN", "the transaction names another chain id")                 \
-  X(kNonceReused, 202, "NONCE_REUSED", "the sender already used this nonce")                   \
-  X(kNonceTooFar, 203, "NONCE_TOO_FAR", "the nonce is too far ahead of the sender's next")     \
-  X(kMempoolFull, 204, "MEMPOOL_FULL", "the mempool is full; retry later")                     \
-  X(kDuplicateTx, 205, "DUPLICATE_TX", "a transaction with this nonce is already waiting")     \
-  X(kNonceMismatch, 206, "NONCE_MISMATCH", "the nonce is not the sender's next at execution")  \
-  X(kUnauthorized, 207, "UNAUTHORIZED", "the signer may not perform this action")              \
-  X(kSenderQuota, 208, "SENDER_QUOTA", "the sender has too many transactions waiting")         \
-  /* Bank. */                                                                                  \
-  X(kInsufficientFunds, 300, "INSUFFICIENT_FUNDS", "the balance does not cover the amount")    \
-  X(kNotIssuer, 301, "NOT_ISSUER", "only the currency issuer may mint or burn")                \
-  X(kOverflow, 302, "OVERFLOW", "an amount or balance would overflow 64 bits")                 \
-  X(kZeroAmount, 303, "ZERO_AMOUNT", "the amount must be positive")                            \
-  X(kEscrowNotFound, 304, "ESCROW_NOT_FOUND", "no escrow with that id")                        \
-  X(kEscrowExists, 305, "ESCROW_EXISTS", "an escrow with that id already exists")              \
-  X(kSelfTransfer, 306, "SELF_TRANSFER", "sender and recipient are the same account")          \
-  /* API and input. */                                                                         \
-  X(kMalformedJson, 400, "MALFORMED_JSON", "the request body is not valid JSON")               \
-  X(kInvalidArgument, 401, "INVALID_ARGUMENT",                                                 \
-    "a parameter is missing, malformed or out of range")                                       \
-  X(kNotFound, 404, "NOT_FOUND", "no such object or route")                                    \
-  X(kMethodNotAllowed, 405, "METHOD_NOT_ALLOWED", "the route exists but not for this method")  \
-  X(kRequestTimeout, 408, "REQUEST_TIMEOUT", "the request did not arrive within its deadline") \
-  X(kBadGenesis, 410, "BAD_GENESIS", "the genesis file is invalid")                            \
-  X(kAlreadyExists, 411, "ALREADY_EXISTS", "the file or object exists and is never overwritten") \
-  X(kForbiddenHost, 412, "FORBIDDEN_HOST", "the Host header names none of the node's names")   \
-  X(kBodyTooLarge, 413, "BODY_TOO_LARGE", "the request body exceeds its limit")                \
-  X(kUrlTooLong, 414, "URL_TOO_LONG", "the request target exceeds its limit")                  \
-  X(kEventsGap, 415, "EVENTS_GAP", "the requested events are older than the retained window")  \
+#define GRIDPACT_BASE_CODES(X)                                                                     \
+  X(kOk, 0, "OK", "success")                                                                       \
+  /* Encoding. */                                                                                  \
+  X(kBadEncoding, 100, "BAD_ENCODING", "bytes are not a valid canonical encoding")                 \
+  X(kTrailingBytes, 101, "TRAILING_BYTES", "bytes left over after a complete value")               \
+  X(kFieldTooLong, 102, "FIELD_TOO_LONG", "a field is longer than its bound")                      \
+  X(kUnknownVersion, 103, "UNKNOWN_VERSION", "an encoding version this build does not know")       \
+  X(kUnknownType, 104, "UNKNOWN_TYPE", "a transaction or record type no module handles")           \
+  X(kTooLarge, 105, "TOO_LARGE", "a transaction or request exceeds its size limit")                \
+  X(kTruncated, 106, "TRUNCATED", "the input ends before the value does")                          \
+  /* Authentication and ordering. */                                                               \
+  X(kBadSignature, 200, "BAD_SIGNATURE", "the signature does not verify under the sender key")     \
+  X(kWrongChain, 201, "WRONG_CHAIN", "the transaction names another chain id")                     \
+  X(kNonceReused, 202, "NONCE_REUSED", "the sender already used this nonce")                       \
+  X(kNonceTooFar, 203, "NONCE_TOO_FAR", "the nonce is too far ahead of the sender's next")         \
+  X(kMempoolFull, 204, "MEMPOOL_FULL", "the mempool is full; retry later")                         \
+  X(kDuplicateTx, 205, "DUPLICATE_TX", "a transaction with this nonce is already waiting")         \
+  X(kNonceMismatch, 206, "NONCE_MISMATCH", "the nonce is not the sender's next at execution")      \
+  X(kUnauthorized, 207, "UNAUTHORIZED", "the signer may not perform this action")                  \
+  X(kSenderQuota, 208, "SENDER_QUOTA", "the sender has too many transactions waiting")             \
+  /* Bank. */                                                                                      \
+  X(kInsufficientFunds, 300, "INSUFFICIENT_FUNDS", "the balance does not cover the amount")        \
+  X(kNotIssuer, 301, "NOT_ISSUER", "only the currency issuer may mint or burn")                    \
+  X(kOverflow, 302, "OVERFLOW", "an amount or balance would overflow 64 bits")                     \
+  X(kZeroAmount, 303, "ZERO_AMOUNT", "the amount must be positive")                                \
+  X(kEscrowNotFound, 304, "ESCROW_NOT_FOUND", "no escrow with that id")                            \
+  X(kEscrowExists, 305, "ESCROW_EXISTS", "an escrow with that id already exists")                  \
+  X(kSelfTransfer, 306, "SELF_TRANSFER", "sender and recipient are the same account")              \
+  /* API and input. */                                                                             \
+  X(kMalformedJson, 400, "MALFORMED_JSON", "the request body is not valid JSON")                   \
+  X(kInvalidArgument, 401, "INVALID_ARGUMENT",                                                     \
+    "a parameter is missing, malformed or out of range")                                           \
+  X(kNotFound, 404, "NOT_FOUND", "no such object or route")                                        \
+  X(kMethodNotAllowed, 405, "METHOD_NOT_ALLOWED", "the route exists but not for this method")      \
+  X(kRequestTimeout, 408, "REQUEST_TIMEOUT", "the request did not arrive within its deadline")     \
+  X(kBadGenesis, 410, "BAD_GENESIS", "the genesis file is invalid")                                \
+  X(kAlreadyExists, 411, "ALREADY_EXISTS", "the file or object exists and is never overwritten")   \
+  X(kForbiddenHost, 412, "FORBIDDEN_HOST", "the Host header names none of the node's names")       \
+  X(kBodyTooLarge, 413, "BODY_TOO_LARGE", "the request body exceeds its limit")                    \
+  X(kUrlTooLong, 414, "URL_TOO_LONG", "the request target exceeds its limit")                      \
+  X(kEventsGap, 415, "EVENTS_GAP", "the requested events are older than the retained window")      \
   X(kBadFraming, 420, "BAD_FRAMING", "bad HTTP framing: Content-Length, chunking or request line") \
-  X(kJsonTooDeep, 421, "JSON_TOO_DEEP", "the JSON body nests deeper than allowed")             \
-  X(kOverloaded, 429, "OVERLOADED", "a connection or stream cap is reached; retry later")      \
-  X(kHeadersTooLarge, 431, "HEADERS_TOO_LARGE", "too many request headers, or too large")      \
-  /* Node and storage. */                                                                      \
-  X(kStorage, 500, "STORAGE", "the store failed to read or write")                             \
-  X(kStateRootMismatch, 501, "STATE_ROOT_MISMATCH",                                            \
-    "a recomputed root differs from the recorded one")                                         \
-  X(kShuttingDown, 502, "SHUTTING_DOWN", "the node is stopping")                               \
+  X(kJsonTooDeep, 421, "JSON_TOO_DEEP", "the JSON body nests deeper than allowed")                 \
+  X(kOverloaded, 429, "OVERLOADED", "a connection or stream cap is reached; retry later")          \
+  X(kHeadersTooLarge, 431, "HEADERS_TOO_LARGE", "too many request headers, or too large")          \
+  /* Node and storage. */                                                                          \
+  X(kStorage, 500, "STORAGE", "the store failed to read or write")                                 \
+  X(kStateRootMismatch, 501, "STATE_ROOT_MISMATCH",                                                \
+    "a recomputed root differs from the recorded one")                                             \
+  X(kShuttingDown, 502, "SHUTTING_DOWN", "the node is stopping")                                   \
   X(kTimeout, 503, "TIMEOUT", "the operation did not complete in time")
 
 #define GRIDPACT_CODE_ENUMERATOR(id, number, name, meaning) id = number,
