@@ -231,6 +231,7 @@ class Module {
   // The module's state: one row per key prefix, as the state-key table of its header
   // lists them (a test keeps the two equal).
   virtual std::vector<state::SchemaEntry> schema() const { return {}; }
+
  protected:
   // Declares a message: `type`, `name`, and the handler of its decoded payload, a member
   // function of the module (one per message). Call from the module's constructor.
