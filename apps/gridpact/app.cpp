@@ -7,6 +7,7 @@
 #include "client.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
   m.push_back(std::make_unique<market::MarketModule>());
+  m.push_back(std::make_unique<governance::GovernanceModule>());
   return m;
 }
 

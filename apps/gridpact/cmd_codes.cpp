@@ -8,6 +8,7 @@
 #include "attest/codes.hpp"
 #include "db/sql.hpp"
 #include "modules/agreements/agreements.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 #include "node_attest/node_attest.hpp"
@@ -23,6 +24,7 @@ const CodeTable* const kAllCodeTables[] = {
     &agreements::kAgreementsCodes,
     &db::kDbCodes,
     &node_attest::kNodeAttestCodes,
+    &governance::kGovernanceCodes,
 };
 
 int print_codes() {

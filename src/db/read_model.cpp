@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "db/governance_rows.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::db {
@@ -45,6 +46,12 @@ CREATE TABLE IF NOT EXISTS trade_ratings (commodity TEXT NOT NULL, period BIGINT
   trade BIGINT NOT NULL, rater TEXT NOT NULL, ratee TEXT NOT NULL, score INTEGER NOT NULL,
   weight BIGINT NOT NULL, PRIMARY KEY (commodity, period, trade, rater));
 CREATE INDEX IF NOT EXISTS trade_ratings_ratee ON trade_ratings (ratee);
+CREATE TABLE IF NOT EXISTS proposals (id BIGINT PRIMARY KEY, proposer TEXT NOT NULL,
+  status TEXT NOT NULL, changes TEXT NOT NULL, created_height BIGINT NOT NULL,
+  deadline_height BIGINT NOT NULL, activate_at BIGINT, closed_height BIGINT NOT NULL,
+  executed_height BIGINT NOT NULL, error_code BIGINT NOT NULL, memo TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS proposal_votes (proposal BIGINT NOT NULL, member TEXT NOT NULL,
+  choice TEXT NOT NULL, PRIMARY KEY (proposal, member));
 CREATE TABLE IF NOT EXISTS account_ratings (account TEXT PRIMARY KEY, count BIGINT NOT NULL,
   weight BIGINT NOT NULL, weighted_sum BIGINT NOT NULL, rating_milli BIGINT NOT NULL);
 )";
@@ -100,8 +107,14 @@ const Table kAccountRatings{
     "account_ratings", {"account", "count", "weight", "weighted_sum", "rating_milli"}, 1};
 const Table kTradeRatings{
     "trade_ratings", {"commodity", "period", "trade", "rater", "ratee", "score", "weight"}, 4};
-const std::vector<const Table*> kTables = {&kAssets,  &kPremises,     &kAgreements,    &kPayments,
-                                           &kRatings, &kTradeRatings, &kAccountRatings};
+const Table kProposals{"proposals",
+                       {"id", "proposer", "status", "changes", "created_height", "deadline_height",
+                        "activate_at", "closed_height", "executed_height", "error_code", "memo"},
+                       1};
+const Table kProposalVotes{"proposal_votes", {"proposal", "member", "choice"}, 2};
+const std::vector<const Table*> kTables = {&kAssets,         &kPremises,  &kAgreements,
+                                           &kPayments,       &kRatings,   &kTradeRatings,
+                                           &kAccountRatings, &kProposals, &kProposalVotes};
 
 // Values are stored as BIGINT (signed): u64 fields beyond INT64_MAX are clamped.
 Value n(uint64_t x) {
@@ -270,6 +283,17 @@ Status ReadModel::apply_block(const StateReader& s, uint64_t height) {
         }
         break;
     }
+    if (!st) return fail(st);
+  }
+  static const std::string kUpsertProposal = kProposals.upsert(),
+                           kUpsertVote = kProposalVotes.upsert();
+  for (uint64_t id : governance::changed_in(s, height)) {  // a proposal and all its votes
+    auto p = governance::proposal(s, id);
+    if (!p) continue;
+    Status st = sql_->exec(kUpsertProposal, proposal_row(id, *p));
+    if (st) st = sql_->exec("DELETE FROM proposal_votes WHERE proposal = $1", {n(id)});
+    for (const Row& r : vote_rows(s, id))
+      if (st) st = sql_->exec(kUpsertVote, r);
     if (!st) return fail(st);
   }
   if (Status st = sql_->exec(
@@ -445,6 +469,11 @@ Result<json> ReadModel::verify(const StateReader& s) {
     if (k.size() != 11 + 32) return true;
     auto who = PublicKey::from_span(reinterpret_cast<const uint8_t*>(k.data() + 11));
     add(kAccountRatings, account_rating_row(who, rating_totals(s, who)));
+    return true;
+  });
+  governance::each_proposal(s, [&](uint64_t id, const governance::ProposalRecord& p) {
+    add(kProposals, proposal_row(id, p));
+    for (Row& r : vote_rows(s, id)) add(kProposalVotes, std::move(r));
     return true;
   });
 

@@ -10,7 +10,8 @@
 // row from chain state and reports any difference.
 //
 // Tables: gp_meta(key, value), assets, premises, agreements, payments, ratings, trade_ratings,
-// account_ratings (see schema in read_model.cpp).
+// account_ratings, proposals, proposal_votes (see schema in read_model.cpp; the governance
+// rows in governance_rows.hpp, following the governance module's log).
 #pragma once
 
 #include <atomic>

@@ -22,6 +22,7 @@ const state::Map<uint64_t, ProposalRecord> kProposals("governance/proposal/");
 const state::Map<std::pair<uint64_t, PublicKey>, uint64_t> kVotes("governance/vote/");
 const state::Map<std::pair<uint64_t, uint64_t>, Unit> kDeadlines("governance/deadline/");
 const state::Map<std::pair<uint64_t, uint64_t>, Unit> kActivations("governance/activate/");
+const state::Map<std::pair<uint64_t, uint64_t>, Unit> kLog("governance/log/");
 constexpr std::string_view kThreshold = "governance.threshold";
 constexpr size_t kAll = std::numeric_limits<size_t>::max();
 constexpr size_t kMaxError = 256;
@@ -180,7 +181,8 @@ std::vector<PublicKey> validators(const StateReader& s) {
   return keys_of(kValidators, s);
 }
 uint64_t threshold(const StateReader& s) {
-  return read_u64_param(s, kThreshold);
+  // 0 on a chain without governance (no section in its genesis): nobody is a member.
+  return s.get(param_key(kThreshold)) ? read_u64_param(s, kThreshold) : 0;
 }
 std::optional<ProposalRecord> proposal(const StateReader& s, uint64_t id) {
   return kProposals.get(s, id);
@@ -205,6 +207,18 @@ std::optional<Choice> vote_of(const StateReader& s, uint64_t id, const PublicKey
   auto c = kVotes.get(s, {id, member});
   if (!c || *c < 1 || *c > 3) return std::nullopt;
   return static_cast<Choice>(*c);
+}
+
+std::vector<uint64_t> changed_in(const StateReader& s, uint64_t height) {
+  std::vector<uint64_t> out;
+  kLog.each_with(
+      s, kAll,
+      [&](const std::pair<uint64_t, uint64_t>& k, Unit) {
+        out.push_back(k.second);
+        return true;
+      },
+      height);
+  return out;
 }
 
 void each_proposal(const StateReader& s,
@@ -249,14 +263,14 @@ Status GovernanceModule::check_params(const StateReader& s) const {
 }
 
 std::vector<state::SchemaEntry> GovernanceModule::schema() const {
-  return {
-      {kMembers.prefix(), "<pk>", "Unit: a member"},
-      {kValidators.prefix(), "<pk>", "Unit: a validator (cluster mode reads the set here)"},
-      {kNextId.key(), "", "u64 sequence of proposal ids"},
-      {kProposals.prefix(), "<u64 id>", "ProposalRecord"},
-      {kVotes.prefix(), "<u64 id><pk>", "u64 choice (1 yes, 2 no, 3 abstain)"},
-      {kDeadlines.prefix(), "<u64 h><u64 id>", "Unit: open proposals by deadline height"},
-      {kActivations.prefix(), "<u64 h><u64 id>", "Unit: passed proposals waiting for height h"}};
+  return {{kMembers.prefix(), "<pk>", "Unit: a member"},
+          {kValidators.prefix(), "<pk>", "Unit: a validator (cluster mode reads the set here)"},
+          {kNextId.key(), "", "u64 sequence of proposal ids"},
+          {kProposals.prefix(), "<u64 id>", "ProposalRecord"},
+          {kVotes.prefix(), "<u64 id><pk>", "u64 choice (1 yes, 2 no, 3 abstain)"},
+          {kDeadlines.prefix(), "<u64 h><u64 id>", "Unit: open proposals by deadline height"},
+          {kActivations.prefix(), "<u64 h><u64 id>", "Unit: passed proposals waiting for height h"},
+          {kLog.prefix(), "<u64 h><u64 id>", "Unit: the proposal changed in block h (the SQL"}};
 }
 
 std::string GovernanceModule::default_genesis(const DevelopmentAccounts& accounts) const {
@@ -272,6 +286,7 @@ std::string GovernanceModule::default_genesis(const DevelopmentAccounts& account
 
 Status GovernanceModule::init_genesis(StateOverlay& s, const json& section) {
   if (!section.is_object()) return bad_genesis("must be a table");
+  if (section.empty()) return ok();  // no governance on this chain: nothing is governed
   auto m = key_list(section, "members");
   if (!m) return m.status();
   if (m->empty()) return bad_genesis("members must name at least one member");
@@ -373,6 +388,7 @@ void GovernanceModule::execute(const BlockInfo& block, uint64_t id, ProposalReco
     p.error = bounded(s.message);
   }
   kProposals.put(state, id, p);
+  kLog.put(state, {block.height, id}, {});
   events.push_back(
       make_event(OutcomeEvent{id, p.status, p.executed_height, p.error_code, p.error}));
 }
@@ -400,6 +416,7 @@ Status GovernanceModule::on_propose(TxContext& ctx, const ProposePayload& p) {
   r.memo = p.memo;
   kProposals.put(ctx.state, id, r);
   kDeadlines.put(ctx.state, {r.deadline_height, id}, {});
+  kLog.put(ctx.state, {h, id}, {});
   ctx.events.push_back(make_event(
       ProposedEvent{id, r.proposer, r.deadline_height, static_cast<uint32_t>(r.actions.size())}));
   return ok();
@@ -419,6 +436,7 @@ Status GovernanceModule::on_vote(TxContext& ctx, const VotePayload& p) {
   if (kVotes.get(ctx.state, key) == static_cast<uint64_t>(p.choice))
     return error(kDuplicateVote, "already voted " + std::string(choice_name(p.choice)));
   kVotes.put(ctx.state, key, static_cast<uint64_t>(p.choice));
+  kLog.put(ctx.state, {h, p.proposal}, {});
   Tally t = tally(ctx.state, p.proposal);
   ctx.events.push_back(
       make_event(VotedEvent{p.proposal, ctx.tx.sender, p.choice, t.yes, t.no, t.abstain}));
@@ -467,6 +485,7 @@ void GovernanceModule::end_block(BlockContext& ctx) {
     r->status = ProposalStatus::kExpired;
     r->closed_height = h;
     kProposals.put(ctx.state, id, *r);
+    kLog.put(ctx.state, {h, id}, {});
     ctx.events.push_back(make_event(OutcomeEvent{id, r->status, 0, 0, ""}));
   }
 }

@@ -40,6 +40,8 @@
 //   governance/vote/<u64 id><pk>       u64 choice (1 yes, 2 no, 3 abstain)
 //   governance/deadline/<u64 h><u64 id>  Unit: open proposals by deadline height
 //   governance/activate/<u64 h><u64 id>  Unit: passed proposals waiting for height h
+//   governance/log/<u64 h><u64 id>       Unit: the proposal changed in block h (the SQL
+//                                        read model follows this log)
 //
 #pragma once
 
@@ -260,6 +262,8 @@ struct Tally {
 // Votes of current members only.
 Tally tally(const StateReader& s, uint64_t id);
 std::optional<Choice> vote_of(const StateReader& s, uint64_t id, const PublicKey& member);
+// The proposals created, voted on or closed in block `height`, in id order.
+std::vector<uint64_t> changed_in(const StateReader& s, uint64_t height);
 // Visits the proposals in id order while `fn` returns true.
 void each_proposal(const StateReader& s,
                    const std::function<bool(uint64_t, const ProposalRecord&)>& fn);
@@ -268,7 +272,8 @@ class GovernanceModule : public Module {
  public:
   GovernanceModule();
   std::string_view name() const override { return "governance"; }
-  // [governance] members = ["<64 hex>", ...], threshold = N, validators = ["<64 hex>", ...]
+  // [governance] members = ["<64 hex>", ...], threshold = N, validators = ["<64 hex>", ...].
+  // No section: a chain without governance (no members; every proposal is refused).
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   void attach(const std::vector<Module*>& modules) override;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "attest/codes.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
@@ -245,6 +246,36 @@ TEST_F(GovernanceTest, MembersAndValidatorsChangeByProposal) {
   EXPECT_EQ(query("proposals/1")["status"], "passed");
   EXPECT_FALSE(is_member(chain->store(), a.public_key()));
   EXPECT_EQ(propose(a, {set_param("market.retail_tariff", "1")}).code, code(kNotMember));
+}
+
+TEST_F(GovernanceTest, TheAttestationPolicyChangesByProposal) {
+  const Hash32 m = sha256("firmware 2");
+  ASSERT_TRUE(
+      propose(a, {governed_action("meters/add_measurement", meters::MeasurementAction{m})}).ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  EXPECT_FALSE(chain->store().get("meters/meas/" + std::string(m.view())));
+  auto r = vote(b, 0, Choice::kYes);
+  ASSERT_TRUE(r.ok()) << r.message;
+  ASSERT_TRUE(find_event<meters::PolicyEvent>(r));
+  EXPECT_EQ(find_event<meters::PolicyEvent>(r)->change, "add-measurement " + m.hex());
+  EXPECT_TRUE(chain->store().get("meters/meas/" + std::string(m.view())));
+  EXPECT_EQ(query("proposals/0")["changes"][0]["action"], "meters/add_measurement");
+  EXPECT_EQ(query("proposals/0")["changes"][0]["payload"]["measurement"], m.hex());
+  // Refused when proposed: removing what is not there, a root that is no certificate.
+  EXPECT_EQ(propose(a, {governed_action("meters/remove_measurement",
+                                        meters::MeasurementAction{sha256("other")})})
+                .code,
+            code(Code::kNotFound));
+  EXPECT_EQ(
+      propose(a, {governed_action("meters/add_root", meters::RootAction{Bytes{1, 2, 3}})}).code,
+      code(attest::kBadPolicy));
+  // No single key changes it on this chain (no meters authority in its genesis).
+  EXPECT_EQ(chain
+                ->one(a, meters::kPolicy,
+                      meters::encode(meters::PolicyPayload{meters::PolicyOp::kRemoveMeasurement,
+                                                           Bytes(m.bytes.begin(), m.bytes.end())}))
+                .code,
+            code(meters::kNotMeterAuthority));
 }
 
 TEST_F(GovernanceTest, AnActionRefusedAtExecutionFailsTheWholeProposal) {

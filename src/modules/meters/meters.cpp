@@ -426,6 +426,7 @@ MetersModule::MetersModule() : cache_(std::make_unique<KeyCache>()) {
   message(kReading, "meters/reading", &MetersModule::deliver_reading,
           {.malformed = kMalformedReading});
   message(kPolicy, "meters/policy", &MetersModule::deliver_policy);
+  declare_governed_actions();
   event<RegisteredEvent>();
   event<RevokedEvent>();
   event<ReadingEvent>();
@@ -618,6 +619,10 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
 Status MetersModule::deliver_policy(TxContext& ctx, const PolicyPayload& p) {
   if (params(ctx.state).authority != ctx.tx.sender)
     return error(kNotMeterAuthority, "only the meters authority may change the policy");
+  return change_policy(ctx.state, ctx.events, p);
+}
+
+Status change_policy(StateOverlay& state, std::vector<Event>& events, const PolicyPayload& p) {
   std::string what;
   switch (p.op) {
     case PolicyOp::kAddRoot: {
@@ -626,8 +631,8 @@ Status MetersModule::deliver_policy(TxContext& ctx, const PolicyPayload& p) {
       if (!certs || certs->size() != 1)
         return error(attest::kBadPolicy, "add-root needs exactly one DER certificate");
       const Bytes& der = certs->front();
-      ctx.state.put(std::string(kRootPrefix) + std::string(sha256(der).view()),
-                    std::string(der.begin(), der.end()));
+      state.put(std::string(kRootPrefix) + std::string(sha256(der).view()),
+                std::string(der.begin(), der.end()));
       what = "add-root " + sha256(der).hex();
       break;
     }
@@ -638,19 +643,19 @@ Status MetersModule::deliver_policy(TxContext& ctx, const PolicyPayload& p) {
       auto h = Hash32::from_span(p.data.data());
       std::string key = std::string(p.op == PolicyOp::kRemoveRoot ? kRootPrefix : kMeasPrefix) +
                         std::string(h.view());
-      bool present = ctx.state.get(key).has_value();
+      bool present = state.get(key).has_value();
       if (p.op == PolicyOp::kAddMeasurement) {
-        ctx.state.put(key, "");
+        state.put(key, "");
         what = "add-measurement " + h.hex();
       } else {
         if (!present) return error(Code::kNotFound, "policy has no " + h.hex());
-        ctx.state.erase(key);
+        state.erase(key);
         what = (p.op == PolicyOp::kRemoveRoot ? "remove-root " : "remove-measurement ") + h.hex();
       }
       break;
     }
   }
-  ctx.events.push_back(make_event(PolicyEvent{what}));
+  events.push_back(make_event(PolicyEvent{what}));
   return ok();
 }
 

@@ -26,6 +26,13 @@
 //                           4 remove measurement), bytes data (DER certificate, <= 4096,
 //                           or a 32-byte root hash / measurement). Authority only.
 //
+// The attestation policy is the consortium's: governance proposals change it through the
+// governed actions meters/add_root (bytes der, a DER or PEM certificate), meters/remove_root
+// (fixed32 root), meters/add_measurement and meters/remove_measurement (fixed32
+// measurement), see governed.cpp. The genesis option `authority` keeps a single key that
+// may also change it with meters/policy (development chains name the issuer); a chain
+// without it changes its policy by governance only.
+//
 // Registration refusals: BAD_METER_FIELD (microgrid name), the attest codes of
 // verify_evidence (MALFORMED_EVIDENCE, VIRTUAL_NOT_ALLOWED, BAD_QUOTE_SIGNATURE,
 // ATTEST_NONCE_MISMATCH, PCR_MISMATCH, MEASUREMENT_NOT_ALLOWED, UNTRUSTED_CA,
@@ -218,6 +225,25 @@ struct PolicyPayload {
                  codec::field("data", &PolicyPayload::data, codec::max_len(kMaxPolicyData))};
 };
 
+// Governed actions (payloads of governance proposals).
+struct RootAction {
+  Bytes der;  // one certificate, DER or PEM
+  static constexpr auto fields =
+      std::tuple{codec::field("der", &RootAction::der, codec::max_len(kMaxPolicyData))};
+};
+struct RootHashAction {
+  Hash32 root;  // sha256 of the root's DER
+  static constexpr auto fields = std::tuple{codec::field("root", &RootHashAction::root)};
+};
+struct MeasurementAction {
+  Hash32 measurement;
+  static constexpr auto fields =
+      std::tuple{codec::field("measurement", &MeasurementAction::measurement)};
+};
+// The policy change of meters/policy and of the governed actions, without the authority
+// check: BAD_ATTEST_POLICY for a bad certificate, NOT_FOUND for removing what is not there.
+Status change_policy(StateOverlay& state, std::vector<Event>& events, const PolicyPayload& p);
+
 // Events (receipt data: the canonical encoding of these fields).
 inline std::string_view platform_name(attest::Platform p) {
   return p == attest::Platform::kTpm2 ? "tpm2" : "virtual";
@@ -368,6 +394,12 @@ class MetersModule : public Module {
   Status deliver_revoke(TxContext& ctx, const RevokePayload& p);
   Status deliver_reading(TxContext& ctx, const Reading& r);
   Status deliver_policy(TxContext& ctx, const PolicyPayload& p);
+  // Governed actions (governed.cpp).
+  void declare_governed_actions();
+  Status apply_add_root(GovernedContext& ctx, const RootAction& a);
+  Status apply_remove_root(GovernedContext& ctx, const RootHashAction& a);
+  Status apply_add_measurement(GovernedContext& ctx, const MeasurementAction& a);
+  Status apply_remove_measurement(GovernedContext& ctx, const MeasurementAction& a);
   bool verify_reading_signature(const MeterInfo& m, const Hash32& digest,
                                 const Signature& sig) const;
   std::unique_ptr<KeyCache> cache_;
