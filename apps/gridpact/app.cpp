@@ -18,8 +18,10 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   m.push_back(std::make_unique<bank::BankModule>());
   m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
-  m.push_back(std::make_unique<market::MarketModule>());
+  // Governance before the market: development genesis sections follow this order, and
+  // examples append [market] keys to the end of the file.
   m.push_back(std::make_unique<governance::GovernanceModule>());
+  m.push_back(std::make_unique<market::MarketModule>());
   return m;
 }
 
