@@ -195,8 +195,8 @@ struct GovernedContext {
 
 template <typename P>
 struct GovernedOptions {
-  // The check against state (see above). Also the only check at submission, so everything
-  // that can be refused early belongs here; apply may still refuse (its code is recorded).
+  // The check against state (see above), run before apply both in the submission's dry run
+  // and at execution; apply may still refuse (its code is recorded).
   Status (*check)(const StateReader&, const P&) = nullptr;
   // The payload's JSON view; by default its fields' (codec::fields_json).
   json (*view)(const P&) = nullptr;
