@@ -23,7 +23,9 @@ struct Executor::Staged {
 };
 
 Executor::Executor(Store& store, std::vector<Module*> modules, std::string chain_id)
-    : store_(store), modules_(std::move(modules)), chain_id_(std::move(chain_id)) {}
+    : store_(store), modules_(std::move(modules)), chain_id_(std::move(chain_id)) {
+  for (Module* m : modules_) m->attach(modules_);
+}
 
 void Executor::stage(std::shared_ptr<const CommitBatch> batch) {
   staged_ = std::make_shared<Staged>(std::move(batch), store_);

@@ -46,6 +46,8 @@ struct BlockContext {
 struct DevelopmentAccounts {
   PublicKey issuer;  // mints, and stands in for every authority of a development chain
   std::vector<std::pair<PublicKey, uint64_t>> balances;
+  PublicKey validator;             // signs the blocks
+  std::vector<PublicKey> members;  // the consortium (governance): validator, issuer, alice
 };
 
 struct TxTypeInfo {
@@ -159,6 +161,103 @@ class MessageTable {
   std::vector<Entry> entries_;
 };
 
+// ---- Governed actions -------------------------------------------------------------------
+// Actions that no single key may take (trust an attestation root, fund a pool, add a
+// validator). A module declares them in its constructor, like its messages:
+//
+//   governed<AddRootAction>("meters/add_root", &MetersModule::apply_add_root,
+//                           {.check = check_add_root});
+//
+// and the governance module (src/modules/governance) carries them in proposals that the
+// consortium votes on, running them when a proposal passes. Nothing else runs them.
+//   name     "<module>/<action>", unique across the chain
+//   payload  a struct with `fields`: its canonical encoding is what a proposal stores, its
+//            fields' JSON what the API shows
+//   check    against state, just before apply, on the state the proposal's earlier actions
+//            left. A payload that does not decode is refused before it.
+//   apply    writes through the context's overlay; events go to the receipt that executes
+//            the proposal. If any action of a proposal fails, none is applied (the overlay is
+//            dropped) and the proposal is recorded as failed with that action's code.
+// A proposal is checked twice: when it is submitted, by a dry run of all its actions (check
+// and apply, in order, on a scratch copy of that transaction's state; any refusal refuses
+// the proposal), and for real when it executes. So apply must be deterministic and depend
+// only on state, the block and the payload.
+// Parameter changes are not governed actions: governance sends them through
+// ParamRegistry::validate/apply (ledger/params.hpp), so a module only declares its
+// param_table().
+
+struct GovernedContext {
+  const BlockInfo& block;
+  uint64_t proposal;           // the id of the proposal being executed
+  StateOverlay& state;         // dropped if any action of the proposal fails
+  std::vector<Event>& events;  // recorded in the receipt that executes the proposal
+};
+
+template <typename P>
+struct GovernedOptions {
+  // The check against state (see above). Also the only check at submission, so everything
+  // that can be refused early belongs here; apply may still refuse (its code is recorded).
+  Status (*check)(const StateReader&, const P&) = nullptr;
+  // The payload's JSON view; by default its fields' (codec::fields_json).
+  json (*view)(const P&) = nullptr;
+};
+
+class GovernedTable {
+ public:
+  struct Entry {
+    std::string_view name;                                             // "meters/add_root"
+    std::function<Status(const StateReader&, const Bytes&)> validate;  // decode, then check
+    // decode, check, then apply
+    std::function<Status(Module&, GovernedContext&, const Bytes&)> apply;
+    std::function<std::optional<json>(const Bytes&)> view;  // nullopt if undecodable
+  };
+
+  template <codec::Described P, typename Self>
+  void add(std::string_view name, Status (Self::*apply)(GovernedContext&, const P&),
+           GovernedOptions<P> opts = {}) {
+    for (const auto& e : entries_)
+      if (e.name == name)
+        throw std::logic_error("governed action declared twice: " + std::string(name));
+    auto validate = [opts](const StateReader& s, const Bytes& b) -> Result<P> {
+      auto p = codec::decode_fields<P>(b);
+      if (!p) return p.status();
+      if (opts.check)
+        if (Status st = opts.check(s, *p); !st) return st;
+      return p;
+    };
+    Entry e{name, nullptr, nullptr, nullptr};
+    e.validate = [validate](const StateReader& s, const Bytes& b) -> Status {
+      auto p = validate(s, b);
+      return p ? Status::ok() : p.status();
+    };
+    e.apply = [validate, apply](Module& m, GovernedContext& ctx, const Bytes& b) -> Status {
+      auto p = validate(ctx.state, b);
+      if (!p) return p.status();
+      try {
+        return (static_cast<Self&>(m).*apply)(ctx, *p);
+      } catch (const Error& refused) {
+        return refused.status();
+      }
+    };
+    e.view = [opts](const Bytes& b) -> std::optional<json> {
+      auto p = codec::decode_fields<P>(b);
+      if (!p) return std::nullopt;
+      return opts.view ? opts.view(*p) : codec::fields_json(*p);
+    };
+    entries_.push_back(std::move(e));
+  }
+
+  const Entry* find(std::string_view name) const {
+    for (const auto& e : entries_)
+      if (e.name == name) return &e;
+    return nullptr;
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
 // Typed events. An event is a struct with `fields` (codec/fields.hpp) and its type name:
 //   struct TransferEvent { static constexpr std::string_view kType = "bank/transfer"; ... };
 // Its receipt bytes are its canonical encoding (never JSON text); the module declares it
@@ -201,6 +300,12 @@ class Module {
     return e->deliver(*this, ctx);
   }
   virtual void end_block(BlockContext&) {}
+  // Called once by the executor, before genesis, with every module of the chain (this one
+  // included, in execution order): for a module that acts on the others (governance reads
+  // their parameters and governed actions). The modules outlive the executor's use of them.
+  virtual void attach(const std::vector<Module*>&) {}
+  // The actions only governance may run (see "Governed actions" above).
+  const GovernedTable& governed_actions() const { return governed_; }
 
   // JSON view of a payload, for the API and the CLI ({"undecodable": hex} when it does not
   // decode). Derived from the message table.
@@ -245,6 +350,13 @@ class Module {
                MessageOptions<P> opts = {}) {
     messages_.add(type, name, handle, opts);
   }
+  // Declares a governed action: its name ("<module>/<action>"), its payload type P (with
+  // `fields`) and its apply step, a member function of the module. See "Governed actions".
+  template <codec::Described P, typename Self>
+  void governed(std::string_view name, Status (Self::*apply)(GovernedContext&, const P&),
+                GovernedOptions<P> opts = {}) {
+    governed_.add(name, apply, opts);
+  }
   // Declares an event type the module records (see make_event).
   template <codec::Described E>
   void event() {
@@ -262,6 +374,7 @@ class Module {
     return error(Code::kUnknownType, "not a " + std::string(name()) + " transaction");
   }
   MessageTable messages_;
+  GovernedTable governed_;
   std::vector<std::pair<std::string_view, std::optional<json> (*)(std::string_view)>> event_views_;
 };
 

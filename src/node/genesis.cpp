@@ -111,7 +111,12 @@ std::string development_genesis(const std::string& chain_id, const PublicKey& va
     << "time_ms = 0\n\n"
     << "[validator]\npublic_key = \"" << validator.hex() << "\"\n\n"
     << "[block]\ninterval_ms = 100\nidle_interval_ms = 1000\nmax_txs = 5000\n";
-  const DevelopmentAccounts accounts{issuer, balances};
+  // The consortium of a development chain: the validator, the issuer and the first funded
+  // account (the "alice" of `gridpact node --dev`).
+  std::vector<PublicKey> members = {validator, issuer};
+  if (!balances.empty() && balances[0].first != validator && balances[0].first != issuer)
+    members.push_back(balances[0].first);
+  const DevelopmentAccounts accounts{issuer, balances, validator, members};
   for (const Module* m : modules)
     if (std::string section = m->default_genesis(accounts); !section.empty()) s << "\n" << section;
   return s.str();

@@ -40,7 +40,8 @@ struct Genesis {
 };
 
 // A development genesis document for the given keys: the engine's tables, then each
-// module's default section (Module::default_genesis), in the order of `modules`.
+// module's default section (Module::default_genesis), in the order of `modules`. The
+// governance members are the validator, the issuer and the first account of `balances`.
 std::string development_genesis(const std::string& chain_id, const PublicKey& validator,
                                 const PublicKey& issuer,
                                 const std::vector<std::pair<PublicKey, uint64_t>>& balances,
