@@ -276,6 +276,15 @@ Status check_spend(const Transaction&, const SpendOnBidPayload& p) {
   return p.amount == 0 ? error(Code::kZeroAmount, "amount must be positive") : ok();
 }
 
+Status check_drain(const StateReader& s, const DrainPoolAction& a) {
+  if (a.amount == 0) return error(Code::kZeroAmount, "amount must be positive");
+  if (a.to == pool_account()) return error(Code::kSelfTransfer, "drain to the pool itself");
+  if (pool_balance(s) < a.amount)
+    return error(kPoolInsufficient, "drains " + std::to_string(a.amount) + ", the pool holds " +
+                                        std::to_string(pool_balance(s)));
+  return ok();
+}
+
 }  // namespace
 
 TokensModule::TokensModule(size_t workers) : workers_(workers ? workers : worker_count()) {
@@ -285,6 +294,8 @@ TokensModule::TokensModule(size_t workers) : workers_(workers ? workers : worker
   message(kRedeem, "tokens/redeem", &TokensModule::on_redeem, {.check = check_redeem});
   message(kSpendOnBid, "tokens/spend_on_bid", &TokensModule::on_spend_on_bid,
           {.check = check_spend});
+  governed<DrainPoolAction>("tokens/drain_pool", &TokensModule::apply_drain,
+                            {.check = check_drain});
   event<TransferEvent>();
   event<PoolEvent>();
   event<CommitEvent>();
@@ -350,6 +361,13 @@ Status TokensModule::on_spend_on_bid(TxContext& ctx, const SpendOnBidPayload& p)
   if (Status s = detail::debit(ctx.state, ctx.tx.sender, p.amount); !s) return s;
   keys::kCommits.put(ctx.state, p.order, Commitment{ctx.tx.sender, p.amount, o->period});
   ctx.events.push_back(make_event(CommitEvent{p.order, p.amount, o->period}));
+  return ok();
+}
+
+Status TokensModule::apply_drain(GovernedContext& ctx, const DrainPoolAction& a) {
+  if (Status s = drain_pool(ctx.state, a.to, a.amount); !s) return s;
+  ctx.events.push_back(
+      make_event(PoolEvent{"drained", a.to, 0, a.amount, pool_balance(ctx.state)}));
   return ok();
 }
 

@@ -33,10 +33,11 @@
 // Use. Tokens transfer between accounts. The pool is currency in the bank account
 // pool_account() (a key nobody holds): any account funds it; tokens redeem from it at
 // tokens.redeem_rate micro-units per token, never beyond what it holds; governance drains
-// it. A buyer commits tokens to its own open electricity bid; once the bid's period has
-// settled, tokens worth up to the bid's settled energy value are burned and the pool pays
-// the buyer that value in currency (what the pool cannot pay is not burned); the rest of
-// the commitment returns to the buyer. A cancelled or unfilled bid returns all of it.
+// it (the governed action tokens/drain_pool). A buyer commits tokens to its own open electricity
+// bid; once the bid's period has settled, tokens worth up to the bid's settled energy value are
+// burned and the pool pays the buyer that value in currency (what the pool cannot pay is not
+// burned); the rest of the commitment returns to the buyer. A cancelled or unfilled bid returns all
+// of it.
 //
 // Invariants: minted - burned = sum of balances + sum of commitments;
 // funded - redeemed - reimbursed - drained = the pool account's bank balance.
@@ -57,6 +58,8 @@
 // Codes 1700-1799 (register_tokens_codes()).
 #pragma once
 
+#include <array>
+
 #include "ledger/module.hpp"
 #include "modules/meters/meters.hpp"
 
@@ -75,14 +78,13 @@ constexpr size_t kMaxMemo = 128;
 constexpr size_t kMaxHistory = 1000;  // entries per history query
 
 // Error codes: X(constant, number, name, meaning).
-#define GRIDPACT_TOKENS_CODES(X)                                                                 \
-  X(kInsufficientTokens, 1700, "INSUFFICIENT_TOKENS", "the token balance does not cover it")     \
-  X(kPoolInsufficient, 1701, "POOL_INSUFFICIENT", "the pool holds less currency than it owes")   \
-  X(kNotOwnBid, 1702, "NOT_OWN_BID", "the order is not an electricity bid of the sender")        \
-  X(kBidNotOpen, 1703, "BID_NOT_OPEN", "the bid has cleared or is cancelled")                    \
-  X(kAlreadyCommitted, 1704, "ALREADY_COMMITTED", "tokens are already committed to the bid")     \
-  X(kRedeemTooSmall, 1705, "REDEEM_TOO_SMALL", "the amount redeems for no currency at the rate") \
-  X(kNotGovernance, 1706, "NOT_GOVERNANCE", "only a governance decision may do this")
+#define GRIDPACT_TOKENS_CODES(X)                                                               \
+  X(kInsufficientTokens, 1700, "INSUFFICIENT_TOKENS", "the token balance does not cover it")   \
+  X(kPoolInsufficient, 1701, "POOL_INSUFFICIENT", "the pool holds less currency than it owes") \
+  X(kNotOwnBid, 1702, "NOT_OWN_BID", "the order is not an electricity bid of the sender")      \
+  X(kBidNotOpen, 1703, "BID_NOT_OPEN", "the bid has cleared or is cancelled")                  \
+  X(kAlreadyCommitted, 1704, "ALREADY_COMMITTED", "tokens are already committed to the bid")   \
+  X(kRedeemTooSmall, 1705, "REDEEM_TOO_SMALL", "the amount redeems for no currency at the rate")
 GRIDPACT_CODES(kTokensCodes, "tokens", 1700, GRIDPACT_TOKENS_CODES);
 void register_tokens_codes();
 
@@ -108,6 +110,14 @@ struct SpendOnBidPayload {
   uint64_t amount = 0;  // micro-tokens committed
   static constexpr auto fields = std::tuple{codec::field("order", &SpendOnBidPayload::order),
                                             codec::field("amount", &SpendOnBidPayload::amount)};
+};
+// Governed action "tokens/drain_pool" (ledger/module.hpp): only a passed governance
+// proposal pays the pool's currency out.
+struct DrainPoolAction {
+  PublicKey to;
+  uint64_t amount = 0;  // currency micro-units
+  static constexpr auto fields = std::tuple{codec::field("to", &DrainPoolAction::to),
+                                            codec::field("amount", &DrainPoolAction::amount)};
 };
 Bytes encode(const TransferPayload& p);
 Bytes encode(const FundPoolPayload& p);
@@ -260,6 +270,7 @@ class TokensModule : public Module {
   Status on_fund_pool(TxContext& ctx, const FundPoolPayload& p);
   Status on_redeem(TxContext& ctx, const RedeemPayload& p);
   Status on_spend_on_bid(TxContext& ctx, const SpendOnBidPayload& p);
+  Status apply_drain(GovernedContext& ctx, const DrainPoolAction& a);
   size_t workers_;
 };
 

@@ -9,6 +9,7 @@
 #include "ledger/testing.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 
 namespace gridpact::tokens {
@@ -48,6 +49,7 @@ struct TokensTest : ::testing::Test {
   meters::MetersModule meters_module;
   market::MarketModule market_module;
   agreements::AgreementsModule agreements_module{1};
+  governance::GovernanceModule governance_module;
   std::unique_ptr<TokensModule> tokens_module;
   std::unique_ptr<testing::Chain> chain;
   uint64_t now = 10 * P + 5000;  // period 10
@@ -64,10 +66,16 @@ struct TokensTest : ::testing::Test {
         {"meters",
          {{"period_ms", P}, {"allow_virtual", true}, {"authority", issuer.public_key().hex()}}},
         {"market", {{"operator", operator_key.public_key().hex()}, {"settlement_deadline_ms", P}}},
-        {"tokens", tokens}};
+        {"tokens", tokens},
+        {"governance",
+         {{"members",
+           {issuer.public_key().hex(), operator_key.public_key().hex(),
+            sponsor.public_key().hex()}},
+          {"threshold", 2},
+          {"validators", {issuer.public_key().hex()}}}}};
     chain = std::make_unique<testing::Chain>(
         std::vector<Module*>{&bank_module, &agreements_module, &meters_module, &market_module,
-                             tokens_module.get()},
+                             tokens_module.get(), &governance_module},
         genesis, std::string(kChain));
   }
 
@@ -387,12 +395,24 @@ TEST_F(TokensTest, TransferRedeemAndPool) {
   EXPECT_EQ(pool_balance(chain->store()), 100'000u);
   EXPECT_EQ(supply(chain->store()).burned, 2 * kMicroPerToken);
   expect_invariants();
-  // Governance drains the pool (here called directly, as a governance action would).
-  StateOverlay o(chain->store());
-  EXPECT_EQ(drain_pool(o, sponsor.public_key(), 100'001).code, kPoolInsufficient);
-  ASSERT_TRUE(drain_pool(o, sponsor.public_key(), 100'000));
-  EXPECT_EQ(pool_balance(o), 0u);
-  EXPECT_EQ(pool_totals(o).drained, 100'000u);
+  // Only governance drains the pool: two of three members vote a drain_pool action.
+  using namespace governance;
+  auto drain = [&](uint64_t amount) {
+    return governed_action("tokens/drain_pool", DrainPoolAction{sponsor.public_key(), amount});
+  };
+  auto propose = [&](uint64_t amount) {
+    return run(issuer, kPropose, encode(ProposePayload{{drain(amount)}, 10, std::nullopt, ""}));
+  };
+  EXPECT_EQ(propose(100'001).code, code(kPoolInsufficient)) << "refused when proposed";
+  ASSERT_TRUE(propose(100'000).ok());
+  uint64_t sponsor_cash = bank::balance(chain->store(), sponsor.public_key());
+  ASSERT_TRUE(run(issuer, kVote, encode(VotePayload{0, Choice::kYes})).ok());
+  EXPECT_EQ(pool_balance(chain->store()), 100'000u) << "one vote of two";
+  ASSERT_TRUE(run(operator_key, kVote, encode(VotePayload{0, Choice::kYes})).ok());
+  EXPECT_EQ(pool_balance(chain->store()), 0u);
+  EXPECT_EQ(bank::balance(chain->store(), sponsor.public_key()), sponsor_cash + 100'000);
+  EXPECT_EQ(pool_totals(chain->store()).drained, 100'000u);
+  expect_invariants();
 }
 
 TEST_F(TokensTest, BidPaidPartlyInTokens) {
