@@ -9,6 +9,7 @@
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 
 namespace gridpact::cli {
 
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
   m.push_back(std::make_unique<market::MarketModule>());
+  m.push_back(std::make_unique<tokens::TokensModule>());  // after the market: reads its settlement
   return m;
 }
 

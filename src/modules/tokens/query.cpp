@@ -61,10 +61,11 @@ json history_json(const StateReader& s, const PublicKey& who, uint64_t from, uin
                                             {"amount", m.amount},
                                             {"agreement", m.agreement}});
                          auto& b = by_source[src];
-                         b["wh"] = b.value("wh", uint64_t{0}) + m.wh;
-                         b["amount"] = b.value("amount", uint64_t{0}) + m.amount;
-                         auto& p = by_period[std::to_string(std::get<1>(k))];
-                         p[src] = p.value(src, uint64_t{0}) + m.amount;
+                         if (b.is_null()) b = {{"wh", uint64_t{0}}, {"amount", uint64_t{0}}};
+                         b["wh"] = b["wh"].get<uint64_t>() + m.wh;
+                         b["amount"] = b["amount"].get<uint64_t>() + m.amount;
+                         auto& p = by_period[std::to_string(std::get<1>(k))][src];
+                         p = (p.is_null() ? uint64_t{0} : p.get<uint64_t>()) + m.amount;
                          return true;
                        });
   return {{"account", who.hex()},

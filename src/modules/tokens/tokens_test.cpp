@@ -166,6 +166,28 @@ TEST_F(TokensTest, MintsSettledRenewableExportOnce) {
   EXPECT_EQ(r->wh, 2000u);
   EXPECT_TRUE(r->is_virtual);
   EXPECT_EQ(r->rate, kMicroPerToken);
+  // The queries: history by source and period, the mint's factors, the microgrid's mix.
+  auto q = [&](const std::string& path, json params = json::object()) {
+    auto answer = tokens_module->query(chain->store(), path, params);
+    EXPECT_TRUE(answer) << path << ": " << answer.status().to_string();
+    return answer ? *answer : json();
+  };
+  json h = q("history/" + a.pk().hex());
+  ASSERT_EQ(h["entries"].size(), 1u);
+  EXPECT_EQ(h["entries"][0]["source"], "pv");
+  EXPECT_EQ(h["by_source"]["pv"]["amount"], 2 * kMicroPerToken);
+  EXPECT_EQ(h["by_period"]["10"]["pv"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("history/" + a.pk().hex(), {{"from", "11"}})["entries"].size(), 0u);
+  EXPECT_EQ(q("mint/" + a.meters[0].id.hex() + "/10")["rate_per_kwh"], kMicroPerToken);
+  json mg = q("microgrid/mg", {{"account", a.pk().hex()}});
+  EXPECT_EQ(mg["period"], 10u);
+  EXPECT_EQ(mg["sources"]["pv"]["share_ppm"], kPpm);
+  EXPECT_EQ(mg["sources"]["wind"]["scarcity_factor_ppm"], 2 * kPpm);
+  EXPECT_EQ(mg["account"]["sources"], 1u);
+  EXPECT_EQ(q("balance/" + a.pk().hex())["balance"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("supply")["held"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("params")["window_periods"], 96u);
+  EXPECT_FALSE(tokens_module->query(chain->store(), "balance/zz", json::object()));
   tick(20 * P);  // later blocks mint nothing again
   EXPECT_EQ(tokens(a), 2 * kMicroPerToken);
   EXPECT_EQ(supply(chain->store()).minted, 2 * kMicroPerToken);
@@ -279,6 +301,39 @@ TEST_F(TokensTest, SourceTheMicrogridLacksEarnsMorePerKwh) {
   EXPECT_GT(rate(w), rate(p));
   EXPECT_EQ(tokens(wind), 1'600'000u);
   EXPECT_EQ(tokens(pv1), 3'000'000u);
+}
+
+// docs/tokens.md, "Worked example", figure for figure.
+TEST_F(TokensTest, WorkedExampleOfTheDocs) {
+  for (bool capped : {false, true}) {
+    now = 10 * P + 5000;
+    start(capped ? json{{"epoch_cap", 6'000'000}} : json::object());
+    Party alice = party(), bob = party(), carol = party();
+    add_meter(alice, "north", Source::kPv);
+    add_meter(bob, "north", Source::kPv);
+    add_meter(bob, "north", Source::kWind);
+    add_meter(carol, "north", Source::kPv);
+    tick(now + 1000);
+    reading(alice, 0, 10, 4000);
+    reading(bob, 0, 10, 3000);
+    reading(bob, 1, 10, 1000);
+    reading(carol, 0, 10, 2000);
+    finalize(10);
+    if (!capped) {
+      EXPECT_EQ(tokens(alice), 4'000'000u);
+      EXPECT_EQ(rate(minted(bob, 0, 10)), 1'250'000u);
+      EXPECT_EQ(rate(minted(bob, 1, 10)), 2'000'000u);
+      EXPECT_EQ(tokens(bob), 5'750'000u);
+      EXPECT_EQ(tokens(carol), 2'000'000u);
+    } else {
+      EXPECT_EQ(tokens(alice), 2'042'553u);
+      EXPECT_EQ(minted(bob, 0, 10)->amount, 1'914'893u);
+      EXPECT_EQ(minted(bob, 1, 10)->amount, 1'021'276u);
+      EXPECT_EQ(tokens(carol), 1'021'276u);
+      EXPECT_EQ(supply(chain->store()).minted, 5'999'998u);
+    }
+    expect_invariants();
+  }
 }
 
 TEST_F(TokensTest, SplittingOneSourceOverMetersOrAccountsGainsNothing) {
