@@ -57,6 +57,7 @@ register sun sun-home consumer
 register duo duo-pv pv
 register duo duo-wind wind
 register farm farm-pv pv
+register farm farm-pv2 pv   # sells in the market later (its first reading is contiguous)
 
 p=$(( $(now_period) + 1 ))
 say "everyone exports in period $p: sun 3 kWh PV; duo 3 kWh PV + 1 kWh wind; farm 6 kWh PV"
@@ -104,7 +105,7 @@ echo "sun redeemed 2 tokens: currency $cash -> $after"
 
 q=$(( $(now_period) + 2 ))
 say "a bid paid partly in tokens: sun bids for 2 kWh of farm's PV in period $q and commits 0.5 token"
-"$GRIDPACT" tx offer --node "$NODE" --key "$work/farm.json" --meter "$(meter_id "$work/farm-pv.json")" \
+"$GRIDPACT" tx offer --node "$NODE" --key "$work/farm.json" --meter "$(meter_id "$work/farm-pv2.json")" \
   --period "$q" --qty 2000 --price 90000 | jq -e '.receipt.ok' >/dev/null
 "$GRIDPACT" tx bid --node "$NODE" --key "$work/sun.json" --meter "$(meter_id "$work/sun-home.json")" \
   --period "$q" --qty 2000 --price 100000 > "$work/bid.json"
@@ -115,7 +116,7 @@ refuse ALREADY_COMMITTED "$GRIDPACT" tx spend-tokens --node "$NODE" --key "$work
 until [ "$(now_period)" -gt "$q" ]; do sleep 0.3; done
 # Counted before the readings: the block of the last one settles the period.
 cash=$("$GRIDPACT" query --node "$NODE" module "bank/accounts/$(pk "$work/sun.json")" | jq '.balance + .locked')
-reading farm farm-pv "$q" 0 8000 2
+reading farm farm-pv2 "$q" 0 2000 1
 reading sun sun-home "$q" 2000 0 1
 echo "settling ..."
 while "$GRIDPACT" query --node "$NODE" module "tokens/commitments/$order" >/dev/null 2>&1; do sleep 0.5; done

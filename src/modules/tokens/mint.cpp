@@ -2,6 +2,7 @@
 // shared under agreements (the rules are in tokens.hpp and docs/tokens.md).
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "ledger/parallel.hpp"
 #include "modules/agreements/agreements.hpp"
@@ -148,11 +149,13 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
   // The window's aggregates include this period before any rate is computed, so that no
   // rate depends on the order of the meters.
   std::map<std::pair<std::string, uint8_t>, uint64_t> mix;
+  std::set<keys::OwnerSource> owner_sources_seen;
   for (const Export& e : exports) {
     auto src = static_cast<uint8_t>(e.source);
     mix[{e.microgrid, src}] += e.wh;
-    keys::kOwnerSources.put(s, {e.owner, src}, p);
+    owner_sources_seen.insert({e.owner, src});
   }
+  for (const auto& os : owner_sources_seen) keys::kOwnerSources.put(s, os, p);
   std::vector<std::string> grids;
   for (const auto& [k, wh] : mix) {
     keys::kMix.put(s, {k.first, p, k.second}, wh);
@@ -214,23 +217,24 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
   MintedEvent ev{p, exports.size(), 0, 0, 0, uncapped};
   for (size_t i = 0; i < exports.size(); ++i) {
     const Export& e = exports[i];
-    const MintRecord& r = records[i];
-    keys::kMinted.put(s, {e.meter, p}, r);
+    MintRecord& r = records[i];
     ev.wh += e.wh;
     if (e.is_virtual) ev.virtual_wh += e.wh;
     auto c = covered.find(e.meter);
-    std::vector<std::pair<PublicKey, uint64_t>> parts;
-    if (c == covered.end())
-      parts.emplace_back(e.owner, r.amount);
-    else
-      parts = shares_of(c->second, e.owner, r.amount);
-    uint64_t agreement = c == covered.end() ? 0 : c->second.agreement;
-    for (const auto& [who, amount] : parts) {
+    if (c == covered.end()) {
+      // The owner's history reads its meters' records: no entry of its own.
+      if (credit(s, e.owner, r.amount)) ev.amount += r.amount;  // else: a balance at 2^64
+      keys::kMinted.put(s, {e.meter, p}, r);
+      continue;
+    }
+    r.agreement = c->second.agreement;
+    keys::kMinted.put(s, {e.meter, p}, r);
+    for (const auto& [who, amount] : shares_of(c->second, e.owner, r.amount)) {
       // Only what is credited counts as minted (a balance at 2^64 takes no more).
       if (!credit(s, who, amount)) continue;
       ev.amount += amount;
       keys::kHistory.put(s, {who, p, e.meter},
-                         MintShare{e.source, e.is_virtual, e.wh, amount, r.rate, agreement});
+                         MintShare{e.source, e.is_virtual, e.wh, amount, r.rate, r.agreement});
     }
   }
   keys::kEpochs.put(s, epoch, used + ev.amount);

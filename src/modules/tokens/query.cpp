@@ -1,4 +1,6 @@
 // The tokens module's queries: GET /v1/tokens/<path> (docs/openapi.yaml).
+#include <algorithm>
+
 #include "modules/tokens/keys.hpp"
 
 namespace gridpact::tokens {
@@ -39,40 +41,66 @@ json record_json(const MintRecord& r) {
           {"owner_factor_ppm", r.owner_factor_ppm},
           {"scarcity_factor_ppm", r.scarcity_factor_ppm},
           {"rate_per_kwh", r.rate},
-          {"amount", r.amount}};
+          {"amount", r.amount},
+          {"agreement", r.agreement}};
 }
 
+// An account's mints: its own meters' records (all to it, no agreement) and its parts of
+// mints shared under agreements, in (period, meter) order, at most kMaxHistory.
 json history_json(const StateReader& s, const PublicKey& who, uint64_t from, uint64_t to) {
+  using Row = std::tuple<uint64_t, Hash32, MintShare>;
+  std::vector<Row> rows;
+  for (const Hash32& meter : meters::meters_of_owner(s, who, meters::kMaxQueryResults)) {
+    std::optional<keys::MeterPeriod> end;
+    if (to < UINT64_MAX) end = keys::MeterPeriod{meter, to + 1};
+    keys::kMinted.range(s, {meter, from}, end, kMaxHistory + 1,
+                        [&](const keys::MeterPeriod& k, const MintRecord& r) {
+                          if (k.first != meter) return false;  // past the meter's records
+                          if (r.agreement == 0)
+                            rows.emplace_back(
+                                k.second, meter,
+                                MintShare{r.source, r.is_virtual, r.wh, r.amount, r.rate, 0});
+                          return true;
+                        });
+  }
+  std::optional<keys::HistKey> end;
+  if (to < UINT64_MAX) end = keys::HistKey{who, to + 1, Hash32{}};
+  keys::kHistory.range(s, {who, from, Hash32{}}, end, kMaxHistory + 1,
+                       [&](const keys::HistKey& k, const MintShare& m) {
+                         if (std::get<0>(k) != who) return false;  // past the account's
+                         rows.emplace_back(std::get<1>(k), std::get<2>(k), m);
+                         return true;
+                       });
+  std::sort(rows.begin(), rows.end(), [](const Row& x, const Row& y) {
+    return std::tie(std::get<0>(x), std::get<1>(x)) < std::tie(std::get<0>(y), std::get<1>(y));
+  });
+  bool truncated = rows.size() > kMaxHistory;
+  if (truncated) rows.resize(kMaxHistory);
   json entries = json::array();
   json by_source = json::object();
   json by_period = json::object();
-  std::optional<keys::HistKey> end;
-  if (to < UINT64_MAX) end = keys::HistKey{who, to + 1, Hash32{}};
-  keys::kHistory.range(s, {who, from, Hash32{}}, end, kMaxHistory,
-                       [&](const keys::HistKey& k, const MintShare& m) {
-                         if (std::get<0>(k) != who) return false;  // past the account's entries
-                         std::string src(meters::source_name(m.source));
-                         entries.push_back({{"period", std::get<1>(k)},
-                                            {"meter", std::get<2>(k).hex()},
-                                            {"source", src},
-                                            {"virtual", m.is_virtual},
-                                            {"wh", m.wh},
-                                            {"rate_per_kwh", m.rate},
-                                            {"amount", m.amount},
-                                            {"agreement", m.agreement}});
-                         auto& b = by_source[src];
-                         if (b.is_null()) b = {{"wh", uint64_t{0}}, {"amount", uint64_t{0}}};
-                         b["wh"] = b["wh"].get<uint64_t>() + m.wh;
-                         b["amount"] = b["amount"].get<uint64_t>() + m.amount;
-                         auto& p = by_period[std::to_string(std::get<1>(k))][src];
-                         p = (p.is_null() ? uint64_t{0} : p.get<uint64_t>()) + m.amount;
-                         return true;
-                       });
+  for (const auto& [period, meter, m] : rows) {
+    std::string src(meters::source_name(m.source));
+    entries.push_back({{"period", period},
+                       {"meter", meter.hex()},
+                       {"source", src},
+                       {"virtual", m.is_virtual},
+                       {"wh", m.wh},
+                       {"rate_per_kwh", m.rate},
+                       {"amount", m.amount},
+                       {"agreement", m.agreement}});
+    auto& b = by_source[src];
+    if (b.is_null()) b = {{"wh", uint64_t{0}}, {"amount", uint64_t{0}}};
+    b["wh"] = b["wh"].get<uint64_t>() + m.wh;
+    b["amount"] = b["amount"].get<uint64_t>() + m.amount;
+    auto& p = by_period[std::to_string(period)][src];
+    p = (p.is_null() ? uint64_t{0} : p.get<uint64_t>()) + m.amount;
+  }
   return {{"account", who.hex()},
           {"entries", entries},
           {"by_source", by_source},
           {"by_period", by_period},
-          {"truncated", entries.size() >= kMaxHistory}};
+          {"truncated", truncated}};
 }
 
 // A microgrid's mix over the window ending at the last minted period, the factors each

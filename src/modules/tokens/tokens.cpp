@@ -61,6 +61,7 @@ void encode_value(codec::Writer& w, const MintRecord& v) {
   w.fixed(v.owner).u8(static_cast<uint8_t>(v.source)).str(v.microgrid, meters::kMaxMicrogrid);
   w.boolean(v.is_virtual).u64(v.wh).u64(v.rate).u64(v.amount);
   w.u64(v.owner_factor_ppm).u64(v.scarcity_factor_ppm).u64(v.share_ppm).u64(v.sources);
+  w.u64(v.agreement);
 }
 void decode_value(codec::Reader& r, MintRecord& v) {
   v.owner = r.fixed<32>();
@@ -68,7 +69,7 @@ void decode_value(codec::Reader& r, MintRecord& v) {
   v.microgrid = r.str(meters::kMaxMicrogrid);
   v.is_virtual = r.boolean();
   for (uint64_t* x : {&v.wh, &v.rate, &v.amount, &v.owner_factor_ppm, &v.scarcity_factor_ppm,
-                      &v.share_ppm, &v.sources})
+                      &v.share_ppm, &v.sources, &v.agreement})
     *x = r.u64();
 }
 void encode_value(codec::Writer& w, const MintShare& v) {

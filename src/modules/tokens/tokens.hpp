@@ -51,6 +51,8 @@
 //   tokens/commit/[order:32]                    Commitment: owner, amount, period
 //   tokens/minted/[meter:32][period:u64]        MintRecord: the marker and what it minted
 //   tokens/hist/[account:32][period:u64][meter:32]  MintShare: an account's part of a mint
+//                                               shared under an agreement (an owner's own
+//                                               mints are read from its meters' records)
 //   tokens/osrc/[owner:32][source:u8]           u64 last period the owner exported it
 //   tokens/mgx/[microgrid:str][period:u64][source:u8]  u64 Wh exported (kept kMaxWindow)
 //   tokens/epoch/[epoch:u64]                    u64 micro-tokens minted in the epoch
@@ -194,6 +196,7 @@ struct MintRecord {
   bool is_virtual = false;
   uint64_t wh = 0, rate = 0, amount = 0;  // rate: micro-tokens per kWh, before the cap
   uint64_t owner_factor_ppm = 0, scarcity_factor_ppm = 0, share_ppm = 0, sources = 0;
+  uint64_t agreement = 0;  // 0: all to the owner; else shared (MintShare entries)
 };
 struct MintShare {
   meters::Source source = meters::Source::kPv;
