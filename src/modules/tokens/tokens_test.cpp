@@ -336,6 +336,58 @@ TEST_F(TokensTest, WorkedExampleOfTheDocs) {
   }
 }
 
+// A leased system on a host's roof: the host gets the lease's rebate share of the tokens,
+// the owner the rest (the energy revenue shares: all to the owner).
+TEST_F(TokensTest, AgreementSharesTokensBetweenOwnerAndHost) {
+  start();
+  Party owner = party(), host = party();
+  add_meter(owner, "mg", Source::kPv);
+  agreements::Asset a;
+  a.type = agreements::AssetType::kPv;
+  a.capacity_w = 5000;
+  a.meter = owner.meters[0].id;
+  a.microgrid = "mg";
+  a.price_micro_per_kwh = 150'000;
+  a.name = "roof pv";
+  ASSERT_TRUE(run(owner.key, agreements::kRegisterAsset, agreements::encode(a)).ok());
+  agreements::Premises pr;
+  pr.area_m2 = 40;
+  pr.microgrid = "mg";
+  pr.name = "farmhouse";
+  ASSERT_TRUE(run(host.key, agreements::kRegisterPremises, agreements::encode(pr)).ok());
+  agreements::TemplateArgs args;
+  args.asset = get_u64(chain->store(), "agr/next/asset");
+  args.premises = get_u64(chain->store(), "agr/next/prem");
+  args.owner = owner.pk();
+  args.host = host.pk();
+  args.start_ms = 11 * P;
+  args.period_ms = P;
+  args.periods = 10;
+  args.price_micro_per_kwh = 200'000;
+  args.rebate_bps = 2000;  // 20 % of the energy revenue returns to the host
+  auto terms = agreements::lease_template(args);
+  ASSERT_TRUE(run(owner.key, agreements::kPropose, agreements::encode_terms(terms)).ok());
+  uint64_t id = get_u64(chain->store(), "agr/next/agt");
+  ASSERT_TRUE(run(host.key, agreements::kSign,
+                  agreements::encode(agreements::SignPayload{id, agreements::terms_hash(terms)}))
+                  .ok());
+  ASSERT_EQ(agreements::find_agreement(chain->store(), id)->status, agreements::Status8::kActive);
+  tick(now + 1000);
+  reading(owner, 0, 10, 1000);
+  finalize(10);
+  EXPECT_EQ(tokens(host), 200'000u);
+  EXPECT_EQ(tokens(owner), 800'000u);
+  EXPECT_EQ(minted(owner, 0, 10)->agreement, id);
+  json h = *tokens_module->query(chain->store(), "history/" + host.pk().hex(), json::object());
+  ASSERT_EQ(h["entries"].size(), 1u);
+  EXPECT_EQ(h["entries"][0]["agreement"], id);
+  EXPECT_EQ(h["entries"][0]["amount"], 200'000u);
+  json o = *tokens_module->query(chain->store(), "history/" + owner.pk().hex(), json::object());
+  ASSERT_EQ(o["entries"].size(), 1u);
+  EXPECT_EQ(o["entries"][0]["amount"], 800'000u);
+  expect_invariants();
+}
+
 TEST_F(TokensTest, SplittingOneSourceOverMetersOrAccountsGainsNothing) {
   start();
   // Three microgrids alike but for how 3000 Wh of pv is split; each also has 1000 Wh of
