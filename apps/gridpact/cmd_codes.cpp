@@ -8,6 +8,7 @@
 #include "attest/codes.hpp"
 #include "db/sql.hpp"
 #include "modules/agreements/agreements.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 #include "modules/tokens/tokens.hpp"
@@ -27,6 +28,7 @@ const CodeTable* const kAllCodeTables[] = {
     &tokens::kTokensCodes,
     &db::kDbCodes,
     &node_attest::kNodeAttestCodes,
+    &governance::kGovernanceCodes,
 };
 // clang-format on
 
