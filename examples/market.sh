@@ -33,11 +33,14 @@ data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
-cat >> "$data/genesis.toml" <<'EOF'
+# The market's own keys go under [market] (other modules' sections follow it).
+sed -i '/^\[market\]$/r /dev/stdin' "$data/genesis.toml" <<'EOF'
 retail_tariff = 300000
 feed_in_tariff = 80000
 settlement_deadline_ms = 20000
 tax_ppm = 0
+EOF
+cat >> "$data/genesis.toml" <<'EOF'
 
 [market.fees.north]
 north = 0

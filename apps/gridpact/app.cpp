@@ -10,6 +10,7 @@
 #include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 
 namespace gridpact::cli {
 
@@ -22,6 +23,7 @@ std::vector<std::unique_ptr<Module>> make_modules() {
   // examples append [market] keys to the end of the file.
   m.push_back(std::make_unique<governance::GovernanceModule>());
   m.push_back(std::make_unique<market::MarketModule>());
+  m.push_back(std::make_unique<tokens::TokensModule>());  // after the market: reads its settlement
   return m;
 }
 

@@ -11,21 +11,26 @@
 #include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
 namespace {
 
+// One table a line.
+// clang-format off
 const CodeTable* const kAllCodeTables[] = {
     &kBaseCodes,
     &attest::kAttestCodes,
     &meters::kMeterCodes,
     &market::kMarketCodes,
     &agreements::kAgreementsCodes,
+    &tokens::kTokensCodes,
     &db::kDbCodes,
     &node_attest::kNodeAttestCodes,
     &governance::kGovernanceCodes,
 };
+// clang-format on
 
 int print_codes() {
   if (Status s = check_code_tables(kAllCodeTables); !s) return fail(s);

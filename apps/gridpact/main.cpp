@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   gridpact::cli::add_meter_agent_commands(app);
   gridpact::cli::add_market_commands(app);
   gridpact::cli::add_governance_commands(app);
+  gridpact::cli::add_tokens_commands(app);
   gridpact::cli::add_codes_command(app);
   gridpact::cli::add_simulate_command(app);
   try {

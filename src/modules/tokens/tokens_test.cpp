@@ -1,0 +1,606 @@
+// The tokens module on a real chain with the real bank, meters, market and agreements
+// modules: virtual meters registered with attestation evidence, signed readings, a market
+// that clears and settles.
+#include "modules/tokens/tokens.hpp"
+
+#include <gtest/gtest.h>
+
+#include "attest/virtual_platform.hpp"
+#include "ledger/testing.hpp"
+#include "modules/agreements/agreements.hpp"
+#include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
+#include "modules/market/market.hpp"
+
+namespace gridpact::tokens {
+namespace {
+
+constexpr std::string_view kChain = "test";
+constexpr uint64_t P = 900'000;  // period length; the market's settlement deadline too
+using meters::Source;
+
+uint16_t code(Code c) {
+  return static_cast<uint16_t>(c);
+}
+
+KeyPair key(uint64_t n) {
+  FixedBytes<32> seed{};
+  for (int i = 0; i < 8; ++i)
+    seed.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
+  seed.bytes[31] = 0x7e;
+  return KeyPair::from_seed(seed);
+}
+
+struct Meter {
+  KeyPair key;
+  Hash32 id;
+  uint64_t seq = 1, exported = 0, imported = 0;
+};
+struct Party {
+  KeyPair key;
+  std::vector<Meter> meters;
+  PublicKey pk() const { return key.public_key(); }
+};
+
+struct TokensTest : ::testing::Test {
+  KeyPair issuer = key(1), operator_key = key(2), sponsor = key(3);
+  uint64_t next_key = 100;
+  bank::BankModule bank_module;
+  meters::MetersModule meters_module;
+  market::MarketModule market_module;
+  agreements::AgreementsModule agreements_module{1};
+  governance::GovernanceModule governance_module;
+  std::unique_ptr<TokensModule> tokens_module;
+  std::unique_ptr<testing::Chain> chain;
+  uint64_t now = 10 * P + 5000;  // period 10
+
+  void start(json tokens = json::object(), size_t workers = 1, bool allow_virtual = true) {
+    tokens_module = std::make_unique<TokensModule>(workers);
+    tokens["allow_virtual"] = allow_virtual;
+    json genesis = {
+        {"bank",
+         {{"issuer", issuer.public_key().hex()},
+          {"balances",
+           {{sponsor.public_key().hex(), 100'000'000},
+            {operator_key.public_key().hex(), 1'000'000}}}}},
+        {"meters",
+         {{"period_ms", P}, {"allow_virtual", true}, {"authority", issuer.public_key().hex()}}},
+        {"market", {{"operator", operator_key.public_key().hex()}, {"settlement_deadline_ms", P}}},
+        {"tokens", tokens},
+        {"governance",
+         {{"members",
+           {issuer.public_key().hex(), operator_key.public_key().hex(),
+            sponsor.public_key().hex()}},
+          {"threshold", 2},
+          {"validators", {issuer.public_key().hex()}}}}};
+    chain = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&bank_module, &agreements_module, &meters_module, &market_module,
+                             tokens_module.get(), &governance_module},
+        genesis, std::string(kChain));
+  }
+
+  Party party() { return Party{key(next_key++), {}}; }
+
+  Transaction registration(Party& p, const std::string& mg, Source source) {
+    Meter m{key(next_key++), {}};
+    meters::RegisterPayload r;
+    r.microgrid = mg;
+    r.source = source;
+    r.location = "roof";
+    r.firmware_version = "sim-1";
+    Bytes k(m.key.public_key().bytes.begin(), m.key.public_key().bytes.end());
+    auto nonce = attest::attestation_nonce(kChain, k, meters::registration_challenge(p.pk(), r));
+    r.evidence = attest::encode_evidence(attest::make_virtual_evidence(m.key, nonce));
+    m.id = meters::meter_id_of(k);
+    p.meters.push_back(m);
+    return chain->sign(p.key, meters::kRegister, meters::encode(r));
+  }
+  void add_meter(Party& p, const std::string& mg, Source source) {
+    auto rc = chain->block({registration(p, mg, source)}, now += 1000).at(0);
+    ASSERT_TRUE(rc.ok()) << rc.message;
+  }
+  Transaction reading_tx(Party& p, size_t i, uint64_t period, uint64_t export_wh,
+                         uint64_t import_wh = 0) {
+    Meter& m = p.meters.at(i);
+    m.exported += export_wh;
+    m.imported += import_wh;
+    meters::Reading r{m.id, period, m.seq++, m.imported, m.exported, {}};
+    meters::sign_virtual(r, kChain, m.key);
+    return chain->sign(p.key, meters::kReading, meters::encode(r));
+  }
+  void reading(Party& p, size_t i, uint64_t period, uint64_t export_wh, uint64_t import_wh = 0) {
+    auto rc = chain->block({reading_tx(p, i, period, export_wh, import_wh)}, now += 1000).at(0);
+    ASSERT_TRUE(rc.ok()) << rc.message;
+  }
+  Receipt run(const KeyPair& k, uint16_t type, Bytes payload) {
+    return chain->one(k, type, std::move(payload), now += 1000);
+  }
+  // Advances block time to `t` with an empty block (end_block runs).
+  void tick(uint64_t t) {
+    now = std::max(now + 1000, t);
+    chain->block({}, now);
+  }
+  // Past the point where `period` is final: its end plus the settlement deadline.
+  void finalize(uint64_t period) { tick((period + 2) * P + 1); }
+
+  uint64_t tokens(const Party& p) { return balance(chain->store(), p.pk()); }
+  std::optional<MintRecord> minted(const Party& p, size_t i, uint64_t period) {
+    return mint_record(chain->store(), p.meters.at(i).id, period);
+  }
+  void expect_invariants() {
+    Supply s = supply(chain->store());
+    EXPECT_EQ(s.minted - s.burned, holdings(chain->store()));
+    PoolTotals t = pool_totals(chain->store());
+    EXPECT_EQ(t.funded - t.redeemed - t.reimbursed - t.drained, pool_balance(chain->store()));
+    EXPECT_EQ(bank::supply(chain->store()), bank::holdings(chain->store()));
+  }
+  std::map<std::string, std::string> snapshot(const char* prefix) {
+    std::map<std::string, std::string> m;
+    chain->store().scan(prefix, [&](std::string_view k, std::string_view v) {
+      m.emplace(k, v);
+      return true;
+    });
+    return m;
+  }
+};
+
+TEST_F(TokensTest, SchemaMatchesHeader) {
+  TokensModule m(1);
+  auto drift = testing::schema_drift(m, GRIDPACT_SOURCE_DIR "/src/modules/tokens/tokens.hpp");
+  EXPECT_TRUE(drift.empty()) << drift.front();
+}
+
+TEST_F(TokensTest, MintsSettledRenewableExportOnce) {
+  start();
+  Party a = party();
+  add_meter(a, "mg", Source::kPv);
+  tick(now + 1000);  // the first block after genesis sets where minting starts: period 10
+  reading(a, 0, 10, 2000);
+  tick(12 * P - 1);  // period 10 ends at 11P; final one deadline (P) later, at 12P ...
+  EXPECT_EQ(tokens(a), 0u) << "minted before the period was final";
+  tick(12 * P);  // ... in the first block at or after it
+  // One source, alone in its microgrid: base rate 1 token per kWh, factors 1.
+  EXPECT_EQ(tokens(a), 2 * kMicroPerToken);
+  auto r = minted(a, 0, 10);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->wh, 2000u);
+  EXPECT_TRUE(r->is_virtual);
+  EXPECT_EQ(r->rate, kMicroPerToken);
+  // The queries: history by source and period, the mint's factors, the microgrid's mix.
+  auto q = [&](const std::string& path, json params = json::object()) {
+    auto answer = tokens_module->query(chain->store(), path, params);
+    EXPECT_TRUE(answer) << path << ": " << answer.status().to_string();
+    return answer ? *answer : json();
+  };
+  json h = q("history/" + a.pk().hex());
+  ASSERT_EQ(h["entries"].size(), 1u);
+  EXPECT_EQ(h["entries"][0]["source"], "pv");
+  EXPECT_EQ(h["by_source"]["pv"]["amount"], 2 * kMicroPerToken);
+  EXPECT_EQ(h["by_period"]["10"]["pv"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("history/" + a.pk().hex(), {{"from", "11"}})["entries"].size(), 0u);
+  EXPECT_EQ(q("mint/" + a.meters[0].id.hex() + "/10")["rate_per_kwh"], kMicroPerToken);
+  json mg = q("microgrid/mg", {{"account", a.pk().hex()}});
+  EXPECT_EQ(mg["period"], 10u);
+  EXPECT_EQ(mg["sources"]["pv"]["share_ppm"], kPpm);
+  EXPECT_EQ(mg["sources"]["wind"]["scarcity_factor_ppm"], 2 * kPpm);
+  EXPECT_EQ(mg["account"]["sources"], 1u);
+  EXPECT_EQ(q("balance/" + a.pk().hex())["balance"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("supply")["held"], 2 * kMicroPerToken);
+  EXPECT_EQ(q("params")["window_periods"], 96u);
+  EXPECT_FALSE(tokens_module->query(chain->store(), "balance/zz", json::object()));
+  tick(20 * P);  // later blocks mint nothing again
+  EXPECT_EQ(tokens(a), 2 * kMicroPerToken);
+  EXPECT_EQ(supply(chain->store()).minted, 2 * kMicroPerToken);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, NonRenewableRevokedAndVirtualEnergyMintsNothing) {
+  start();
+  Party batt = party(), grid = party(), home = party(), gone = party(), ok = party();
+  add_meter(batt, "mg", Source::kBattery);
+  add_meter(grid, "mg", Source::kGrid);
+  add_meter(home, "mg", Source::kConsumer);
+  add_meter(gone, "mg", Source::kWind);
+  add_meter(ok, "mg", Source::kPv);
+  tick(now + 1000);
+  for (Party* p : {&batt, &grid, &home, &gone, &ok}) reading(*p, 0, 10, 1000);
+  auto rc =
+      run(gone.key, meters::kRevoke, meters::encode(meters::RevokePayload{gone.meters[0].id}));
+  ASSERT_TRUE(rc.ok()) << rc.message;
+  finalize(10);
+  EXPECT_EQ(tokens(batt), 0u);
+  EXPECT_EQ(tokens(grid), 0u);
+  EXPECT_EQ(tokens(home), 0u);
+  EXPECT_EQ(tokens(gone), 0u);
+  EXPECT_FALSE(minted(gone, 0, 10));
+  EXPECT_GT(tokens(ok), 0u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, VirtualMetersMintOnlyWhereGenesisAllows) {
+  start(json::object(), 1, /*allow_virtual=*/false);
+  Party a = party();
+  add_meter(a, "mg", Source::kPv);
+  tick(now + 1000);
+  reading(a, 0, 10, 1000);
+  finalize(10);
+  EXPECT_EQ(tokens(a), 0u);
+  EXPECT_FALSE(minted(a, 0, 10));
+}
+
+TEST_F(TokensTest, UnsettledMarketPeriodWaits) {
+  start();
+  Party seller = party(), buyer = party();
+  add_meter(seller, "mg", Source::kPv);
+  add_meter(buyer, "mg", Source::kConsumer);
+  ASSERT_TRUE(
+      run(issuer, bank::kMint, bank::encode(bank::MintPayload{buyer.pk(), 10'000'000})).ok());
+  tick(now + 1000);
+  ASSERT_TRUE(run(seller.key, market::kOffer,
+                  market::encode(
+                      market::OfferPayload{"electricity", 11, 1000, 50'000, seller.meters[0].id}))
+                  .ok());
+  market::BidPayload b;
+  b.period = 11;
+  b.qty = 1000;
+  b.price = 100'000;
+  b.meter = buyer.meters[0].id;
+  ASSERT_TRUE(run(buyer.key, market::kBid, market::encode(b)).ok());
+  tick(11 * P + 10);  // cleared at the gate
+  reading(seller, 0, 11, 1000);
+  // The buyer's reading is missing: the market waits until its deadline (12P + P).
+  tick(13 * P - 10);
+  EXPECT_EQ(tokens(seller), 0u);
+  tick(13 * P + 1);
+  EXPECT_EQ(tokens(seller), kMicroPerToken);
+  expect_invariants();
+}
+
+// Rate per kWh of a meter's mint in a period.
+uint64_t rate(const std::optional<MintRecord>& r) {
+  return r ? r->rate : 0;
+}
+
+TEST_F(TokensTest, SecondSourceRaisesTheOwnersRewardPerKwh) {
+  start();
+  Party pv_only = party(), pv_wind = party();
+  add_meter(pv_only, "mg", Source::kPv);
+  add_meter(pv_wind, "mg", Source::kPv);
+  add_meter(pv_wind, "mg", Source::kWind);
+  tick(now + 1000);
+  reading(pv_only, 0, 10, 1000);
+  reading(pv_wind, 0, 10, 1000);
+  reading(pv_wind, 1, 10, 1000);
+  finalize(10);
+  // Same source, same microgrid: only the owner factor differs.
+  auto a = minted(pv_only, 0, 10), b = minted(pv_wind, 0, 10);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->sources, 1u);
+  EXPECT_EQ(b->sources, 2u);
+  EXPECT_GT(rate(b), rate(a));
+  EXPECT_EQ(b->owner_factor_ppm, kPpm + 250'000);
+  // And per kWh over everything each exported.
+  EXPECT_GT(tokens(pv_wind) / 2, tokens(pv_only));
+}
+
+TEST_F(TokensTest, SourceTheMicrogridLacksEarnsMorePerKwh) {
+  start();
+  Party pv1 = party(), pv2 = party(), pv3 = party(), wind = party();
+  for (Party* p : {&pv1, &pv2, &pv3}) add_meter(*p, "mg", Source::kPv);
+  add_meter(wind, "mg", Source::kWind);
+  tick(now + 1000);
+  for (Party* p : {&pv1, &pv2, &pv3}) reading(*p, 0, 10, 3000);
+  reading(wind, 0, 10, 1000);
+  finalize(10);
+  auto w = minted(wind, 0, 10), p = minted(pv1, 0, 10);
+  ASSERT_TRUE(w && p);
+  EXPECT_EQ(w->share_ppm, 100'000u);  // 1000 of 10000 Wh
+  EXPECT_EQ(p->scarcity_factor_ppm, kPpm);
+  // 1e6 + 1e6 x (250000 - 100000) / 250000
+  EXPECT_EQ(w->scarcity_factor_ppm, 1'600'000u);
+  EXPECT_GT(rate(w), rate(p));
+  EXPECT_EQ(tokens(wind), 1'600'000u);
+  EXPECT_EQ(tokens(pv1), 3'000'000u);
+}
+
+// docs/tokens.md, "Worked example", figure for figure.
+TEST_F(TokensTest, WorkedExampleOfTheDocs) {
+  for (bool capped : {false, true}) {
+    now = 10 * P + 5000;
+    start(capped ? json{{"epoch_cap", 6'000'000}} : json::object());
+    Party alice = party(), bob = party(), carol = party();
+    add_meter(alice, "north", Source::kPv);
+    add_meter(bob, "north", Source::kPv);
+    add_meter(bob, "north", Source::kWind);
+    add_meter(carol, "north", Source::kPv);
+    tick(now + 1000);
+    reading(alice, 0, 10, 4000);
+    reading(bob, 0, 10, 3000);
+    reading(bob, 1, 10, 1000);
+    reading(carol, 0, 10, 2000);
+    finalize(10);
+    if (!capped) {
+      EXPECT_EQ(tokens(alice), 4'000'000u);
+      EXPECT_EQ(rate(minted(bob, 0, 10)), 1'250'000u);
+      EXPECT_EQ(rate(minted(bob, 1, 10)), 2'000'000u);
+      EXPECT_EQ(tokens(bob), 5'750'000u);
+      EXPECT_EQ(tokens(carol), 2'000'000u);
+    } else {
+      EXPECT_EQ(tokens(alice), 2'042'553u);
+      EXPECT_EQ(minted(bob, 0, 10)->amount, 1'914'893u);
+      EXPECT_EQ(minted(bob, 1, 10)->amount, 1'021'276u);
+      EXPECT_EQ(tokens(carol), 1'021'276u);
+      EXPECT_EQ(supply(chain->store()).minted, 5'999'998u);
+    }
+    expect_invariants();
+  }
+}
+
+// A leased system on a host's roof: the host gets the lease's rebate share of the tokens,
+// the owner the rest (the energy revenue shares: all to the owner).
+TEST_F(TokensTest, AgreementSharesTokensBetweenOwnerAndHost) {
+  start();
+  Party owner = party(), host = party();
+  add_meter(owner, "mg", Source::kPv);
+  agreements::Asset a;
+  a.type = agreements::AssetType::kPv;
+  a.capacity_w = 5000;
+  a.meter = owner.meters[0].id;
+  a.microgrid = "mg";
+  a.price_micro_per_kwh = 150'000;
+  a.name = "roof pv";
+  ASSERT_TRUE(run(owner.key, agreements::kRegisterAsset, agreements::encode(a)).ok());
+  agreements::Premises pr;
+  pr.area_m2 = 40;
+  pr.microgrid = "mg";
+  pr.name = "farmhouse";
+  ASSERT_TRUE(run(host.key, agreements::kRegisterPremises, agreements::encode(pr)).ok());
+  agreements::TemplateArgs args;
+  args.asset = get_u64(chain->store(), "agr/next/asset");
+  args.premises = get_u64(chain->store(), "agr/next/prem");
+  args.owner = owner.pk();
+  args.host = host.pk();
+  args.start_ms = 11 * P;
+  args.period_ms = P;
+  args.periods = 10;
+  args.price_micro_per_kwh = 200'000;
+  args.rebate_bps = 2000;  // 20 % of the energy revenue returns to the host
+  auto terms = agreements::lease_template(args);
+  ASSERT_TRUE(run(owner.key, agreements::kPropose, agreements::encode_terms(terms)).ok());
+  uint64_t id = get_u64(chain->store(), "agr/next/agt");
+  ASSERT_TRUE(run(host.key, agreements::kSign,
+                  agreements::encode(agreements::SignPayload{id, agreements::terms_hash(terms)}))
+                  .ok());
+  ASSERT_EQ(agreements::find_agreement(chain->store(), id)->status, agreements::Status8::kActive);
+  tick(now + 1000);
+  reading(owner, 0, 10, 1000);
+  finalize(10);
+  EXPECT_EQ(tokens(host), 200'000u);
+  EXPECT_EQ(tokens(owner), 800'000u);
+  EXPECT_EQ(minted(owner, 0, 10)->agreement, id);
+  json h = *tokens_module->query(chain->store(), "history/" + host.pk().hex(), json::object());
+  ASSERT_EQ(h["entries"].size(), 1u);
+  EXPECT_EQ(h["entries"][0]["agreement"], id);
+  EXPECT_EQ(h["entries"][0]["amount"], 200'000u);
+  json o = *tokens_module->query(chain->store(), "history/" + owner.pk().hex(), json::object());
+  ASSERT_EQ(o["entries"].size(), 1u);
+  EXPECT_EQ(o["entries"][0]["amount"], 800'000u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, SplittingOneSourceOverMetersOrAccountsGainsNothing) {
+  start();
+  // Three microgrids alike but for how 3000 Wh of pv is split; each also has 1000 Wh of
+  // wind, so the scarcity factors are in play.
+  Party one = party(), many_meters = party();
+  std::vector<Party> many_accounts = {party(), party(), party()};
+  std::vector<Party> winds = {party(), party(), party()};
+  add_meter(one, "mg1", Source::kPv);
+  for (int i = 0; i < 3; ++i) add_meter(many_meters, "mg2", Source::kPv);
+  for (auto& p : many_accounts) add_meter(p, "mg3", Source::kPv);
+  for (int i = 0; i < 3; ++i)
+    add_meter(winds[static_cast<size_t>(i)], "mg" + std::to_string(i + 1), Source::kWind);
+  tick(now + 1000);
+  reading(one, 0, 10, 3000);
+  for (size_t i = 0; i < 3; ++i) reading(many_meters, i, 10, 1000);
+  for (auto& p : many_accounts) reading(p, 0, 10, 1000);
+  for (auto& p : winds) reading(p, 0, 10, 1000);
+  finalize(10);
+  uint64_t split_accounts = 0;
+  for (auto& p : many_accounts) split_accounts += tokens(p);
+  EXPECT_GT(tokens(one), 0u);
+  EXPECT_EQ(tokens(many_meters), tokens(one));
+  EXPECT_EQ(split_accounts, tokens(one));
+  for (auto& p : winds) EXPECT_EQ(tokens(p), tokens(winds[0]));
+}
+
+TEST_F(TokensTest, EpochCapScalesAPeriodProRata) {
+  start({{"epoch_cap", 1'500'000}, {"epoch_periods", 4}});
+  Party a = party(), b = party();
+  add_meter(a, "mg", Source::kPv);
+  add_meter(b, "mg", Source::kPv);
+  tick(now + 1000);
+  reading(a, 0, 10, 1000);  // 1,000,000 uncapped
+  reading(b, 0, 10, 2000);  // 2,000,000 uncapped
+  finalize(10);
+  EXPECT_EQ(tokens(a), 500'000u);
+  EXPECT_EQ(tokens(b), 1'000'000u);
+  // The epoch (periods 8-11) is full: period 11 mints nothing; period 12 starts a new one.
+  reading(a, 0, 11, 1000);
+  finalize(11);
+  EXPECT_EQ(tokens(a), 500'000u);
+  reading(a, 0, 12, 1000);
+  finalize(12);
+  EXPECT_EQ(tokens(a), 1'500'000u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, SameStateForAnyNumberOfThreads) {
+  std::map<std::string, std::string> first;
+  for (size_t workers : {1, 4}) {
+    next_key = 100;
+    now = 10 * P + 5000;
+    start(json::object(), workers);
+    std::vector<Party> parties;
+    for (int i = 0; i < 40; ++i) parties.push_back(party());
+    std::vector<Transaction> regs;
+    const Source kinds[] = {Source::kPv, Source::kWind, Source::kHydro, Source::kBiomass};
+    for (size_t i = 0; i < parties.size(); ++i)
+      for (size_t j = 0; j <= i % 4; ++j)
+        regs.push_back(registration(parties[i], "mg" + std::to_string(i % 3), kinds[(i + j) % 4]));
+    for (const auto& rc : chain->block(regs, now += 1000)) ASSERT_TRUE(rc.ok()) << rc.message;
+    std::vector<Transaction> reads;
+    for (auto& p : parties)
+      for (size_t j = 0; j < p.meters.size(); ++j)
+        reads.push_back(reading_tx(p, j, 10, 500 + 37 * j + p.pk().bytes[0]));
+    for (const auto& rc : chain->block(reads, now += 1000)) ASSERT_TRUE(rc.ok()) << rc.message;
+    finalize(10);
+    auto snap = snapshot("tokens/");
+    EXPECT_GT(supply(chain->store()).minted, 0u);
+    if (workers == 1)
+      first = snap;
+    else
+      EXPECT_EQ(snap, first);
+    expect_invariants();
+  }
+}
+
+TEST_F(TokensTest, TransferRedeemAndPool) {
+  start({{"redeem_rate", 200'000}});  // 0.2 currency per token
+  Party a = party(), b = party();
+  add_meter(a, "mg", Source::kPv);
+  tick(now + 1000);
+  reading(a, 0, 10, 5000);
+  finalize(10);
+  ASSERT_EQ(tokens(a), 5 * kMicroPerToken);
+  auto before = snapshot("tokens/");
+  // Refused, changing nothing.
+  auto rc = run(a.key, kTransfer, encode(TransferPayload{b.pk(), 6 * kMicroPerToken, ""}));
+  EXPECT_EQ(rc.code, code(kInsufficientTokens));
+  rc = run(a.key, kRedeem, encode(RedeemPayload{kMicroPerToken}));
+  EXPECT_EQ(rc.code, code(kPoolInsufficient)) << "the pool is empty";
+  EXPECT_EQ(snapshot("tokens/"), before);
+
+  ASSERT_TRUE(
+      run(a.key, kTransfer, encode(TransferPayload{b.pk(), 2 * kMicroPerToken, "gift"})).ok());
+  EXPECT_EQ(tokens(a), 3 * kMicroPerToken);
+  EXPECT_EQ(tokens(b), 2 * kMicroPerToken);
+  ASSERT_TRUE(run(sponsor, kFundPool, encode(FundPoolPayload{500'000})).ok());
+  EXPECT_EQ(pool_balance(chain->store()), 500'000u);
+  before = snapshot("tokens/");
+  rc = run(b.key, kRedeem, encode(RedeemPayload{3 * kMicroPerToken}));
+  EXPECT_EQ(rc.code, code(kInsufficientTokens));
+  rc = run(a.key, kRedeem, encode(RedeemPayload{3 * kMicroPerToken}));  // pays 600,000
+  EXPECT_EQ(rc.code, code(kPoolInsufficient));
+  rc = run(a.key, kRedeem, encode(RedeemPayload{4}));  // pays 0.8 micro-units
+  EXPECT_EQ(rc.code, code(kRedeemTooSmall));
+  EXPECT_EQ(snapshot("tokens/"), before);
+
+  uint64_t cash = bank::balance(chain->store(), a.pk());
+  ASSERT_TRUE(run(a.key, kRedeem, encode(RedeemPayload{2 * kMicroPerToken})).ok());
+  EXPECT_EQ(bank::balance(chain->store(), a.pk()), cash + 400'000);
+  EXPECT_EQ(pool_balance(chain->store()), 100'000u);
+  EXPECT_EQ(supply(chain->store()).burned, 2 * kMicroPerToken);
+  expect_invariants();
+  // Only governance drains the pool: two of three members vote a drain_pool action.
+  using namespace governance;
+  auto drain = [&](uint64_t amount) {
+    return governed_action("tokens/drain_pool", DrainPoolAction{sponsor.public_key(), amount});
+  };
+  auto propose = [&](uint64_t amount) {
+    return run(issuer, kPropose, encode(ProposePayload{{drain(amount)}, 10, std::nullopt, ""}));
+  };
+  EXPECT_EQ(propose(100'001).code, code(kPoolInsufficient)) << "refused when proposed";
+  ASSERT_TRUE(propose(100'000).ok());
+  uint64_t sponsor_cash = bank::balance(chain->store(), sponsor.public_key());
+  ASSERT_TRUE(run(issuer, kVote, encode(VotePayload{0, Choice::kYes})).ok());
+  EXPECT_EQ(pool_balance(chain->store()), 100'000u) << "one vote of two";
+  ASSERT_TRUE(run(operator_key, kVote, encode(VotePayload{0, Choice::kYes})).ok());
+  EXPECT_EQ(pool_balance(chain->store()), 0u);
+  EXPECT_EQ(bank::balance(chain->store(), sponsor.public_key()), sponsor_cash + 100'000);
+  EXPECT_EQ(pool_totals(chain->store()).drained, 100'000u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, BidPaidPartlyInTokens) {
+  start({{"redeem_rate", 100'000}});  // 0.1 currency per token
+  Party seller = party(), buyer = party(), other = party();
+  add_meter(seller, "mg", Source::kPv);
+  add_meter(buyer, "mg", Source::kPv);  // the buyer also generates: it earns tokens
+  add_meter(buyer, "mg", Source::kConsumer);
+  ASSERT_TRUE(
+      run(issuer, bank::kMint, bank::encode(bank::MintPayload{buyer.pk(), 10'000'000})).ok());
+  ASSERT_TRUE(run(sponsor, kFundPool, encode(FundPoolPayload{1'000'000})).ok());
+  tick(now + 1000);
+  reading(buyer, 0, 10, 1000);
+  finalize(10);
+  ASSERT_EQ(tokens(buyer), kMicroPerToken);  // worth 100,000 micro-units
+
+  // Period 13: the seller offers 2000 Wh at 80,000 per kWh; the buyer bids for it.
+  ASSERT_TRUE(run(seller.key, market::kOffer,
+                  market::encode(
+                      market::OfferPayload{"electricity", 13, 2000, 80'000, seller.meters[0].id}))
+                  .ok());
+  market::BidPayload b;
+  b.period = 13;
+  b.qty = 2000;
+  b.price = 80'000;
+  b.meter = buyer.meters[1].id;
+  auto bid_tx = chain->sign(buyer.key, market::kBid, market::encode(b));
+  ASSERT_TRUE(chain->block({bid_tx}, now += 1000).at(0).ok());
+  Hash32 order = bid_tx.id();
+  auto before = snapshot("tokens/");
+  EXPECT_EQ(run(other.key, kSpendOnBid, encode(SpendOnBidPayload{order, 1})).code,
+            code(kNotOwnBid));
+  EXPECT_EQ(run(buyer.key, kSpendOnBid, encode(SpendOnBidPayload{order, 2 * kMicroPerToken})).code,
+            code(kInsufficientTokens));
+  EXPECT_EQ(snapshot("tokens/"), before);
+  ASSERT_TRUE(run(buyer.key, kSpendOnBid, encode(SpendOnBidPayload{order, 600'000})).ok());
+  EXPECT_EQ(run(buyer.key, kSpendOnBid, encode(SpendOnBidPayload{order, 1})).code,
+            code(kAlreadyCommitted));
+  EXPECT_EQ(tokens(buyer), 400'000u);
+  expect_invariants();
+
+  tick(13 * P + 10);  // cleared at the gate
+  reading(seller, 0, 13, 2000);
+  reading(buyer, 1, 13, 0, 2000);
+  uint64_t pool = pool_balance(chain->store());
+  tick(14 * P + 10);  // settled: 2000 Wh x 80,000 / 1000 = 160,000 micro-units of energy
+  EXPECT_FALSE(commitment(chain->store(), order));
+  // 600,000 micro-tokens are worth 60,000 micro-units: all burned, the pool pays 60,000.
+  EXPECT_EQ(pool_balance(chain->store()), pool - 60'000);
+  // The buyer paid 160,000 for its energy and got 60,000 back: net 100,000.
+  EXPECT_EQ(bank::balance(chain->store(), buyer.pk()), 10'000'000u - 160'000 + 60'000);
+  EXPECT_EQ(supply(chain->store()).burned, 600'000u);
+  EXPECT_EQ(tokens(buyer), 400'000u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, CancelledBidReturnsItsTokens) {
+  start();
+  Party buyer = party();
+  add_meter(buyer, "mg", Source::kPv);
+  add_meter(buyer, "mg", Source::kConsumer);
+  ASSERT_TRUE(
+      run(issuer, bank::kMint, bank::encode(bank::MintPayload{buyer.pk(), 10'000'000})).ok());
+  tick(now + 1000);
+  reading(buyer, 0, 10, 1000);
+  finalize(10);
+  market::BidPayload b;
+  b.period = 14;
+  b.qty = 1000;
+  b.price = 50'000;
+  b.meter = buyer.meters[1].id;
+  auto bid_tx = chain->sign(buyer.key, market::kBid, market::encode(b));
+  ASSERT_TRUE(chain->block({bid_tx}, now += 1000).at(0).ok());
+  ASSERT_TRUE(run(buyer.key, kSpendOnBid, encode(SpendOnBidPayload{bid_tx.id(), 700'000})).ok());
+  ASSERT_TRUE(
+      run(buyer.key, market::kCancel, market::encode(market::CancelPayload{bid_tx.id()})).ok());
+  tick(15 * P + 10);
+  EXPECT_EQ(tokens(buyer), kMicroPerToken);
+  EXPECT_EQ(supply(chain->store()).burned, 0u);
+  expect_invariants();
+}
+
+}  // namespace
+}  // namespace gridpact::tokens
