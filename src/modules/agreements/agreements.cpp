@@ -90,6 +90,7 @@ AgreementsModule::AgreementsModule(size_t billing_workers) : billing_workers_(bi
   event<RatedEvent>();
   event<RatedTradeEvent>();
   event<BillingEvent>();
+  declare_routes();
 }
 
 std::vector<state::SchemaEntry> AgreementsModule::schema() const {

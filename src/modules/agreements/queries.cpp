@@ -75,115 +75,142 @@ std::vector<std::string> AgreementsModule::account_keys(const PublicKey& account
   return {rating_key(account)};
 }
 
-Result<json> AgreementsModule::query(const StateReader& s, std::string_view path,
-                                     const json& params) const {
-  auto split_path =
-      [&](std::string_view prefix) -> std::optional<std::pair<uint64_t, std::string_view>> {
-    if (!path.starts_with(prefix)) return std::nullopt;
-    std::string_view rest = path.substr(prefix.size());
-    size_t slash = rest.find('/');
-    auto id = parse_id(rest.substr(0, slash));
-    if (!id) return std::nullopt;
-    return std::pair{*id,
-                     slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1)};
-  };
-  if (auto p = split_path("assets/")) {
-    auto a = find_asset(s, p->first);
-    if (!a) return error(kAssetNotFound, "no asset " + std::to_string(p->first));
-    json j = asset_json(*a);
-    j["owner_rating"] = rating_milli(rating_totals(s, a->owner));
-    return j;
-  }
-  if (auto p = split_path("premises/")) {
-    auto pr = find_premises(s, p->first);
-    if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(p->first));
-    json j = premises_json(*pr);
-    j["host_rating"] = rating_milli(rating_totals(s, pr->host));
-    return j;
-  }
-  if (auto p = split_path("agreements/")) {
-    auto t = find_terms(s, p->first);
-    auto st = find_agreement(s, p->first);
-    if (!t || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(p->first));
-    if (p->second.empty()) {
-      json j = agreement_json(*t, *st);
-      j["id"] = p->first;
-      if (auto raw = s.get(amend_key(p->first)); raw && raw->size() > 4)
-        if (auto n = decode_terms(Bytes(raw->begin(), raw->end() - 4)))
-          j["pending_amendment"] = {{"terms", terms_json(*n)},
-                                    {"terms_hash", terms_hash(*n).hex()}};
-      return j;
-    }
-    if (p->second == "text")
-      return json{{"terms_hash", st->terms_hash.hex()}, {"text", render_terms(*t, st->terms_hash)}};
-    if (p->second == "payments") {
-      json out = json::array();
-      s.scan(id_key("agr/pay/", p->first), [&](std::string_view, std::string_view v) {
-        if (auto pm = decode_bytes<Payment>(v, read_payment)) out.push_back(payment_json(*pm));
-        return true;
-      });
-      return json{{"agreement", p->first}, {"payments", out}};
-    }
-  }
-  if (path.starts_with("ratings/")) {
-    auto who = PublicKey::from_hex(path.substr(8));
-    if (!who) return error(Code::kInvalidArgument, "account must be 64 hex digits");
-    RatingTotals t = rating_totals(s, *who);
-    return json{{"account", who->hex()},
-                {"count", t.count},
-                {"weight", t.weight},
-                {"rating", rating_milli(t)}};
-  }
-  if (path.starts_with("log/")) {
-    auto h = parse_id(path.substr(4));
-    if (!h) return error(Code::kInvalidArgument, "log/<height>");
-    json out = json::array();
-    for (const auto& e : block_log(s, *h))
-      out.push_back({{"kind", static_cast<int>(e.kind)}, {"id", e.id}, {"period", e.period}});
-    return json{{"height", *h}, {"entries", out}};
-  }
-  if (path == "assets") {  // listed assets (state scan; the SQL read model is the fast path)
-    MatchFilter f;
-    if (auto r = f.parse(params); !r) return r.status();
-    json out = json::array();
-    s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
-      auto a = decode_bytes<Asset>(v, read_asset_state);
-      if (!a || a->agreement || (f.types && !(f.types & type_bit(a->type))) ||
-          a->capacity_w < f.min_w || a->capacity_w > f.max_w)
-        return true;
-      out.push_back(asset_json(*a));
-      return out.size() < f.limit;
-    });
-    return json{{"assets", out}};
-  }
-  if (path == "match") {
-    // Ranks listed assets for one premises, scanning state (the SQL read model answers
-    // the same query with indexes: gridpact query match --db).
-    MatchFilter f;
-    if (auto r = f.parse(params); !r) return r.status();
-    uint64_t pid = 0;
-    if (params.contains("premises") && params["premises"].is_string())
-      pid = parse_id(params["premises"].get<std::string>()).value_or(0);
-    else if (params.contains("premises") && params["premises"].is_number_unsigned())
-      pid = params["premises"].get<uint64_t>();
-    if (pid == 0) return error(Code::kInvalidArgument, "match needs premises=<id>");
-    auto pr = find_premises(s, pid);
-    if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(pid));
-    uint64_t host_rating = rating_milli(rating_totals(s, pr->host));
-    std::vector<MatchResult> results;
-    s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
-      auto a = decode_bytes<Asset>(v, read_asset_state);
-      if (!a) return true;
-      if (auto r = score_pair(*a, rating_milli(rating_totals(s, a->owner)), *pr, host_rating, f))
-        results.push_back(*r);
-      return true;
-    });
-    rank(results, f.limit);
-    json out = json::array();
-    for (const auto& r : results) out.push_back(match_json(r));
-    return json{{"premises", pid}, {"matches", out}};
-  }
-  return error(Code::kNotFound, "no agreements query " + std::string(path));
+namespace {
+
+using T = RouteParam::Type;
+constexpr RouteParam kId{"id", T::kU64, "agreement id"};
+
+Result<json> agreement(const StateReader& s, uint64_t id, std::optional<Terms>& t,
+                       std::optional<AgreementState>& st) {
+  t = find_terms(s, id);
+  st = find_agreement(s, id);
+  if (!t || !st) return error(kAgreementNotFound, "no agreement " + std::to_string(id));
+  return json();
+}
+
+}  // namespace
+
+void AgreementsModule::declare_routes() {
+  route("/assets/{id}", "one asset, with its owner's rating", {{"id", T::kU64, "asset id"}},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          uint64_t id = *q.u64("id");
+          auto a = find_asset(s, id);
+          if (!a) return error(kAssetNotFound, "no asset " + std::to_string(id));
+          json j = asset_json(*a);
+          j["owner_rating"] = rating_milli(rating_totals(s, a->owner));
+          return j;
+        });
+  route("/premises/{id}", "one premises, with its host's rating", {{"id", T::kU64, "premises id"}},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          uint64_t id = *q.u64("id");
+          auto pr = find_premises(s, id);
+          if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(id));
+          json j = premises_json(*pr);
+          j["host_rating"] = rating_milli(rating_totals(s, pr->host));
+          return j;
+        });
+  route("/agreements/{id}", "one agreement: terms, status, arrears, pending amendment", {kId},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          uint64_t id = *q.u64("id");
+          std::optional<Terms> t;
+          std::optional<AgreementState> st;
+          if (auto found = agreement(s, id, t, st); !found) return found;
+          json j = agreement_json(*t, *st);
+          j["id"] = id;
+          if (auto raw = s.get(amend_key(id)); raw && raw->size() > 4)
+            if (auto n = decode_terms(Bytes(raw->begin(), raw->end() - 4)))
+              j["pending_amendment"] = {{"terms", terms_json(*n)},
+                                        {"terms_hash", terms_hash(*n).hex()}};
+          return j;
+        });
+  route("/agreements/{id}/text", "an agreement's terms as the text its parties sign", {kId},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          std::optional<Terms> t;
+          std::optional<AgreementState> st;
+          if (auto found = agreement(s, *q.u64("id"), t, st); !found) return found;
+          return json{{"terms_hash", st->terms_hash.hex()},
+                      {"text", render_terms(*t, st->terms_hash)}};
+        });
+  route("/agreements/{id}/payments", "an agreement's billed periods", {kId},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          uint64_t id = *q.u64("id");
+          std::optional<Terms> t;
+          std::optional<AgreementState> st;
+          if (auto found = agreement(s, id, t, st); !found) return found;
+          json out = json::array();
+          s.scan(id_key("agr/pay/", id), [&](std::string_view, std::string_view v) {
+            if (auto pm = decode_bytes<Payment>(v, read_payment)) out.push_back(payment_json(*pm));
+            return true;
+          });
+          return json{{"agreement", id}, {"payments", out}};
+        });
+  route("/ratings/{account}", "an account's rating", {{"account", T::kHex32, "the account"}},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          PublicKey who = PublicKey::from_span(q.hex32("account")->bytes.data());
+          RatingTotals t = rating_totals(s, who);
+          return json{{"account", who.hex()},
+                      {"count", t.count},
+                      {"weight", t.weight},
+                      {"rating", rating_milli(t)}};
+        });
+  route("/log/{height}", "what a block changed, for the SQL read model",
+        {{"height", T::kU64, "block height"}},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          uint64_t h = *q.u64("height");
+          json out = json::array();
+          for (const auto& e : block_log(s, h))
+            out.push_back({{"kind", static_cast<int>(e.kind)}, {"id", e.id}, {"period", e.period}});
+          return json{{"height", h}, {"entries", out}};
+        });
+  // Filters of the listings (MatchFilter::parse checks them together).
+  std::vector<RouteParam> filter = {
+      {"type", T::kText, "asset types, comma-separated (pv, wind, ...)", false, 64},
+      {"min_w", T::kU64, "smallest capacity (W)"},
+      {"max_w", T::kU64, "largest capacity (W)"},
+      {"radius_km", T::kU64, "at most this far from the premises (km)", false, 20'000},
+      {"min_rating", T::kU64, "owner's rating at least (thousandths)"},
+      {"limit", T::kU64, "at most this many (1..1000)", false, 1000}};
+  route("/assets", "listed assets (a state scan; the SQL read model is the fast path)", filter,
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          MatchFilter f;
+          if (auto r = f.parse(q.params()); !r) return r.status();
+          json out = json::array();
+          s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
+            auto a = decode_bytes<Asset>(v, read_asset_state);
+            if (!a || a->agreement || (f.types && !(f.types & type_bit(a->type))) ||
+                a->capacity_w < f.min_w || a->capacity_w > f.max_w)
+              return true;
+            out.push_back(asset_json(*a));
+            return out.size() < f.limit;
+          });
+          return json{{"assets", out}};
+        });
+  filter.insert(filter.begin(), {"premises", T::kU64, "premises id", true});
+  route("/match", "listed assets ranked for one premises (gridpact query match --db: indexed)",
+        filter, [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          // Ranks listed assets for one premises, scanning state (the SQL read model answers
+          // the same query with indexes: gridpact query match --db).
+          MatchFilter f;
+          if (auto r = f.parse(q.params()); !r) return r.status();
+          uint64_t pid = q.u64("premises").value_or(0);
+          if (pid == 0) return error(Code::kInvalidArgument, "match needs premises=<id>");
+          auto pr = find_premises(s, pid);
+          if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(pid));
+          uint64_t host_rating = rating_milli(rating_totals(s, pr->host));
+          std::vector<MatchResult> results;
+          s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
+            auto a = decode_bytes<Asset>(v, read_asset_state);
+            if (!a) return true;
+            if (auto r =
+                    score_pair(*a, rating_milli(rating_totals(s, a->owner)), *pr, host_rating, f))
+              results.push_back(*r);
+            return true;
+          });
+          rank(results, f.limit);
+          json out = json::array();
+          for (const auto& r : results) out.push_back(match_json(r));
+          return json{{"premises", pid}, {"matches", out}};
+        });
 }
 
 }  // namespace gridpact::agreements

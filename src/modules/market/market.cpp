@@ -58,6 +58,7 @@ MarketModule::MarketModule() {
   event<MatchedEvent>();
   event<ClearedEvent>();
   event<SettledEvent>();
+  declare_routes();
 }
 
 // The grid operator (fees, retail and feed-in counterparty) of a development chain is its

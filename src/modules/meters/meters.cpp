@@ -50,6 +50,7 @@ MetersModule::MetersModule() : cache_(std::make_unique<KeyCache>()) {
   event<RevokedEvent>();
   event<ReadingEvent>();
   event<PolicyEvent>();
+  declare_routes();
 }
 MetersModule::~MetersModule() = default;
 

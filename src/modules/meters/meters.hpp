@@ -351,12 +351,9 @@ class MetersModule : public Module {
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
-  // meter/<id>, meters?owner=<pk>|microgrid=<name>, readings/<id>?from=&to=,
-  // latest/<id>, energy/<id>/<period>, params.
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
 
  private:
+  void declare_routes();  // queries.cpp: the module's query routes
   struct KeyCache;
   // One handler per message, declared in the constructor.
   Status deliver_register(TxContext& ctx, const RegisterPayload& p);
