@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "cli/commands.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::api {
@@ -46,6 +47,10 @@ int submit_and_print(const std::string& node_url, const std::string& key_path, b
 inline void finish(int rc) {
   if (rc != 0) throw CLI::RuntimeError(rc);
 }
+
+// Adds a module's commands (src/cli/commands.hpp) under `gridpact tx` and `gridpact query`,
+// which must exist already (add_tx_commands, add_query_commands).
+void add_module_commands(CLI::App& app, void (*add)(CommandHost&));
 
 void add_node_command(CLI::App& app);
 void add_tx_commands(CLI::App& app);

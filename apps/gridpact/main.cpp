@@ -4,6 +4,8 @@
 
 #include "app.hpp"
 #include "base/memory.hpp"
+#include "modules/bank/cli.hpp"
+#include "modules/market/cli.hpp"
 
 int main(int argc, char** argv) {
   gridpact::tune_memory();
@@ -15,6 +17,8 @@ int main(int argc, char** argv) {
   gridpact::cli::add_node_command(app);
   gridpact::cli::add_tx_commands(app);
   gridpact::cli::add_query_commands(app);
+  // The modules' own commands (src/cli/commands.hpp), in the order their help lists them.
+  gridpact::cli::add_module_commands(app, gridpact::bank::add_commands);
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
   gridpact::cli::add_agreements_commands(app);
@@ -25,6 +29,7 @@ int main(int argc, char** argv) {
   gridpact::cli::add_market_commands(app);
   gridpact::cli::add_governance_commands(app);
   gridpact::cli::add_tokens_commands(app);
+  gridpact::cli::add_module_commands(app, gridpact::market::add_commands);
   gridpact::cli::add_codes_command(app);
   gridpact::cli::add_simulate_command(app);
   try {

@@ -1,6 +1,9 @@
-// Every HTTP route registered in the sources (s.Get("..."), http.Post(R"(...)"), ...)
-// must appear, with its method, in docs/openapi.yaml. Regex groups in a route count as
-// one path parameter each: R"(/v1/tx/([0-9a-f]{64}))" matches /v1/tx/{id}.
+// docs/openapi.yaml against what the node serves, in both directions: every HTTP route
+// registered in the sources (s.Get("..."), http.Post(R"(...)"), ...) and every query route
+// a module declares (Module::route, served at /v1/<module><path>) is documented with its
+// method, and every documented route is served. Regex groups in a source route count as
+// one path parameter each: R"(/v1/tx/([0-9a-f]{64}))" matches /v1/tx/{id}. A module
+// route's parameters are documented too, each with its place (path or query).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,7 +13,14 @@
 #include <set>
 #include <sstream>
 
+#include "modules/agreements/agreements.hpp"
+#include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
+#include "modules/meters/meters.hpp"
+
 namespace {
+
+using namespace gridpact;
 
 namespace fs = std::filesystem;
 
@@ -62,41 +72,93 @@ std::set<std::string> routes_in_sources() {
   return out;
 }
 
-// method + " " + shape of every operation in docs/openapi.yaml (paths at two spaces of
-// indentation, methods at four).
-std::set<std::string> routes_in_openapi() {
+// The modules a node runs (apps/gridpact/app.cpp), for their declared routes.
+std::vector<std::unique_ptr<Module>> node_modules() {
+  std::vector<std::unique_ptr<Module>> m;
+  m.push_back(std::make_unique<bank::BankModule>());
+  m.push_back(std::make_unique<agreements::AgreementsModule>());
+  m.push_back(std::make_unique<meters::MetersModule>());
+  m.push_back(std::make_unique<market::MarketModule>());
+  return m;
+}
+
+// "get " + shape of every module query route, as the API serves it (api/server.cpp,
+// add_module_routes): /v1/<module><path>.
+std::set<std::string> module_routes() {
   std::set<std::string> out;
+  for (const auto& m : node_modules())
+    for (const Route& r : m->routes())
+      out.insert("get " + openapi_shape("/v1/" + std::string(m->name()) + r.path));
+  return out;
+}
+
+// What docs/openapi.yaml documents (paths at two spaces of indentation, methods at four,
+// parameters as "- {name: N, in: path|query, ...}" lines).
+struct Documented {
+  std::set<std::string> routes;                         // method + " " + shape
+  std::map<std::string, std::set<std::string>> params;  // path -> "in name"
+};
+Documented read_openapi() {
+  Documented out;
   std::istringstream in(read(fs::path(GRIDPACT_SOURCE_DIR) / "docs/openapi.yaml"));
   std::string line, path;
   const std::regex path_line(R"(^  (/[^:]*):\s*$)");
   const std::regex method_line(R"(^    (get|post|put|delete|patch):\s*$)");
+  const std::regex param_line(R"(^        - \{name: (\w+), in: (path|query)\b.*)");
   std::smatch m;
   while (std::getline(in, line)) {
     if (std::regex_match(line, m, path_line))
       path = m[1];
     else if (std::regex_match(line, m, method_line) && !path.empty())
-      out.insert(m[1].str() + " " + openapi_shape(path));
+      out.routes.insert(m[1].str() + " " + openapi_shape(path));
+    else if (std::regex_match(line, m, param_line) && !path.empty())
+      out.params[path].insert(m[2].str() + " " + m[1].str());
   }
   return out;
+}
+std::set<std::string> routes_in_openapi() {
+  return read_openapi().routes;
 }
 
 TEST(OpenApi, ShapesMatchRegexGroupsAndParameters) {
   EXPECT_EQ(route_shape(R"(/v1/tx/([0-9a-fA-F]{64}))"), "/v1/tx/{}");
   EXPECT_EQ(route_shape(R"(/v1/(\w+)/(.+))"), "/v1/{}/{}");
-  EXPECT_EQ(openapi_shape("/v1/{module}/{path}"), "/v1/{}/{}");
+  EXPECT_EQ(openapi_shape("/v1/meters/energy/{id}/{period}"), "/v1/meters/energy/{}/{}");
 }
 
 TEST(OpenApi, EveryServerRouteIsDocumented) {
   auto served = routes_in_sources();
-  auto documented = routes_in_openapi();
   // The core API's routes must be among those found, or the scan itself is broken.
-  for (const char* core :
-       {"get /v1/health", "post /v1/tx", "get /v1/tx/{}", "get /metrics", "get /v1/{}/{}"})
+  for (const char* core : {"get /v1/health", "post /v1/tx", "get /v1/tx/{}", "get /metrics"})
     EXPECT_TRUE(served.count(core)) << "scan missed " << core;
+  // Module queries are served through their declarations only: no catch-all route.
+  EXPECT_FALSE(served.count("get /v1/{}/{}")) << "a catch-all route is back";
+  auto modules = module_routes();
+  for (const char* route : {"get /v1/bank/supply", "get /v1/meters/meter/{}",
+                            "get /v1/market/orders/{}", "get /v1/agreements/agreements/{}/text"})
+    EXPECT_TRUE(modules.count(route)) << "no module declares " << route;
+  served.insert(modules.begin(), modules.end());
+  auto documented = routes_in_openapi();
   for (const auto& r : served)
     EXPECT_TRUE(documented.count(r)) << r << " is served but not in docs/openapi.yaml";
   for (const auto& r : documented)
     EXPECT_TRUE(served.count(r)) << r << " is in docs/openapi.yaml but nothing serves it";
+}
+
+TEST(OpenApi, EveryModuleRouteParameterIsDocumented) {
+  auto documented = read_openapi().params;
+  for (const auto& m : node_modules())
+    for (const Route& r : m->routes()) {
+      std::string path = "/v1/" + std::string(m->name()) + r.path;
+      auto in_path = Route::path_params(r.path);
+      std::set<std::string> declared;
+      for (const RouteParam& p : r.params) {
+        bool is_path = std::find(in_path.begin(), in_path.end(), p.name) != in_path.end();
+        declared.insert((is_path ? "path " : "query ") + std::string(p.name));
+      }
+      EXPECT_EQ(documented[path], declared) << "parameters of " << path;
+      EXPECT_FALSE(r.summary.empty()) << path << " has no summary";
+    }
 }
 
 }  // namespace

@@ -3,6 +3,13 @@
 // transaction types, the state keys under its own prefix, its handlers and its queries.
 // Modules see only StateReader / StateOverlay: no sockets, no disks, no clocks but the
 // block's.
+//
+// A module declares itself in its constructor, each thing once: message(type, name,
+// handler, {.check}) per transaction type, event<E>() per event, route(path, summary,
+// params, handler) per query (served at GET /v1/<module><path>, documented in
+// docs/openapi.yaml), and overrides param_table(), schema() and the genesis pair. Its
+// command-line commands live in its cli part (src/cli/commands.hpp); docs/design.md
+// ("The shape of a module") lists its files.
 #pragma once
 
 #include <functional>
@@ -256,6 +263,54 @@ class GovernedTable {
 
  private:
   std::vector<Entry> entries_;
+// A query route's parameter: a "{name}" segment of its path, or a query-string parameter.
+// Checked against its type, bound and presence before the handler runs (INVALID_ARGUMENT).
+struct RouteParam {
+  enum class Type : uint8_t {
+    kU64,    // decimal, 0..max
+    kHex32,  // 64 hex digits (a key or a hash)
+    kText,   // at most max bytes
+  };
+  std::string_view name;
+  Type type = Type::kText;
+  std::string_view about;  // one line, for the docs
+  bool required = false;   // path parameters always are
+  uint64_t max = UINT64_MAX;
+};
+
+// What a query handler receives: its parameters, already checked against their declarations.
+class QueryArgs {
+ public:
+  QueryArgs(std::vector<std::pair<std::string_view, std::string>> path, const json& params)
+      : path_(std::move(path)), params_(params) {}
+  // The parameter `name` as text (path first, then the query string); nullopt if absent.
+  std::optional<std::string> text(std::string_view name) const;
+  std::optional<uint64_t> u64(std::string_view name) const;  // a declared kU64
+  std::optional<Hash32> hex32(std::string_view name) const;  // a declared kHex32
+  // The query string as given (for filters that read several parameters together).
+  const json& params() const { return params_; }
+
+ private:
+  std::vector<std::pair<std::string_view, std::string>> path_;
+  const json& params_;
+};
+
+// A module's read-only query, served at GET /v1/<module><path>.
+struct Route {
+  using Handler = std::function<Result<json>(const StateReader&, const QueryArgs&)>;
+  std::string path;  // relative to the module: "/meter/{id}"; "{name}" is one path segment
+  std::string_view summary;
+  std::vector<RouteParam> params;  // every "{name}" of the path, then query parameters
+  Handler handler;
+
+  // The "{name}" segments of a path template, in order.
+  static std::vector<std::string_view> path_params(std::string_view path);
+  // The arguments of `path` (relative to the module, with or without its leading "/") if it
+  // matches this route's template.
+  std::optional<std::vector<std::pair<std::string_view, std::string>>> match(
+      std::string_view path) const;
+  // Checks `args` against the declared parameters, then runs the handler.
+  Result<json> run(const StateReader& state, const QueryArgs& args) const;
 };
 
 // Typed events. An event is a struct with `fields` (codec/fields.hpp) and its type name:
@@ -324,9 +379,15 @@ class Module {
   // The state keys that hold `account`'s data in this module, so that the API can serve
   // an account with a proof of each against the state root.
   virtual std::vector<std::string> account_keys(const PublicKey&) const { return {}; }
-  // Read-only queries: GET /v1/<module>/<path>?params. NOT_FOUND for unknown paths.
+  // The module's read-only queries, each declared once with route(); the API serves each at
+  // GET /v1/<name><path> (api/server.cpp, add_module_routes) and docs/openapi.yaml
+  // documents each (openapi_test checks both ways).
+  const std::vector<Route>& routes() const { return routes_; }
+  // Runs the route matching `path` (relative to the module: "orders/ab12...") on `params`
+  // (the query string): NOT_FOUND when none matches, INVALID_ARGUMENT for a parameter
+  // outside its declaration. Derived from the routes.
   virtual Result<json> query(const StateReader& state, std::string_view path,
-                             const json& params) const = 0;
+                             const json& params) const;
 
   // The module's parameters (ledger/params.hpp), each named "<module>.<parameter>".
   virtual std::vector<ParamSpec> param_table() const { return {}; }
@@ -357,6 +418,11 @@ class Module {
                 GovernedOptions<P> opts = {}) {
     governed_.add(name, apply, opts);
   }
+  // Declares a query route: its path template relative to the module ("/meter/{id}", each
+  // "{name}" one segment), a one-line summary, its parameters (every path parameter, then
+  // the query string's) and its handler. Call from the module's constructor.
+  void route(std::string path, std::string_view summary, std::vector<RouteParam> params,
+             Route::Handler handler);
   // Declares an event type the module records (see make_event).
   template <codec::Described E>
   void event() {
@@ -375,6 +441,7 @@ class Module {
   }
   MessageTable messages_;
   GovernedTable governed_;
+  std::vector<Route> routes_;
   std::vector<std::pair<std::string_view, std::optional<json> (*)(std::string_view)>> event_views_;
 };
 

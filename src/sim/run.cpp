@@ -13,6 +13,7 @@
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/meters/testing.hpp"
 #include "node/genesis.hpp"
 #include "sim/readback.hpp"
 

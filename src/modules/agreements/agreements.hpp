@@ -399,10 +399,9 @@ class AgreementsModule : public Module {
   std::vector<state::SchemaEntry> schema() const override;
   void end_block(BlockContext& ctx) override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
 
  private:
+  void declare_routes();  // queries.cpp: the module's query routes
   size_t billing_workers_;
 };
 

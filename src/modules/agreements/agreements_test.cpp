@@ -1139,5 +1139,86 @@ TEST(AgreementPayloads, FieldsEncodeAsTheHandWrittenEncoders) {
   EXPECT_EQ(module.tx_types().size(), 12u);
 }
 
+// A chain of all four modules, each doing its work (transfers, meters and readings, a trade
+// cleared and settled, listings, an agreement billed, a trade rated): every receipt event is
+// the canonical encoding of a type its module declares, and neither an event nor any value
+// in state is JSON text.
+TEST_F(TradeRatingTest, ReceiptsAndStateOfEveryModuleCarryNoJsonText) {
+  ASSERT_TRUE(
+      tx(buyer, bank::kTransfer, bank::encode(bank::TransferPayload{seller.public_key(), 5, "tip"}))
+          .ok());
+  market::OfferPayload offer{"electricity", 12, 50'000, 100'000, seller_meter.id};
+  ASSERT_TRUE(tx(seller, market::kOffer, market::encode(offer)).ok());
+  market::BidPayload bid;
+  bid.period = 12;
+  bid.qty = 50'000;
+  bid.price = 200'000;
+  bid.meter = buyer_meter.id;
+  ASSERT_TRUE(tx(buyer, market::kBid, market::encode(bid)).ok());
+  tick(12 * P);
+  tick(13 * P + 1000);
+  reading(seller_meter, 12, 0, 40'000);
+  reading(buyer_meter, 12, 50'000, 0);
+  tick(now + 1000);
+  ASSERT_TRUE(rate(buyer, TradeRef{"electricity", 12, 0}, 4).ok());
+
+  Asset a;
+  a.type = AssetType::kPv;
+  a.capacity_w = 5000;
+  a.meter = seller_meter.id;
+  a.microgrid = "mg-a";
+  a.name = "roof";
+  ASSERT_TRUE(tx(seller, kRegisterAsset, encode(a)).ok());
+  Premises pr;
+  pr.area_m2 = 40;
+  pr.microgrid = "mg-a";
+  pr.name = "home";
+  ASSERT_TRUE(tx(buyer, kRegisterPremises, encode(pr)).ok());
+  TemplateArgs args;
+  args.asset = 1;
+  args.premises = 1;
+  args.owner = seller.public_key();
+  args.host = buyer.public_key();
+  args.start_ms = (now / P + 1) * P;
+  args.period_ms = P;
+  args.periods = 1;
+  args.instalment_micro = 1000;
+  Terms t = lease_to_own_template(args);
+  ASSERT_TRUE(tx(seller, kPropose, encode_terms(t)).ok());
+  auto signed_r = tx(buyer, kSign, encode(SignPayload{1, terms_hash(t)}));
+  ASSERT_TRUE(signed_r.ok()) << signed_r.message;
+  tick(args.start_ms + 10 * P);  // the period is billed at end_block
+
+  std::vector<const Module*> modules = {&bank_module, &meters_module, &market_module, &agreements};
+  std::set<std::string> seen;
+  for (uint64_t h = 1; h <= *chain->store().height(); ++h)
+    for (const Receipt& r : chain->store().receipts(h))
+      for (const Event& e : r.events) {
+        seen.insert(e.type);
+        EXPECT_TRUE(json::parse(e.data, nullptr, false).is_discarded()) << e.type << ": " << e.data;
+        std::optional<json> view;
+        for (const Module* m : modules)
+          if (e.type.starts_with(std::string(m->name()) + "/")) view = m->event_json(e);
+        ASSERT_TRUE(view) << e.type << " is not a declared event type, or does not decode";
+        EXPECT_TRUE(view->is_object());
+      }
+  for (const char* type :
+       {"bank/transfer", "meters/registered", "meters/reading", "market/offer", "market/bid",
+        "market/cleared", "market/settled", "agreements/rated-trade", "agreements/asset",
+        "agreements/premises", "agreements/proposed", "agreements/signed", "agreements/billing"})
+    EXPECT_TRUE(seen.count(type)) << type << " was not exercised";
+
+  // Every value in state, of every module and of the engine.
+  size_t values = 0;
+  chain->store().scan("", [&](std::string_view k, std::string_view v) {
+    ++values;
+    json j = json::parse(v, nullptr, false);
+    EXPECT_FALSE(j.is_object() || j.is_array() || j.is_string())
+        << "JSON text at " << to_hex(reinterpret_cast<const uint8_t*>(k.data()), k.size());
+    return true;
+  });
+  EXPECT_GT(values, 50u);
+}
+
 }  // namespace
 }  // namespace gridpact::agreements

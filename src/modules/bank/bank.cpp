@@ -222,6 +222,7 @@ BankModule::BankModule() {
   event<TransferEvent>();
   event<MintEvent>();
   event<BurnEvent>();
+  declare_routes();
 }
 
 std::string BankModule::default_genesis(const DevelopmentAccounts& accounts) const {
@@ -294,19 +295,22 @@ std::vector<std::string> BankModule::account_keys(const PublicKey& account) cons
   return {balance_key(account), locked_key(account)};
 }
 
-Result<json> BankModule::query(const StateReader& s, std::string_view path, const json&) const {
-  if (path == "supply") return json{{"supply", supply(s)}};
-  if (path == "issuer") {
-    auto i = issuer(s);
-    return json{{"issuer", i ? i->hex() : ""}};
-  }
-  if (path.starts_with("accounts/")) {
-    auto who = PublicKey::from_hex(path.substr(9));
-    if (!who) return error(Code::kInvalidArgument, "account must be 64 hex digits");
-    return json{
-        {"account", who->hex()}, {"balance", balance(s, *who)}, {"locked", locked(s, *who)}};
-  }
-  return error(Code::kNotFound, "no bank query " + std::string(path));
+void BankModule::declare_routes() {
+  route("/supply", "total supply", {}, [](const StateReader& s, const QueryArgs&) -> Result<json> {
+    return json{{"supply", supply(s)}};
+  });
+  route("/issuer", "the issuer's account", {},
+        [](const StateReader& s, const QueryArgs&) -> Result<json> {
+          auto i = issuer(s);
+          return json{{"issuer", i ? i->hex() : ""}};
+        });
+  route("/accounts/{account}", "an account's balance and locked amount",
+        {{"account", RouteParam::Type::kHex32, "the account"}},
+        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          PublicKey who = PublicKey::from_span(q.hex32("account")->bytes.data());
+          return json{
+              {"account", who.hex()}, {"balance", balance(s, who)}, {"locked", locked(s, who)}};
+        });
 }
 
 }  // namespace gridpact::bank

@@ -115,10 +115,9 @@ class BankModule : public Module {
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
 
  private:
+  void declare_routes();  // the module's query routes: supply, issuer, accounts/{account}
   Status on_transfer(TxContext& ctx, const TransferPayload& p);
   Status on_mint(TxContext& ctx, const MintPayload& p);
   Status on_burn(TxContext& ctx, const BurnPayload& p);

@@ -289,13 +289,12 @@ class MarketModule : public Module {
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   void end_block(BlockContext& ctx) override;
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
   std::vector<ParamSpec> param_table() const override;
   Status check_params(const StateReader& state) const override;
   std::vector<state::SchemaEntry> schema() const override;
 
  private:
+  void declare_routes();  // queries.cpp: the module's query routes
   // One handler per message, declared in the constructor.
   Status on_offer(TxContext& ctx, const OfferPayload& in);
   Status on_bid(TxContext& ctx, const BidPayload& in);

@@ -313,14 +313,9 @@ Bytes registration_challenge(const PublicKey& owner, const RegisterPayload& p);
 // Signs a reading with a virtual meter's Ed25519 key (tpm2 meters sign reading_digest()
 // in the TPM).
 void sign_virtual(Reading& r, std::string_view chain_id, const KeyPair& key);
-// Helpers for other modules' tests and tools (INSECURE virtual meters; the chain must allow
-// them): a registration payload with virtual evidence bound to `owner`, and a signed
-// reading. The meter id is meter_id_of(the key's 32 bytes), see virtual_meter_id().
-RegisterPayload virtual_registration(const KeyPair& meter, const PublicKey& owner,
-                                     std::string_view chain_id, RegisterPayload fields);
+// A virtual meter's id: meter_id_of(its key's 32 bytes). Registration and reading helpers
+// for tests and tools are in testing.hpp (target gridpact_meters_testing).
 Hash32 virtual_meter_id(const KeyPair& meter);
-Reading virtual_reading(const KeyPair& meter, std::string_view chain_id, uint64_t period,
-                        uint64_t seq, uint64_t import_wh, uint64_t export_wh);
 
 // ---- Reads beyond the contract ----
 
@@ -382,12 +377,9 @@ class MetersModule : public Module {
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
-  // meter/<id>, meters?owner=<pk>|microgrid=<name>, readings/<id>?from=&to=,
-  // latest/<id>, energy/<id>/<period>, params.
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
 
  private:
+  void declare_routes();  // queries.cpp: the module's query routes
   struct KeyCache;
   // One handler per message, declared in the constructor.
   Status deliver_register(TxContext& ctx, const RegisterPayload& p);

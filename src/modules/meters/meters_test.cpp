@@ -11,6 +11,7 @@
 #include "attest/virtual_platform.hpp"
 #include "attest/x509.hpp"
 #include "ledger/testing.hpp"
+#include "modules/meters/testing.hpp"
 
 namespace gridpact::meters {
 namespace {
