@@ -1,6 +1,7 @@
-// Every HTTP route registered in the sources (s.Get("..."), http.Post(R"(...)"), ...)
-// must appear, with its method, in docs/openapi.yaml. Regex groups in a route count as
-// one path parameter each: R"(/v1/tx/([0-9a-f]{64}))" matches /v1/tx/{id}.
+// Every HTTP route registered in the sources (router.add("GET", "/v1/tx/{id}", ...) on an
+// http::Router, or the older s.Get("...") form) must appear, with its method, in
+// docs/openapi.yaml. A "{name}" or "{name...}" segment, and a regex group of the older
+// form, count as one path parameter each: R"(/v1/tx/([0-9a-f]{64}))" matches /v1/tx/{id}.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -41,10 +42,16 @@ std::string openapi_shape(const std::string& path) {
   return std::regex_replace(path, std::regex(R"(\{[^}]*\})"), "{}");
 }
 
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 // method + " " + shape of every route registered in non-test sources under src/.
 std::set<std::string> routes_in_sources() {
   std::set<std::string> out;
   const std::regex call(R"re(\.(Get|Post|Put|Delete|Patch)\(\s*(?:R"\((.*?)\)"|"([^"]*)"))re");
+  const std::regex add(R"re(\.add\(\s*"(GET|POST|PUT|DELETE|PATCH)",\s*"([^"]*)")re");
   for (const auto& e : fs::recursive_directory_iterator(fs::path(GRIDPACT_SOURCE_DIR) / "src")) {
     std::string name = e.path().filename().string();
     if (e.path().extension() != ".cpp" || name.ends_with("_test.cpp") ||
@@ -58,6 +65,8 @@ std::set<std::string> routes_in_sources() {
       if (route.empty() || route[0] != '/') continue;  // a client call with a variable path
       out.insert(method + " " + route_shape(route));
     }
+    for (std::sregex_iterator it(text.begin(), text.end(), add), end; it != end; ++it)
+      out.insert(lower((*it)[1]) + " " + openapi_shape((*it)[2]));
   }
   return out;
 }
@@ -84,6 +93,7 @@ TEST(OpenApi, ShapesMatchRegexGroupsAndParameters) {
   EXPECT_EQ(route_shape(R"(/v1/tx/([0-9a-fA-F]{64}))"), "/v1/tx/{}");
   EXPECT_EQ(route_shape(R"(/v1/(\w+)/(.+))"), "/v1/{}/{}");
   EXPECT_EQ(openapi_shape("/v1/{module}/{path}"), "/v1/{}/{}");
+  EXPECT_EQ(openapi_shape("/v1/{module}/{path...}"), "/v1/{}/{}");
 }
 
 TEST(OpenApi, EveryServerRouteIsDocumented) {
