@@ -1,24 +1,26 @@
-// The HTTP API under load, served by the asynchronous server (gridpact_http), driven by a
-// client of raw keep-alive sockets (one blocking thread per account: each spends its time
-// waiting for the server, so the client is not the limit; its CPU is printed beside).
+// The node's HTTP API under load (api::Server on src/http, a node with the bank, meters and
+// market modules, fsynced commits), driven by a client of raw keep-alive sockets: one
+// blocking thread per account, each spending its time waiting for the server, so the client
+// is not the limit (the process's CPU per order is printed beside).
 //
-//   METRIC api_wait_commit_tx_per_s    100 accounts x 20 transfers, each account keeping one
-//                                      in flight with ?wait=commit on its own connection
-//   METRIC api_wait_commit_p50_ms / _p99_ms   submit-to-answer latency of those
-//   METRIC api_all_in_flight_tx_per_s  the same 2,000 transfers, every account sending all of
-//                                      its 20 at once (pipelined), until all are committed
-//   METRIC api_health_p99_ms           GET /v1/health while idle keep-alive connections and
-//                                      event subscribers are held open (their counts printed
-//                                      as api_health_idle_connections and _subscribers)
-//
-// Until the API itself moves onto gridpact_http, this file serves the three routes it uses
-// (POST /v1/tx with wait=commit, GET /v1/health, GET /v1/events/blocks) the way the API
-// will: a parked wait holds no thread and is answered from the block subscription. Workload:
-// bank transfers (the market's orders follow once the API is switched over).
+// Workload: 100 accounts x 20 orders per figure, market offers (50 accounts with a pv meter)
+// and bids (50 with a consumer meter) for a period ahead, signed before the clock starts.
+//   METRIC api_one_in_flight_orders_per_s   each account keeps one order in flight: POST
+//                                           /v1/tx, then waits for its id on its own
+//                                           /v1/events/accounts/{pk} stream
+//   METRIC api_one_in_flight_p50_ms / _p99_ms   submit to commit notice
+//   METRIC api_wait_commit_orders_per_s     the same with POST /v1/tx?wait=commit
+//   METRIC api_all_in_flight_orders_per_s   every account sends its 20 at once (pipelined on
+//                                           its connection), until all are committed
+//   METRIC api_health_p99_ms                GET /v1/health while 10,000 idle keep-alive
+//                                           connections and 1,000 event subscribers are held
+//                                           (counts printed as api_health_idle_connections
+//                                           and api_health_subscribers)
+// The held connections are opened by a child process (this binary, "hold"), so that each
+// side has its own RLIMIT_NOFILE (raised to its hard limit in both).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sodium.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,106 +28,20 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
+#include <optional>
 #include <thread>
-#include <unordered_map>
 
+#include "api/server.hpp"
 #include "bench_util.hpp"
-#include "http/server.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/market/market.hpp"
+#include "modules/meters/meters.hpp"
 #include "node/node.hpp"
 
 using namespace gridpact;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// The routes the benchmark needs, served as the API will serve them.
-class NodeRoutes {
- public:
-  explicit NodeRoutes(Node& node) : node_(node) {
-    subscription_ = node_.subscribe(
-        [this](const Block& b, const std::vector<Receipt>& rs) { on_block(b, rs); });
-  }
-  ~NodeRoutes() { node_.unsubscribe(subscription_); }
-
-  http::Router router() {
-    http::Router r;
-    r.add("GET", "/v1/health", [this](http::Request&, const http::Responder& res) {
-      json j = {{"status", "ok"}, {"height", node_.store().height().value_or(0)}};
-      res.send(http::Response::json_text(j.dump()));
-    });
-    r.add("POST", "/v1/tx",
-          [this](http::Request& req, const http::Responder& res) { submit(req, res); });
-    r.add("GET", "/v1/events/blocks", [this](http::Request&, const http::Responder& res) {
-      if (auto s = res.open_stream()) {
-        std::lock_guard lock(mutex_);
-        streams_.push_back(std::move(s));
-      }
-    });
-    return r;
-  }
-
- private:
-  void submit(http::Request& req, const http::Responder& res) {
-    if (!http::json_depth_within(req.body, 8))
-      return res.send(http::Response::error(error(Code::kJsonTooDeep, "JSON nested too deep")));
-    json body = json::parse(req.body, nullptr, false);
-    auto raw = body.is_object() && body.contains("tx") && body["tx"].is_string()
-                   ? from_hex(body["tx"].get<std::string>())
-                   : std::nullopt;
-    if (!raw) return res.send(http::Response::error(error(Code::kMalformedJson, "need tx hex")));
-    auto tx = Transaction::decode(*raw);
-    if (!tx) return res.send(http::Response::error(tx.status()));
-    auto id = node_.submit(std::move(tx).value());
-    if (!id) return res.send(http::Response::error(id.status()));
-    if (req.query_value("wait") != "commit")
-      return res.send(
-          http::Response::json_text(json({{"tx_id", id->hex()}, {"status", "accepted"}}).dump()));
-    {
-      std::lock_guard lock(mutex_);
-      if (parked_.size() >= kMaxParked)
-        return res.send(http::Response::error(error(Code::kOverloaded, "too many waiting")));
-      parked_[*id].push_back(res);
-    }
-    // It may have committed before it was parked: answer now (a second answer is ignored).
-    if (auto loc = node_.store().find_tx(*id))
-      if (auto r = node_.store().receipt(loc->height, loc->index)) answer(*id, *r);
-  }
-
-  void on_block(const Block& b, const std::vector<Receipt>& rs) {
-    json ids = json::array();
-    for (size_t i = 0; i < b.txs.size() && i < rs.size(); ++i) {
-      ids.push_back(rs[i].tx_id.hex());
-      answer(rs[i].tx_id, rs[i]);
-    }
-    std::string event =
-        "event: block\ndata: " + json({{"height", b.header.height}, {"txs", ids}}).dump() + "\n\n";
-    std::lock_guard lock(mutex_);
-    std::erase_if(streams_, [&](const auto& s) { return !s->send(event); });
-  }
-
-  void answer(const Hash32& id, const Receipt& r) {
-    std::vector<http::Responder> waiting;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = parked_.find(id);
-      if (it == parked_.end()) return;
-      waiting = std::move(it->second);
-      parked_.erase(it);
-    }
-    std::string text =
-        json({{"tx_id", id.hex()}, {"status", "committed"}, {"code", r.code}}).dump();
-    for (auto& w : waiting) w.send(http::Response::json_text(text));
-  }
-
-  static constexpr size_t kMaxParked = 100'000;
-  Node& node_;
-  int subscription_ = -1;
-  std::mutex mutex_;
-  std::unordered_map<Hash32, std::vector<http::Responder>, FixedBytesHasher> parked_;
-  std::vector<std::shared_ptr<http::EventStream>> streams_;
-};
 
 // A raw keep-alive client connection.
 class Conn {
@@ -153,6 +69,23 @@ class Conn {
       off += static_cast<size_t>(n);
     }
     return true;
+  }
+  // Reads until `text` arrives; returns its line up to it, and drops everything up to it
+  // (nullopt if the connection ends first). For event streams, where `text` is an id.
+  std::optional<std::string> read_until(const std::string& text) {
+    for (;;) {
+      if (auto at = in_.find(text); at != std::string::npos) {
+        auto line = in_.rfind('\n', at);
+        line = line == std::string::npos ? 0 : line + 1;
+        std::string before = in_.substr(line, at - line);
+        in_.erase(0, at + text.size());
+        return before;
+      }
+      char buf[16384];
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return std::nullopt;
+      in_.append(buf, static_cast<size_t>(n));
+    }
   }
   // The next response's status and body (Content-Length framed); status 0 on failure.
   std::pair<int, std::string> response() {
@@ -185,8 +118,12 @@ class Conn {
 std::string post_tx(const Transaction& tx, bool wait) {
   std::string body = "{\"tx\":\"" + to_hex(tx.encode()) + "\"}";
   return std::string("POST /v1/tx") + (wait ? "?wait=commit" : "") +
-         " HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: " +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 }
 
 double cpu_us() {
@@ -198,142 +135,301 @@ double cpu_us() {
   return us(u.ru_utime) + us(u.ru_stime);
 }
 
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
+  FixedBytes<32> s;
+  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
+  s.bytes[31] = tag;
+  return s;
+}
+
+// Accounts, their meters and their signed orders: even accounts offer (pv), odd ones bid.
+struct Workload {
+  static constexpr size_t kAccounts = 100, kPerAccount = 20;
+  std::string chain_id = "bench-api";
+  KeyPair validator = KeyPair::generate();
+  std::vector<KeyPair> keys, meter_keys;
+  std::vector<Hash32> meters;
+  uint64_t period = 0;
+
+  Workload() {
+    for (size_t i = 0; i < kAccounts; ++i) {
+      keys.push_back(KeyPair::from_seed(seed_of(i, 0x31)));
+      meter_keys.push_back(KeyPair::from_seed(seed_of(i, 0x32)));
+      meters.push_back(meters::virtual_meter_id(meter_keys[i]));
+    }
+    auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+    period = now_ms / meters::kDefaultPeriodMs + 2;  // its gate stays open during the run
+  }
+  Genesis genesis() const {
+    json balances = json::object();
+    for (const auto& k : keys) balances[k.public_key().hex()] = 1'000'000'000'000ull;
+    Genesis g;
+    g.chain_id = chain_id;
+    g.validator = validator.public_key();
+    g.document = {
+        {"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
+        {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
+        {"market", {{"operator", validator.public_key().hex()}}}};
+    g.hash = sha256("bench-api-genesis");
+    return g;
+  }
+  Transaction registration(size_t i) const {
+    meters::RegisterPayload r;
+    r.microgrid = "mg0";
+    r.source = i % 2 == 0 ? meters::Source::kPv : meters::Source::kConsumer;
+    r.location = "bench";
+    r.firmware_version = "sim";
+    r = meters::virtual_registration(meter_keys[i], keys[i].public_key(), chain_id, std::move(r));
+    Transaction tx;
+    tx.chain_id = chain_id;
+    tx.nonce = 0;
+    tx.type = meters::kRegister;
+    tx.payload = meters::encode(r);
+    tx.sign(keys[i]);
+    return tx;
+  }
+  Transaction order(size_t i, uint64_t nonce) const {
+    Transaction tx;
+    tx.chain_id = chain_id;
+    tx.nonce = nonce;
+    uint64_t qty = 100 + (i * 7919 + nonce * 104729) % 5000;
+    int64_t price = 50'000 + static_cast<int64_t>((i * 31 + nonce * 17) % 2000) * 100;
+    if (i % 2 == 0) {
+      tx.type = market::kOffer;
+      tx.payload =
+          market::encode(market::OfferPayload{"electricity", period, qty, price, meters[i]});
+    } else {
+      market::BidPayload b;
+      b.period = period;
+      b.qty = qty;
+      b.price = price;
+      b.meter = meters[i];
+      b.renewable_only = nonce % 3 == 0;
+      tx.type = market::kBid;
+      tx.payload = market::encode(b);
+    }
+    tx.sign(keys[i]);
+    return tx;
+  }
+  // Round r's requests: nonces [1 + r*20, 1 + (r+1)*20) of every account.
+  std::vector<std::vector<Transaction>> round(size_t r) const {
+    std::vector<std::vector<Transaction>> out(kAccounts);
+    for (size_t a = 0; a < kAccounts; ++a)
+      for (size_t n = 0; n < kPerAccount; ++n) out[a].push_back(order(a, 1 + r * kPerAccount + n));
+    return out;
+  }
+};
+
+struct RoundResult {
+  double secs = 0;
+  size_t ok = 0;
+  std::vector<double> latency_ms;
+};
+
+// Every account on its own thread and connection(s), one request in flight; `wait`: with
+// ?wait=commit, else following its own account stream for the id.
+RoundResult one_in_flight(uint16_t port, const Workload& w,
+                          const std::vector<std::vector<Transaction>>& txs, bool wait) {
+  RoundResult r;
+  r.latency_ms.assign(Workload::kAccounts * Workload::kPerAccount, 0);
+  std::atomic<size_t> ok{0};
+  std::vector<std::unique_ptr<Conn>> streams;
+  if (!wait)
+    for (size_t a = 0; a < Workload::kAccounts; ++a) {
+      streams.push_back(std::make_unique<Conn>(port));
+      streams.back()->send(get("/v1/events/accounts/" + w.keys[a].public_key().hex()));
+      streams.back()->read_until("\r\n\r\n");  // subscribed once the header is back
+    }
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (size_t a = 0; a < Workload::kAccounts; ++a)
+    threads.emplace_back([&, a] {
+      Conn c(port);
+      for (size_t n = 0; n < Workload::kPerAccount; ++n) {
+        const Transaction& tx = txs[a][n];
+        auto t0 = Clock::now();
+        if (!c.send(post_tx(tx, wait))) return;
+        auto [code, body] = c.response();
+        if (code != 200) return;
+        if (!wait) {
+          // The account event: {"code":N,...,"tx_id":"..."} (keys in order).
+          auto event = streams[a]->read_until("\"tx_id\":\"" + tx.id().hex());
+          if (!event || event->find("{\"code\":0,") == std::string::npos) return;
+        } else if (body.find("\"committed\"") == std::string::npos ||
+                   body.find("\"code\":0,") == std::string::npos) {
+          return;
+        }
+        r.latency_ms[a * Workload::kPerAccount + n] = ms_since(t0);
+        ok++;
+      }
+    });
+  for (auto& t : threads) t.join();
+  r.secs = ms_since(start) / 1000;
+  r.ok = ok;
+  return r;
+}
+
 }  // namespace
 
-int main() {
-  crypto_init();
-  const size_t accounts = 100, per_account = 20;
-  std::vector<KeyPair> keys;
-  for (size_t i = 0; i < accounts; ++i) keys.push_back(KeyPair::generate());
-  auto validator = KeyPair::generate();
-  json balances = json::object();
-  for (const auto& k : keys) balances[k.public_key().hex()] = 1'000'000'000;
-  Genesis genesis;
-  genesis.chain_id = "bench-api";
-  genesis.validator = validator.public_key();
-  genesis.document = {{"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}}};
-  genesis.hash = sha256("bench-api-genesis");
+// The child of the health figure: holds `idle` keep-alive connections and `subscribers`
+// block streams open, says "ready", and exits once the server closes them.
+int hold(uint16_t port, size_t idle, size_t subscribers) {
+  std::vector<std::unique_ptr<Conn>> held;
+  for (size_t i = 0; i < idle + subscribers; ++i) {
+    held.push_back(std::make_unique<Conn>(port));
+    if (!held.back()->ok()) return 1;
+    if (i >= idle) held.back()->send(get("/v1/events/blocks"));
+  }
+  std::printf("ready %zu\n", held.size());
+  std::fflush(stdout);
+  held.front()->response();  // returns when the server closes the connection
+  return 0;
+}
 
-  // Rounds: nonces [0, 20) with wait=commit, [20, 40) all in flight.
-  auto transfer = [&](size_t from, uint64_t nonce) {
-    Transaction tx;
-    tx.chain_id = genesis.chain_id;
-    tx.nonce = nonce;
-    tx.type = bank::kTransfer;
-    tx.payload =
-        bank::encode(bank::TransferPayload{keys[(from + 1) % accounts].public_key(), 1, ""});
-    tx.sign(keys[from]);
-    return tx;
-  };
+int main(int argc, char** argv) {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (argc == 5 && std::string(argv[1]) == "hold")
+    return hold(static_cast<uint16_t>(std::stoul(argv[2])), std::stoul(argv[3]),
+                std::stoul(argv[4]));
+  crypto_init();
+  Workload w;
 
   auto dir = std::filesystem::temp_directory_path() /
-             ("gridpact-bench-api-" + validator.public_key().hex().substr(0, 8));
+             ("gridpact-bench-api-" + w.validator.public_key().hex().substr(0, 8));
   std::filesystem::remove_all(dir);
-  auto node = Node::open(NodeOptions{dir.string(), genesis, validator, {}, true},
+  auto node = Node::open(NodeOptions{dir.string(), w.genesis(), w.validator, {}, true},
                          [] {
                            std::vector<std::unique_ptr<Module>> m;
                            m.push_back(std::make_unique<bank::BankModule>());
+                           m.push_back(std::make_unique<meters::MetersModule>());
+                           m.push_back(std::make_unique<market::MarketModule>());
                            return m;
                          }())
                   .value();
   node->start();
-  NodeRoutes routes(*node);
-  http::ServerOptions options;
+  // Meters registered before the clock starts.
+  Hash32 last;
+  for (size_t i = 0; i < Workload::kAccounts; ++i) {
+    auto tx = w.registration(i);
+    last = tx.id();
+    if (!node->submit(std::move(tx))) return 1;
+  }
+  if (!node->wait_committed(last, std::chrono::seconds(30))) return 1;
+
+  api::ServerOptions options;
   options.max_connections = 30'000;
-  http::Server server(routes.router(), options);
+  options.max_streams = 3'000;
+  api::Server server(*node, options);
   if (!server.start()) return 1;
-  const uint16_t port = server.port();
+  const auto port = static_cast<uint16_t>(server.port());
+  const double orders = Workload::kAccounts * Workload::kPerAccount;
   int status = 0;
 
-  // One in flight per account, waiting for the commit on the same connection.
+  auto txs_per_block = [&, blocks = node->stats().blocks_committed,
+                        txs = node->stats().txs_committed]() mutable {
+    auto st = node->stats();
+    double out = static_cast<double>(st.txs_committed - txs) /
+                 static_cast<double>(std::max<uint64_t>(1, st.blocks_committed - blocks));
+    blocks = st.blocks_committed;
+    txs = st.txs_committed;
+    return out;
+  };
   {
-    std::vector<double> latency(accounts * per_account);
-    std::atomic<size_t> committed{0};
-    double cpu_start = cpu_us();
-    auto start = Clock::now();
-    std::vector<std::thread> threads;
-    for (size_t a = 0; a < accounts; ++a)
-      threads.emplace_back([&, a] {
-        Conn c(port);
-        for (size_t n = 0; n < per_account; ++n) {
-          std::string req = post_tx(transfer(a, n), true);
-          auto t0 = Clock::now();
-          if (!c.send(req)) return;
-          auto [code, body] = c.response();
-          latency[a * per_account + n] =
-              std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-          if (code == 200 && body.find("\"committed\"") != std::string::npos) committed++;
-        }
-      });
-    for (auto& t : threads) t.join();
-    double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    bench::metric("api_wait_commit_tx_per_s", static_cast<double>(committed) / secs, "tx/s");
-    bench::metric("api_wait_commit_p50_ms", bench::percentile(latency, 0.5), "ms");
-    bench::metric("api_wait_commit_p99_ms", bench::percentile(latency, 0.99), "ms");
-    bench::metric("api_wait_commit_cpu_us_per_tx",
-                  (cpu_us() - cpu_start) / static_cast<double>(std::max<size_t>(committed, 1)),
-                  "us");
-    if (committed != accounts * per_account) status = 1;
+    auto txs = w.round(0);
+    double cpu0 = cpu_us();
+    txs_per_block();
+    auto r = one_in_flight(port, w, txs, false);
+    bench::metric("api_one_in_flight_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
+    bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
+    bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
+    bench::metric("api_one_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_one_in_flight_orders_per_block", txs_per_block(), "orders");
+    if (static_cast<double>(r.ok) != orders) status = 1;
   }
-
+  {
+    auto txs = w.round(1);
+    double cpu0 = cpu_us();
+    auto r = one_in_flight(port, w, txs, true);
+    bench::metric("api_wait_commit_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
+    bench::metric("api_wait_commit_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
+    bench::metric("api_wait_commit_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
+    bench::metric("api_wait_commit_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_wait_commit_orders_per_block", txs_per_block(), "orders");
+    if (static_cast<double>(r.ok) != orders) status = 1;
+  }
   // All in flight: each account pipelines its 20 on one connection; done when committed.
   {
+    auto txs = w.round(2);
+    std::vector<std::string> requests(Workload::kAccounts);
+    for (size_t a = 0; a < Workload::kAccounts; ++a)
+      for (const auto& tx : txs[a]) requests[a] += post_tx(tx, false);
     uint64_t before = node->stats().txs_committed;
+    double cpu0 = cpu_us();
     auto start = Clock::now();
     std::vector<std::thread> threads;
     std::atomic<size_t> accepted{0};
-    for (size_t a = 0; a < accounts; ++a)
+    for (size_t a = 0; a < Workload::kAccounts; ++a)
       threads.emplace_back([&, a] {
         Conn c(port);
-        std::string all;
-        for (size_t n = per_account; n < 2 * per_account; ++n)
-          all += post_tx(transfer(a, n), false);
-        if (!c.send(all)) return;
-        for (size_t n = 0; n < per_account; ++n)
+        if (!c.send(requests[a])) return;
+        for (size_t n = 0; n < Workload::kPerAccount; ++n)
           if (c.response().first == 200) accepted++;
       });
     for (auto& t : threads) t.join();
     const uint64_t want = before + accepted;
     auto deadline = Clock::now() + std::chrono::seconds(60);
     while (node->stats().txs_committed < want && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    bench::metric("api_all_in_flight_tx_per_s",
-                  static_cast<double>(node->stats().txs_committed - before) / secs, "tx/s");
-    if (accepted != accounts * per_account) status = 1;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    double secs = ms_since(start) / 1000;
+    bench::metric("api_all_in_flight_orders_per_s",
+                  static_cast<double>(node->stats().txs_committed - before) / secs, "orders/s");
+    bench::metric("api_all_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_all_in_flight_orders_per_block", txs_per_block(), "orders");
+    if (static_cast<double>(accepted.load()) != orders) status = 1;
   }
-
-  // Health while idle connections and subscribers are held. Both ends of each connection
-  // live in this process: the file limit bounds how many can be held.
+  // Health while idle connections and subscribers are held, by a child process (so that
+  // each side has its own descriptor limit); it exits when the server closes them.
   {
-    rlimit lim{};
-    getrlimit(RLIMIT_NOFILE, &lim);
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-    size_t subscribers = bench::quick() ? 100 : 1000;
-    size_t room = lim.rlim_cur > 2000 ? (lim.rlim_cur - 1000) / 2 : 0;
-    size_t idle = std::min<size_t>(bench::quick() ? 1000 : 10'000, room - subscribers);
-    std::vector<std::unique_ptr<Conn>> held;
-    for (size_t i = 0; i < idle + subscribers; ++i) {
-      held.push_back(std::make_unique<Conn>(port));
-      if (i >= idle) held.back()->send("GET /v1/events/blocks HTTP/1.1\r\nHost: bench\r\n\r\n");
-    }
+    size_t subscribers = bench::quick() ? 100 : 1000, idle = bench::quick() ? 1000 : 10'000;
+    std::string command = std::filesystem::read_symlink("/proc/self/exe").string() + " hold " +
+                          std::to_string(port) + " " + std::to_string(idle) + " " +
+                          std::to_string(subscribers);
+    FILE* holder = popen(command.c_str(), "r");
+    char line[64] = {};
+    if (!holder || !std::fgets(line, sizeof line, holder)) status = 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let them settle
     Conn c(port);
     std::vector<double> ms;
     for (int i = 0; i < (bench::quick() ? 200 : 2000); ++i) {
       auto t0 = Clock::now();
-      c.send("GET /v1/health HTTP/1.1\r\nHost: bench\r\n\r\n");
+      c.send(get("/v1/health"));
       if (c.response().first != 200) status = 1;
-      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      ms.push_back(ms_since(t0));
     }
-    auto st = server.stats();
+    auto m = Conn(port);
+    m.send(get("/metrics"));
+    std::string text = m.response().second;
+    auto gauge = [&](const std::string& name) {
+      auto at = text.find("\n" + name + " ");
+      return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+    };
     bench::metric("api_health_p99_ms", bench::percentile(ms, 0.99), "ms");
     bench::metric("api_health_idle_connections",
-                  static_cast<double>(st.connections - st.streams - 1), "connections");
-    bench::metric("api_health_subscribers", static_cast<double>(st.streams), "streams");
+                  gauge("gridpact_http_connections") - gauge("gridpact_http_streams") - 2,
+                  "connections");
+    bench::metric("api_health_subscribers", gauge("gridpact_http_streams"), "streams");
+    server.stop();
+    if (holder) pclose(holder);
   }
-  server.stop();
   node->stop();
   std::filesystem::remove_all(dir);
   return status;

@@ -1,5 +1,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -27,7 +28,18 @@ struct NodeArgs {
   Mempool::Limits mempool;
   std::vector<std::string> allowed_hosts, cors_origins;
   uint64_t mempool_waiting_ttl_ms = Mempool::Limits{}.waiting_ttl.count();
+  size_t api_threads = 0, api_max_connections = 0;
+  size_t api_max_streams = api::ServerOptions{}.max_streams;
 };
+
+// Idle keep-alive connections and event subscribers each hold a descriptor: take the
+// hard limit the operator allows rather than the usual soft 1,024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the descriptor limit");
+}
 
 int run_node(const NodeArgs& a) {
   DataDir dir{a.data};
@@ -53,6 +65,10 @@ int run_node(const NodeArgs& a) {
   server_options.port = std::atoi(a.listen.c_str() + colon + 1);
   server_options.allowed_hosts = a.allowed_hosts;
   server_options.cors_origins = a.cors_origins;
+  raise_descriptor_limit();
+  server_options.threads = a.api_threads;
+  server_options.max_connections = a.api_max_connections;
+  server_options.max_streams = a.api_max_streams;
 
   NodeOptions options;
   options.data_dir = a.data;
@@ -204,6 +220,16 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--mempool-waiting-ttl-ms", a->mempool_waiting_ttl_ms,
                   "How long a transaction waits behind a nonce gap before it is dropped")
       ->check(CLI::Range(uint64_t{100}, uint64_t{86'400'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-threads", a->api_threads,
+                  "Worker threads of the API (default 0: one per hardware thread); waiting "
+                  "requests and idle connections hold none")
+      ->check(CLI::Range(size_t{0}, size_t{256}));
+  cmd->add_option("--api-max-connections", a->api_max_connections,
+                  "Connections the API holds at once (default 0: the descriptor limit less 256)")
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
+  cmd->add_option("--api-max-streams", a->api_max_streams, "Event subscribers at once")
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
       ->capture_default_str();
   cmd->callback([a] { finish(run_node(*a)); });
 }

@@ -1,5 +1,13 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <set>
 
 #include "api/server.hpp"
 #include "api/views.hpp"
@@ -10,6 +18,68 @@
 
 namespace gridpact::api {
 namespace {
+
+// A raw client socket: sends exactly what is written, reads what arrives (event streams,
+// many requests in flight on separate connections).
+class RawClient {
+ public:
+  explicit RawClient(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  bool send(const std::string& data) {
+    return connected_ &&
+           ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+  // Reads until `text` has arrived `times` times (counted from the start), or the timeout.
+  bool wait_for(std::string_view text, size_t times = 1, int timeout_ms = 10000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      size_t n = 0;
+      for (size_t at = in_.find(text); at != std::string::npos; at = in_.find(text, at + 1)) ++n;
+      if (n >= times) return true;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      pollfd p{fd_, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+      char buf[65536];
+      ssize_t got = ::recv(fd_, buf, sizeof buf, 0);
+      if (got <= 0) return false;
+      in_.append(buf, static_cast<size_t>(got));
+    }
+  }
+  const std::string& text() const { return in_; }
+  // The JSON "data:" of every SSE event named `event` received so far.
+  std::vector<json> events(std::string_view event) const {
+    std::vector<json> out;
+    const std::string marker = "event: " + std::string(event) + "\ndata: ";
+    for (size_t at = in_.find(marker); at != std::string::npos; at = in_.find(marker, at + 1)) {
+      size_t start = at + marker.size();
+      out.push_back(json::parse(in_.substr(start, in_.find('\n', start) - start), nullptr, false));
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string in_;
+};
+
+std::string raw_get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+}
+
+std::string raw_post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 struct ApiTest : ::testing::Test {
   testing::TempDir dir;
@@ -49,9 +119,12 @@ struct ApiTest : ::testing::Test {
     node->stop();
   }
   std::string transfer_hex(const PublicKey& to, uint64_t amount) {
+    return transfer_hex_at(nonce++, to, amount);
+  }
+  std::string transfer_hex_at(uint64_t at_nonce, const PublicKey& to, uint64_t amount) {
     Transaction tx;
     tx.chain_id = genesis.chain_id;
-    tx.nonce = nonce++;
+    tx.nonce = at_nonce;
     tx.type = bank::kTransfer;
     tx.payload = bank::encode(bank::TransferPayload{to, amount, "hi"});
     tx.sign(alice);
@@ -322,6 +395,137 @@ TEST_F(ApiTest, EventStreamAnnouncesBlocksItNoLongerHolds) {
   EXPECT_EQ(gap["error"]["name"], "EVENTS_GAP");
   EXPECT_EQ(gap["from"], 1);
   EXPECT_GE(gap["to"].get<uint64_t>(), before);
+}
+
+// wait=commit parks the request: with ONE worker, 20 requests waiting for transactions that
+// cannot commit (a nonce gap) leave it free to answer, and each gets 504 TIMEOUT at its
+// deadline with its id and "pending".
+TEST_F(ApiTest, WaitCommitHoldsNoWorkerAndTimesOutWith504) {
+  ServerOptions o;
+  o.threads = 1;
+  Server one(*node, o);
+  ASSERT_TRUE(one.start().is_ok());
+  auto bob = KeyPair::generate().public_key();
+  std::vector<std::unique_ptr<RawClient>> parked;
+  for (uint64_t i = 0; i < 20; ++i) {
+    parked.push_back(std::make_unique<RawClient>(one.port()));
+    json body = {{"tx", transfer_hex_at(1 + i, bob, 1)}};  // nonce 0 never comes
+    ASSERT_TRUE(parked.back()->send(raw_post("/v1/tx?wait=commit&timeout_ms=1500", body.dump())));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  httplib::Client c("127.0.0.1", one.port());
+  auto start = std::chrono::steady_clock::now();
+  auto health = c.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("gridpact_api_waiting_commits 20\n"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("gridpact_http_requests_in_flight 21\n"), std::string::npos);  // + itself
+  EXPECT_NE(m->body.find("gridpact_http_connections 21\n"), std::string::npos);
+  EXPECT_NE(m->body.find("gridpact_mempool_size 20\n"), std::string::npos);
+  for (auto& p : parked) {
+    ASSERT_TRUE(p->wait_for("}", 1, 5000)) << p->text();
+    EXPECT_EQ(p->text().substr(0, 12), "HTTP/1.1 504") << p->text();
+    json j = json::parse(p->text().substr(p->text().find("\r\n\r\n") + 4));
+    EXPECT_EQ(j["error"]["name"], "TIMEOUT");
+    EXPECT_EQ(j["status"], "pending");
+    EXPECT_EQ(j["tx_id"].get<std::string>().size(), 64u);
+  }
+  one.stop();
+}
+
+// The block stream names each committed transaction and its outcome; the account stream
+// announces each transaction the account sent (and nothing it merely received).
+TEST_F(ApiTest, BlockAndAccountStreamsCarryEachTransactionsIdAndCode) {
+  auto bob = KeyPair::generate();
+  RawClient blocks(server->port()), mine(server->port()), bobs(server->port());
+  ASSERT_TRUE(blocks.send(raw_get("/v1/events/blocks")));
+  ASSERT_TRUE(mine.send(raw_get("/v1/events/accounts/" + alice.public_key().hex())));
+  ASSERT_TRUE(bobs.send(raw_get("/v1/events/accounts/" + bob.public_key().hex())));
+  for (auto* s : {&blocks, &mine, &bobs}) ASSERT_TRUE(s->wait_for("\r\n\r\n"));
+  json txs = json::array();
+  txs.push_back(transfer_hex(bob.public_key(), 10));
+  txs.push_back(transfer_hex(bob.public_key(), 1'000'000));  // more than alice has: fails
+  json r = post("/v1/tx?wait=commit", {{"txs", txs}}, 200);
+  ASSERT_EQ(r["results"][1]["status"], "committed") << r.dump();
+  const std::string ok_id = r["results"][0]["tx_id"], failed_id = r["results"][1]["tx_id"];
+  const int failed_code = r["results"][1]["receipt"]["code"];
+  EXPECT_NE(failed_code, 0);
+
+  ASSERT_TRUE(mine.wait_for("event: tx", 2)) << mine.text();
+  auto tx_events = mine.events("tx");
+  ASSERT_EQ(tx_events.size(), 2u);
+  std::map<std::string, json> by_id;
+  for (const auto& e : tx_events) by_id[e["tx_id"]] = e;
+  EXPECT_EQ(by_id[ok_id]["code"], 0);
+  EXPECT_EQ(by_id[ok_id]["type_name"], "bank/transfer");
+  EXPECT_EQ(by_id[failed_id]["code"], failed_code);
+  EXPECT_EQ(by_id[failed_id]["height"], r["results"][1]["receipt"]["height"]);
+
+  std::map<std::string, int> codes;
+  const uint64_t last = r["results"][1]["receipt"]["height"];
+  ASSERT_TRUE(blocks.wait_for("id: " + std::to_string(last) + "\n")) << blocks.text();
+  for (const auto& b : blocks.events("block"))
+    for (const auto& t : b["txs"]) codes[t["id"]] = t["code"];
+  EXPECT_EQ(codes.at(ok_id), 0);
+  EXPECT_EQ(codes.at(failed_id), failed_code);
+  EXPECT_FALSE(bobs.wait_for("event: tx", 1, 300)) << bobs.text();  // received, not sent
+
+  // A stream for something that is not an account is refused with a clear error.
+  auto bad = client->Get("/v1/events/accounts/xyz");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(json::parse(bad->body)["error"]["name"], "INVALID_ARGUMENT");
+}
+
+// Receipts of recent blocks come from the cache: the second proof of a block reads nothing
+// again, and both verify.
+TEST_F(ApiTest, ReceiptsOfRecentBlocksAreServedFromTheCache) {
+  auto bob = KeyPair::generate().public_key();
+  json txs = json::array();
+  for (int i = 0; i < 5; ++i) txs.push_back(transfer_hex(bob, 1));
+  json r = post("/v1/tx?wait=commit", {{"txs", txs}}, 200);
+  for (const auto& one : r["results"]) {
+    json t = get("/v1/tx/" + one["tx_id"].get<std::string>());
+    auto bundle = parse_bundle(t["bundle"]);
+    ASSERT_TRUE(bundle.is_ok());
+    EXPECT_TRUE(verify_bundle(*bundle, validator.public_key()).is_ok());
+  }
+  auto m = client->Get("/metrics");
+  ASSERT_TRUE(m);
+  std::set<uint64_t> heights;
+  for (const auto& one : r["results"]) heights.insert(one["receipt"]["height"].get<uint64_t>());
+  EXPECT_NE(m->body.find("gridpact_api_receipt_cache_misses_total " +
+                         std::to_string(heights.size()) + "\n"),
+            std::string::npos)
+      << m->body;
+  EXPECT_NE(m->body.find("gridpact_api_receipt_cache_hits_total " +
+                         std::to_string(5 - heights.size()) + "\n"),
+            std::string::npos);
+  json bad = get("/v1/tx/nothex", 400);
+  EXPECT_EQ(bad["error"]["name"], "INVALID_ARGUMENT");
+}
+
+// Refusals by the server itself are the API's JSON errors too.
+TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
+  auto r = client->Post("/v1/health", "{}", "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(json::parse(r->body)["error"]["name"], "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(r->get_header_value("Allow"), "GET");
+  r = client->Get("/nothing");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(json::parse(r->body)["error"]["name"], "NOT_FOUND");
+  auto deep =
+      client->Post("/v1/tx", std::string(100, '[') + std::string(100, ']'), "application/json");
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(json::parse(deep->body)["error"]["name"], "JSON_TOO_DEEP");
+  // A module query whose path has several segments.
+  json bank = get("/v1/bank/accounts/" + alice.public_key().hex());
+  EXPECT_EQ(bank["balance"], 5000) << bank.dump();
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // method, and every documented route is served. Regex groups in a source route count as
 // one path parameter each: R"(/v1/tx/([0-9a-f]{64}))" matches /v1/tx/{id}. A module
 // route's parameters are documented too, each with its place (path or query).
+// Routes registered on an http::Router (router.add("GET", "/v1/tx/{id}", ...)) count like
+// source routes; a "{name}" or "{name...}" segment is one path parameter.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,7 +17,9 @@
 
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace {
@@ -51,10 +55,16 @@ std::string openapi_shape(const std::string& path) {
   return std::regex_replace(path, std::regex(R"(\{[^}]*\})"), "{}");
 }
 
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 // method + " " + shape of every route registered in non-test sources under src/.
 std::set<std::string> routes_in_sources() {
   std::set<std::string> out;
   const std::regex call(R"re(\.(Get|Post|Put|Delete|Patch)\(\s*(?:R"\((.*?)\)"|"([^"]*)"))re");
+  const std::regex add(R"re(\.add\(\s*"(GET|POST|PUT|DELETE|PATCH)",\s*"([^"]*)")re");
   for (const auto& e : fs::recursive_directory_iterator(fs::path(GRIDPACT_SOURCE_DIR) / "src")) {
     std::string name = e.path().filename().string();
     if (e.path().extension() != ".cpp" || name.ends_with("_test.cpp") ||
@@ -68,6 +78,8 @@ std::set<std::string> routes_in_sources() {
       if (route.empty() || route[0] != '/') continue;  // a client call with a variable path
       out.insert(method + " " + route_shape(route));
     }
+    for (std::sregex_iterator it(text.begin(), text.end(), add), end; it != end; ++it)
+      out.insert(lower((*it)[1]) + " " + openapi_shape((*it)[2]));
   }
   return out;
 }
@@ -78,7 +90,9 @@ std::vector<std::unique_ptr<Module>> node_modules() {
   m.push_back(std::make_unique<bank::BankModule>());
   m.push_back(std::make_unique<agreements::AgreementsModule>());
   m.push_back(std::make_unique<meters::MetersModule>());
+  m.push_back(std::make_unique<governance::GovernanceModule>());
   m.push_back(std::make_unique<market::MarketModule>());
+  m.push_back(std::make_unique<tokens::TokensModule>());
   return m;
 }
 
@@ -124,6 +138,8 @@ TEST(OpenApi, ShapesMatchRegexGroupsAndParameters) {
   EXPECT_EQ(route_shape(R"(/v1/tx/([0-9a-fA-F]{64}))"), "/v1/tx/{}");
   EXPECT_EQ(route_shape(R"(/v1/(\w+)/(.+))"), "/v1/{}/{}");
   EXPECT_EQ(openapi_shape("/v1/meters/energy/{id}/{period}"), "/v1/meters/energy/{}/{}");
+  EXPECT_EQ(openapi_shape("/v1/{module}/{path}"), "/v1/{}/{}");
+  EXPECT_EQ(openapi_shape("/v1/{module}/{path...}"), "/v1/{}/{}");
 }
 
 TEST(OpenApi, EveryServerRouteIsDocumented) {

@@ -1,31 +1,30 @@
-// The HTTP/JSON API of a node (documented in docs/openapi.yaml). Every route is under
-// /v1/ except /metrics (Prometheus text). Transactions arrive as canonical bytes, hex in
-// JSON or raw application/octet-stream, exactly as clients signed them.
+// The HTTP/JSON API of a node (documented in docs/openapi.yaml), on the asynchronous
+// server of src/http. Every route is under /v1/ except /metrics (Prometheus text).
+// Transactions arrive as canonical bytes, hex in JSON or raw application/octet-stream,
+// exactly as clients signed them.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <thread>
-#include <vector>
 
+#include "http/server.hpp"
 #include "ledger/receipt_proof.hpp"
 #include "node/node.hpp"
 
-namespace httplib {
-class Server;
-}
-
 namespace gridpact::api {
+
+class CommitFeed;
+class ReceiptCache;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 0;  // 0: any free port
-  size_t threads = 16;
+  int port = 0;                // 0: any free port
+  size_t threads = 0;          // 0: the machine's hardware threads
+  size_t max_connections = 0;  // 0: from the process's descriptor limit (default_max_connections)
+  size_t max_streams = 2000;   // event subscribers at once
   size_t max_body_bytes = 16 << 20;
   size_t max_batch = 5000;
+  size_t max_json_depth = 64;
   // Names a request's Host may carry (any port). Empty: the listen address, localhost,
   // 127.0.0.1 and [::1]. Anything else (a DNS-rebinding page) gets 403 FORBIDDEN_HOST.
   std::vector<std::string> allowed_hosts;
@@ -34,36 +33,43 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;
 };
 
+// Connections the process can hold: its RLIMIT_NOFILE less a reserve for the store's files
+// and the node's own sockets (at least 64).
+size_t default_max_connections();
+
 // Whether a Host header value names one of `allowed` (default list as above for `listen`).
 bool host_allowed(std::string_view host_header, const std::string& listen,
                   const std::vector<std::string>& allowed);
 
 class Server {
  public:
-  // Lets other parts (attestation, web app) add their routes before start().
-  using Extension = std::function<void(httplib::Server&)>;
+  // Lets other parts (attestation, the SQL read model) add their routes before start().
+  using Extension = std::function<void(http::Router&)>;
 
   Server(Node& node, ServerOptions options);
   ~Server();
   void extend(const Extension& ext);
-  Status start();  // binds and serves on a background thread
+  Status start();  // binds and serves on the server's own workers
   void stop();
   int port() const { return port_; }
 
  private:
-  void routes();
+  void routes(http::Router& router);
+  void add_tx_routes(http::Router& router);
+  void add_read_routes(http::Router& router);
+  // The per-module query path, GET /v1/{module}/{path...}: added last, after every other
+  // route (extensions included), so that it never shadows one.
+  void add_module_routes(http::Router& router);
+  void submit(http::Request& req, const http::Responder& res);
+  std::string metrics() const;
+
   Node& node_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  http::Router router_;
+  std::unique_ptr<http::Server> http_;
+  std::unique_ptr<CommitFeed> feed_;
+  std::unique_ptr<ReceiptCache> receipts_;
   int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> requests_{0};
-  int subscription_ = -1;
-  // Latest committed block event, for the block stream.
-  std::mutex events_mutex_;
-  std::condition_variable events_cv_;
-  std::deque<std::pair<uint64_t, std::string>> recent_events_;
 };
 
 // Builds the receipt bundle of a committed transaction.

@@ -102,4 +102,21 @@ TEST(Merkle, LeafAndNodeDomainsDiffer) {
   EXPECT_EQ(merkle::root({}), sha256(""));
 }
 
+// The kept tree answers exactly what prove() rebuilds, for every size and leaf.
+TEST(Merkle, KeptTreeGivesTheSameRootAndPaths) {
+  for (uint64_t n = 1; n <= 70; ++n) {
+    std::vector<Hash32> leaves;
+    for (uint64_t i = 0; i < n; ++i) leaves.push_back(merkle::leaf_hash(sha256(std::to_string(i))));
+    merkle::Tree tree(leaves);
+    ASSERT_EQ(tree.root(), merkle::root(leaves)) << n;
+    for (uint64_t i = 0; i < n; ++i) {
+      auto a = tree.prove(i), b = merkle::prove(leaves, i);
+      ASSERT_EQ(a.path, b.path) << n << " " << i;
+      ASSERT_EQ(a.size, b.size);
+      EXPECT_TRUE(merkle::verify(leaves[i], a, tree.root()));
+    }
+  }
+  EXPECT_EQ(merkle::Tree({}).root(), merkle::root({}));
+}
+
 }  // namespace gridpact

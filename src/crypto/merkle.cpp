@@ -70,6 +70,34 @@ Proof prove(const std::vector<Hash32>& leaf_hashes, uint64_t index) {
   return p;
 }
 
+Tree::Tree(std::vector<Hash32> leaf_hashes) {
+  levels_.push_back(std::move(leaf_hashes));
+  while (levels_.back().size() > 1) {
+    const auto& below = levels_.back();
+    std::vector<Hash32> up;
+    up.reserve((below.size() + 1) / 2);
+    for (size_t i = 0; i + 1 < below.size(); i += 2)
+      up.push_back(node_hash(below[i], below[i + 1]));
+    if (below.size() % 2 == 1) up.push_back(below.back());
+    levels_.push_back(std::move(up));
+  }
+}
+
+Hash32 Tree::root() const {
+  if (levels_.front().empty()) return sha256(nullptr, 0);
+  return levels_.back().front();
+}
+
+Proof Tree::prove(uint64_t index) const {
+  Proof p{index, size(), {}};
+  if (index >= size()) return p;
+  for (size_t level = 0; level + 1 < levels_.size(); ++level, index /= 2) {
+    uint64_t sibling = index ^ 1;
+    if (sibling < levels_[level].size()) p.path.push_back(levels_[level][sibling]);
+  }
+  return p;
+}
+
 bool verify(const Hash32& leaf, const Proof& proof, const Hash32& expected_root) {
   if (proof.size == 0 || proof.index >= proof.size || proof.path.size() > 64) return false;
   size_t used = 0;

@@ -27,6 +27,22 @@ struct Proof {
 };
 
 Proof prove(const std::vector<Hash32>& leaf_hashes, uint64_t index);
+
+// The whole tree over `leaf_hashes`, built once (about 2n hashes kept), so that each proof
+// is a walk up log n levels instead of a rebuild: the API keeps these for recent blocks.
+// Level by level, a lone last node is carried up unchanged, which gives the same root and
+// paths as prove() (the split at the largest power of two below n).
+class Tree {
+ public:
+  explicit Tree(std::vector<Hash32> leaf_hashes);
+  Hash32 root() const;
+  Proof prove(uint64_t index) const;
+  uint64_t size() const { return levels_.front().size(); }
+
+ private:
+  std::vector<std::vector<Hash32>> levels_;  // levels_[0]: the leaves
+};
+
 // True when `leaf` (already leaf-hashed) sits at proof.index of a tree with that root.
 bool verify(const Hash32& leaf, const Proof& proof, const Hash32& root);
 

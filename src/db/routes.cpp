@@ -1,7 +1,5 @@
 #include "db/routes.hpp"
 
-#include <httplib.h>
-
 #include "api/server.hpp"
 
 namespace gridpact::db {
@@ -45,23 +43,16 @@ Result<json> Routes::answer(const json& params) {
 }
 
 void install_routes(api::Server& server, std::shared_ptr<Routes> routes) {
-  server.extend([routes](httplib::Server& http) {
-    http.Get("/v1/db", [routes](const httplib::Request& req, httplib::Response& res) {
+  server.extend([routes](http::Router& router) {
+    router.add("GET", "/v1/db", [routes](http::Request& req, const http::Responder& res) {
       json params = json::object();
-      for (const auto& [k, v] : req.params) params[k] = v;
+      for (const auto& [k, v] : req.query) params[k] = v;
       auto answer = routes->answer(params);
-      if (answer) {
-        res.set_content(answer->dump(), "application/json");
-        return;
-      }
+      if (answer) return res.send(http::Response::json_text(answer->dump()));
       const Status& s = answer.status();
-      res.status = s.code == Code::kNotFound || s.code == agreements::kPremisesNotFound ? 404 : 400;
-      res.set_content(json{{"error",
-                            {{"code", static_cast<int>(s.code)},
-                             {"name", code_name(s.code)},
-                             {"message", s.message}}}}
-                          .dump(),
-                      "application/json");
+      // Premises unknown to the read model are a missing resource, like NOT_FOUND.
+      const int status = s.code == agreements::kPremisesNotFound ? 404 : http::status_for(s.code);
+      res.send(http::Response::json_text(http::error_body(s), status));
     });
   });
 }

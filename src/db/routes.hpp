@@ -7,9 +7,6 @@
 
 #include "db/read_model.hpp"
 
-namespace httplib {
-struct Request;
-}
 namespace gridpact::api {
 class Server;
 }

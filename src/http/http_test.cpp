@@ -163,6 +163,38 @@ class HttpTest : public ::testing::Test {
   std::vector<std::shared_ptr<EventStream>> streams_;
 };
 
+// The filter sees every request before routing: it may answer (a refused Host) or add
+// headers that go on any answer, a 404 and an event stream included.
+TEST_F(HttpTest, FilterAnswersEarlyOrAddsHeadersToEveryAnswer) {
+  ServerOptions o;
+  o.filter = [](const Request& req, Headers& extra) -> std::optional<Response> {
+    if (req.header("host") == "bad") return Response::json_text("{\"refused\":1}", 403);
+    extra.emplace_back("X-Seen", req.path);
+    return std::nullopt;
+  };
+  serve(o);
+  Probe p(port_);
+  ASSERT_TRUE(p.send("GET /v1/health HTTP/1.1\r\nHost: bad\r\n\r\n"));
+  auto r = p.reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->head.find("X-Seen"), std::string::npos);
+  ASSERT_TRUE(p.send(get("/v1/nothing")));
+  r = p.reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(r->head.find("X-Seen: /v1/nothing"), std::string::npos) << r->head;
+  ASSERT_TRUE(p.send(get("/v1/later")));  // answered from another thread
+  r = p.reply();
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->head.find("X-Seen: /v1/later"), std::string::npos) << r->head;
+  Probe s(port_);
+  ASSERT_TRUE(s.send(get("/v1/events")));
+  ASSERT_TRUE(s.read_until(
+      [](const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }, 5000ms));
+  EXPECT_NE(s.buffer().find("X-Seen: /v1/events\r\n"), std::string::npos) << s.buffer();
+}
+
 TEST_F(HttpTest, RoutesWithParamsAndDecodedQuery) {
   serve();
   Probe p(port_);
@@ -493,6 +525,16 @@ TEST(Router, FirstMatchingRouteWinsAndStatusFollowsCode) {
   EXPECT_EQ(r.match("GET", "/v1/blocks", params, allow).status().code, Code::kNotFound);
   EXPECT_EQ(r.match("PUT", "/v1/blocks/1", params, allow).status().code, Code::kMethodNotAllowed);
   EXPECT_EQ(allow, "GET");
+  // A trailing "{name...}" takes the rest of the path; a route added earlier still wins.
+  r.add("GET", "/v1/{module}/{path...}", [&](Request&, const Responder&) { hit = 3; });
+  ASSERT_TRUE(r.match("GET", "/v1/market/book/3/x", params, allow));
+  EXPECT_EQ(params["module"], "market");
+  EXPECT_EQ(params["path"], "book/3/x");
+  ASSERT_TRUE(r.match("GET", "/v1/market/book", params, allow));
+  EXPECT_EQ(params["path"], "book");
+  EXPECT_EQ(r.match("GET", "/v1/market", params, allow).status().code, Code::kNotFound);
+  ASSERT_TRUE(r.match("GET", "/v1/blocks/7", params, allow));
+  EXPECT_EQ(params["height"], "7");
   EXPECT_EQ(status_for(Code::kHeadersTooLarge), 431);
   EXPECT_EQ(status_for(Code::kBadFraming), 400);
   EXPECT_EQ(status_for(Code::kOverloaded), 503);

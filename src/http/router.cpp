@@ -26,6 +26,10 @@ bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+bool is_rest(std::string_view segment) {
+  return is_param(segment) && segment.size() > 5 && segment.substr(segment.size() - 4) == "...}";
+}
+
 }  // namespace
 
 std::optional<std::string_view> Request::header(std::string_view lower_name) const {
@@ -49,6 +53,8 @@ int status_for(Code code) {
   switch (code) {
     case Code::kNotFound:
       return 404;
+    case Code::kForbiddenHost:
+      return 403;
     case Code::kMethodNotAllowed:
       return 405;
     case Code::kRequestTimeout:
@@ -124,10 +130,11 @@ Result<const Handler*> Router::match(std::string_view method, std::string_view p
   bool path_matched = false;
   allow.clear();
   for (const auto& route : routes_) {
-    if (route.segments.size() != parts.size()) continue;
+    const auto& segs = route.segments;
+    const bool rest = !segs.empty() && is_rest(segs.back());
+    if (rest ? parts.size() < segs.size() : segs.size() != parts.size()) continue;
     bool ok = true;
-    for (size_t i = 0; i < parts.size() && ok; ++i)
-      ok = is_param(route.segments[i]) || route.segments[i] == parts[i];
+    for (size_t i = 0; i < segs.size() && ok; ++i) ok = is_param(segs[i]) || segs[i] == parts[i];
     if (!ok) continue;
     if (route.method != method) {
       if (!path_matched || allow.find(route.method) == std::string::npos)
@@ -136,9 +143,16 @@ Result<const Handler*> Router::match(std::string_view method, std::string_view p
       continue;
     }
     params.clear();
-    for (size_t i = 0; i < parts.size(); ++i) {
-      const auto& seg = route.segments[i];
-      if (is_param(seg)) params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const auto& seg = segs[i];
+      if (!is_param(seg)) continue;
+      if (rest && i + 1 == segs.size()) {
+        std::string joined(parts[i]);
+        for (size_t j = i + 1; j < parts.size(); ++j) (joined += '/') += parts[j];
+        params[seg.substr(1, seg.size() - 5)] = std::move(joined);
+      } else {
+        params[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+      }
     }
     return &route.handler;
   }

@@ -132,7 +132,8 @@ class Session : public std::enable_shared_from_this<Session> {
     closing_ = false;
     queue(std::string(
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"));
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n" +
+        take_extra_headers() + "\r\n"));
     heartbeat();
     watch_for_close();
   }
@@ -293,10 +294,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     shared_->requests_total++;
+    extra_headers_.clear();
     if (!parse_target(req.target, req))
       return write_response(
           Response::error(error(Code::kInvalidArgument, "bad percent-encoding in the URL")),
           keep_alive_);
+    if (opt_.filter) {
+      if (auto early = opt_.filter(req, extra_headers_))
+        return write_response(std::move(*early), keep_alive_);
+    }
     std::string allow;
     auto handler = shared_->router.match(req.method, req.path, req.params, allow);
     if (!handler) {
@@ -328,6 +334,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->version(11);
     res->set(bhttp::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res->set(k, v);
+    for (auto& [k, v] : extra_headers_) res->set(k, v);
+    extra_headers_.clear();
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
@@ -337,6 +345,13 @@ class Session : public std::enable_shared_from_this<Session> {
                          if (ec || !keep_alive) return self->close();
                          self->wait_for_request();
                        });
+  }
+
+  std::string take_extra_headers() {
+    std::string out;
+    for (const auto& [k, v] : extra_headers_) out += k + ": " + v + "\r\n";
+    extra_headers_.clear();
+    return out;
   }
 
   // Event streams: a queue of framed chunks, written in order, bounded in bytes.
@@ -411,6 +426,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool timed_out_ = false;
   std::shared_ptr<EventStream> stream_;
+  Headers extra_headers_;  // from the filter, for the current request's answer
   std::deque<std::string> out_;
   size_t out_bytes_ = 0;
   bool writing_ = false;

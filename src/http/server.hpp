@@ -116,7 +116,9 @@ class Responder {
 
 using Handler = std::function<void(Request&, const Responder&)>;
 
-// Path templates are literal segments and whole-segment parameters: "/v1/tx/{id}".
+// Path templates are literal segments and whole-segment parameters: "/v1/tx/{id}"; a last
+// segment "{name...}" takes one or more remaining segments, joined by '/'
+// ("/v1/{module}/{path...}" matches /v1/market/book/3 with path "book/3").
 // Routes are tried in the order added; the first whose template and method match wins.
 class Router {
  public:
@@ -136,7 +138,14 @@ class Router {
   std::vector<Route> routes_;
 };
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+// Runs on every request before routing (the API's Host check and CORS): a response answers
+// the request there; headers added to `extra` go on whatever answer the request gets
+// (including a later one, a 404 or an event stream).
+using Filter = std::function<std::optional<Response>(const Request&, Headers& extra)>;
+
 struct ServerOptions {
+  Filter filter;
   std::string host = "127.0.0.1";
   uint16_t port = 0;   // 0: any free port (see Server::port)
   size_t threads = 0;  // 0: the machine's hardware concurrency

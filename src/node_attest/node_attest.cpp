@@ -1,6 +1,5 @@
 #include "node_attest/node_attest.hpp"
 
-#include <httplib.h>
 #include <openssl/evp.h>
 
 #include <filesystem>
@@ -155,17 +154,18 @@ Result<json> NodeAttestor::attest(const Bytes& challenge) {
 }
 
 void NodeAttestor::install(api::Server& server) {
-  server.extend([this](httplib::Server& http) {
-    http.Get("/v1/attestation", [this](const httplib::Request& req, httplib::Response& res) {
-      auto challenge = from_hex(req.get_param_value("challenge"));
+  server.extend([this](http::Router& router) {
+    router.add("GET", "/v1/attestation", [this](http::Request& req, const http::Responder& res) {
+      auto challenge = from_hex(req.query_value("challenge").value_or(""));
       Result<json> doc = challenge ? attest(*challenge)
                                    : Result<json>(error(kBadChallenge, "challenge must be hex"));
       if (!doc) {
-        res.status = doc.status().code == kAttestationUnavailable ? 503 : 400;
-        res.set_content(api::error_json(doc.status()).dump(), "application/json");
+        const Status& s = doc.status();
+        res.send(http::Response::json_text(http::error_body(s),
+                                           s.code == kAttestationUnavailable ? 503 : 400));
         return;
       }
-      res.set_content(doc->dump(), "application/json");
+      res.send(http::Response::json_text(doc->dump()));
     });
   });
 }
