@@ -19,8 +19,8 @@
 #include "modules/bank/bank.hpp"
 #include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
-#include "modules/tokens/tokens.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 
 namespace {
 

@@ -360,17 +360,15 @@ void Server::add_module_routes(http::Router& r) {
     for (const Route& route : m->routes()) {
       std::string name(m->name());
       std::string path = "/v1/" + name + route.path;  // a variable: openapi_test reads literals
-      r.add("GET", path,
-            [this, name](http::Request& req, const http::Responder& res) {
-              json params = json::object();
-              for (const auto& [k, v] : req.query) params[k] = v;
-              // The module matches the path against its routes again and checks the
-              // parameters.
-              auto answer =
-                  node_.query(name, std::string_view(req.path).substr(4 + name.size()), params);
-              if (!answer) return reply_error(res, answer.status());
-              reply(res, *answer);
-            });
+      r.add("GET", path, [this, name](http::Request& req, const http::Responder& res) {
+        json params = json::object();
+        for (const auto& [k, v] : req.query) params[k] = v;
+        // The module matches the path against its routes again and checks the
+        // parameters.
+        auto answer = node_.query(name, std::string_view(req.path).substr(4 + name.size()), params);
+        if (!answer) return reply_error(res, answer.status());
+        reply(res, *answer);
+      });
     }
 }
 

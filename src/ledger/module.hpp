@@ -263,6 +263,8 @@ class GovernedTable {
 
  private:
   std::vector<Entry> entries_;
+};
+
 // A query route's parameter: a "{name}" segment of its path, or a query-string parameter.
 // Checked against its type, bound and presence before the handler runs (INVALID_ARGUMENT).
 struct RouteParam {

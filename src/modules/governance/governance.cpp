@@ -242,6 +242,7 @@ GovernanceModule::GovernanceModule() {
   event<VotedEvent>();
   event<OutcomeEvent>();
   event<MembershipEvent>();
+  declare_routes();
 }
 
 void GovernanceModule::attach(const std::vector<Module*>& modules) {

@@ -281,14 +281,13 @@ class GovernanceModule : public Module {
   std::vector<ParamSpec> param_table() const override;
   Status check_params(const StateReader& state) const override;
   std::vector<state::SchemaEntry> schema() const override;
-  // proposals[?status=open&limit=N], proposals/<id>, members, validators
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
 
   // The JSON of a proposal as the API shows it: id, status, changes, votes, deadline, ...
   json proposal_json(const StateReader& s, uint64_t id, const ProposalRecord& p) const;
 
  private:
+  // Query routes: proposals[?status=open&limit=N], proposals/{id}, members, validators.
+  void declare_routes();
   Status on_propose(TxContext& ctx, const ProposePayload& p);
   Status on_vote(TxContext& ctx, const VotePayload& p);
   Status apply_add_member(GovernedContext& ctx, const MemberAction& a);

@@ -1,23 +1,9 @@
 // The governance module's queries: proposals with their changes and votes, members,
 // validators.
-#include <charconv>
-
 #include "modules/governance/governance.hpp"
 
 namespace gridpact::governance {
 namespace {
-
-std::optional<uint64_t> number(const json& params, const char* k) {
-  if (!params.is_object() || !params.contains(k)) return std::nullopt;
-  const auto& v = params[k];
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (!v.is_string()) return std::nullopt;
-  const std::string s = v.get<std::string>();
-  uint64_t n = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return n;
-}
 
 json keys_json(const std::vector<PublicKey>& keys) {
   json out = json::array();
@@ -76,36 +62,38 @@ json GovernanceModule::proposal_json(const StateReader& s, uint64_t id,
   return j;
 }
 
-Result<json> GovernanceModule::query(const StateReader& s, std::string_view path,
-                                     const json& params) const {
-  if (path == "members")
-    return json{{"members", keys_json(members(s))}, {"threshold", threshold(s)}};
-  if (path == "validators") return json{{"validators", keys_json(validators(s))}};
-  if (path == "proposals") {
-    std::optional<std::string> status;
-    if (params.is_object() && params.contains("status") && params["status"].is_string())
-      status = params["status"].get<std::string>();
-    size_t limit = static_cast<size_t>(
-        std::min<uint64_t>(number(params, "limit").value_or(kMaxQueryResults), kMaxQueryResults));
-    json out = json::array();
-    each_proposal(s, [&](uint64_t id, const ProposalRecord& p) {
-      if (out.size() >= limit) return false;
-      if (!status || *status == status_name(p.status)) out.push_back(proposal_json(s, id, p));
-      return true;
-    });
-    return out;
-  }
-  if (path.starts_with("proposals/")) {
-    std::string_view rest = path.substr(10);
-    uint64_t id = 0;
-    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), id);
-    if (rest.empty() || ec != std::errc() || end != rest.data() + rest.size())
-      return error(Code::kInvalidArgument, "a proposal id is a non-negative integer");
-    auto p = proposal(s, id);
-    if (!p) return error(kProposalNotFound, "no proposal " + std::to_string(id));
-    return proposal_json(s, id, *p);
-  }
-  return error(Code::kNotFound, "no governance query " + std::string(path));
+void GovernanceModule::declare_routes() {
+  using T = RouteParam::Type;
+  route("/members", "the members and the threshold", {},
+        [this](const StateReader& s, const QueryArgs&) -> Result<json> {
+          return json{{"members", keys_json(members(s))}, {"threshold", threshold(s)}};
+        });
+  route("/validators", "the validator set", {},
+        [this](const StateReader& s, const QueryArgs&) -> Result<json> {
+          return json{{"validators", keys_json(validators(s))}};
+        });
+  route("/proposals", "proposals, oldest first, with their changes and votes",
+        {{"status", T::kText, "open, passed, rejected, expired or failed", false, 16},
+         {"limit", T::kU64, "at most this many", false, kMaxQueryResults}},
+        [this](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          auto status = q.text("status");
+          const uint64_t limit = q.u64("limit").value_or(kMaxQueryResults);
+          json out = json::array();
+          each_proposal(s, [&](uint64_t id, const ProposalRecord& p) {
+            if (out.size() >= limit) return false;
+            if (!status || *status == status_name(p.status)) out.push_back(proposal_json(s, id, p));
+            return true;
+          });
+          return out;
+        });
+  route("/proposals/{id}", "one proposal with its changes, votes and outcome",
+        {{"id", T::kU64, "the proposal id"}},
+        [this](const StateReader& s, const QueryArgs& q) -> Result<json> {
+          const uint64_t id = *q.u64("id");
+          auto p = proposal(s, id);
+          if (!p) return error(kProposalNotFound, "no proposal " + std::to_string(id));
+          return proposal_json(s, id, *p);
+        });
 }
 
 }  // namespace gridpact::governance

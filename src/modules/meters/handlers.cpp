@@ -128,7 +128,7 @@ Status change_policy(StateOverlay& state, std::vector<Event>& events, const Poli
         return error(attest::kBadPolicy, "add-root needs exactly one DER certificate");
       const Bytes& der = certs->front();
       state.put(std::string(kRootPrefix) + std::string(sha256(der).view()),
-                    std::string(der.begin(), der.end()));
+                std::string(der.begin(), der.end()));
       what = "add-root " + sha256(der).hex();
       break;
     }

@@ -144,80 +144,89 @@ Result<json> microgrid_json(const StateReader& s, const std::string& mg, const j
 
 }  // namespace
 
-Result<json> TokensModule::query(const StateReader& s, std::string_view path,
-                                 const json& params) const {
-  if (!s.get(param_key("tokens.epoch_cap"))) return error(Code::kNotFound, "no tokens here");
-  if (path == "pool") {
-    PoolTotals t = pool_totals(s);
-    return json{{"account", pool_account().hex()},
-                {"balance", pool_balance(s)},
-                {"funded", t.funded},
-                {"redeemed", t.redeemed},
-                {"reimbursed", t.reimbursed},
-                {"drained", t.drained},
-                {"redeem_rate", read_u64_param(s, "tokens.redeem_rate")}};
-  }
-  if (path == "supply") {
-    Supply v = supply(s);
-    auto next = next_period(s);
-    return json{{"minted", v.minted},
-                {"burned", v.burned},
-                {"held", v.minted - v.burned},
-                {"next_period", next ? json(*next) : json(nullptr)}};
-  }
-  if (path.starts_with("balance/")) {
-    auto who = account_of(path.substr(8));
-    if (!who) return who.status();
-    return json{{"account", who->hex()}, {"balance", balance(s, *who)}};
-  }
-  if (path.starts_with("history/")) {
-    auto who = account_of(path.substr(8));
-    if (!who) return who.status();
-    auto from = number(params, "from", 0);
-    auto to = number(params, "to", UINT64_MAX);
-    if (!from) return from.status();
-    if (!to) return to.status();
-    return history_json(s, *who, *from, *to);
-  }
-  if (path.starts_with("microgrid/")) {
-    std::string mg(path.substr(10));
-    if (mg.empty() || mg.size() > meters::kMaxMicrogrid)
-      return error(Code::kInvalidArgument, "microgrid name of 1 to 64 bytes");
-    return microgrid_json(s, mg, params);
-  }
-  if (path.starts_with("mint/")) {  // mint/<meter>/<period>
-    std::string_view rest = path.substr(5);
-    auto slash = rest.find('/');
-    if (slash == std::string_view::npos)
-      return error(Code::kInvalidArgument, "mint/<meter hex>/<period>");
-    auto meter = Hash32::from_hex(rest.substr(0, slash));
-    auto period = number(json{{"period", std::string(rest.substr(slash + 1))}}, "period", 0);
-    if (!meter || !period) return error(Code::kInvalidArgument, "mint/<meter hex>/<period>");
-    auto r = mint_record(s, *meter, *period);
-    if (!r) return error(Code::kNotFound, "nothing minted for that meter and period");
-    json j = record_json(*r);
-    j["meter"] = meter->hex();
-    j["period"] = *period;
-    return j;
-  }
-  if (path.starts_with("commitments/")) {
-    auto id = Hash32::from_hex(path.substr(12));
-    if (!id) return error(Code::kInvalidArgument, "order id must be 64 hex digits");
-    auto c = commitment(s, *id);
-    if (!c) return error(Code::kNotFound, "no tokens committed to that order");
-    return json{{"order", id->hex()},
-                {"owner", c->owner.hex()},
-                {"amount", c->amount},
-                {"period", c->period}};
-  }
-  if (path == "params") {
-    json out = json::object();
-    for (const auto& spec : param_table())
-      out[std::string(spec.short_name())] =
-          param_json(decode_param(spec, s.get(param_key(spec.name)).value_or("")));
-    return out;
-  }
-  return error(Code::kNotFound, "no tokens query " + std::string(path));
+void TokensModule::declare_routes() {
+  using T = RouteParam::Type;
+  // Every route answers NOT_FOUND on a chain without the tokens module's genesis section.
+  auto add = [this](std::string path, std::string_view summary, std::vector<RouteParam> params,
+                    Route::Handler h) {
+    route(std::move(path), summary, std::move(params),
+          [h = std::move(h)](const StateReader& s, const QueryArgs& q) -> Result<json> {
+            if (!s.get(param_key("tokens.epoch_cap")))
+              return error(Code::kNotFound, "no tokens here");
+            return h(s, q);
+          });
+  };
+  add("/pool", "the redemption pool: balance, totals, redeem rate", {},
+      [](const StateReader& s, const QueryArgs&) -> Result<json> {
+        PoolTotals t = pool_totals(s);
+        return json{{"account", pool_account().hex()},
+                    {"balance", pool_balance(s)},
+                    {"funded", t.funded},
+                    {"redeemed", t.redeemed},
+                    {"reimbursed", t.reimbursed},
+                    {"drained", t.drained},
+                    {"redeem_rate", read_u64_param(s, "tokens.redeem_rate")}};
+      });
+  add("/supply", "tokens minted, burned and held", {},
+      [](const StateReader& s, const QueryArgs&) -> Result<json> {
+        Supply v = supply(s);
+        auto next = next_period(s);
+        return json{{"minted", v.minted},
+                    {"burned", v.burned},
+                    {"held", v.minted - v.burned},
+                    {"next_period", next ? json(*next) : json(nullptr)}};
+      });
+  add("/balance/{account}", "an account's token balance", {{"account", T::kHex32, "the account"}},
+      [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        PublicKey who = PublicKey::from_span(q.hex32("account")->bytes.data());
+        return json{{"account", who.hex()}, {"balance", balance(s, who)}};
+      });
+  add("/history/{account}", "an account's mints by source and period",
+      {{"account", T::kHex32, "the account"},
+       {"from", T::kU64, "the first period"},
+       {"to", T::kU64, "the last period"}},
+      [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        PublicKey who = PublicKey::from_span(q.hex32("account")->bytes.data());
+        return history_json(s, who, q.u64("from").value_or(0), q.u64("to").value_or(UINT64_MAX));
+      });
+  add("/microgrid/{name}", "a microgrid's renewable mix and factors (why an account got its rate)",
+      {{"name", T::kText, "the microgrid", true, meters::kMaxMicrogrid},
+       {"period", T::kU64, "the window's last period (default: the last minted)"},
+       {"account", T::kHex32, "an account whose owner factor and rates to show"}},
+      [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        return microgrid_json(s, *q.text("name"), q.params());
+      });
+  add("/mint/{meter}/{period}", "what a meter minted in a period, with its factors",
+      {{"meter", T::kHex32, "the meter id"}, {"period", T::kU64, "the period"}},
+      [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        Hash32 meter = *q.hex32("meter");
+        uint64_t period = *q.u64("period");
+        auto r = mint_record(s, meter, period);
+        if (!r) return error(Code::kNotFound, "nothing minted for that meter and period");
+        json j = record_json(*r);
+        j["meter"] = meter.hex();
+        j["period"] = period;
+        return j;
+      });
+  add("/commitments/{order}", "tokens committed to a bid",
+      {{"order", T::kHex32, "the bid's order id"}},
+      [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        Hash32 id = *q.hex32("order");
+        auto c = commitment(s, id);
+        if (!c) return error(Code::kNotFound, "no tokens committed to that order");
+        return json{{"order", id.hex()},
+                    {"owner", c->owner.hex()},
+                    {"amount", c->amount},
+                    {"period", c->period}};
+      });
+  add("/params", "the module's parameters", {},
+      [this](const StateReader& s, const QueryArgs&) -> Result<json> {
+        json out = json::object();
+        for (const auto& spec : param_table())
+          out[std::string(spec.short_name())] =
+              param_json(decode_param(spec, s.get(param_key(spec.name)).value_or("")));
+        return out;
+      });
 }
 
 }  // namespace gridpact::tokens

@@ -302,6 +302,7 @@ TokensModule::TokensModule(size_t workers) : workers_(workers ? workers : worker
   event<CommitEvent>();
   event<SpentEvent>();
   event<MintedEvent>();
+  declare_routes();
 }
 
 Status TokensModule::on_transfer(TxContext& ctx, const TransferPayload& p) {

@@ -262,13 +262,13 @@ class TokensModule : public Module {
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   void end_block(BlockContext& ctx) override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
-  // balance/<pk>, history/<pk>?from=&to=, microgrid/<name>, pool, supply, params.
-  Result<json> query(const StateReader& state, std::string_view path,
-                     const json& params) const override;
   std::vector<ParamSpec> param_table() const override;
   std::vector<state::SchemaEntry> schema() const override;
 
  private:
+  // Query routes: balance/{account}, history/{account}?from&to, microgrid/{name}?period&account,
+  // mint/{meter}/{period}, commitments/{order}, pool, supply, params (queries.cpp).
+  void declare_routes();
   Status on_transfer(TxContext& ctx, const TransferPayload& p);
   Status on_fund_pool(TxContext& ctx, const FundPoolPayload& p);
   Status on_redeem(TxContext& ctx, const RedeemPayload& p);
