@@ -67,6 +67,8 @@ void add_tx_commands(CLI::App& app) {
   burn->add_option("--amount", b->amount, "Amount in micro-units")->required();
   burn->callback(
       [b] { finish(send(*b, bank::kBurn, bank::encode(bank::BurnPayload{b->amount}))); });
+
+  add_submit_file_command(*tx);
 }
 
 }  // namespace gridpact::cli
