@@ -13,7 +13,7 @@ data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
-printf 'settlement_deadline_ms = 20000\n' >> "$data/genesis.toml"
+printf 'settlement_deadline_ms = 20000\n\n[market.fees.north]\nnorth = 0\n' >> "$data/genesis.toml"
 rm -rf "$data/db"
 start_node "$data"
 

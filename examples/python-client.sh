@@ -14,7 +14,7 @@ data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
-printf 'settlement_deadline_ms = 20000\n' >> "$data/genesis.toml"
+printf 'settlement_deadline_ms = 20000\n\n[market.fees.north]\nnorth = 0\n' >> "$data/genesis.toml"
 rm -rf "$data/db"
 start_node "$data"
 
@@ -81,7 +81,7 @@ while True:
     except gridpact.ApiError:
         time.sleep(0.5)
 trades = node.query("market", "trades", period=period)["trades"]
-print(f"cleared: {price['trades']} trade(s), {price['volume_wh']} Wh")
+print(f"cleared: {price['trades']} trade(s), {price['volume_wh']} Wh ({price['rule']})")
 assert len(trades) == 1 and trades[0]["qty_wh"] == 2000, trades
 
 print("== readings after the period, signed by each meter; then settlement")

@@ -8,6 +8,7 @@ const READING_TAG = utf8('GRIDPACT/reading/v1');
 const REGISTRATION_TAG = utf8('GRIDPACT/meters/register/v1');
 const ATTEST_DOMAIN = utf8('GRIDPACT/attest/v1');
 const VIRTUAL_DOMAIN = utf8('GRIDPACT/attest/virtual/v1 INSECURE');
+export const ANY_SOURCE = 0x7e; // market::kAnySource: bits 1..6, every generating source
 const hex = (b) => (typeof b === 'string' ? b : toHex(b));
 
 export const transfer = (to, amount, memo = '') => ['bank/transfer', { to: hex(to), amount, memo }];
@@ -16,9 +17,10 @@ export const transfer = (to, amount, memo = '') => ['bank/transfer', { to: hex(t
 export const offer = (period, qtyWh, price, meter, commodity = 'electricity') =>
   ['market/offer', { commodity, period, qty: qtyWh, price, meter: hex(meter) }];
 
-/** Buy; `preferences` are the bid's other fields (renewable_only, allowed_sources, ...). */
+/** Buy; `preferences` are the bid's other fields (renewable_only, allowed_sources: a bit per
+ * source, 1 << number, by default every generating source; excluded_sellers, ...). */
 export const bid = (period, qtyWh, price, meter, preferences = {}, commodity = 'electricity') =>
-  ['market/bid', { commodity, period, qty: qtyWh, price, meter: hex(meter), ...preferences }];
+  ['market/bid', { commodity, period, qty: qtyWh, price, meter: hex(meter), allowed_sources: ANY_SOURCE, ...preferences }];
 
 /** A meter's id: SHA-256 of its public key. */
 export const meterId = (meterKey) => sha256Of(meterKey.publicKey);

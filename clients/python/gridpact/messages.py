@@ -8,6 +8,7 @@ READING_TAG = b"GRIDPACT/reading/v1"
 REGISTRATION_TAG = b"GRIDPACT/meters/register/v1"
 ATTEST_DOMAIN = b"GRIDPACT/attest/v1"
 VIRTUAL_DOMAIN = b"GRIDPACT/attest/virtual/v1 INSECURE"
+ANY_SOURCE = 0x7E  # market::kAnySource: bits 1..6, every generating source
 
 
 def _source_number(source):
@@ -34,9 +35,10 @@ def offer(period, qty_wh, price, meter, commodity="electricity"):
 
 def bid(period, qty_wh, price, meter, commodity="electricity", **preferences):
     """Buy; preferences are the bid's other fields (renewable_only, allowed_sources,
-    excluded_sellers, excluded_microgrids, preferred_sellers)."""
+    excluded_sellers, excluded_microgrids, preferred_sellers). allowed_sources is a bit per
+    source (1 << source number); by default every generating source."""
     value = {"commodity": commodity, "period": period, "qty": qty_wh, "price": price,
-             "meter": _hex(meter)}
+             "meter": _hex(meter), "allowed_sources": ANY_SOURCE}
     value.update(preferences)
     return "market/bid", value
 
