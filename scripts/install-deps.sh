@@ -17,5 +17,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   mosquitto mosquitto-clients libmosquitto-dev \
   liblemon-dev libsqlite3-dev sqlite3 libpq-dev postgresql \
   etcd-server etcd-client \
+  python3-nacl \
   >/dev/null
+# The JavaScript client kit: Node (Debian's, only if none is installed) and the kit's two
+# npm packages, exactly as clients/js/package-lock.json pins them.
+if ! command -v node >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+npm ci --prefix "$(cd "$(dirname "$0")/.." && pwd)/clients/js" --no-audit --no-fund >/dev/null
 echo "install-deps: done"

@@ -43,6 +43,22 @@ int fail(const Status& s);
 int submit_and_print(const std::string& node_url, const std::string& key_path, bool wait,
                      uint16_t type, Bytes payload);
 
+// How transaction commands sign and send, set by the options that add_signing_options
+// gives every command with --key and --no-wait: --sign-only prints the signed transaction
+// instead of sending it, --nonce N signs with nonce N instead of the committed one, and
+// --chain-id names the chain (with both, signing needs no node).
+struct SigningOptions {
+  bool sign_only = false;
+  std::optional<uint64_t> nonce;
+  std::string chain_id;
+};
+SigningOptions& signing_options();        // one per process: one command runs per process
+void add_signing_options(CLI::App& app);  // after every command is added
+// `gridpact tx submit --file F` (submit_file.cpp).
+void add_submit_file_command(CLI::App& tx);
+// `gridpact schema`, `gridpact vectors` (cmd_schema.cpp).
+void add_schema_command(CLI::App& app);
+
 // Ends a command: a non-zero code leaves main() as the process exit code.
 inline void finish(int rc) {
   if (rc != 0) throw CLI::RuntimeError(rc);

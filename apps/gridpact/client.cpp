@@ -45,22 +45,53 @@ Result<std::string> ApiClient::chain_id() {
   return chain_id_;
 }
 
-Result<json> ApiClient::submit(const KeyPair& key, uint16_t type, Bytes payload, bool wait,
-                               uint64_t nonce_offset) {
-  auto chain = chain_id();
-  if (!chain) return chain.status();
-  auto account = get("/v1/accounts/" + key.public_key().hex());
-  if (!account) return account.status();
+Result<Transaction> ApiClient::sign(const KeyPair& key, uint16_t type, Bytes payload,
+                                    std::optional<uint64_t> nonce, const std::string& chain_id) {
   Transaction tx;
-  tx.chain_id = *chain;
-  tx.nonce = (*account)["nonce"].get<uint64_t>() + nonce_offset;
+  if (chain_id.empty()) {
+    auto chain = this->chain_id();
+    if (!chain) return chain.status();
+    tx.chain_id = *chain;
+  } else {
+    tx.chain_id = chain_id;
+  }
+  if (!nonce) {
+    auto account = get("/v1/accounts/" + key.public_key().hex());
+    if (!account) return account.status();
+    nonce = (*account)["nonce"].get<uint64_t>();
+  }
+  tx.nonce = *nonce;
   tx.type = type;
   tx.payload = std::move(payload);
   tx.sign(key);
-  auto r = post(wait ? "/v1/tx?wait=commit" : "/v1/tx", {{"tx", to_hex(tx.encode())}});
+  return tx;
+}
+
+Result<json> ApiClient::send(const std::vector<Bytes>& raws, bool wait) {
+  json body;
+  if (raws.size() == 1) {
+    body["tx"] = to_hex(raws[0]);
+  } else {
+    body["txs"] = json::array();
+    for (const auto& r : raws) body["txs"].push_back(to_hex(r));
+  }
+  return post(wait ? "/v1/tx?wait=commit" : "/v1/tx", body);
+}
+
+Result<json> ApiClient::submit(const KeyPair& key, uint16_t type, Bytes payload, bool wait,
+                               uint64_t nonce_offset) {
+  std::optional<uint64_t> nonce;
+  if (nonce_offset != 0) {
+    auto account = get("/v1/accounts/" + key.public_key().hex());
+    if (!account) return account.status();
+    nonce = (*account)["nonce"].get<uint64_t>() + nonce_offset;
+  }
+  auto tx = sign(key, type, std::move(payload), nonce);
+  if (!tx) return tx.status();
+  auto r = send({tx->encode()}, wait);
   if (!r) return r.status();
   if (wait && r->value("status", "") != "committed")
-    return error(Code::kTimeout, "transaction " + tx.id().hex() + " not committed in time");
+    return error(Code::kTimeout, "transaction " + tx->id().hex() + " not committed in time");
   return r;
 }
 

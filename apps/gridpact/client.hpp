@@ -24,6 +24,12 @@ class ApiClient {
   // with its receipt. The nonce is the sender's committed nonce plus `nonce_offset`.
   Result<json> submit(const KeyPair& key, uint16_t type, Bytes payload, bool wait = true,
                       uint64_t nonce_offset = 0);
+  // Builds and signs without sending: the node is asked only for what is not given (the
+  // chain id, and the sender's committed nonce when `nonce` is empty).
+  Result<Transaction> sign(const KeyPair& key, uint16_t type, Bytes payload,
+                           std::optional<uint64_t> nonce, const std::string& chain_id = "");
+  // Sends signed transactions (a batch when more than one) and returns the node's answer.
+  Result<json> send(const std::vector<Bytes>& raws, bool wait);
   Result<std::string> chain_id();
 
  private:

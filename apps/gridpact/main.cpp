@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   gridpact::cli::add_module_commands(app, gridpact::market::add_commands);
   gridpact::cli::add_codes_command(app);
   gridpact::cli::add_simulate_command(app);
+  gridpact::cli::add_schema_command(app);
+  gridpact::cli::add_signing_options(app);  // last: it adds to every transaction command
   try {
     app.parse(argc, argv);
   } catch (const CLI::Error& e) {

@@ -24,7 +24,9 @@
 //                            item_len(m) the elements when they are strings or bytes
 //   a struct with `fields`   its fields in order (JSON: an object)
 // Options: max_len, item_len, range (integers and enums: refused outside it when decoded
-// and encoded), names(fn) (enums: JSON shows fn(value) instead of the number).
+// and encoded), mask(m) (unsigned integers holding flags: bits outside m are refused
+// likewise), names(fn) (enums: JSON shows fn(value) instead of the number).
+// codec/layout.hpp walks the same tables to describe each field (for the client kits).
 // constant("version", uint8_t{1}, Code::kUnknownVersion) writes a fixed value that is not
 // a member; decoding refuses any other value with that code (it is not in the JSON).
 //
@@ -58,6 +60,9 @@ template <typename T>
 struct Range {
   T lo, hi;
 };
+struct Mask {
+  uint64_t bits;
+};
 template <typename F>
 struct Names {
   F fn;
@@ -71,6 +76,9 @@ constexpr ItemLen item_len(size_t n) {
 template <typename T>
 constexpr Range<T> range(T lo, T hi) {
   return {lo, hi};
+}
+constexpr Mask mask(uint64_t bits) {
+  return {bits};
 }
 template <typename F>
 constexpr Names<F> names(F fn) {
@@ -168,6 +176,12 @@ void check_range(const T& v, const std::tuple<Opts...>& opts, std::string_view n
       else
         out_of_range(name, std::to_string(v));
     }
+  }
+  if constexpr (has_opt<Mask, Opts...>) {
+    static_assert(std::is_unsigned_v<T>, "mask(m) is for unsigned flag fields");
+    if (static_cast<uint64_t>(v) & ~std::get<Mask>(opts).bits)
+      throw Error(Code::kBadEncoding,
+                  "field " + std::string(name) + ": unknown flag bits in " + std::to_string(v));
   }
 }
 

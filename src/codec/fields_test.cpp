@@ -1,4 +1,5 @@
 #include "codec/fields.hpp"
+#include "codec/layout.hpp"
 
 #include <gtest/gtest.h>
 
@@ -182,6 +183,58 @@ TEST(Fields, BoundsAreEnforcedBothWays) {
   e = sample();
   e.bps = 10001;
   EXPECT_THROW(encode_fields(e), Error);
+}
+
+struct Flags {
+  uint8_t bits = 0;
+  static constexpr auto fields = std::tuple{field("bits", &Flags::bits, mask(0x3e))};
+};
+
+TEST(Fields, MaskRefusesUnknownBits) {
+  EXPECT_TRUE(decode_fields<Flags>(Bytes{0x3e}));
+  EXPECT_EQ(decode_fields<Flags>(Bytes{0x01}).status().code, Code::kBadEncoding);
+  EXPECT_THROW(encode_fields(Flags{0x40}), Error);
+}
+
+// The layout is what the client kits encode from: every kind, bound and name.
+TEST(Layout, DescribesEveryField) {
+  json l = layout<Everything>();
+  ASSERT_EQ(l.size(), 15u);
+  EXPECT_EQ(l[0], json({{"name", "version"}, {"kind", "const"}, {"type", "u8"}, {"value", 7}}));
+  EXPECT_EQ(l[1]["kind"], "bool");
+  EXPECT_EQ(l[5]["kind"], "u64");
+  EXPECT_EQ(l[6]["kind"], "i64");
+  EXPECT_EQ(l[7], json({{"name", "id"}, {"kind", "fixed"}, {"size", 32}}));
+  EXPECT_EQ(l[8], json({{"name", "memo"}, {"kind", "string"}, {"max_len", 8}}));
+  EXPECT_EQ(l[9]["kind"], "bytes");
+  EXPECT_EQ(l[10]["range"], json({1, 3}));
+  EXPECT_EQ(l[10]["values"], json({{"red", 1}, {"green", 2}, {"blue", 3}}));
+  EXPECT_EQ(l[11]["item"]["kind"], "fixed");
+  EXPECT_EQ(l[12]["item"], json({{"kind", "string"}, {"max_len", 5}}));
+  EXPECT_EQ(l[13]["item"]["fields"][1]["kind"], "u8");
+  EXPECT_EQ(l[14]["range"], json({0, 10000}));
+  EXPECT_EQ(layout<Flags>()[0]["mask"], 0x3e);
+}
+
+// Samples stay inside every bound, so the codec takes each; max fills every bound.
+TEST(Layout, SamplesAreAtTheEdges) {
+  SampleRng rng{1};
+  for (Sample kind : {Sample::kZero, Sample::kMax, Sample::kMixed}) {
+    Everything e = codec::sample<Everything>(kind, rng);
+    EXPECT_TRUE(decode_fields<Everything>(encode_fields(e)));
+  }
+  Everything max = codec::sample<Everything>(Sample::kMax, rng);
+  EXPECT_EQ(max.big, UINT64_MAX);
+  EXPECT_EQ(max.price, INT64_MIN);
+  EXPECT_EQ(max.memo.size(), 8u);
+  EXPECT_EQ(max.labels.size(), 3u);
+  EXPECT_EQ(max.labels[0].size(), 5u);
+  EXPECT_EQ(max.colour, Colour::kBlue);
+  EXPECT_EQ(max.bps, 10000);
+  EXPECT_TRUE(max.maybe);
+  Everything zero = codec::sample<Everything>(Sample::kZero, rng);
+  EXPECT_EQ(zero.colour, Colour::kRed);
+  EXPECT_TRUE(zero.memo.empty() && zero.inners.empty() && !zero.maybe);
 }
 
 }  // namespace

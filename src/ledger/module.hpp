@@ -20,6 +20,7 @@
 
 #include "base/error.hpp"
 #include "codec/fields.hpp"
+#include "codec/layout.hpp"
 #include "ledger/block.hpp"
 #include "ledger/collections.hpp"
 #include "ledger/params.hpp"
@@ -89,6 +90,12 @@ class MessageTable {
     std::function<Status(const Transaction&)> check;        // decode, then the stateless check
     std::function<Status(Module&, TxContext&)> deliver;     // decode, then the handler
     std::function<std::optional<json>(const Bytes&)> view;  // nullopt if undecodable
+    // The payload's fields in encoding order (codec/layout.hpp), for `gridpact schema` and
+    // the client kits; null for a payload without `fields`.
+    json layout;
+    // A sample payload (codec::sample): its fields' JSON and its encoding; nullopt for a
+    // payload without `fields`.
+    std::function<std::optional<std::pair<json, Bytes>>(codec::Sample, codec::SampleRng&)> sample;
   };
 
   // The handler is a member function of the module (Self) ...
@@ -135,7 +142,17 @@ class MessageTable {
       if (!p && opts.malformed) return error(*opts.malformed, p.status().to_string());
       return p;
     };
-    Entry e{type, name, nullptr, nullptr, nullptr};
+    Entry e{type, name, nullptr, nullptr, nullptr, nullptr, nullptr};
+    e.sample = [](codec::Sample kind,
+                  codec::SampleRng& rng) -> std::optional<std::pair<json, Bytes>> {
+      if constexpr (codec::Described<P>) {
+        P p = codec::sample<P>(kind, rng);
+        return std::pair{codec::fields_json(p), codec::encode_fields(p)};
+      } else {
+        return std::nullopt;
+      }
+    };
+    if constexpr (codec::Described<P>) e.layout = codec::layout<P>();
     e.check = [decode, opts](const Transaction& tx) -> Status {
       auto p = decode(tx.payload);
       if (!p) return p.status();
@@ -400,6 +417,14 @@ class Module {
   // lists them (a test keeps the two equal).
   virtual std::vector<state::SchemaEntry> schema() const { return {}; }
 
+  // The declared messages and events, for `gridpact schema` (the client kits' registry).
+  const MessageTable& messages() const { return messages_; }
+  struct EventLayout {
+    std::string_view type;
+    json fields;  // codec::layout of the event struct
+  };
+  const std::vector<EventLayout>& event_layouts() const { return event_layouts_; }
+
  protected:
   // Declares a message: `type`, `name`, and the handler of its decoded payload, a member
   // function of the module (one per message). Call from the module's constructor.
@@ -435,6 +460,7 @@ class Module {
       if (!e) return std::nullopt;
       return codec::fields_json(*e);
     });
+    event_layouts_.push_back({E::kType, codec::layout<E>()});
   }
 
  private:
@@ -445,6 +471,7 @@ class Module {
   GovernedTable governed_;
   std::vector<Route> routes_;
   std::vector<std::pair<std::string_view, std::optional<json> (*)(std::string_view)>> event_views_;
+  std::vector<EventLayout> event_layouts_;
 };
 
 // Tools for modules.

@@ -132,6 +132,18 @@ struct Asset {
   uint64_t price_micro_per_kwh = 0;  // the price terms the owner offers
   uint64_t agreement = 0;            // the active agreement it serves, 0 if listed/free
   std::string name;
+  // The registration fields: the payload of agreements/register-asset, and the asset's
+  // state after its id, owner and agreement.
+  static constexpr auto fields = std::tuple{
+      codec::field("type", &Asset::type, codec::range(AssetType::kPv, AssetType::kBattery),
+                   codec::names(type_name)),
+      codec::field("capacity_w", &Asset::capacity_w),
+      codec::field("meter", &Asset::meter),
+      codec::field("microgrid", &Asset::microgrid, codec::max_len(kMaxMicrogrid)),
+      codec::field("lat_e6", &Asset::lat_e6),
+      codec::field("lon_e6", &Asset::lon_e6),
+      codec::field("price_micro_per_kwh", &Asset::price_micro_per_kwh),
+      codec::field("name", &Asset::name, codec::max_len(kMaxName))};
 };
 
 struct Premises {
@@ -144,6 +156,16 @@ struct Premises {
   uint64_t expected_consumption_wh = 0;  // per year
   Hash32 meter;  // the connection meter (its export is surplus sold), zero if none
   std::string name;
+  // The registration fields (as Asset's). Preferred types are bits 1..5.
+  static constexpr auto fields =
+      std::tuple{codec::field("area_m2", &Premises::area_m2),
+                 codec::field("lat_e6", &Premises::lat_e6),
+                 codec::field("lon_e6", &Premises::lon_e6),
+                 codec::field("microgrid", &Premises::microgrid, codec::max_len(kMaxMicrogrid)),
+                 codec::field("preferred_types", &Premises::preferred_types, codec::mask(0x3e)),
+                 codec::field("expected_consumption_wh", &Premises::expected_consumption_wh),
+                 codec::field("meter", &Premises::meter),
+                 codec::field("name", &Premises::name, codec::max_len(kMaxName))};
 };
 
 enum class Role : uint8_t { kOwner = 0, kHost = 1, kDso = 2, kTax = 3, kThirdParty = 4 };
@@ -156,11 +178,18 @@ enum class Disposition : uint8_t { kReturnToOwner = 0, kTransferToHost = 1 };
 struct Party {
   PublicKey account;
   Role role = Role::kOwner;
+  static constexpr auto fields =
+      std::tuple{codec::field("account", &Party::account),
+                 codec::field("role", &Party::role, codec::range(Role::kOwner, Role::kThirdParty),
+                              codec::names(role_name))};
 };
 struct Share {
   uint8_t party = 0;  // index into Terms::parties
   uint16_t bps = 0;
+  static constexpr auto fields =
+      std::tuple{codec::field("party", &Share::party), codec::field("bps", &Share::bps)};
 };
+constexpr uint8_t kTermsVersion = 1;
 
 // Composable terms. The host pays, each period:
 //   energy:     billed_wh * tariff / 1000, less rebate_bps of it returned as rent, split
@@ -194,6 +223,31 @@ struct Terms {
 
   std::optional<size_t> party_index(const PublicKey& who) const;
   std::optional<size_t> role_index(Role r) const;
+  // The canonical encoding (encode_terms), whose SHA-256 the parties sign.
+  static constexpr auto fields = std::tuple{
+      codec::constant("version", kTermsVersion, Code::kUnknownVersion),
+      codec::field("kind", &Terms::kind, codec::range(Kind::kLease, Kind::kCustom),
+                   codec::names(kind_name)),
+      codec::field("asset", &Terms::asset),
+      codec::field("premises", &Terms::premises),
+      codec::field("parties", &Terms::parties, codec::max_len(kMaxParties)),
+      codec::field("start_ms", &Terms::start_ms),
+      codec::field("period_ms", &Terms::period_ms),
+      codec::field("periods", &Terms::periods),
+      codec::field("tariff_micro_per_kwh", &Terms::tariff_micro_per_kwh),
+      codec::field("rebate_bps", &Terms::rebate_bps),
+      codec::field("instalment_micro", &Terms::instalment_micro),
+      codec::field("volume_wh", &Terms::volume_wh),
+      codec::field("surplus_price_micro_per_kwh", &Terms::surplus_price_micro_per_kwh),
+      codec::field("energy_shares", &Terms::energy_shares, codec::max_len(kMaxShares)),
+      codec::field("surplus_shares", &Terms::surplus_shares, codec::max_len(kMaxShares)),
+      codec::field("disposition", &Terms::disposition,
+                   codec::range(Disposition::kReturnToOwner, Disposition::kTransferToHost)),
+      codec::field("grace_ms", &Terms::grace_ms),
+      codec::field("penalty_bps", &Terms::penalty_bps),
+      codec::field("default_ms", &Terms::default_ms),
+      codec::field("termination_fee_micro", &Terms::termination_fee_micro),
+      codec::field("note", &Terms::note, codec::max_len(kMaxNote))};
 };
 
 Bytes encode_terms(const Terms& t);
@@ -303,6 +357,8 @@ struct SignPayload {
 struct AmendPayload {
   uint64_t agreement = 0;
   Terms terms;
+  static constexpr auto fields = std::tuple{codec::field("agreement", &AmendPayload::agreement),
+                                            codec::field("terms", &AmendPayload::terms)};
 };
 struct IdPayload {  // terminate, pay, execute
   uint64_t agreement = 0;

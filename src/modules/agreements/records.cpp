@@ -38,23 +38,10 @@ std::optional<uint64_t> parse_id(std::string_view s) {
 // --- Assets and premises: payload = the registration fields; state adds id, owner, use.
 
 void write_asset_fields(codec::Writer& w, const Asset& a) {
-  w.u8(static_cast<uint8_t>(a.type))
-      .u64(a.capacity_w)
-      .fixed(a.meter)
-      .str(a.microgrid, kMaxMicrogrid);
-  w.i64(a.lat_e6).i64(a.lon_e6).u64(a.price_micro_per_kwh).str(a.name, kMaxName);
+  codec::write_fields(w, a);
 }
 void read_asset_fields(codec::Reader& r, Asset& a) {
-  uint8_t t = r.u8();
-  if (t < 1 || t > 5) throw Error(Code::kBadEncoding, "asset type must be 1..5");
-  a.type = static_cast<AssetType>(t);
-  a.capacity_w = r.u64();
-  a.meter = r.fixed<32>();
-  a.microgrid = r.str(kMaxMicrogrid);
-  a.lat_e6 = r.i64();
-  a.lon_e6 = r.i64();
-  a.price_micro_per_kwh = r.u64();
-  a.name = r.str(kMaxName);
+  codec::read_fields(r, a);
 }
 Asset read_asset_payload(codec::Reader& r) {
   Asset a;
@@ -77,19 +64,10 @@ Asset read_asset_state(codec::Reader& r) {
 }
 
 void write_premises_fields(codec::Writer& w, const Premises& p) {
-  w.u64(p.area_m2).i64(p.lat_e6).i64(p.lon_e6).str(p.microgrid, kMaxMicrogrid);
-  w.u8(p.preferred_types).u64(p.expected_consumption_wh).fixed(p.meter).str(p.name, kMaxName);
+  codec::write_fields(w, p);
 }
 void read_premises_fields(codec::Reader& r, Premises& p) {
-  p.area_m2 = r.u64();
-  p.lat_e6 = r.i64();
-  p.lon_e6 = r.i64();
-  p.microgrid = r.str(kMaxMicrogrid);
-  p.preferred_types = r.u8();
-  if (p.preferred_types & ~0x3e) throw Error(Code::kBadEncoding, "unknown preferred type bits");
-  p.expected_consumption_wh = r.u64();
-  p.meter = r.fixed<32>();
-  p.name = r.str(kMaxName);
+  codec::read_fields(r, p);
 }
 Premises read_premises_payload(codec::Reader& r) {
   Premises p;
@@ -290,8 +268,7 @@ std::string encode_totals(const RatingTotals& t) {
 
 AmendPayload read_amend(codec::Reader& r) {
   AmendPayload p;
-  p.agreement = r.u64();
-  p.terms = read_terms(r);
+  codec::read_fields(r, p);
   return p;
 }
 
@@ -361,10 +338,7 @@ Bytes encode(const SignPayload& p) {
   return codec::encode_fields(p);
 }
 Bytes encode(const AmendPayload& p) {
-  Bytes t = encode_terms(p.terms);
-  codec::Writer w;
-  w.u64(p.agreement).raw(t.data(), t.size());
-  return w.take();
+  return codec::encode_fields(p);
 }
 Bytes encode(const IdPayload& p) {
   return codec::encode_fields(p);

@@ -8,27 +8,6 @@
 namespace gridpact::agreements {
 namespace {
 
-constexpr uint8_t kTermsVersion = 1;
-
-template <typename E>
-E enum_at_most(uint8_t v, E max, const char* what) {
-  if (v > static_cast<uint8_t>(max)) throw Error(Code::kBadEncoding, std::string("bad ") + what);
-  return static_cast<E>(v);
-}
-
-void write_shares(codec::Writer& w, const std::vector<Share>& shares) {
-  w.count(shares.size(), kMaxShares);
-  for (const auto& s : shares) w.u8(s.party).u16(s.bps);
-}
-std::vector<Share> read_shares(codec::Reader& r) {
-  std::vector<Share> out(r.count(kMaxShares));
-  for (auto& s : out) {
-    s.party = r.u8();
-    s.bps = r.u16();
-  }
-  return out;
-}
-
 Status check_shares(const Terms& t, const std::vector<Share>& shares, const char* what,
                     bool required) {
   if (shares.empty()) {
@@ -156,48 +135,14 @@ std::optional<size_t> Terms::role_index(Role r) const {
   return std::nullopt;
 }
 
+// The layout is Terms::fields (agreements.hpp).
 Bytes encode_terms(const Terms& t) {
-  codec::Writer w;
-  w.u8(kTermsVersion).u8(static_cast<uint8_t>(t.kind)).u64(t.asset).u64(t.premises);
-  w.count(t.parties.size(), kMaxParties);
-  for (const auto& p : t.parties) w.fixed(p.account).u8(static_cast<uint8_t>(p.role));
-  w.u64(t.start_ms).u64(t.period_ms).u32(t.periods);
-  w.u64(t.tariff_micro_per_kwh).u16(t.rebate_bps).u64(t.instalment_micro).u64(t.volume_wh);
-  w.u64(t.surplus_price_micro_per_kwh);
-  write_shares(w, t.energy_shares);
-  write_shares(w, t.surplus_shares);
-  w.u8(static_cast<uint8_t>(t.disposition)).u64(t.grace_ms).u16(t.penalty_bps).u64(t.default_ms);
-  w.u64(t.termination_fee_micro).str(t.note, kMaxNote);
-  return w.take();
+  return codec::encode_fields(t);
 }
 
 Terms read_terms(codec::Reader& r) {
-  if (r.u8() != kTermsVersion) throw Error(Code::kUnknownVersion, "unknown terms version");
   Terms t;
-  t.kind = enum_at_most(r.u8(), Kind::kCustom, "kind");
-  t.asset = r.u64();
-  t.premises = r.u64();
-  t.parties.resize(r.count(kMaxParties));
-  for (auto& p : t.parties) {
-    p.account = r.fixed<32>();
-    p.role = enum_at_most(r.u8(), Role::kThirdParty, "role");
-  }
-  t.start_ms = r.u64();
-  t.period_ms = r.u64();
-  t.periods = r.u32();
-  t.tariff_micro_per_kwh = r.u64();
-  t.rebate_bps = r.u16();
-  t.instalment_micro = r.u64();
-  t.volume_wh = r.u64();
-  t.surplus_price_micro_per_kwh = r.u64();
-  t.energy_shares = read_shares(r);
-  t.surplus_shares = read_shares(r);
-  t.disposition = enum_at_most(r.u8(), Disposition::kTransferToHost, "disposition");
-  t.grace_ms = r.u64();
-  t.penalty_bps = r.u16();
-  t.default_ms = r.u64();
-  t.termination_fee_micro = r.u64();
-  t.note = r.str(kMaxNote);
+  codec::read_fields(r, t);
   return t;
 }
 
