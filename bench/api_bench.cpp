@@ -36,6 +36,7 @@
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/meters/testing.hpp"
 #include "node/node.hpp"
 
 using namespace gridpact;

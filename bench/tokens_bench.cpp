@@ -12,6 +12,7 @@
 #include "bench_util.hpp"
 #include "ledger/testing.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/meters/testing.hpp"
 #include "modules/tokens/tokens.hpp"
 
 using namespace gridpact;

@@ -12,6 +12,7 @@
 #include "ledger/state_tree.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/meters/testing.hpp"  // the vectors use a virtual meter, as tests do
 #include "schema.hpp"
 
 namespace gridpact::cli {

@@ -488,6 +488,123 @@ export const schema = {
   {
    "fields": [
     {
+     "kind": "u64",
+     "name": "proposal"
+    },
+    {
+     "kind": "fixed",
+     "name": "proposer",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "deadline_height"
+    },
+    {
+     "kind": "u32",
+     "name": "actions"
+    }
+   ],
+   "module": "governance",
+   "type": "governance/proposed"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "proposal"
+    },
+    {
+     "kind": "fixed",
+     "name": "voter",
+     "size": 32
+    },
+    {
+     "kind": "u8",
+     "name": "choice",
+     "range": [
+      1,
+      3
+     ],
+     "values": {
+      "abstain": 3,
+      "no": 2,
+      "yes": 1
+     }
+    },
+    {
+     "kind": "u32",
+     "name": "yes"
+    },
+    {
+     "kind": "u32",
+     "name": "no"
+    },
+    {
+     "kind": "u32",
+     "name": "abstain"
+    }
+   ],
+   "module": "governance",
+   "type": "governance/voted"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "proposal"
+    },
+    {
+     "kind": "u8",
+     "name": "status",
+     "range": [
+      1,
+      5
+     ],
+     "values": {
+      "expired": 4,
+      "failed": 5,
+      "open": 1,
+      "passed": 2,
+      "rejected": 3
+     }
+    },
+    {
+     "kind": "u64",
+     "name": "executed_height"
+    },
+    {
+     "kind": "u32",
+     "name": "error_code"
+    },
+    {
+     "kind": "string",
+     "max_len": 256,
+     "name": "error"
+    }
+   ],
+   "module": "governance",
+   "type": "governance/outcome"
+  },
+  {
+   "fields": [
+    {
+     "kind": "string",
+     "max_len": 32,
+     "name": "change"
+    },
+    {
+     "kind": "fixed",
+     "name": "key",
+     "size": 32
+    }
+   ],
+   "module": "governance",
+   "type": "governance/membership"
+  },
+  {
+   "fields": [
+    {
      "kind": "fixed",
      "name": "id",
      "size": 32
@@ -649,6 +766,135 @@ export const schema = {
    ],
    "module": "market",
    "type": "market/settled"
+  },
+  {
+   "fields": [
+    {
+     "kind": "fixed",
+     "name": "from",
+     "size": 32
+    },
+    {
+     "kind": "fixed",
+     "name": "to",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "amount"
+    }
+   ],
+   "module": "tokens",
+   "type": "tokens/transfer"
+  },
+  {
+   "fields": [
+    {
+     "kind": "string",
+     "max_len": 16,
+     "name": "what"
+    },
+    {
+     "kind": "fixed",
+     "name": "account",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "tokens"
+    },
+    {
+     "kind": "u64",
+     "name": "currency"
+    },
+    {
+     "kind": "u64",
+     "name": "pool_balance"
+    }
+   ],
+   "module": "tokens",
+   "type": "tokens/pool"
+  },
+  {
+   "fields": [
+    {
+     "kind": "fixed",
+     "name": "order",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "amount"
+    },
+    {
+     "kind": "u64",
+     "name": "period"
+    }
+   ],
+   "module": "tokens",
+   "type": "tokens/commit"
+  },
+  {
+   "fields": [
+    {
+     "kind": "fixed",
+     "name": "order",
+     "size": 32
+    },
+    {
+     "kind": "fixed",
+     "name": "buyer",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "settled_value"
+    },
+    {
+     "kind": "u64",
+     "name": "burned"
+    },
+    {
+     "kind": "u64",
+     "name": "reimbursed"
+    },
+    {
+     "kind": "u64",
+     "name": "returned"
+    }
+   ],
+   "module": "tokens",
+   "type": "tokens/spent"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "period"
+    },
+    {
+     "kind": "u64",
+     "name": "meters"
+    },
+    {
+     "kind": "u64",
+     "name": "wh"
+    },
+    {
+     "kind": "u64",
+     "name": "virtual_wh"
+    },
+    {
+     "kind": "u64",
+     "name": "amount"
+    },
+    {
+     "kind": "u64",
+     "name": "uncapped"
+    }
+   ],
+   "module": "tokens",
+   "type": "tokens/minted"
   }
  ],
  "format": 1,
@@ -1415,6 +1661,92 @@ export const schema = {
   {
    "fields": [
     {
+     "item": {
+      "fields": [
+       {
+        "kind": "u8",
+        "name": "kind",
+        "range": [
+         1,
+         2
+        ],
+        "values": {
+         "action": 2,
+         "set": 1
+        }
+       },
+       {
+        "kind": "string",
+        "max_len": 96,
+        "name": "name"
+       },
+       {
+        "kind": "string",
+        "max_len": 80,
+        "name": "value"
+       },
+       {
+        "kind": "bytes",
+        "max_len": 8192,
+        "name": "payload"
+       }
+      ],
+      "kind": "struct"
+     },
+     "kind": "list",
+     "max_len": 16,
+     "name": "actions"
+    },
+    {
+     "kind": "u64",
+     "name": "deadline_blocks"
+    },
+    {
+     "item": {
+      "kind": "u64"
+     },
+     "kind": "optional",
+     "name": "activate_at"
+    },
+    {
+     "kind": "string",
+     "max_len": 256,
+     "name": "memo"
+    }
+   ],
+   "module": "governance",
+   "name": "governance/propose",
+   "type": 1281,
+   "type_hex": "0x0501"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "proposal"
+    },
+    {
+     "kind": "u8",
+     "name": "choice",
+     "range": [
+      1,
+      3
+     ],
+     "values": {
+      "abstain": 3,
+      "no": 2,
+      "yes": 1
+     }
+    }
+   ],
+   "module": "governance",
+   "name": "governance/vote",
+   "type": 1282,
+   "type_hex": "0x0502"
+  },
+  {
+   "fields": [
+    {
      "kind": "string",
      "max_len": 16,
      "name": "commodity"
@@ -1540,6 +1872,69 @@ export const schema = {
    "name": "market/amend",
    "type": 772,
    "type_hex": "0x0304"
+  },
+  {
+   "fields": [
+    {
+     "kind": "fixed",
+     "name": "to",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "amount"
+    },
+    {
+     "kind": "string",
+     "max_len": 128,
+     "name": "memo"
+    }
+   ],
+   "module": "tokens",
+   "name": "tokens/transfer",
+   "type": 1537,
+   "type_hex": "0x0601"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "amount"
+    }
+   ],
+   "module": "tokens",
+   "name": "tokens/fund_pool",
+   "type": 1538,
+   "type_hex": "0x0602"
+  },
+  {
+   "fields": [
+    {
+     "kind": "u64",
+     "name": "amount"
+    }
+   ],
+   "module": "tokens",
+   "name": "tokens/redeem",
+   "type": 1539,
+   "type_hex": "0x0603"
+  },
+  {
+   "fields": [
+    {
+     "kind": "fixed",
+     "name": "order",
+     "size": 32
+    },
+    {
+     "kind": "u64",
+     "name": "amount"
+    }
+   ],
+   "module": "tokens",
+   "name": "tokens/spend_on_bid",
+   "type": 1540,
+   "type_hex": "0x0604"
   }
  ],
  "receipt": {
