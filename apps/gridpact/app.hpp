@@ -86,7 +86,7 @@ Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server&
 void add_attest_commands(CLI::App& app);
 void add_market_commands(CLI::App& app);
 void add_governance_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
-void add_tokens_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
+void add_tokens_commands(CLI::App& app);      // after add_tx_commands and add_query_commands
 
 // `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
 struct NodeAttestArgs {
