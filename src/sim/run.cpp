@@ -11,9 +11,11 @@
 #include "ledger/executor.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 #include "modules/meters/testing.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "node/genesis.hpp"
 #include "sim/readback.hpp"
 
@@ -73,7 +75,9 @@ class Ledger {
     modules_.push_back(std::make_unique<bank::BankModule>());
     modules_.push_back(std::make_unique<agreements::AgreementsModule>());
     modules_.push_back(std::make_unique<meters::MetersModule>());
+    modules_.push_back(std::make_unique<governance::GovernanceModule>());
     modules_.push_back(std::make_unique<market::MarketModule>());
+    modules_.push_back(std::make_unique<tokens::TokensModule>());
     std::vector<Module*> raw;
     for (auto& m : modules_) raw.push_back(m.get());
     executor_ = std::make_unique<Executor>(*store_, raw, genesis_.chain_id);
@@ -157,7 +161,11 @@ class Ledger {
   }
 
   Store& store() { return *store_; }
-  Module& module(size_t i) { return *modules_[i]; }
+  Module& module(std::string_view name) {
+    for (auto& m : modules_)
+      if (m->name() == name) return *m;
+    throw std::logic_error("no module " + std::string(name));
+  }
   const std::string& chain_id() const { return genesis_.chain_id; }
   size_t last_block_txs() const { return last_block_txs_; }
   const std::string& first_failures() const { return first_failures_; }
@@ -251,8 +259,8 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
                                    issuer.public_key(), operator_key.public_key(), accounts));
       !st)
     return st;
-  Module& agreements_module = ledger.module(1);
-  Module& market_module = ledger.module(3);
+  Module& agreements_module = ledger.module("agreements");
+  Module& market_module = ledger.module("market");
   const uint64_t total_blocks = 4 + (K + U + 4);
   uint64_t blocks_done = 0;
   auto apply_block = [&](Ledger::Prepared prepared, uint64_t time_ms) -> Status {

@@ -7,8 +7,10 @@
 #include "ledger/testing.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/governance/governance.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "node/genesis.hpp"
 #include "node/verify.hpp"
 #include "sim/report.hpp"
@@ -53,9 +55,12 @@ TEST(Simulate, SameSeedSameSummaryForAnyThreadsAndTheChainReplays) {
   bank::BankModule bank_m;
   agreements::AgreementsModule agreements_m;
   meters::MetersModule meters_m;
+  governance::GovernanceModule governance_m;
   market::MarketModule market_m;
-  auto report = verify_chain(*store, *genesis, {&bank_m, &agreements_m, &meters_m, &market_m},
-                             dir.str() + "/scratch");
+  tokens::TokensModule tokens_m;
+  auto report = verify_chain(
+      *store, *genesis, {&bank_m, &agreements_m, &meters_m, &governance_m, &market_m, &tokens_m},
+      dir.str() + "/scratch");
   ASSERT_TRUE(report.is_ok()) << report.status().to_string();
   EXPECT_EQ(report->state_root.hex(), one.state_root);
   EXPECT_EQ(report->txs, one.transactions);
