@@ -41,8 +41,8 @@ nlohmann::json describe(const std::tuple<Opts...>& opts) {
     d["kind"] = int_kind<T>();
     if constexpr (has_range<Opts...>) {
       const auto& r = first_of<is_range>(opts);
-      using I = std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>,
-                                   std::type_identity<T>>::type;
+      using I = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>,
+                                            std::type_identity<T>>::type;
       auto lo = static_cast<I>(r.lo), hi = static_cast<I>(r.hi);
       d["range"] = {lo, hi};
       if constexpr (std::is_enum_v<T> && has_names<Opts...>) {
@@ -160,8 +160,8 @@ void sample_value(T& v, const std::tuple<Opts...>& opts, Sample kind, SampleRng&
   if constexpr (std::is_same_v<T, bool>) {
     v = kind == Sample::kMax || (kind == Sample::kMixed && rng.next() % 2);
   } else if constexpr (std::is_enum_v<T> || std::is_integral_v<T>) {
-    using I =
-        std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+    using I = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>,
+                                          std::type_identity<T>>::type;
     I lo = std::numeric_limits<I>::min(), hi = std::numeric_limits<I>::max();
     if constexpr (has_range<Opts...>) {
       lo = static_cast<I>(first_of<is_range>(opts).lo);
