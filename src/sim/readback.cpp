@@ -4,8 +4,38 @@
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 
 namespace gridpact::sim {
+
+namespace {
+
+// Tokens: each account's balance, and each generating meter's mint records by source.
+void read_back_tokens(const ChainView& v, RunResult& r) {
+  const uint64_t K = r.scenario.total_periods();
+  for (size_t i = 0; i < r.households.size(); ++i)
+    r.households[i].tokens_micro = tokens::balance(v.store, v.accounts[i]);
+  auto add_meter = [&](const Hash32& meter) {
+    bool minted = false;
+    for (uint64_t q = 0; q < K; ++q) {
+      auto rec = tokens::mint_record(v.store, meter, v.first_period + q);
+      if (!rec) continue;
+      TokenSource& t = r.tokens_by_source[std::string(meters::source_name(rec->source))];
+      if (t.per_period.empty()) t.per_period.assign(K, 0);
+      t.wh += rec->wh;
+      t.tokens_micro += rec->amount;
+      t.per_period[q] += rec->amount;
+      t.meters += !minted;
+      minted = true;
+    }
+  };
+  for (size_t i = 0; i < r.households.size(); ++i) {
+    add_meter(v.meters[i]);
+    if (r.households[i].role == Role::kOwner) add_meter(v.asset_meters[i]);
+  }
+}
+
+}  // namespace
 
 void read_back(const ChainView& v, RunResult& r) {
   const Scenario& s = r.scenario;
@@ -91,6 +121,7 @@ void read_back(const ChainView& v, RunResult& r) {
     }
     r.households[a.host].hosted_wh += a.billed_wh;
   }
+  read_back_tokens(v, r);
   for (HouseholdResult& h : r.households)
     h.baseline = static_cast<int64_t>(h.import_wh + h.hosted_wh) *
                      static_cast<int64_t>(s.retail_tariff) / 1000 -

@@ -12,14 +12,15 @@ struct ChainView {
   Module& market;
   const Community& community;
   const std::vector<PublicKey>& accounts;
-  const std::vector<Hash32>& meters;  // each household's connection meter
+  const std::vector<Hash32>& meters;        // each household's connection meter
+  const std::vector<Hash32>& asset_meters;  // an owner's leased system's meter (else unused)
   uint64_t first_period = 0;
   uint64_t start_balance = 0;
 };
 
 // Fills the chain figures of `r.households`, `r.periods` and `r.agreements`, and
 // r.dso_fees_micro: meter registers and period energy, market statements and trades,
-// agreement billing records, bank balances.
+// agreement billing records, bank balances, green tokens (balances and mint records).
 void read_back(const ChainView& v, RunResult& r);
 
 }  // namespace gridpact::sim

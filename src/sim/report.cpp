@@ -114,14 +114,14 @@ std::string households_csv(const RunResult& r) {
   o << "household,role,account,microgrid,pv_kwp,wind_kw,battery_kwh,load_wh,generation_wh,"
        "import_wh,export_wh,bought_from_peers_wh,sold_to_peers_wh,market_paid_micro,"
        "market_received_micro,grid_paid_micro,feed_in_received_micro,agreement_paid_micro,"
-       "agreement_received_micro,hosted_wh,cost_micro,baseline_micro\n";
+       "agreement_received_micro,hosted_wh,tokens_micro,cost_micro,baseline_micro\n";
   for (const auto& h : r.households)
     o << h.index << "," << role_name(h.role) << "," << h.account << ",mg-" << h.microgrid + 1 << ","
       << num(h.pv_kwp) << "," << num(h.wind_kw) << "," << num(h.battery_kwh) << "," << h.load_wh
       << "," << h.generation_wh << "," << h.import_wh << "," << h.export_wh << "," << h.bought_wh
       << "," << h.sold_wh << "," << h.market_paid << "," << h.market_received << "," << h.grid_paid
       << "," << h.feed_in_received << "," << h.agreement_paid << "," << h.agreement_received << ","
-      << h.hosted_wh << "," << h.cost << "," << h.baseline << "\n";
+      << h.hosted_wh << "," << h.tokens_micro << "," << h.cost << "," << h.baseline << "\n";
   return o.str();
 }
 
@@ -249,8 +249,29 @@ std::string report_html(const RunResult& r, const json& sum) {
       << num(kwh(static_cast<double>(a.billed_wh))) << "</td><td>"
       << num(static_cast<double>(paid) / 1e6) << "</td><td>" << esc(a.status) << "</td></tr>";
   }
-  o << "</table><h2>Tokens</h2><p>Green tokens by source type: none yet (the token module has "
-       "not landed).</p>";
+  o << "</table><h2>Green tokens</h2><p>Minted by the tokens module for settled renewable "
+       "export (virtual meters, labelled so), at a rate that rewards diverse sources.</p>";
+  if (r.tokens_by_source.empty()) {
+    o << "<p>No tokens were minted.</p>";
+  } else {
+    static constexpr const char* kColors[] = {"#ff7f0e", "#1f77b4", "#2ca02c", "#8c564b"};
+    std::vector<Series> by_source;
+    o << "<table><tr><th>source</th><th>meters</th><th>export kWh</th><th>tokens</th><th>tokens "
+         "per kWh</th></tr>";
+    for (const auto& [name, t] : r.tokens_by_source) {
+      std::vector<double> v;
+      for (uint64_t x : t.per_period) v.push_back(static_cast<double>(x) / 1e6);
+      by_source.push_back({name, kColors[by_source.size() % 4], v, true});
+      o << "<tr><td>" << esc(name) << "</td><td>" << t.meters << "</td><td>"
+        << num(kwh(static_cast<double>(t.wh))) << "</td><td>"
+        << num(static_cast<double>(t.tokens_micro) / 1e6) << "</td><td>"
+        << num(t.wh ? static_cast<double>(t.tokens_micro) / 1e3 / static_cast<double>(t.wh) : 0, 3)
+        << "</td></tr>";
+    }
+    o << "</table>"
+      << chart("Tokens minted per period by source (chain mint records)", "tokens", by_source,
+               "settlement period");
+  }
   o << "<h2>Ledger</h2>"
     << chart("Transactions per block", "transactions", {{"transactions", "#1f77b4", txs, true}},
              "settlement period")
@@ -293,6 +314,9 @@ json summary_json(const RunResult& r) {
   for (const auto& a : r.agreements)
     for (int64_t p : a.paid_per_day) agreement_paid += static_cast<uint64_t>(p);
   const double self = pct(load - (imp - peer), load);
+  json tokens = json::object();
+  for (const auto& [name, t] : r.tokens_by_source)
+    tokens[name] = {{"meters", t.meters}, {"export_wh", t.wh}, {"tokens_micro", t.tokens_micro}};
   return {{"scenario",
            {{"households", s.households},
             {"days", s.days},
@@ -323,7 +347,7 @@ json summary_json(const RunResult& r) {
             {"peer_kwh", kwh(peer)}}},
           {"self_sufficiency_pct", self},
           {"renewable_share_pct", self},
-          {"tokens_by_source", json::object()},
+          {"tokens_by_source", tokens},
           {"dso_fees_micro", r.dso_fees_micro},
           {"ledger",
            {{"blocks", r.blocks},

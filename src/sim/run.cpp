@@ -200,6 +200,8 @@ std::string genesis_toml(const Scenario& s, uint64_t time_ms, const PublicKey& v
     << "\"\nretail_tariff = " << s.retail_tariff << "\nfeed_in_tariff = " << s.feed_in_tariff
     << "\ngate_closure_ms = 0\nsettlement_deadline_ms = " << 4 * s.period_ms()
     << "\nmax_periods_ahead = " << s.price_updates + 2 << "\n";
+  // Virtual meters mint green tokens, labelled virtual (a development chain's policy).
+  t << "\n[tokens]\nallow_virtual = true\n";
   for (uint32_t a = 0; a < s.microgrids; ++a) {
     t << "\n[market.fees." << microgrid_name(a) << "]\n";
     for (uint32_t b = 0; b < s.microgrids; ++b)
@@ -565,7 +567,9 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     }
     return txs;
   };
-  const int64_t first = -static_cast<int64_t>(U) - 1, last = static_cast<int64_t>(K) + 2;
+  // The last blocks let the final periods pass the settlement deadline (4 periods), so that
+  // they are settled and their green tokens minted (tokens.hpp: a period mints once final).
+  const int64_t first = -static_cast<int64_t>(U) - 1, last = static_cast<int64_t>(K) + 4;
   auto next = ledger.prepare(build(first));
   for (int64_t k = first; k <= last; ++k) {
     if (!next) return next.status();
@@ -592,7 +596,7 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
                      ledger.first_failures());
   r.state_root = ledger.store().state_root().hex();
   auto t_read = Clock::now();
-  read_back({ledger.store(), market_module, c, accounts, meter, p0, kStartBalance}, r);
+  read_back({ledger.store(), market_module, c, accounts, meter, asset_meter, p0, kStartBalance}, r);
   r.timing.read_s = since(t_read);
   r.timing.total_s = since(start);
   return r;

@@ -56,9 +56,10 @@ struct HouseholdResult {
   int64_t market_paid = 0, market_received = 0;  // micro
   int64_t grid_paid = 0, feed_in_received = 0;   // the operator's daily bills
   int64_t agreement_paid = 0, agreement_received = 0;
-  uint64_t hosted_wh = 0;  // hosts: energy of the leased system billed to them
-  int64_t cost = 0;        // start balance - final balance (incl. escrow), micro
-  int64_t baseline = 0;    // the same flows with the grid alone: import x retail - export x feed-in
+  uint64_t hosted_wh = 0;     // hosts: energy of the leased system billed to them
+  uint64_t tokens_micro = 0;  // green tokens held at the end (minted to it or shared with it)
+  int64_t cost = 0;           // start balance - final balance (incl. escrow), micro
+  int64_t baseline = 0;  // the same flows with the grid alone: import x retail - export x feed-in
 };
 
 struct PeriodResult {
@@ -84,6 +85,12 @@ struct AgreementResult {
   std::string status;
 };
 
+// Green tokens minted for one renewable source type, from the tokens module's mint records.
+struct TokenSource {
+  uint64_t wh = 0, tokens_micro = 0, meters = 0;
+  std::vector<uint64_t> per_period;  // micro-tokens minted for each simulated period
+};
+
 struct Timing {
   double model_s = 0, sign_s = 0, verify_s = 0, execute_s = 0, commit_s = 0, read_s = 0,
          total_s = 0;
@@ -99,6 +106,7 @@ struct RunResult {
   uint64_t signatures = 0;                   // transaction and reading signatures made
   std::string state_root;
   uint64_t dso_fees_micro = 0;
+  std::map<std::string, TokenSource> tokens_by_source;  // "pv", "wind", ...
   std::vector<double> block_tx_per_s;  // per block: transactions / (execute + commit) time
   Timing timing;
 };

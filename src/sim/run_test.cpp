@@ -110,6 +110,26 @@ TEST(Simulate, FiguresComeFromTheLedgerAndAddUp) {
   for (const auto& p : r.periods) traded += p.traded_wh;
   EXPECT_GT(traded, 0u);
   EXPECT_GT(households_net, 0);  // the community as a whole still buys from the grid at night
+
+  // Green tokens: every simulated period minted, all of it held by households, PV among the
+  // sources, and the summary carries the chain's figures.
+  ASSERT_TRUE(r.tokens_by_source.count("pv"));
+  auto next = tokens::next_period(*store);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_GT(*next, r.periods.back().period);
+  uint64_t minted = 0, minted_wh = 0, held = 0;
+  for (const auto& [name, t] : r.tokens_by_source) {
+    minted += t.tokens_micro;
+    minted_wh += t.wh;
+    EXPECT_GT(t.meters, 0u) << name;
+  }
+  for (const auto& h : r.households) held += h.tokens_micro;
+  EXPECT_GT(minted, 0u);
+  EXPECT_EQ(minted, tokens::supply(*store).minted);
+  EXPECT_EQ(held, minted);
+  EXPECT_GT(minted_wh, 0u);
+  EXPECT_EQ(sum["tokens_by_source"]["pv"]["tokens_micro"].get<uint64_t>(),
+            r.tokens_by_source["pv"].tokens_micro);
 }
 
 TEST(Scenario, BadInputGetsAClearErrorNamingTheField) {
