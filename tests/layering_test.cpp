@@ -109,6 +109,15 @@ TEST(Layering, TheTableKeepsTheRules) {
       EXPECT_TRUE(t["folders"].contains(d)) << folder << " tests depend on unknown " << d;
       EXPECT_FALSE(is_module(folder) && forbidden.count(d)) << folder << " tests -> " << d;
     }
+    // Only a module's cli part (cli_files) knows the command line's interface.
+    EXPECT_FALSE(is_module(folder) && strings(entry.value("deps", json::array())).count("cli"))
+        << folder << ": its core may not include cli; give it cli_deps";
+    for (const auto& dep : entry.value("cli_deps", json::array())) {
+      std::string d = dep;
+      EXPECT_TRUE(is_module(folder)) << folder << ": cli_deps are for modules";
+      EXPECT_TRUE(t["folders"].contains(d)) << folder << " cli depends on unknown " << d;
+      EXPECT_FALSE(forbidden.count(d)) << folder << " cli -> " << d;
+    }
   }
   for (const auto& e : engine) EXPECT_TRUE(t["folders"].contains(e)) << e;
 }
@@ -120,6 +129,7 @@ TEST(Layering, EveryIncludeFollowsTheTable) {
   for (const Include& i : includes()) {
     std::string name = i.file.filename().string();
     bool test = matches(name, t["test_files"]);
+    bool cli_part = matches(name, t["cli_files"]);
     std::string from = folder_of(i.file);
     std::string where = i.file.string() + ":" + std::to_string(i.line) + " #include " +
                         (i.quoted ? "\"" : "<") + i.target + (i.quoted ? "\"" : ">");
@@ -146,8 +156,13 @@ TEST(Layering, EveryIncludeFollowsTheTable) {
     std::set<std::string> allowed = strings(entry.value("deps", json::array()));
     if (test)
       for (const auto& d : entry.value("test_deps", json::array())) allowed.insert(d);
-    EXPECT_TRUE(allowed.count(to))
-        << where << ": " << from << (test ? " (test)" : "") << " may not depend on " << to;
+    if (cli_part)
+      for (const auto& d : entry.value("cli_deps", json::array())) allowed.insert(d);
+    EXPECT_TRUE(allowed.count(to)) << where << ": " << from
+                                   << (test       ? " (test)"
+                                       : cli_part ? " (cli)"
+                                                  : "")
+                                   << " may not depend on " << to;
   }
   EXPECT_GT(checked, 300u);  // the scan found the sources
 }

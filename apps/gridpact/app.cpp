@@ -5,33 +5,9 @@
 #include <iostream>
 
 #include "client.hpp"
-#include "modules/agreements/agreements.hpp"
-#include "modules/bank/bank.hpp"
-#include "modules/governance/governance.hpp"
-#include "modules/market/market.hpp"
-#include "modules/meters/meters.hpp"
-#include "modules/tokens/tokens.hpp"
+#include "modules/all_modules.hpp"
 
 namespace gridpact::cli {
-
-std::vector<std::unique_ptr<Module>> make_modules() {
-  std::vector<std::unique_ptr<Module>> m;
-  m.push_back(std::make_unique<bank::BankModule>());
-  m.push_back(std::make_unique<agreements::AgreementsModule>());
-  m.push_back(std::make_unique<meters::MetersModule>());
-  // Governance before the market: development genesis sections follow this order, and
-  // examples append [market] keys to the end of the file.
-  m.push_back(std::make_unique<governance::GovernanceModule>());
-  m.push_back(std::make_unique<market::MarketModule>());
-  m.push_back(std::make_unique<tokens::TokensModule>());  // after the market: reads its settlement
-  return m;
-}
-
-std::vector<Module*> raw(const std::vector<std::unique_ptr<Module>>& modules) {
-  std::vector<Module*> out;
-  for (const auto& m : modules) out.push_back(m.get());
-  return out;
-}
 
 Status ensure_development_chain(const DataDir& dir, const std::string& chain_id) {
   if (std::filesystem::exists(dir.genesis_path())) return Status::ok();
@@ -51,9 +27,9 @@ Status ensure_development_chain(const DataDir& dir, const std::string& chain_id)
     }
   }
   std::ofstream out(dir.genesis_path());
-  auto modules = make_modules();
+  auto modules = all_modules();
   out << development_genesis(chain_id, validator.public_key(), issuer.public_key(),
-                             {{alice.public_key(), 1'000'000'000}}, raw(modules));
+                             {{alice.public_key(), 1'000'000'000}}, module_pointers(modules));
   return out ? Status::ok() : error(Code::kStorage, "cannot write " + dir.genesis_path());
 }
 
@@ -96,8 +72,8 @@ namespace {
 json signed_tx_json(const Transaction& tx) {
   json j = {{"id", tx.id().hex()}, {"chain_id", tx.chain_id}, {"sender", tx.sender.hex()},
             {"nonce", tx.nonce},   {"type", tx.type},         {"raw", to_hex(tx.encode())}};
-  auto modules = make_modules();
-  for (Module* m : raw(modules))
+  auto modules = all_modules();
+  for (Module* m : module_pointers(modules))
     for (const auto& t : m->tx_types())
       if (t.type == tx.type) {
         j["type_name"] = t.name;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "modules/all_modules.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::api {
@@ -18,9 +19,7 @@ class NodeAttestor;
 
 namespace gridpact::cli {
 
-// Every module of the GridPact application, fresh instances.
-std::vector<std::unique_ptr<Module>> make_modules();
-std::vector<Module*> raw(const std::vector<std::unique_ptr<Module>>& modules);
+// Every module of the GridPact application: all_modules() (modules/all_modules.hpp).
 
 // A data directory: DIR/genesis.toml, DIR/keys/*.json, DIR/db (RocksDB).
 struct DataDir {
@@ -73,9 +72,11 @@ void add_tx_commands(CLI::App& app);
 void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
-void add_agreements_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
 void add_db_commands(CLI::App& app);
 void add_codes_command(CLI::App& app);
+// The SQL read model's queries (cmd_db.cpp): query assets, and --db on the agreements
+// module's query match (so after that module's commands).
+void add_read_model_queries(CLI::App& app);
 
 // Something that runs alongside a node (e.g. the SQL read model); stops when destroyed.
 struct NodeExtension {
@@ -85,8 +86,6 @@ Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server&
                                                         const std::string& url);
 void add_attest_commands(CLI::App& app);
 void add_market_commands(CLI::App& app);
-void add_governance_commands(CLI::App& app);  // after add_tx_commands and add_query_commands
-void add_tokens_commands(CLI::App& app);      // after add_tx_commands and add_query_commands
 
 // `gridpact node --attest-*` options: no --attest-tpm means virtual (INSECURE) evidence.
 struct NodeAttestArgs {
@@ -97,7 +96,6 @@ struct NodeAttestArgs {
 Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
     const std::string& data_dir, const std::string& chain_id,
     const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
-void add_meter_commands(CLI::App& app);  // after add_tx/add_query
 void add_meter_agent_commands(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 

@@ -3,12 +3,16 @@
 //   gridpact db sync --data DIR --db URL     apply the blocks the read model lacks
 //   gridpact node --db URL                   keep a read model in step with the node, and
 //                                            serve GET /v1/db?q=match|assets|agreements|payments
+//   gridpact query assets --db URL ...       search listed systems near a place
+//   gridpact query match --db URL ...        the agreements module's match, from the read model
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
 #include "app.hpp"
 #include "db/read_model.hpp"
 #include "db/routes.hpp"
+#include "modules/agreements/cli.hpp"
+#include "modules/agreements/match.hpp"
 
 namespace gridpact::cli {
 namespace {
@@ -60,7 +64,69 @@ class ReadModelService : public NodeExtension {
   }
 };
 
+std::unique_ptr<db::ReadModel> open_db(const std::string& url) {
+  auto m = db::ReadModel::open(url);
+  if (!m) finish(fail(m.status()));
+  return std::move(m.value());
+}
+
+agreements::MatchFilter parse_filter(const json& params) {
+  agreements::MatchFilter filter;
+  if (auto r = filter.parse(params); !r) finish(fail(r.status()));
+  return filter;
+}
+
+// The filter a command's options give (agreements::add_filter_options), as query parameters.
+json filter_params(CLI::App& cmd) {
+  json p = json::object();
+  for (auto [option, name] :
+       {std::pair{"--type", "type"}, std::pair{"--min-w", "min_w"}, std::pair{"--max-w", "max_w"},
+        std::pair{"--radius-km", "radius_km"}, std::pair{"--min-rating", "min_rating"},
+        std::pair{"--limit", "limit"}}) {
+    auto* o = cmd.get_option(option);
+    if (o->count()) p[name] = o->as<std::string>();
+  }
+  return p;
+}
+
 }  // namespace
+
+void add_read_model_queries(CLI::App& app) {
+  db::register_db_codes();
+  auto* query = app.get_subcommand("query");
+
+  // --db on the agreements module's `query match`: answered here, before the module's own
+  // callback would ask the node (CLI::Success ends the command with exit code 0).
+  auto* match = query->get_subcommand("match");
+  auto url = std::make_shared<std::string>();
+  match->add_option(
+      "--db", *url,
+      "Query the SQL read model (sqlite:PATH or postgresql://...) instead of the node");
+  match->parse_complete_callback([match, url] {
+    if (url->empty()) return;
+    auto filter = parse_filter(filter_params(*match));
+    auto r = open_db(*url)->match(match->get_option("--premises")->as<uint64_t>(), filter);
+    if (!r) finish(fail(r.status()));
+    print_json(*r);
+    throw CLI::Success();
+  });
+
+  auto f = std::make_shared<agreements::FilterArgs>();
+  auto db = std::make_shared<std::string>();
+  auto lat = std::make_shared<int64_t>(0), lon = std::make_shared<int64_t>(0);
+  auto* assets =
+      query->add_subcommand("assets", "Search listed systems near a place (SQL read model)");
+  assets->add_option("--db", *db, "The read model: sqlite:PATH or postgresql://...")->required();
+  assets->add_option("--lat-e6", *lat, "Latitude, micro-degrees")->required();
+  assets->add_option("--lon-e6", *lon, "Longitude, micro-degrees")->required();
+  agreements::add_filter_options(*assets, *f);
+  assets->callback([f, db, lat, lon] {
+    auto filter = parse_filter(f->params());
+    auto r = open_db(*db)->search_assets(*lat, *lon, filter);
+    if (!r) finish(fail(r.status()));
+    print_json(*r);
+  });
+}
 
 Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server& server,
                                                         const std::string& url) {

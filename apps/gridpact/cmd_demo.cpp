@@ -35,7 +35,7 @@ int run_demo(const DemoArgs& a) {
   auto bob = KeyPair::generate();
   auto carol = KeyPair::generate();
 
-  auto node = Node::open({path, genesis, validator, {}, true}, make_modules());
+  auto node = Node::open({path, genesis, validator, {}, true}, all_modules());
   if (!node) return fail(node.status());
   (*node)->start();
   api::Server server(**node, {});

@@ -104,7 +104,7 @@ int run_node(const NodeArgs& a) {
   }
   auto attestor = make_node_attestor(a.data, genesis->chain_id, options.validator_key, a.attest);
   if (!attestor) return fail(attestor.status());
-  auto node = Node::open(std::move(options), make_modules());
+  auto node = Node::open(std::move(options), all_modules());
   if (!node) return fail(node.status());
 
   // Handle SIGINT/SIGTERM in this thread only: every thread started below inherits the mask.

@@ -108,9 +108,9 @@ json envelope() {
 }  // namespace
 
 Result<json> message_registry() {
-  auto modules = make_modules();
+  auto modules = all_modules();
   json messages = json::array(), events = json::array();
-  for (const Module* m : raw(modules)) {
+  for (const Module* m : module_pointers(modules)) {
     for (const auto& e : m->messages().entries()) {
       if (e.layout.is_null())
         return error(Code::kInvalidArgument,

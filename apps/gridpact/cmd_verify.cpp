@@ -72,12 +72,12 @@ int verify_chain_command(const ChainArgs& a) {
   // Read-only: works beside a running node.
   auto store = Store::open(a.data + "/db", {.read_only = true});
   if (!store) return fail(store.status());
-  auto modules = make_modules();
+  auto modules = all_modules();
   std::string scratch =
       (std::filesystem::temp_directory_path() /
        ("gridpact-verify-" + KeyPair::generate().public_key().hex().substr(0, 12)))
           .string();
-  auto report = verify_chain(*store.value(), *genesis, raw(modules), scratch);
+  auto report = verify_chain(*store.value(), *genesis, module_pointers(modules), scratch);
   std::filesystem::remove_all(scratch);
   if (!report) return fail(report.status());
   print_json({{"verified", true},

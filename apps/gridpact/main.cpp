@@ -4,8 +4,13 @@
 
 #include "app.hpp"
 #include "base/memory.hpp"
+#include "meter_cli.hpp"
+#include "modules/agreements/cli.hpp"
 #include "modules/bank/cli.hpp"
+#include "modules/governance/cli.hpp"
 #include "modules/market/cli.hpp"
+#include "modules/meters/cli.hpp"
+#include "modules/tokens/cli.hpp"
 
 int main(int argc, char** argv) {
   gridpact::tune_memory();
@@ -21,14 +26,17 @@ int main(int argc, char** argv) {
   gridpact::cli::add_module_commands(app, gridpact::bank::add_commands);
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
-  gridpact::cli::add_agreements_commands(app);
+  gridpact::cli::add_module_commands(app, gridpact::agreements::add_commands);
+  gridpact::cli::add_read_model_queries(app);
   gridpact::cli::add_db_commands(app);
   gridpact::cli::add_attest_commands(app);
-  gridpact::cli::add_meter_commands(app);
+  gridpact::cli::add_module_commands(app, [](gridpact::cli::CommandHost& host) {
+    gridpact::meters::add_commands(host, gridpact::cli::meter_platforms());
+  });
   gridpact::cli::add_meter_agent_commands(app);
   gridpact::cli::add_market_commands(app);
-  gridpact::cli::add_governance_commands(app);
-  gridpact::cli::add_tokens_commands(app);
+  gridpact::cli::add_module_commands(app, gridpact::governance::add_commands);
+  gridpact::cli::add_module_commands(app, gridpact::tokens::add_commands);
   gridpact::cli::add_module_commands(app, gridpact::market::add_commands);
   gridpact::cli::add_codes_command(app);
   gridpact::cli::add_simulate_command(app);

@@ -1,10 +1,11 @@
-// Shared by the meter commands (cmd_meters.cpp, cmd_meter_agent.cpp): how a meter's
-// signing platform is named on the command line.
+// How a meter's signing platform is named on the command line (meter_platform.cpp): for
+// gridpact meter-agent and the meters module's commands.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include "meteragent/agent.hpp"
+#include "modules/meters/cli.hpp"
 
 namespace gridpact::cli {
 
@@ -17,5 +18,7 @@ struct PlatformArgs {
 
 void add_platform_options(CLI::App& cmd, PlatformArgs& a);
 Result<std::unique_ptr<meteragent::Platform>> open_platform(const PlatformArgs& a);
+// The platforms as meters::add_commands takes them.
+meters::MeterPlatforms meter_platforms();
 
 }  // namespace gridpact::cli

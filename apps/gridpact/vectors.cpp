@@ -163,11 +163,11 @@ json virtual_meter_vector(const KeyPair& owner) {
 Result<json> test_vectors() {
   const KeyPair sender = KeyPair::from_seed(sha256("gridpact/vectors/sender"));
   const KeyPair validator = KeyPair::from_seed(sha256("gridpact/vectors/validator"));
-  auto modules = make_modules();
+  auto modules = all_modules();
   json messages = json::array();
   uint64_t nonce = 0;
   codec::SampleRng rng{0x67726964706163ull};  // one sequence for the whole file
-  for (const Module* m : raw(modules)) {
+  for (const Module* m : module_pointers(modules)) {
     for (const auto& e : m->messages().entries()) {
       json samples = json::array(), txs = json::array();
       for (auto [kind, label] :

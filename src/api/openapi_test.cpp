@@ -15,12 +15,7 @@
 #include <set>
 #include <sstream>
 
-#include "modules/agreements/agreements.hpp"
-#include "modules/bank/bank.hpp"
-#include "modules/governance/governance.hpp"
-#include "modules/market/market.hpp"
-#include "modules/meters/meters.hpp"
-#include "modules/tokens/tokens.hpp"
+#include "modules/all_modules.hpp"
 
 namespace {
 
@@ -84,23 +79,11 @@ std::set<std::string> routes_in_sources() {
   return out;
 }
 
-// The modules a node runs (apps/gridpact/app.cpp), for their declared routes.
-std::vector<std::unique_ptr<Module>> node_modules() {
-  std::vector<std::unique_ptr<Module>> m;
-  m.push_back(std::make_unique<bank::BankModule>());
-  m.push_back(std::make_unique<agreements::AgreementsModule>());
-  m.push_back(std::make_unique<meters::MetersModule>());
-  m.push_back(std::make_unique<governance::GovernanceModule>());
-  m.push_back(std::make_unique<market::MarketModule>());
-  m.push_back(std::make_unique<tokens::TokensModule>());
-  return m;
-}
-
 // "get " + shape of every module query route, as the API serves it (api/server.cpp,
 // add_module_routes): /v1/<module><path>.
 std::set<std::string> module_routes() {
   std::set<std::string> out;
-  for (const auto& m : node_modules())
+  for (const auto& m : all_modules())
     for (const Route& r : m->routes())
       out.insert("get " + openapi_shape("/v1/" + std::string(m->name()) + r.path));
   return out;
@@ -163,7 +146,7 @@ TEST(OpenApi, EveryServerRouteIsDocumented) {
 
 TEST(OpenApi, EveryModuleRouteParameterIsDocumented) {
   auto documented = read_openapi().params;
-  for (const auto& m : node_modules())
+  for (const auto& m : all_modules())
     for (const Route& r : m->routes()) {
       std::string path = "/v1/" + std::string(m->name()) + r.path;
       auto in_path = Route::path_params(r.path);

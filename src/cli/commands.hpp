@@ -23,18 +23,39 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/error.hpp"
 #include "base/hex.hpp"
+#include "crypto/keys.hpp"
 
 namespace gridpact::cli {
 
 // A transaction to sign: its type and its payload's canonical bytes.
 struct Payload {
+  Payload() = default;
+  Payload(uint16_t t, Bytes b) : type(t), bytes(std::move(b)) {}
   uint16_t type = 0;
   Bytes bytes;
+  // Set instead when the command only shows something (e.g. a preview with --print): the
+  // host prints it and submits nothing.
+  std::optional<nlohmann::json> print_instead;
 };
+
+// What a transaction command may ask of the host while it builds its payload: the chain's
+// id and the signer's account (payloads that sign or prove something for them), and files.
+struct TxContext {
+  std::function<Result<std::string>()> chain_id;  // asked of the node
+  std::function<Result<PublicKey>()> signer;      // from the key file
+  // A file's bytes, or NOT_FOUND "cannot read PATH" (modules read no files themselves:
+  // scripts/source-dependencies.json).
+  std::function<Result<Bytes>(const std::string& path)> read_file;
+};
+
+// A query command's access to the node's API: GET a path, get JSON back.
+using Get = std::function<Result<nlohmann::json>(const std::string& path)>;
 
 class CommandHost {
  public:
@@ -43,11 +64,25 @@ class CommandHost {
   // payload from the options the module adds to the returned subcommand (an error is
   // printed and exits 2 for bad input, 1 otherwise, as every command does).
   virtual CLI::App& tx(const std::string& name, const std::string& help,
-                       std::function<Result<Payload>()> make) = 0;
-  // Adds `gridpact query <name>`; once parsed, `path` gives the API path to GET, with its
-  // query string ("/v1/market/book?period=3"), and the answer is printed as JSON.
+                       std::function<Result<Payload>(const TxContext&)> make) = 0;
+  CLI::App& tx(const std::string& name, const std::string& help,
+               std::function<Result<Payload>()> make) {
+    return tx(name, help, [make = std::move(make)](const TxContext&) { return make(); });
+  }
+  // Adds `gridpact query <name>`; once parsed, `run` answers with the JSON to print, from
+  // the node's API through `get`.
   virtual CLI::App& query(const std::string& name, const std::string& help,
-                          std::function<Result<std::string>()> path) = 0;
+                          std::function<Result<nlohmann::json>(const Get& get)> run) = 0;
+  // The common case: `path` gives the API path to GET, with its query string
+  // ("/v1/market/book?period=3"), and the answer is printed.
+  CLI::App& query(const std::string& name, const std::string& help,
+                  std::function<Result<std::string>()> path) {
+    return query(name, help, [path = std::move(path)](const Get& get) -> Result<nlohmann::json> {
+      auto p = path();
+      if (!p) return p.status();
+      return get(*p);
+    });
+  }
 };
 
 }  // namespace gridpact::cli

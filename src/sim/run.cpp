@@ -2,13 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <set>
 #include <sstream>
 
-#include "ledger/executor.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/governance/governance.hpp"
@@ -17,6 +14,7 @@
 #include "modules/meters/testing.hpp"
 #include "modules/tokens/tokens.hpp"
 #include "node/genesis.hpp"
+#include "sim/ledger.hpp"
 #include "sim/readback.hpp"
 
 namespace gridpact::sim {
@@ -42,146 +40,6 @@ KeyPair derive_key(uint64_t seed, std::string_view what, uint64_t i) {
 std::string microgrid_name(uint32_t m) {
   return "mg-" + std::to_string(m + 1);
 }
-
-// One transaction to be signed: by `key`, with the next nonce of that account. A reading
-// is signed by its meter first (the meter's key signs the registers, the account relays).
-struct Pending {
-  const KeyPair* key = nullptr;
-  uint16_t type = 0;
-  Bytes payload;
-  const KeyPair* meter_key = nullptr;
-  meters::Reading reading;
-  Hash32* id_out = nullptr;  // where the signed transaction's id goes (orders)
-};
-
-class Ledger {
- public:
-  Ledger(const Scenario& s, const RunOptions& o, RunResult& r) : s_(s), o_(o), r_(r) {}
-
-  Status open(const std::string& genesis_text) {
-    std::filesystem::create_directories(o_.chain_dir);
-    {
-      std::ofstream out(o_.chain_dir + "/genesis.toml", std::ios::trunc);
-      out << genesis_text;
-      if (!out) return error(Code::kStorage, "cannot write " + o_.chain_dir + "/genesis.toml");
-    }
-    auto g = Genesis::parse(genesis_text);
-    if (!g) return g.status();
-    genesis_ = *g;
-    auto store = Store::open(o_.chain_dir + "/db", {.sync = false});
-    if (!store) return store.status();
-    store_ = std::move(store).value();
-    // The gridpact binary's modules, in its order (verify-chain replays with those).
-    modules_.push_back(std::make_unique<bank::BankModule>());
-    modules_.push_back(std::make_unique<agreements::AgreementsModule>());
-    modules_.push_back(std::make_unique<meters::MetersModule>());
-    modules_.push_back(std::make_unique<governance::GovernanceModule>());
-    modules_.push_back(std::make_unique<market::MarketModule>());
-    modules_.push_back(std::make_unique<tokens::TokensModule>());
-    std::vector<Module*> raw;
-    for (auto& m : modules_) raw.push_back(m.get());
-    executor_ = std::make_unique<Executor>(*store_, raw, genesis_.chain_id);
-    auto batch = executor_->genesis(genesis_.document, genesis_.hash, genesis_.time_ms);
-    if (!batch) return batch.status();
-    if (Status st = store_->commit(*batch); !st) return st;
-    return store_->put_meta("genesis_hash", genesis_.hash.hex());
-  }
-
-  // A block's transactions, signed and admitted (ids and signatures checked, as a node's
-  // mempool does), ready to execute.
-  struct Prepared {
-    std::vector<Transaction> txs;
-    std::vector<Hash32> ids;
-  };
-
-  // Signs and admits `pending`. Runs beside apply() of the previous block: it touches
-  // only the nonces, the signing and admission timings and the signature count.
-  Result<Prepared> prepare(std::vector<Pending> pending) {
-    auto t0 = Clock::now();
-    std::vector<Transaction> txs(pending.size());
-    for (size_t i = 0; i < pending.size(); ++i) {
-      txs[i].chain_id = genesis_.chain_id;
-      txs[i].nonce = nonces_[pending[i].key->public_key()]++;
-      txs[i].type = pending[i].type;
-    }
-    parallel_for(pending.size(), o_.threads, [&](size_t i) {
-      Pending& p = pending[i];
-      if (p.meter_key) {
-        meters::sign_virtual(p.reading, genesis_.chain_id, *p.meter_key);
-        p.payload = meters::encode(p.reading);
-      }
-      txs[i].payload = std::move(p.payload);
-      txs[i].sign(*p.key);
-    });
-    for (const auto& p : pending) r_.signatures += p.meter_key ? 2 : 1;
-    auto t1 = Clock::now();
-    r_.timing.sign_s += std::chrono::duration<double>(t1 - t0).count();
-    std::vector<Hash32> ids(txs.size());
-    std::vector<uint8_t> valid(txs.size());
-    parallel_for(txs.size(), o_.threads, [&](size_t i) {
-      ids[i] = txs[i].id();
-      valid[i] = txs[i].signature_valid();
-    });
-    for (size_t i = 0; i < txs.size(); ++i) {
-      if (!valid[i]) return error(Code::kBadSignature, "a simulated transaction failed admission");
-      if (pending[i].id_out) *pending[i].id_out = ids[i];
-    }
-    r_.timing.verify_s += since(t1);
-    return Prepared{std::move(txs), std::move(ids)};
-  }
-
-  // Executes and commits one prepared block at `time_ms`, signed by the validator.
-  Status apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
-    auto t2 = Clock::now();
-    std::vector<Transaction> txs = std::move(p.txs);
-    std::vector<Hash32> ids = std::move(p.ids);
-    const size_t n = txs.size();
-    auto executed = executor_->execute(std::move(txs), time_ms, false, std::move(ids));
-    if (!executed) return executed.status();
-    CommitBatch batch = std::move(executed).value();
-    batch.block.header.sign(validator);
-    auto t3 = Clock::now();
-    r_.timing.execute_s += std::chrono::duration<double>(t3 - t2).count();
-    if (Status st = store_->commit(batch); !st) return st;
-    double commit = since(t3);
-    r_.timing.commit_s += commit;
-    r_.blocks++;
-    r_.transactions += n;
-    for (size_t i = 0; i < n; ++i)
-      if (!batch.receipts[i].ok()) {
-        r_.failed_transactions++;
-        std::string name(code_name(static_cast<Code>(batch.receipts[i].code)));
-        if (r_.failures[name]++ == 0)
-          first_failures_ += name + ": " + batch.receipts[i].message + "\n";
-      }
-    double secs = std::chrono::duration<double>(t3 - t2).count() + commit;
-    r_.block_tx_per_s.push_back(secs > 0 ? static_cast<double>(n) / secs : 0);
-    last_block_txs_ = n;
-    return Status::ok();
-  }
-
-  Store& store() { return *store_; }
-  Module& module(std::string_view name) {
-    for (auto& m : modules_)
-      if (m->name() == name) return *m;
-    throw std::logic_error("no module " + std::string(name));
-  }
-  const std::string& chain_id() const { return genesis_.chain_id; }
-  size_t last_block_txs() const { return last_block_txs_; }
-  const std::string& first_failures() const { return first_failures_; }
-
- private:
-  const Scenario& s_;
-  const RunOptions& o_;
-  RunResult& r_;
-  Genesis genesis_;
-  std::unique_ptr<Store> store_;
-  std::vector<std::unique_ptr<Module>> modules_;
-  std::unique_ptr<Executor> executor_;
-  std::map<PublicKey, uint64_t> nonces_;
-  size_t last_block_txs_ = 0;
-  std::string first_failures_;
-};
 
 std::string genesis_toml(const Scenario& s, uint64_t time_ms, const PublicKey& validator,
                          const PublicKey& issuer, const PublicKey& operator_key,

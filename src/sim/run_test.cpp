@@ -5,12 +5,8 @@
 #include <filesystem>
 
 #include "ledger/testing.hpp"
-#include "modules/agreements/agreements.hpp"
+#include "modules/all_modules.hpp"
 #include "modules/bank/bank.hpp"
-#include "modules/governance/governance.hpp"
-#include "modules/market/market.hpp"
-#include "modules/meters/meters.hpp"
-#include "modules/tokens/tokens.hpp"
 #include "node/genesis.hpp"
 #include "node/verify.hpp"
 #include "sim/report.hpp"
@@ -52,15 +48,8 @@ TEST(Simulate, SameSeedSameSummaryForAnyThreadsAndTheChainReplays) {
   auto genesis = Genesis::load(dir.str() + "/a/genesis.toml");
   ASSERT_TRUE(genesis.is_ok());
   auto store = Store::open(dir.str() + "/a/db", {.read_only = true}).value();
-  bank::BankModule bank_m;
-  agreements::AgreementsModule agreements_m;
-  meters::MetersModule meters_m;
-  governance::GovernanceModule governance_m;
-  market::MarketModule market_m;
-  tokens::TokensModule tokens_m;
-  auto report = verify_chain(
-      *store, *genesis, {&bank_m, &agreements_m, &meters_m, &governance_m, &market_m, &tokens_m},
-      dir.str() + "/scratch");
+  auto modules = all_modules();
+  auto report = verify_chain(*store, *genesis, module_pointers(modules), dir.str() + "/scratch");
   ASSERT_TRUE(report.is_ok()) << report.status().to_string();
   EXPECT_EQ(report->state_root.hex(), one.state_root);
   EXPECT_EQ(report->txs, one.transactions);

@@ -1,0 +1,67 @@
+// The simulator's chain (run_simulation): a store, the application's modules and an
+// executor, fed with blocks of transactions it signs and admits as a node would, counting
+// signatures, failures and timings into the run's result.
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "ledger/executor.hpp"
+#include "modules/meters/meters.hpp"
+#include "node/genesis.hpp"
+#include "sim/run.hpp"
+
+namespace gridpact::sim {
+
+// One transaction to be signed: by `key`, with the next nonce of that account. A reading
+// is signed by its meter first (the meter's key signs the registers, the account relays).
+struct Pending {
+  const KeyPair* key = nullptr;
+  uint16_t type = 0;
+  Bytes payload;
+  const KeyPair* meter_key = nullptr;
+  meters::Reading reading;
+  Hash32* id_out = nullptr;  // where the signed transaction's id goes (orders)
+};
+
+class Ledger {
+ public:
+  Ledger(const Scenario& s, const RunOptions& o, RunResult& r) : s_(s), o_(o), r_(r) {}
+
+  // Writes genesis into the chain directory, opens the store and runs genesis.
+  Status open(const std::string& genesis_text);
+
+  // A block's transactions, signed and admitted (ids and signatures checked, as a node's
+  // mempool does), ready to execute.
+  struct Prepared {
+    std::vector<Transaction> txs;
+    std::vector<Hash32> ids;
+  };
+
+  // Signs and admits `pending`. Runs beside apply() of the previous block: it touches
+  // only the nonces, the signing and admission timings and the signature count.
+  Result<Prepared> prepare(std::vector<Pending> pending);
+
+  // Executes and commits one prepared block at `time_ms`, signed by the validator.
+  Status apply(Prepared p, uint64_t time_ms, const KeyPair& validator);
+
+  Store& store() { return *store_; }
+  Module& module(std::string_view name);
+  const std::string& chain_id() const { return genesis_.chain_id; }
+  size_t last_block_txs() const { return last_block_txs_; }
+  const std::string& first_failures() const { return first_failures_; }
+
+ private:
+  const Scenario& s_;
+  const RunOptions& o_;
+  RunResult& r_;
+  Genesis genesis_;
+  std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::unique_ptr<Executor> executor_;
+  std::map<PublicKey, uint64_t> nonces_;
+  size_t last_block_txs_ = 0;
+  std::string first_failures_;
+};
+
+}  // namespace gridpact::sim
