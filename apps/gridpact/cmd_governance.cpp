@@ -1,10 +1,12 @@
 // gridpact tx propose | vote, and gridpact query proposals | proposal | members | validators.
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
 #include "app.hpp"
 #include "client.hpp"
 #include "modules/governance/governance.hpp"
+#include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::cli {
@@ -24,6 +26,7 @@ struct ProposeArgs {
   std::optional<uint64_t> threshold;
   std::vector<std::string> add_roots, remove_roots, add_measurements, remove_measurements;
   std::vector<std::string> add_members, remove_members, add_validators, remove_validators;
+  std::vector<std::string> set_fees, add_commodities;
 };
 
 struct VoteArgs {
@@ -53,6 +56,11 @@ Result<Bytes> read_bytes(const std::string& path) {
   s << in.rdbuf();
   std::string text = s.str();
   return Bytes(text.begin(), text.end());
+}
+
+bool parse_fee(const std::string& text, uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 // The proposal's actions, in a fixed order: governed actions, then parameter changes (the
@@ -102,6 +110,18 @@ Result<std::vector<Action>> actions_of(const ProposeArgs& a) {
     if (!h) return h.status();
     out.push_back(governed_action("meters/remove_measurement", meters::MeasurementAction{*h}));
   }
+  market::FeesAction fees;
+  for (const auto& s : a.set_fees) {  // FROM:TO=FEE
+    auto colon = s.find(':'), eq = s.find('=');
+    uint64_t fee = 0;
+    if (colon == std::string::npos || eq == std::string::npos || colon == 0 || eq < colon + 2 ||
+        !parse_fee(s.substr(eq + 1), fee))
+      return error(Code::kInvalidArgument, "--set-fee takes FROM:TO=FEE, not " + s);
+    fees.fees.push_back({s.substr(0, colon), s.substr(colon + 1, eq - colon - 1), fee});
+  }
+  if (!fees.fees.empty()) out.push_back(governed_action("market/set_fees", fees));
+  for (const auto& name : a.add_commodities)
+    out.push_back(governed_action("market/add_commodity", market::CommodityAction{name}));
   for (const auto& s : a.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -146,6 +166,10 @@ void add_governance_commands(CLI::App& app) {
   propose->add_option("--key", p->key, "Key file of the proposing member")->required();
   propose->add_flag("--no-wait", p->no_wait, "Return once accepted, without waiting");
   propose->add_option("--set", p->sets, "NAME=VALUE: a parameter (gridpact query params)");
+  propose->add_option("--set-fee", p->set_fees,
+                      "FROM:TO=FEE: a zone fee of the market, micro-units per kWh (all in one "
+                      "market/set_fees action; the matrix must stay complete)");
+  propose->add_option("--add-commodity", p->add_commodities, "A commodity the market trades");
   propose->add_option("--deadline-blocks", p->deadline_blocks,
                       "Blocks the vote stays open (default 100)");
   propose->add_option("--activate-at", p->activate_at,
