@@ -119,7 +119,13 @@ int run_agent(const AgentArgs& a) {
     uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                              std::chrono::system_clock::now().time_since_epoch())
                                              .count());
+    // The period in progress from the chain's period schedule (the length may have
+    // changed by governance at a period boundary: meters.hpp).
     uint64_t current = now / period_ms;
+    for (const auto& g : (*params).value("period_schedule", json::array()))
+      if (g.at("start_ms").get<uint64_t>() <= now)
+        current = g.at("first_period").get<uint64_t>() +
+                  (now - g.at("start_ms").get<uint64_t>()) / g.at("period_ms").get<uint64_t>();
     // The `count` periods up to now, after the last committed one.
     uint64_t first = current + 1 >= a.count ? current + 1 - a.count : 0;
     if (resume.period && *resume.period + 1 > first) first = *resume.period + 1;

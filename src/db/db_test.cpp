@@ -17,6 +17,7 @@
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::db {
@@ -113,6 +114,7 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
   meters::MetersModule meters_module;
   AgreementsModule agreements_module;
   market::MarketModule market_module;
+  tokens::TokensModule tokens_module{1};
   std::unique_ptr<testing::Chain> chain;
   testing::TempDir dir;
   uint64_t now = 1'000'000;
@@ -125,9 +127,11 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
            {{owner.public_key().hex(), 1'000'000'000}, {host.public_key().hex(), 300'000'000}}}}},
         {"meters", {{"allow_virtual", true}, {"period_ms", 5000}}},
         {"market",
-         {{"operator", issuer.public_key().hex()}, {"fees", {{"mg-north", {{"mg-north", 0}}}}}}}};
+         {{"operator", issuer.public_key().hex()}, {"fees", {{"mg-north", {{"mg-north", 0}}}}}}},
+        {"tokens", {{"allow_virtual", true}}}};
     chain = std::make_unique<testing::Chain>(
-        std::vector<Module*>{&bank_module, &meters_module, &market_module, &agreements_module},
+        std::vector<Module*>{&bank_module, &meters_module, &market_module, &agreements_module,
+                             &tokens_module},
         genesis);
   }
   // A fresh, empty database of the engine under test.
@@ -280,6 +284,60 @@ TEST_P(ReadModelTest, MirrorsTheChainAndVerifies) {
   EXPECT_EQ((*pays)["payments"][0]["status"], "paid");
   auto mine = m->agreements_of(host.public_key().hex());
   EXPECT_EQ((*mine)["agreements"].size(), 2u);
+}
+
+TEST_P(ReadModelTest, MirrorsTokensAndVerifies) {
+  trade_scenario();  // the host's pv meter exports 1000 Wh in a settled period
+  auto m = open(url());
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->catch_up(chain->store(), height()).is_ok());
+  // Minting waits for the market's settlement deadline (an hour) after the period.
+  for (int i = 0; i < 100 && tokens::supply(chain->store()).minted == 0; ++i) {
+    now += 100'000;
+    chain->block({}, now);
+  }
+  const uint64_t minted = tokens::supply(chain->store()).minted;
+  ASSERT_GT(minted, 0u);
+  ASSERT_EQ(tokens::balance(chain->store(), host.public_key()), minted);
+  ASSERT_TRUE(m->catch_up(chain->store(), height()).is_ok());  // the block log, incrementally
+  tx(host, tokens::kTransfer, tokens::encode(tokens::TransferPayload{owner.public_key(), 300, ""}));
+  tx(owner, tokens::kFundPool, tokens::encode(tokens::FundPoolPayload{1'000'000}));
+  tx(host, tokens::kRedeem, tokens::encode(tokens::RedeemPayload{100'000}));
+  ASSERT_TRUE(m->catch_up(chain->store(), height()).is_ok());
+  auto v = m->verify(chain->store());
+  ASSERT_TRUE(v.is_ok()) << v.status().message;
+  EXPECT_TRUE((*v)["ok"].get<bool>()) << v->dump(2);
+  EXPECT_EQ((*v)["tables"]["token_balances"]["db"], 2);
+  EXPECT_EQ((*v)["tables"]["token_mints"]["db"], 1);
+  EXPECT_EQ((*v)["tables"]["token_pool"]["db"], 1);
+  auto rows = m->sql().query("SELECT account, source, wh, amount FROM token_mints", {});
+  ASSERT_TRUE(rows.is_ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][0], host.public_key().hex());
+  EXPECT_EQ((*rows)[0][1], "pv");
+  EXPECT_EQ((*rows)[0][2], "1000");
+  EXPECT_EQ((*rows)[0][3], std::to_string(minted));
+  auto bal = m->sql().query("SELECT balance FROM token_balances WHERE account = $1",
+                            {owner.public_key().hex()});
+  ASSERT_TRUE(bal.is_ok());
+  ASSERT_EQ(bal->size(), 1u);
+  EXPECT_EQ((*bal)[0][0], "300");
+  auto pool = m->sql().query("SELECT pool_balance, funded, redeemed, burned FROM token_pool", {});
+  ASSERT_TRUE(pool.is_ok());
+  ASSERT_EQ(pool->size(), 1u);
+  EXPECT_EQ((*pool)[0][0], std::to_string(1'000'000 - 10'000));  // 0.1 token at 100,000/token
+  EXPECT_EQ((*pool)[0][1], "1000000");
+  EXPECT_EQ((*pool)[0][2], "10000");
+  EXPECT_EQ((*pool)[0][3], "100000");
+  // A tampered balance and a missing mint are reported.
+  ASSERT_TRUE(m->sql()
+                  .exec("UPDATE token_balances SET balance = 1 WHERE account = $1",
+                        {owner.public_key().hex()})
+                  .is_ok());
+  ASSERT_TRUE(m->sql().exec("DELETE FROM token_mints", {}).is_ok());
+  auto tampered = m->verify(chain->store());
+  ASSERT_TRUE(tampered.is_ok());
+  EXPECT_EQ((*tampered)["difference_count"], 2);
 }
 
 TEST_P(ReadModelTest, VerifyReportsTamperedMissingAndExtraRows) {

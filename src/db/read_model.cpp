@@ -6,6 +6,8 @@
 #include <map>
 
 #include "db/governance_rows.hpp"
+#include "db/table.hpp"
+#include "db/tokens_rows.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::db {
@@ -56,34 +58,6 @@ CREATE TABLE IF NOT EXISTS account_ratings (account TEXT PRIMARY KEY, count BIGI
   weight BIGINT NOT NULL, weighted_sum BIGINT NOT NULL, rating_milli BIGINT NOT NULL);
 )";
 
-struct Table {
-  const char* name;
-  std::vector<const char*> columns;
-  size_t key_columns;
-  std::string upsert() const {
-    std::string cols, params, keys, sets;
-    for (size_t i = 0; i < columns.size(); ++i) {
-      std::string c = columns[i];
-      cols += (i ? "," : "") + c;
-      params += (i ? ",$" : "$") + std::to_string(i + 1);
-      if (i < key_columns)
-        keys += (i ? "," : "") + c;
-      else
-        sets += (sets.empty() ? "" : ",") + c + "=excluded." + c;
-    }
-    return std::string("INSERT INTO ") + name + " (" + cols + ") VALUES (" + params +
-           ") ON CONFLICT (" + keys + ") DO UPDATE SET " + sets;
-  }
-  std::string select_all() const {
-    std::string cols, keys;
-    for (size_t i = 0; i < columns.size(); ++i) {
-      cols += (i ? "," : "") + std::string(columns[i]);
-      if (i < key_columns) keys += (i ? "," : "") + std::string(columns[i]);
-    }
-    return std::string("SELECT ") + cols + " FROM " + name + " ORDER BY " + keys;
-  }
-};
-
 const Table kAssets{"assets",
                     {"id", "owner", "type", "capacity_w", "meter", "microgrid", "lat_e6", "lon_e6",
                      "price", "agreement", "name"},
@@ -112,9 +86,9 @@ const Table kProposals{"proposals",
                         "activate_at", "closed_height", "executed_height", "error_code", "memo"},
                        1};
 const Table kProposalVotes{"proposal_votes", {"proposal", "member", "choice"}, 2};
-const std::vector<const Table*> kTables = {&kAssets,         &kPremises,  &kAgreements,
-                                           &kPayments,       &kRatings,   &kTradeRatings,
-                                           &kAccountRatings, &kProposals, &kProposalVotes};
+const std::vector<const Table*> kTables = {
+    &kAssets,         &kPremises,  &kAgreements,    &kPayments,      &kRatings,    &kTradeRatings,
+    &kAccountRatings, &kProposals, &kProposalVotes, &kTokenBalances, &kTokenMints, &kTokenPool};
 
 // Values are stored as BIGINT (signed): u64 fields beyond INT64_MAX are clamped.
 Value n(uint64_t x) {
@@ -217,7 +191,8 @@ Result<std::unique_ptr<ReadModel>> ReadModel::open(const std::string& url) {
 }
 
 Status ReadModel::schema() {
-  return sql_->exec_script(kSchema);
+  if (Status s = sql_->exec_script(kSchema); !s) return s;
+  return sql_->exec_script(kTokenSchema);
 }
 
 Result<uint64_t> ReadModel::last_height() {
@@ -296,6 +271,7 @@ Status ReadModel::apply_block(const StateReader& s, uint64_t height) {
       if (st) st = sql_->exec(kUpsertVote, r);
     if (!st) return fail(st);
   }
+  if (Status st = apply_token_block(*sql_, s, height); !st) return fail(st);
   if (Status st = sql_->exec(
           "INSERT INTO gp_meta (key, value) VALUES ('last_height', $1) ON CONFLICT (key) DO "
           "UPDATE SET value = excluded.value",
@@ -476,6 +452,7 @@ Result<json> ReadModel::verify(const StateReader& s) {
     for (Row& r : vote_rows(s, id)) add(kProposalVotes, std::move(r));
     return true;
   });
+  expected_token_rows(s, add);
 
   json differences = json::array();
   json counts = json::object();

@@ -11,7 +11,8 @@
 //
 // Tables: gp_meta(key, value), assets, premises, agreements, payments, ratings, trade_ratings,
 // account_ratings, proposals, proposal_votes (see schema in read_model.cpp; the governance
-// rows in governance_rows.hpp, following the governance module's log).
+// rows in governance_rows.hpp, following the governance module's log), token_balances,
+// token_mints, token_pool (tokens_rows.hpp, following the tokens module's logs).
 #pragma once
 
 #include <atomic>

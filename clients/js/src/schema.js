@@ -1229,6 +1229,13 @@ export const schema = {
      "kind": "string",
      "max_len": 256,
      "name": "note"
+    },
+    {
+     "item": {
+      "kind": "u16"
+     },
+     "kind": "optional",
+     "name": "host_token_share_bps"
     }
    ],
    "module": "agreements",
@@ -1416,6 +1423,13 @@ export const schema = {
        "kind": "string",
        "max_len": 256,
        "name": "note"
+      },
+      {
+       "item": {
+        "kind": "u16"
+       },
+       "kind": "optional",
+       "name": "host_token_share_bps"
       }
      ],
      "kind": "struct",

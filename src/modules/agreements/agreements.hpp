@@ -100,7 +100,8 @@ constexpr uint16_t kRateTrade = 0x040c;
   X(kNoArrears, 1317, "NO_ARREARS", "nothing is owed")                                    \
   X(kNoAmendment, 1318, "NO_AMENDMENT", "the agreement has no pending amendment")         \
   X(kBadListing, 1319, "BAD_LISTING", "the listing is invalid")                           \
-  X(kTradeNotFound, 1320, "TRADE_NOT_FOUND", "no market trade with that id")
+  X(kTradeNotFound, 1320, "TRADE_NOT_FOUND", "no market trade with that id")              \
+  X(kBadTokenShare, 1321, "BAD_TOKEN_SHARE", "the host's token share is above 10000 bps")
 GRIDPACT_CODES(kAgreementsCodes, "agreements", 1300, GRIDPACT_AGREEMENTS_CODES);
 using meters::kMeterNotFound;
 void register_agreements_codes();
@@ -220,6 +221,10 @@ struct Terms {
   uint64_t default_ms = 0;             // unpaid this long: default, the asset returns to its owner
   uint64_t termination_fee_micro = 0;  // paid by the party that ends early to the other
   std::string note;
+  // The host's share of the green tokens minted for the asset's meter (tokens.hpp), in bps;
+  // the owner gets the rest. Absent: shared like the energy revenue (the host gets
+  // rebate_bps, the rest goes by energy_shares).
+  std::optional<uint16_t> host_token_share_bps;
 
   std::optional<size_t> party_index(const PublicKey& who) const;
   std::optional<size_t> role_index(Role r) const;
@@ -247,7 +252,8 @@ struct Terms {
       codec::field("penalty_bps", &Terms::penalty_bps),
       codec::field("default_ms", &Terms::default_ms),
       codec::field("termination_fee_micro", &Terms::termination_fee_micro),
-      codec::field("note", &Terms::note, codec::max_len(kMaxNote))};
+      codec::field("note", &Terms::note, codec::max_len(kMaxNote)),
+      codec::field("host_token_share_bps", &Terms::host_token_share_bps)};
 };
 
 Bytes encode_terms(const Terms& t);

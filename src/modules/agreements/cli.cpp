@@ -49,6 +49,7 @@ struct ProposeArgs {
   TemplateArgs t;
   uint16_t dso_bps = 0;
   uint64_t fee = 0;
+  std::optional<uint16_t> host_token_share_bps;
   bool print_only = false;
 };
 
@@ -80,6 +81,7 @@ Result<Terms> build_terms(const ProposeArgs& a, const cli::TxContext& context) {
     }
   }
   terms->termination_fee_micro = a.fee;
+  terms->host_token_share_bps = a.host_token_share_bps;
   return *terms;
 }
 
@@ -187,6 +189,9 @@ void add_agreement_commands(cli::CommandHost& host) {
     cmd.add_option("--dso", a->dso, "Add a DSO party");
     cmd.add_option("--dso-bps", a->dso_bps, "The DSO's share of the energy payment, bps");
     cmd.add_option("--termination-fee", a->fee, "Early termination fee, micro-units");
+    cmd.add_option("--host-token-share-bps", a->host_token_share_bps,
+                   "The host's share of the asset's green tokens, bps (default: as the energy "
+                   "revenue)");
     cmd.add_flag("--print", a->print_only, "Print the terms, their hash and text; submit nothing");
   }
   for (auto [name, type, help] :

@@ -15,9 +15,11 @@ MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t
 MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t from_ms,
                              uint64_t to_ms, uint64_t len) {
   MeteredEnergy out;
+  // `len` only says whether the chain has settlement periods: their boundaries come from
+  // the meters' period schedule (the length can change at a period boundary).
   if (len == 0 || to_ms <= from_ms) return out;
-  uint64_t first = from_ms / len + (from_ms % len ? 1 : 0);
-  uint64_t end = to_ms / len + (to_ms % len ? 1 : 0);
+  uint64_t first = meters::period_from(s, from_ms);
+  uint64_t end = meters::period_from(s, to_ms);
   for (uint64_t p = first; p < end; ++p) {
     auto e = meters::period_energy(s, meter, p);
     if (!e) {

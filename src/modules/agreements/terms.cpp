@@ -175,6 +175,9 @@ Status validate_terms(const Terms& t) {
     return error(kBadTerms, "term end overflows");
   if (t.rebate_bps > kBps) return error(kBadTerms, "rebate above 100%");
   if (t.penalty_bps > kBps) return error(kBadTerms, "penalty above 100%");
+  if (t.host_token_share_bps && *t.host_token_share_bps > kBps)
+    return error(kBadTokenShare, "host_token_share_bps " + std::to_string(*t.host_token_share_bps) +
+                                     " is above 10000");
   if (t.default_ms != 0 && t.default_ms < t.grace_ms)
     return error(kBadTerms, "default must come after the grace period");
   if (t.premises == 0 && t.kind != Kind::kPpa && t.kind != Kind::kCustom)
@@ -234,7 +237,9 @@ json terms_json(const Terms& t) {
           {"penalty_bps", t.penalty_bps},
           {"default_ms", t.default_ms},
           {"termination_fee_micro", t.termination_fee_micro},
-          {"note", t.note}};
+          {"note", t.note},
+          {"host_token_share_bps",
+           t.host_token_share_bps ? json(*t.host_token_share_bps) : json(nullptr)}};
 }
 
 Result<Terms> terms_from_json(const json& j) {
@@ -282,6 +287,9 @@ Result<Terms> terms_from_json(const json& j) {
     t.termination_fee_micro = u64("termination_fee_micro");
     t.note = j.value("note", "");
     if (t.note.size() > kMaxNote) return error(Code::kFieldTooLong, "note too long");
+    if (j.contains("host_token_share_bps") && !j.at("host_token_share_bps").is_null())
+      t.host_token_share_bps =
+          static_cast<uint16_t>(std::min<uint64_t>(u64("host_token_share_bps"), 65535));
   } catch (const json::exception& e) {
     return error(Code::kInvalidArgument, std::string("bad terms: ") + e.what());
   }
@@ -330,6 +338,9 @@ std::string render_terms(const Terms& t, const Hash32& hash) {
       << " ms the agreement defaults and the asset returns to its owner";
   o << ".\nEither the owner or the host may end the agreement early by paying the other "
     << money(t.termination_fee_micro) << "; the asset then returns to its owner.\n";
+  if (t.host_token_share_bps)
+    o << "Of the green tokens minted for the asset, the host receives "
+      << percent(*t.host_token_share_bps) << " and the owner the rest.\n";
   if (!t.note.empty()) o << "Note: " << t.note << "\n";
   return o.str();
 }

@@ -1,6 +1,9 @@
 #include "modules/governance/cli.hpp"
 
+#include <charconv>
+
 #include "modules/governance/governance.hpp"
+#include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::governance {
@@ -14,6 +17,7 @@ struct ProposeArgs {
   std::optional<uint64_t> threshold;
   std::vector<std::string> add_roots, remove_roots, add_measurements, remove_measurements;
   std::vector<std::string> add_members, remove_members, add_validators, remove_validators;
+  std::vector<std::string> set_fees, add_commodities;
 };
 
 struct VoteArgs {
@@ -31,6 +35,11 @@ Result<Hash32> parse_hash(const std::string& hex, const char* what) {
   auto h = Hash32::from_hex(hex);
   if (!h) return error(Code::kInvalidArgument, std::string(what) + " must be 64 hex digits");
   return *h;
+}
+
+bool parse_fee(const std::string& text, uint64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 // The proposal's actions, in a fixed order: governed actions, then parameter changes (the
@@ -81,6 +90,18 @@ Result<std::vector<Action>> actions_of(const ProposeArgs& a, const cli::TxContex
     if (!h) return h.status();
     out.push_back(governed_action("meters/remove_measurement", meters::MeasurementAction{*h}));
   }
+  market::FeesAction fees;
+  for (const auto& s : a.set_fees) {  // FROM:TO=FEE
+    auto colon = s.find(':'), eq = s.find('=');
+    uint64_t fee = 0;
+    if (colon == std::string::npos || eq == std::string::npos || colon == 0 || eq < colon + 2 ||
+        !parse_fee(s.substr(eq + 1), fee))
+      return error(Code::kInvalidArgument, "--set-fee takes FROM:TO=FEE, not " + s);
+    fees.fees.push_back({s.substr(0, colon), s.substr(colon + 1, eq - colon - 1), fee});
+  }
+  if (!fees.fees.empty()) out.push_back(governed_action("market/set_fees", fees));
+  for (const auto& name : a.add_commodities)
+    out.push_back(governed_action("market/add_commodity", market::CommodityAction{name}));
   for (const auto& s : a.sets) {
     auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -118,6 +139,10 @@ void add_commands(cli::CommandHost& host) {
       host.tx("propose", "Propose parameter changes and governed actions (governance members)",
               [p](const cli::TxContext& c) { return propose_payload(*p, c); });
   propose.add_option("--set", p->sets, "NAME=VALUE: a parameter (gridpact query params)");
+  propose.add_option("--set-fee", p->set_fees,
+                     "FROM:TO=FEE: a zone fee of the market, micro-units per kWh (all in one "
+                     "market/set_fees action; the matrix must stay complete)");
+  propose.add_option("--add-commodity", p->add_commodities, "A commodity the market trades");
   propose.add_option("--deadline-blocks", p->deadline_blocks,
                      "Blocks the vote stays open (default 100)");
   propose.add_option("--activate-at", p->activate_at,

@@ -1,5 +1,6 @@
 #include "modules/governance/governance.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -380,6 +381,8 @@ Status GovernanceModule::run_actions(const BlockInfo& block, uint64_t id,
 
 void GovernanceModule::execute(const BlockInfo& block, uint64_t id, ProposalRecord& p,
                                StateOverlay& state, std::vector<Event>& events) {
+  const std::vector<PublicKey> members_before = members(state);
+  const uint64_t threshold_before = threshold(state);
   Status s = run_actions(block, id, p.actions, state, events);
   if (s) {
     p.executed_height = block.height;
@@ -392,6 +395,54 @@ void GovernanceModule::execute(const BlockInfo& block, uint64_t id, ProposalReco
   kLog.put(state, {block.height, id}, {});
   events.push_back(
       make_event(OutcomeEvent{id, p.status, p.executed_height, p.error_code, p.error}));
+  if (s && (members(state) != members_before || threshold(state) != threshold_before))
+    retally_open(block, state, events);
+}
+
+bool GovernanceModule::decide(const BlockInfo& block, uint64_t id, ProposalRecord& r,
+                              StateOverlay& state, std::vector<Event>& events) {
+  const uint64_t h = block.height;
+  Tally t = tally(state, id);
+  const uint64_t need = threshold(state);
+  const uint64_t counted = t.yes + t.no + t.abstain;
+  const uint64_t n = members(state).size();
+  const uint64_t undecided = n > counted ? n - counted : 0;
+  if (t.yes >= need) {
+    r.status = ProposalStatus::kPassed;
+  } else if (t.yes + undecided < need) {
+    r.status = ProposalStatus::kRejected;
+  } else {
+    return false;
+  }
+  r.closed_height = h;
+  kDeadlines.erase(state, {r.deadline_height, id});
+  kLog.put(state, {h, id}, {});
+  if (r.status == ProposalStatus::kPassed && (!r.activate_at || *r.activate_at <= h)) {
+    execute(block, id, r, state, events);
+    return true;
+  }
+  if (r.status == ProposalStatus::kPassed) kActivations.put(state, {*r.activate_at, id}, {});
+  kProposals.put(state, id, r);
+  events.push_back(make_event(OutcomeEvent{id, r.status, 0, 0, ""}));
+  return true;
+}
+
+void GovernanceModule::retally_open(const BlockInfo& block, StateOverlay& state,
+                                    std::vector<Event>& events) {
+  // The open proposals in id order; each decided against the state the previous left (a
+  // proposal passed here may change the members again: its own execution re-tallies, and
+  // the closed ones are skipped).
+  std::vector<uint64_t> open;
+  kDeadlines.each(state, kAll, [&](const std::pair<uint64_t, uint64_t>& k, Unit) {
+    open.push_back(k.second);
+    return true;
+  });
+  std::sort(open.begin(), open.end());
+  for (uint64_t id : open) {
+    auto r = proposal(state, id);
+    if (!r || r->status != ProposalStatus::kOpen || block.height > r->deadline_height) continue;
+    decide(block, id, *r, state, events);
+  }
 }
 
 Status GovernanceModule::on_propose(TxContext& ctx, const ProposePayload& p) {
@@ -441,26 +492,7 @@ Status GovernanceModule::on_vote(TxContext& ctx, const VotePayload& p) {
   Tally t = tally(ctx.state, p.proposal);
   ctx.events.push_back(
       make_event(VotedEvent{p.proposal, ctx.tx.sender, p.choice, t.yes, t.no, t.abstain}));
-
-  const uint64_t need = threshold(ctx.state);
-  const uint64_t undecided = members(ctx.state).size() - (t.yes + t.no + t.abstain);
-  if (t.yes >= need) {
-    r->status = ProposalStatus::kPassed;
-  } else if (t.yes + undecided < need) {
-    r->status = ProposalStatus::kRejected;
-  } else {
-    return ok();
-  }
-  r->closed_height = h;
-  kDeadlines.erase(ctx.state, {r->deadline_height, p.proposal});
-  if (r->status == ProposalStatus::kPassed && (!r->activate_at || *r->activate_at <= h)) {
-    execute(ctx.block, p.proposal, *r, ctx.state, ctx.events);
-    return ok();
-  }
-  if (r->status == ProposalStatus::kPassed)
-    kActivations.put(ctx.state, {*r->activate_at, p.proposal}, {});
-  kProposals.put(ctx.state, p.proposal, *r);
-  ctx.events.push_back(make_event(OutcomeEvent{p.proposal, r->status, 0, 0, ""}));
+  decide(ctx.block, p.proposal, *r, ctx.state, ctx.events);
   return ok();
 }
 

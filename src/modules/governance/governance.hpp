@@ -20,6 +20,8 @@
 //   expires   at the end of its deadline block (created height + deadline_blocks) if open;
 //   fails     when an action is refused at execution: nothing of it is applied and the
 //             refusal's code is recorded (status "failed").
+// When an executed proposal changes the members or the threshold, every open proposal is
+// decided again in that transaction (or end-of-block), with the same rules.
 // Every outcome is a typed event in the receipt of the vote (or of the end-of-block).
 // Execution order: governed actions in the proposal's order, then all parameter changes
 // at once (one ParamRegistry::apply, so rules across parameters see them together), then
@@ -302,6 +304,13 @@ class GovernanceModule : public Module {
   // Executes a passed proposal: its actions, then its record (executed or failed).
   void execute(const BlockInfo& block, uint64_t id, ProposalRecord& p, StateOverlay& state,
                std::vector<Event>& events);
+  // Decides an open proposal from its current tally: passes it (and executes it, or queues
+  // it for its activation height), rejects it, or leaves it open (returns false).
+  bool decide(const BlockInfo& block, uint64_t id, ProposalRecord& r, StateOverlay& state,
+              std::vector<Event>& events);
+  // After the members or the threshold changed: every open proposal decided again in the
+  // same block (a removed member's vote lapses; a lower threshold may pass one).
+  void retally_open(const BlockInfo& block, StateOverlay& state, std::vector<Event>& events);
   json action_json(const Action& a) const;
 
   std::vector<Module*> modules_;

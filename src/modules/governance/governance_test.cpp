@@ -8,7 +8,9 @@
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
+#include "modules/market/records.hpp"
 #include "modules/meters/meters.hpp"
+#include "modules/meters/testing.hpp"
 
 namespace gridpact::governance {
 namespace {
@@ -123,6 +125,146 @@ TEST_F(GovernanceTest, RejectedOnceItCanNoLongerPass) {
   EXPECT_EQ(query("proposals/0")["status"], "rejected");
   EXPECT_EQ(vote(a, 0, Choice::kYes).code, code(kProposalClosed));
   EXPECT_EQ(tariff(), 300'000u);
+}
+
+std::vector<OutcomeEvent> outcomes(const Receipt& r) {
+  std::vector<OutcomeEvent> out;
+  for (const auto& e : r.events)
+    if (e.type == OutcomeEvent::kType)
+      out.push_back(codec::decode_fields<OutcomeEvent>(e.data).value());
+  return out;
+}
+
+TEST_F(GovernanceTest, ARemovedMemberClosesOpenProposalsInThatBlock) {
+  ASSERT_TRUE(propose(a, {set_param("market.retail_tariff", "410000")}).ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  ASSERT_TRUE(vote(b, 0, Choice::kNo).ok());  // yes 1 + undecided 1 (c): still open
+  ASSERT_TRUE(
+      propose(a, {governed_action("governance/remove_member", MemberAction{c.public_key()})}).ok());
+  ASSERT_TRUE(vote(a, 1, Choice::kYes).ok());
+  auto r = vote(b, 1, Choice::kYes);
+  ASSERT_TRUE(r.ok()) << r.message;
+  // Proposal 1 passes and removes c; proposal 0 can no longer pass (yes 1 + undecided 0 <
+  // 2) and is rejected in the same receipt, not at a next vote.
+  auto out = outcomes(r);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].proposal, 1u);
+  EXPECT_EQ(out[0].status, ProposalStatus::kPassed);
+  EXPECT_EQ(out[1].proposal, 0u);
+  EXPECT_EQ(out[1].status, ProposalStatus::kRejected);
+  EXPECT_EQ(query("proposals/0")["status"], "rejected");
+  EXPECT_EQ(query("proposals/0")["closed_height"], height());
+  EXPECT_EQ(tariff(), 300'000u);
+}
+
+TEST_F(GovernanceTest, ALowerThresholdPassesOpenProposalsInThatBlock) {
+  ASSERT_TRUE(propose(a, {set_param("market.retail_tariff", "410000")}).ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  ASSERT_TRUE(propose(b, {set_param("governance.threshold", "1")}).ok());
+  ASSERT_TRUE(vote(b, 1, Choice::kYes).ok());
+  EXPECT_EQ(query("proposals/0")["status"], "open");
+  auto r = vote(c, 1, Choice::kYes);
+  ASSERT_TRUE(r.ok()) << r.message;
+  auto out = outcomes(r);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].proposal, 0u);
+  EXPECT_EQ(out[1].status, ProposalStatus::kPassed);
+  EXPECT_EQ(out[1].executed_height, height());
+  EXPECT_EQ(tariff(), 410'000u);
+}
+
+// Nothing frozen at genesis: the period length, the virtual-meter policy and the market's
+// zone fee matrix and commodities change by proposal.
+TEST_F(GovernanceTest, ThePeriodLengthChangesAtTheNextPeriodBoundary) {
+  ASSERT_TRUE(propose(a, {set_param("meters.period_ms", "300000")}).ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  ASSERT_TRUE(vote(b, 0, Choice::kYes).ok());
+  const StateReader& s = chain->store();
+  ASSERT_LT(chain->store().header(height())->time_ms, 900'000u);  // in period 0
+  EXPECT_EQ(read_u64_param(s, "meters.period_ms"), 300'000u);
+  // Period 0 keeps its 15 minutes; period 1 starts the 5-minute periods.
+  auto g = meters::period_schedule(s);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[1].first_period, 1u);
+  EXPECT_EQ(g[1].start_ms, 900'000u);
+  EXPECT_EQ(g[1].period_ms, 300'000u);
+  EXPECT_EQ(meters::period_at(s, 899'999), 0u);
+  EXPECT_EQ(meters::period_at(s, 900'000), 1u);
+  EXPECT_EQ(meters::period_at(s, 1'200'000), 2u);
+  EXPECT_EQ(meters::period_start_ms(s, 3), 1'500'000u);
+  EXPECT_EQ(meters::period_end_ms(s, 0), 900'000u);
+  // The next periods use it: a reading for period 2 is on time at 1,200,000 ms (under
+  // 15-minute periods it would be in the future), one for period 3 is not yet.
+  KeyPair meter = KeyPair::generate();
+  meters::RegisterPayload fields;
+  fields.microgrid = "mg";
+  ASSERT_TRUE(
+      chain
+          ->one(c, meters::kRegister,
+                meters::encode(meters::virtual_registration(meter, c.public_key(), "test", fields)))
+          .ok());
+  auto early =
+      chain->one(c, meters::kReading,
+                 meters::encode(meters::virtual_reading(meter, "test", 3, 1, 0, 10)), 1'200'500);
+  EXPECT_EQ(early.code, code(meters::kPeriodInFuture));
+  EXPECT_TRUE(chain
+                  ->one(c, meters::kReading,
+                        meters::encode(meters::virtual_reading(meter, "test", 2, 2, 0, 10)),
+                        1'201'000)
+                  .ok());
+  // Out of range: refused when proposed.
+  EXPECT_EQ(propose(a, {set_param("meters.period_ms", "999")}).code, code(kBadParamValue));
+}
+
+TEST_F(GovernanceTest, TheVirtualMeterPolicyAndFirmwarePcrChangeByProposal) {
+  ASSERT_TRUE(propose(a, {set_param("meters.allow_virtual", "false"),
+                          set_param("meters.firmware_pcr", "17")})
+                  .ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  ASSERT_TRUE(vote(c, 0, Choice::kYes).ok());
+  EXPECT_FALSE(meters::params(chain->store()).allow_virtual);
+  EXPECT_EQ(meters::params(chain->store()).firmware_pcr, 17);
+  KeyPair meter = KeyPair::generate();
+  meters::RegisterPayload fields;
+  fields.microgrid = "mg";
+  EXPECT_EQ(
+      chain
+          ->one(b, meters::kRegister,
+                meters::encode(meters::virtual_registration(meter, b.public_key(), "test", fields)))
+          .code,
+      code(attest::kVirtualNotAllowed));
+}
+
+TEST_F(GovernanceTest, TheZoneFeeMatrixAndCommoditiesChangeByProposal) {
+  using market::FeeEntry;
+  market::FeesAction fees{{FeeEntry{"north", "north", 0}, FeeEntry{"north", "south", 5000},
+                           FeeEntry{"south", "south", 0}, FeeEntry{"south", "north", 7000}}};
+  // An incomplete matrix (south -> north missing) is refused when proposed.
+  market::FeesAction partial{{FeeEntry{"north", "north", 0}, FeeEntry{"north", "south", 5000},
+                              FeeEntry{"south", "south", 0}}};
+  EXPECT_EQ(propose(a, {governed_action("market/set_fees", partial)}).code,
+            code(market::kBadMarketShape));
+  ASSERT_TRUE(propose(a, {governed_action("market/set_fees", fees),
+                          governed_action("market/add_commodity", market::CommodityAction{"heat"})})
+                  .ok());
+  ASSERT_TRUE(vote(a, 0, Choice::kYes).ok());
+  ASSERT_TRUE(vote(b, 0, Choice::kYes).ok());
+  auto cfg = market::kConfig.get(chain->store()).value();
+  EXPECT_EQ(cfg.fees["north"]["south"], 5000);
+  EXPECT_EQ(cfg.fees["south"]["north"], 7000);
+  EXPECT_EQ(cfg.commodities, (std::vector<std::string>{"electricity", "heat"}));
+  // A later change of one fee keeps the rest.
+  ASSERT_TRUE(propose(b, {governed_action("market/set_fees",
+                                          market::FeesAction{{FeeEntry{"north", "south", 4000}}})})
+                  .ok());
+  ASSERT_TRUE(vote(b, 1, Choice::kYes).ok());
+  ASSERT_TRUE(vote(c, 1, Choice::kYes).ok());
+  cfg = market::kConfig.get(chain->store()).value();
+  EXPECT_EQ(cfg.fees["north"]["south"], 4000);
+  EXPECT_EQ(cfg.fees["south"]["north"], 7000);
+  EXPECT_EQ(
+      propose(a, {governed_action("market/add_commodity", market::CommodityAction{"heat"})}).code,
+      code(market::kBadMarketShape));
 }
 
 TEST_F(GovernanceTest, ExpiresAtItsDeadline) {

@@ -59,6 +59,7 @@ MarketModule::MarketModule() {
   event<ClearedEvent>();
   event<SettledEvent>();
   declare_routes();
+  declare_governed_actions();
 }
 
 // The grid operator (fees, retail and feed-in counterparty) of a development chain is its
@@ -114,12 +115,12 @@ void MarketModule::end_block(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
   if (!kConfig.has(s)) return;
   const Params p = load_params(s);
-  uint64_t len = period_ms(s);
   // Books whose gate has closed, in (period, commodity) order.
   std::vector<std::pair<uint64_t, std::string>> due, unsettled;
   s.scan("market/due/", [&](std::string_view k, std::string_view) {
     uint64_t period = std::stoull(std::string(k.substr(11, 16)), nullptr, 16);
-    uint64_t gate = period * len > p.gate_closure_ms ? period * len - p.gate_closure_ms : 0;
+    uint64_t start = meters::period_start_ms(s, period);
+    uint64_t gate = start > p.gate_closure_ms ? start - p.gate_closure_ms : 0;
     if (ctx.block.time_ms < gate) return false;  // later periods are not due either
     due.emplace_back(period, std::string(k.substr(28)));
     return true;
@@ -130,7 +131,7 @@ void MarketModule::end_block(BlockContext& ctx) {
   }
   s.scan("market/unsettled/", [&](std::string_view k, std::string_view) {
     uint64_t period = std::stoull(std::string(k.substr(17, 16)), nullptr, 16);
-    if (ctx.block.time_ms < (period + 1) * len) return false;
+    if (ctx.block.time_ms < meters::period_end_ms(s, period)) return false;
     unsettled.emplace_back(period, std::string(k.substr(34)));
     return true;
   });

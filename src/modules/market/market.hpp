@@ -43,11 +43,20 @@
 //   market.operator                the grid operator's account (required)
 //   market.tax_account             the account that collects the tax (optional)
 //
+// The market's shape, set in genesis, changes by governance (governed actions, governed.cpp):
+//   market/set_fees       FeesAction: fees (from, to, fee) set at once (a new microgrid
+//                         joins the zones with every pair given); the matrix must stay
+//                         complete, with 0 within a microgrid (BAD_MARKET_SHAPE otherwise)
+//   market/add_commodity  CommodityAction: a commodity traded from then on
+// A fee change applies to books cleared after it; commodities are never removed (open
+// books would be stranded) and zones never leave the matrix (orders name them).
+//
 // State keys. <...>: text, periods and counters as 16 hex digits, so that scans are in
 // order; [name:type]: typed key parts of a collection (ledger/collections.hpp: str is u16
 // length + bytes, u64 is 8 bytes big-endian). Values are canonically encoded records.
 //   market/seq                             u64 arrival counter (time priority)
-//   market/config                          MarketConfig: commodities, fee matrix (genesis)
+//   market/config                          MarketConfig: commodities, fee matrix (genesis,
+//                                          then governance)
 //   market/order/<id hex>                  OrderRecord
 //   market/book/<c>/<period>/<seq>         id (32 bytes): open orders in time priority
 //   market/due/<period>/<c>                "" : books with orders not yet cleared
@@ -85,7 +94,9 @@ constexpr uint16_t kAmend = 0x0304;
   X(kOrderNotOpen, 1208, "ORDER_NOT_OPEN", "the order is no longer open (or has traded)")         \
   X(kUnknownMeter, 1209, "UNKNOWN_METER", "the order names an unknown or revoked meter")          \
   X(kUnknownMicrogrid, 1210, "UNKNOWN_MICROGRID", "the microgrid is not in the market fee zones") \
-  X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")
+  X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")         \
+  X(kBadMarketShape, 1212, "BAD_MARKET_SHAPE",                                                    \
+    "the fee matrix would be incomplete or out of range, or the commodity is invalid or listed")
 GRIDPACT_CODES(kMarketCodes, "market", 1200, GRIDPACT_MARKET_CODES);
 void register_market_codes();
 
@@ -95,6 +106,26 @@ constexpr size_t kMaxFeeZones = 256;    // microgrids in the fee matrix
 constexpr size_t kMaxPrefList = 16;
 constexpr size_t kMaxMicrogrid = 64;
 constexpr std::string_view kElectricity = "electricity";
+
+// Governed actions (payloads of governance proposals).
+struct FeeEntry {
+  std::string from, to;  // seller's and buyer's microgrids
+  uint64_t fee = 0;      // micro-units per kWh
+  static constexpr auto fields =
+      std::tuple{codec::field("from", &FeeEntry::from, codec::max_len(kMaxMicrogrid)),
+                 codec::field("to", &FeeEntry::to, codec::max_len(kMaxMicrogrid)),
+                 codec::field("fee", &FeeEntry::fee)};
+};
+struct FeesAction {
+  std::vector<FeeEntry> fees;
+  static constexpr auto fields =
+      std::tuple{codec::field("fees", &FeesAction::fees, codec::max_len(kMaxFeeZones))};
+};
+struct CommodityAction {
+  std::string name;
+  static constexpr auto fields =
+      std::tuple{codec::field("name", &CommodityAction::name, codec::max_len(kMaxCommodity))};
+};
 
 // Payloads: their fields in order are their encoding (codec/fields.hpp) and their JSON.
 struct OfferPayload {
@@ -300,6 +331,10 @@ class MarketModule : public Module {
   Status on_bid(TxContext& ctx, const BidPayload& in);
   Status on_cancel(TxContext& ctx, const CancelPayload& in);
   Status on_amend(TxContext& ctx, const AmendPayload& in);
+  // Governed actions (governed.cpp).
+  void declare_governed_actions();
+  Status apply_set_fees(GovernedContext& ctx, const FeesAction& a);
+  Status apply_add_commodity(GovernedContext& ctx, const CommodityAction& a);
 };
 
 }  // namespace gridpact::market

@@ -84,10 +84,9 @@ Result<json> mix(const StateReader& s, const QueryArgs& a) {
   if (Status st = has_market(s); !st) return st;
   std::string commodity = commodity_of(a);
   std::string who = a.hex32("account")->hex();
-  uint64_t len = period_ms(s);
-  uint64_t first = a.u64("from_ms").value_or(0) / len;
+  uint64_t first = meters::period_at(s, a.u64("from_ms").value_or(0));
   uint64_t last = a.u64("to_ms").value_or(std::numeric_limits<uint64_t>::max());
-  last = last == 0 ? 0 : (last - 1) / len;
+  last = last == 0 ? 0 : meters::period_at(s, last - 1);
   std::map<std::string, uint64_t> by_source;
   uint64_t total = 0, renewable = 0;
   json out = json::array();

@@ -20,7 +20,7 @@ namespace gridpact::market {
 // ---- Schema: records and collections ------------------------------------------------------
 // (the header's key table lists them; market_test checks the two against each other)
 
-// The market's shape, fixed at genesis.
+// The market's shape, set at genesis, changed by governance (governed.cpp).
 struct MarketConfig {
   std::vector<std::string> commodities;
   std::map<std::string, std::map<std::string, int64_t>> fees;  // [seller mg][buyer mg]
@@ -88,7 +88,7 @@ void decode_value(codec::Reader& r, Statement& s);
 // ---- Parameters (params.cpp) ------------------------------------------------------------
 
 // The parameters a governance change may alter (ledger/params.hpp); commodities and the
-// fee matrix are the market's shape, fixed at genesis (MarketConfig).
+// fee matrix are the market's shape (MarketConfig), changed by governed actions.
 std::vector<ParamSpec> market_params();
 
 struct Params {

@@ -24,8 +24,7 @@ std::vector<uint64_t> share(const std::vector<uint64_t>& wanted, uint64_t availa
 bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity,
                    uint64_t period) {
   StateOverlay& s = ctx.state;
-  uint64_t len = period_ms(s);
-  uint64_t end = (period + 1) * len;
+  uint64_t end = meters::period_end_ms(s, period);
   if (ctx.block.time_ms < end) return false;
   bool deadline = ctx.block.time_ms >= end + p.settlement_deadline_ms;
   auto trades = load_trades(s, commodity, period);

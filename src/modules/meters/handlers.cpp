@@ -89,8 +89,7 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
     return error(kPeriodOutOfOrder, "period " + std::to_string(r.period) +
                                         " is before the last reading's, " +
                                         std::to_string(last.period));
-  uint64_t period_ms = params(ctx.state).period_ms;
-  if (r.period > ctx.block.time_ms / period_ms)
+  if (r.period > period_at(ctx.state, ctx.block.time_ms))
     return error(kPeriodInFuture, "period " + std::to_string(r.period) + " has not started");
   if (r.import_wh < last.import_wh || r.export_wh < last.export_wh)
     return error(kRegisterBackwards,

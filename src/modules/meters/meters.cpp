@@ -63,7 +63,8 @@ std::string MetersModule::default_genesis(const DevelopmentAccounts& accounts) c
 }
 
 std::vector<state::SchemaEntry> MetersModule::schema() const {
-  return {{std::string(kParamsKey), "", "u64 period_ms, bool allow_virtual"},
+  return {{std::string(kParamsKey), "", "bool has_authority, fixed32 authority"},
+          {std::string(kPeriodsPrefix), "<u64 first>", "u64 start_ms, u64 period_ms"},
           {std::string(kRootPrefix), "<sha256(der)>", "DER of a trusted enrolment-CA root"},
           {std::string(kMeasPrefix), "<measurement>", "\"\" : an allowed firmware measurement"},
           {std::string(kMeterPrefix), "<id>", "the meter record"},
@@ -73,6 +74,33 @@ std::vector<state::SchemaEntry> MetersModule::schema() const {
           {std::string(kReadingPrefix), "<id><u64 period>", "u64 seq, u64 import_wh"}};
 }
 
+std::vector<ParamSpec> MetersModule::param_table() const {
+  return {ParamSpec::u64(std::string(kPeriodParam), kDefaultPeriodMs, 1000, 86'400'000,
+                         "settlement period length, ms (a change applies from the next "
+                         "period boundary)"),
+          ParamSpec::boolean("meters.allow_virtual", false,
+                             "virtual (INSECURE, software key) meters may register"),
+          ParamSpec::u64("meters.firmware_pcr", attest::kDefaultFirmwarePcr, 0,
+                         attest::kNumPcrs - 1, "the TPM PCR that holds the firmware measurement")};
+}
+
+void MetersModule::end_block(BlockContext& ctx) {
+  StateOverlay& s = ctx.state;
+  if (!s.get(param_key(kPeriodParam))) return;  // not set up on this chain
+  uint64_t want = read_u64_param(s, kPeriodParam);
+  auto g = period_schedule(s);
+  if (g.back().period_ms == want) return;
+  // The period in progress keeps its length; the next one starts the new segment. A
+  // segment that has not started yet is replaced (same first period and start).
+  uint64_t now = period_at(s, ctx.block.time_ms);
+  PeriodSegment next{now + 1, period_start_ms(s, now + 1), want};
+  if (g.size() > 1 && g.back().first_period > now) {
+    next.first_period = g.back().first_period;
+    next.start_ms = g.back().start_ms;
+  }
+  put_segment(s, next);
+}
+
 Status MetersModule::init_genesis(StateOverlay& s, const json& section) {
   Params p;
   if (!section.is_null() && !section.is_object()) return bad_genesis("[meters] must be a table");
@@ -80,11 +108,9 @@ Status MetersModule::init_genesis(StateOverlay& s, const json& section) {
   if (sec.contains("period_ms")) {
     if (!sec["period_ms"].is_number_integer() || sec["period_ms"].get<int64_t>() <= 0)
       return bad_genesis("period_ms must be a positive integer");
-    p.period_ms = sec["period_ms"].get<uint64_t>();
   }
   if (sec.contains("allow_virtual")) {
     if (!sec["allow_virtual"].is_boolean()) return bad_genesis("allow_virtual must be a boolean");
-    p.allow_virtual = sec["allow_virtual"].get<bool>();
   }
   if (sec.contains("authority")) {
     auto a = sec["authority"].is_string() ? PublicKey::from_hex(sec["authority"].get<std::string>())
@@ -96,8 +122,9 @@ Status MetersModule::init_genesis(StateOverlay& s, const json& section) {
     if (!sec["firmware_pcr"].is_number_integer() || sec["firmware_pcr"].get<int64_t>() < 0 ||
         sec["firmware_pcr"].get<int64_t>() >= static_cast<int64_t>(attest::kNumPcrs))
       return bad_genesis("firmware_pcr must be 0..23");
-    p.firmware_pcr = sec["firmware_pcr"].get<uint8_t>();
   }
+  if (Status st = init_params(s, param_table(), sec); !st) return st;
+  put_segment(s, {0, 0, read_u64_param(s, kPeriodParam)});
   s.put(kParamsKey, encode_params(p));
   if (sec.contains("trusted_roots")) {
     std::vector<std::string> pems;

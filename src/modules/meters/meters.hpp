@@ -54,9 +54,23 @@
 // A reading for the period still in progress is accepted: a meter normally reports just
 // after a period ends, and whatever it reports first for a period is final.
 //
+// Parameters (ledger/params.hpp; governance changes them): meters.period_ms (1 s to 1 day),
+// meters.allow_virtual, meters.firmware_pcr (0..23). The attestation policy reads the last
+// two at each registration.
+//
+// Period schedule. Period indices are continuous and never go back, whatever the length:
+// the schedule is a list of segments, each (first period, its start time, length). The
+// period in progress at time t is first + (t - start) / length of the last segment that has
+// started by t; period p starts at start + (p - first) x length of the last segment with
+// first <= p. When meters.period_ms differs from the last segment's length, the meters
+// end_block adds a segment that starts at the next period boundary (or replaces a segment
+// that has not started yet): the period in progress keeps its length, the next one uses
+// the new length. Every module reads period times through period_at / period_start_ms
+// (market gates and settlement, agreements billing, tokens minting, readings).
+//
 // State keys (ids and keys as raw bytes, numbers big-endian):
-//   meters/params               u64 period_ms, bool allow_virtual, bool has_authority,
-//                               fixed32 authority, u8 firmware_pcr
+//   meters/params               bool has_authority, fixed32 authority
+//   meters/periods/<u64 first>  u64 start_ms, u64 period_ms: a segment of the schedule
 //   meters/root/<sha256(der)>   DER of a trusted enrolment-CA root
 //   meters/meas/<measurement>   "" : an allowed firmware measurement (32 bytes)
 //   meters/m/<id>               the meter record (encode_meter_record)
@@ -118,6 +132,8 @@ struct MeterInfo {
   uint64_t registered_time_ms = 0;
 };
 std::optional<MeterInfo> find_meter(const StateReader& s, const Hash32& meter_id);
+// A meter record as stored under meters/m/<id> (for readers that scan the records).
+std::optional<MeterInfo> decode_meter(std::string_view record, const Hash32& meter_id);
 
 struct PeriodEnergy {
   uint64_t import_wh = 0;
@@ -127,9 +143,19 @@ struct PeriodEnergy {
 // period's reading is not (yet) on chain or follows a gap (see above).
 std::optional<PeriodEnergy> period_energy(const StateReader& s, const Hash32& meter_id,
                                           uint64_t period);
-// Settlement period length in ms (genesis [meters] period_ms, default 900000 = 15 min);
-// the period index of a time is time_ms / period_length_ms.
+// Settlement period length in ms of the period in progress at the latest segment (genesis
+// [meters] period_ms, default 900000 = 15 min, then governance); see "Period schedule".
 uint64_t period_length_ms(const StateReader& s);
+// The period in progress at `time_ms`, and when period `period` starts and ends.
+uint64_t period_at(const StateReader& s, uint64_t time_ms);
+uint64_t period_start_ms(const StateReader& s, uint64_t period);
+uint64_t period_end_ms(const StateReader& s, uint64_t period);
+// The first period that starts at or after `time_ms`.
+uint64_t period_from(const StateReader& s, uint64_t time_ms);
+struct PeriodSegment {
+  uint64_t first_period = 0, start_ms = 0, period_ms = 900'000;
+};
+std::vector<PeriodSegment> period_schedule(const StateReader& s);
 
 // ---- Transactions and codes ----
 
@@ -377,6 +403,9 @@ class MetersModule : public Module {
   std::string default_genesis(const DevelopmentAccounts& accounts) const override;
   std::vector<state::SchemaEntry> schema() const override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
+  std::vector<ParamSpec> param_table() const override;
+  // A changed meters.period_ms: the schedule's next segment (see "Period schedule").
+  void end_block(BlockContext& ctx) override;
 
  private:
   void declare_routes();  // queries.cpp: the module's query routes

@@ -30,11 +30,14 @@ void MetersModule::declare_routes() {
                                   k.size() - kMeasPrefix.size()));
             return true;
           });
-          json j = {{"period_ms", p.period_ms},
-                    {"allow_virtual", p.allow_virtual},
-                    {"firmware_pcr", p.firmware_pcr},
-                    {"trusted_roots", roots},
-                    {"allowed_measurements", meas}};
+          json schedule = json::array();
+          for (const auto& g : period_schedule(s))
+            schedule.push_back({{"first_period", g.first_period},
+                                {"start_ms", g.start_ms},
+                                {"period_ms", g.period_ms}});
+          json j = {{"period_ms", p.period_ms},         {"period_schedule", schedule},
+                    {"allow_virtual", p.allow_virtual}, {"firmware_pcr", p.firmware_pcr},
+                    {"trusted_roots", roots},           {"allowed_measurements", meas}};
           if (p.authority) j["authority"] = p.authority->hex();
           if (p.allow_virtual) j["insecure"] = "INSECURE: virtual (software) meters are accepted";
           return j;

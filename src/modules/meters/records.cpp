@@ -80,12 +80,14 @@ std::optional<StoredReading> decode_stored(std::string_view v, uint64_t period) 
 }
 
 std::string encode_params(const Params& p) {
-  std::string v = encode_u64(p.period_ms);
-  v += p.allow_virtual ? '\1' : '\0';
-  v += p.authority ? '\1' : '\0';
+  std::string v(1, p.authority ? '\1' : '\0');
   v += std::string((p.authority ? *p.authority : PublicKey{}).view());
-  v += static_cast<char>(p.firmware_pcr);
   return v;
+}
+
+void put_segment(StateOverlay& s, const PeriodSegment& g) {
+  s.put(std::string(kPeriodsPrefix) + encode_u64(g.first_period),
+        encode_u64(g.start_ms) + encode_u64(g.period_ms));
 }
 
 std::optional<Hash32> hash_from(std::string_view raw) {
@@ -101,18 +103,57 @@ Status bad_genesis(const std::string& what) {
 
 Params params(const StateReader& s) {
   Params p;
+  if (!s.get(param_key(kPeriodParam))) return p;  // no meters module on this chain
+  p.period_ms = read_u64_param(s, kPeriodParam);
+  p.allow_virtual = read_bool_param(s, "meters.allow_virtual");
+  p.firmware_pcr = static_cast<uint8_t>(read_u64_param(s, "meters.firmware_pcr"));
   auto v = s.get(kParamsKey);
-  if (!v || v->size() != 8 + 1 + 1 + 32 + 1) return p;
-  p.period_ms = decode_u64(std::string_view(*v).substr(0, 8)).value();
-  p.allow_virtual = (*v)[8] != 0;
-  if ((*v)[9] != 0)
-    p.authority = PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data() + 10));
-  p.firmware_pcr = static_cast<uint8_t>((*v)[42]);
+  if (v && v->size() == 1 + 32 && (*v)[0] != 0)
+    p.authority = PublicKey::from_span(reinterpret_cast<const uint8_t*>(v->data() + 1));
   return p;
 }
 
+std::vector<PeriodSegment> period_schedule(const StateReader& s) {
+  std::vector<PeriodSegment> out;
+  s.scan(kPeriodsPrefix, [&](std::string_view k, std::string_view v) {
+    if (k.size() != kPeriodsPrefix.size() + 8 || v.size() != 16) return true;
+    out.push_back({decode_u64(k.substr(kPeriodsPrefix.size())).value(),
+                   decode_u64(v.substr(0, 8)).value(), decode_u64(v.substr(8)).value()});
+    return true;
+  });
+  if (out.empty()) out.push_back({});  // a chain without the meters module: the default
+  return out;
+}
+
 uint64_t period_length_ms(const StateReader& s) {
-  return params(s).period_ms;
+  return period_schedule(s).back().period_ms;
+}
+
+uint64_t period_at(const StateReader& s, uint64_t time_ms) {
+  auto g = period_schedule(s);
+  size_t i = g.size() - 1;
+  while (i > 0 && g[i].start_ms > time_ms) --i;
+  if (time_ms < g[i].start_ms) return g[i].first_period;
+  return g[i].first_period + (time_ms - g[i].start_ms) / g[i].period_ms;
+}
+
+uint64_t period_start_ms(const StateReader& s, uint64_t period) {
+  auto g = period_schedule(s);
+  size_t i = g.size() - 1;
+  while (i > 0 && g[i].first_period > period) --i;
+  if (period < g[i].first_period) return g[i].start_ms;
+  auto off = checked_mul(period - g[i].first_period, g[i].period_ms);
+  auto at = off ? checked_add(g[i].start_ms, *off) : std::nullopt;
+  return at.value_or(UINT64_MAX);  // beyond any block time
+}
+
+uint64_t period_end_ms(const StateReader& s, uint64_t period) {
+  return period == UINT64_MAX ? UINT64_MAX : period_start_ms(s, period + 1);
+}
+
+uint64_t period_from(const StateReader& s, uint64_t time_ms) {
+  uint64_t p = period_at(s, time_ms);
+  return period_start_ms(s, p) >= time_ms ? p : p + 1;
 }
 
 attest::Policy policy(const StateReader& s, std::optional<int64_t> at_time_s) {
@@ -130,6 +171,12 @@ attest::Policy policy(const StateReader& s, std::optional<int64_t> at_time_s) {
     return true;
   });
   return pol;
+}
+
+std::optional<MeterInfo> decode_meter(std::string_view record, const Hash32& id) {
+  auto m = decode_record(record, id);
+  if (!m) return std::nullopt;
+  return std::move(m).value();
 }
 
 std::optional<MeterInfo> find_meter(const StateReader& s, const Hash32& id) {

@@ -13,6 +13,8 @@
 namespace gridpact::meters {
 
 constexpr std::string_view kParamsKey = "meters/params";
+constexpr std::string_view kPeriodsPrefix = "meters/periods/";
+constexpr std::string_view kPeriodParam = "meters.period_ms";
 constexpr std::string_view kRootPrefix = "meters/root/";
 constexpr std::string_view kMeasPrefix = "meters/meas/";
 constexpr std::string_view kMeterPrefix = "meters/m/";
@@ -47,7 +49,8 @@ Result<MeterInfo> decode_record(std::string_view v, const Hash32& id);
 std::string encode_last(const LastReading& l);
 std::string encode_stored(const StoredReading& r);
 std::optional<StoredReading> decode_stored(std::string_view v, uint64_t period);
-std::string encode_params(const Params& p);
+std::string encode_params(const Params& p);  // the authority only
+void put_segment(StateOverlay& s, const PeriodSegment& g);
 std::optional<Hash32> hash_from(std::string_view raw);
 Status bad_genesis(const std::string& what);
 

@@ -21,5 +21,7 @@ inline const state::Map<HistKey, MintShare> kHistory("tokens/hist/");
 inline const state::Map<OwnerSource, uint64_t> kOwnerSources("tokens/osrc/");
 inline const state::Map<MixKey, uint64_t> kMix("tokens/mgx/");
 inline const state::Map<uint64_t, uint64_t> kEpochs("tokens/epoch/");
+inline const state::Map<std::pair<uint64_t, PublicKey>, state::Unit> kLog("tokens/log/");
+inline const state::Map<std::pair<uint64_t, uint64_t>, state::Unit> kMintLog("tokens/mlog/");
 
 }  // namespace gridpact::tokens::keys

@@ -33,14 +33,6 @@ bool market_unsettled(const StateReader& s, uint64_t period) {
   return s.get("market/unsettled/" + hex16(period) + "/" + std::string("electricity")).has_value();
 }
 
-// How long after its end a period becomes final: the market's settlement deadline, or one
-// period (the reading lag) on a chain without a market.
-uint64_t final_lag_ms(const StateReader& s, uint64_t period_ms) {
-  if (s.get(param_key("market.settlement_deadline_ms")))
-    return read_u64_param(s, "market.settlement_deadline_ms");
-  return period_ms;
-}
-
 std::vector<Hash32> all_meters(const StateReader& s) {
   std::vector<Hash32> ids;
   constexpr std::string_view kPrefix = "meters/m/";
@@ -117,6 +109,14 @@ std::vector<std::pair<PublicKey, uint64_t>> shares_of(const Covered& c, const Pu
     out.emplace_back(who, v);
   };
   const agreements::Terms& t = c.terms;
+  if (t.host_token_share_bps) {  // the terms' own token share: host, then the owner
+    auto host = t.role_index(agreements::Role::kHost);
+    auto own = t.role_index(agreements::Role::kOwner);
+    uint64_t h = host ? mul_div(amount, *t.host_token_share_bps, agreements::kBps) : 0;
+    if (host) give(t.parties[*host].account, h);
+    give(own ? t.parties[*own].account : owner, amount - h);
+    return out;
+  }
   uint64_t rest = amount;
   if (auto host = t.role_index(agreements::Role::kHost)) {
     uint64_t h = mul_div(amount, t.rebate_bps, agreements::kBps);
@@ -238,6 +238,7 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
     }
   }
   keys::kEpochs.put(s, epoch, used + ev.amount);
+  keys::kMintLog.put(s, {ctx.block.height, p}, {});
   Supply sup = supply(s);
   sup.minted += ev.amount;
   put_supply(s, sup);
@@ -252,13 +253,16 @@ void mint_final_periods(BlockContext& ctx, size_t workers) {
   if (len == 0) return;
   auto next = keys::kNext.get(s);
   if (!next) {  // the first block: minting starts with the period in progress
-    keys::kNext.put(s, ctx.block.time_ms / len);
+    keys::kNext.put(s, meters::period_at(s, ctx.block.time_ms));
     return;
   }
-  uint64_t lag = final_lag_ms(s, len);
+  const bool market = s.get(param_key("market.settlement_deadline_ms")).has_value();
+  const uint64_t deadline = market ? read_u64_param(s, "market.settlement_deadline_ms") : 0;
   uint64_t lo = *next, hi = lo;
   auto final = [&](uint64_t p) {
-    return (p + 1) * len + lag <= ctx.block.time_ms && !market_unsettled(s, p);
+    uint64_t end = meters::period_end_ms(s, p);
+    uint64_t lag = market ? deadline : end - meters::period_start_ms(s, p);
+    return end + lag <= ctx.block.time_ms && !market_unsettled(s, p);
   };
   while (hi - lo < kMaxPeriodsPerBlock && final(hi)) ++hi;
   if (hi == lo) return;  // [lo, hi) are final

@@ -48,10 +48,9 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
 
 void settle_commitments(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
-  uint64_t len = meters::period_length_ms(s);
   std::vector<std::pair<Hash32, Commitment>> due;
   keys::kCommits.each(s, SIZE_MAX, [&](const Hash32& order, const Commitment& c) {
-    if ((c.period + 1) * len <= ctx.block.time_ms) due.emplace_back(order, c);
+    if (meters::period_end_ms(s, c.period) <= ctx.block.time_ms) due.emplace_back(order, c);
     return true;
   });
   if (due.empty()) return;
@@ -72,6 +71,7 @@ void settle_commitments(BlockContext& ctx) {
     if (cover > 0 && !bank::transfer(s, pool_account(), c.owner, cover)) cover = burned = 0;
     uint64_t returned = c.amount - burned;
     keys::kCommits.erase(s, order);
+    touched(s, ctx.block.height, c.owner);
     if (returned > 0 && !credit(s, c.owner, returned)) {
       burned += returned;  // a balance at 2^64 takes no more: the rest is burned
       returned = 0;

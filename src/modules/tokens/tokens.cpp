@@ -219,6 +219,53 @@ uint64_t owner_sources(const StateReader& s, const Params& p, const PublicKey& o
   return n;
 }
 
+std::vector<PublicKey> touched_in(const StateReader& s, uint64_t height) {
+  std::vector<PublicKey> out;
+  keys::kLog.each_with(
+      s, SIZE_MAX,
+      [&](const std::pair<uint64_t, PublicKey>& k, state::Unit) {
+        out.push_back(k.second);
+        return true;
+      },
+      height);
+  return out;
+}
+std::vector<uint64_t> minted_in(const StateReader& s, uint64_t height) {
+  std::vector<uint64_t> out;
+  keys::kMintLog.each_with(
+      s, SIZE_MAX,
+      [&](const std::pair<uint64_t, uint64_t>& k, state::Unit) {
+        out.push_back(k.second);
+        return true;
+      },
+      height);
+  return out;
+}
+std::vector<std::pair<Hash32, MintRecord>> mints_of_period(const StateReader& s, uint64_t period) {
+  std::vector<std::pair<Hash32, MintRecord>> out;
+  constexpr std::string_view kPrefix = "meters/m/";
+  s.scan(kPrefix, [&](std::string_view k, std::string_view) {
+    if (k.size() != kPrefix.size() + 32) return true;
+    Hash32 id = Hash32::from_span(reinterpret_cast<const uint8_t*>(k.data() + kPrefix.size()));
+    if (auto r = keys::kMinted.get(s, {id, period})) out.emplace_back(id, std::move(*r));
+    return true;
+  });
+  return out;
+}
+void each_mint(const StateReader& s,
+               const std::function<bool(const Hash32&, uint64_t, const MintRecord&)>& fn) {
+  keys::kMinted.each(s, SIZE_MAX, [&](const keys::MeterPeriod& k, const MintRecord& r) {
+    return fn(k.first, k.second, r);
+  });
+}
+void each_balance(const StateReader& s, const std::function<bool(const PublicKey&, uint64_t)>& fn) {
+  keys::kBalances.each(s, SIZE_MAX, fn);
+}
+std::optional<MintShare> mint_share(const StateReader& s, const PublicKey& account, uint64_t period,
+                                    const Hash32& meter) {
+  return keys::kHistory.get(s, {account, period, meter});
+}
+
 // ---- Writes -------------------------------------------------------------------------------
 
 namespace detail {
@@ -244,6 +291,9 @@ void put_supply(StateOverlay& s, const Supply& v) {
 }
 void put_pool(StateOverlay& s, const PoolTotals& v) {
   keys::kPool.put(s, v);
+}
+void touched(StateOverlay& s, uint64_t height, const PublicKey& account) {
+  keys::kLog.put(s, {height, account}, {});
 }
 }  // namespace detail
 
@@ -311,6 +361,8 @@ Status TokensModule::on_transfer(TxContext& ctx, const TransferPayload& p) {
     return error(Code::kOverflow, "token balance overflows");
   if (Status s = detail::debit(ctx.state, ctx.tx.sender, p.amount); !s) return s;
   (void)detail::credit(ctx.state, p.to, p.amount);
+  detail::touched(ctx.state, ctx.block.height, ctx.tx.sender);
+  detail::touched(ctx.state, ctx.block.height, p.to);
   ctx.events.push_back(make_event(TransferEvent{ctx.tx.sender, p.to, p.amount}));
   return ok();
 }
@@ -340,6 +392,7 @@ Status TokensModule::on_redeem(TxContext& ctx, const RedeemPayload& p) {
                                         std::to_string(pool_balance(ctx.state)));
   if (Status s = bank::transfer(ctx.state, pool_account(), ctx.tx.sender, pays); !s) return s;
   (void)detail::debit(ctx.state, ctx.tx.sender, p.amount);
+  detail::touched(ctx.state, ctx.block.height, ctx.tx.sender);
   Supply sup = supply(ctx.state);
   sup.burned += p.amount;
   detail::put_supply(ctx.state, sup);
@@ -362,6 +415,7 @@ Status TokensModule::on_spend_on_bid(TxContext& ctx, const SpendOnBidPayload& p)
     return error(kAlreadyCommitted, "tokens are already committed to the bid");
   if (Status s = detail::debit(ctx.state, ctx.tx.sender, p.amount); !s) return s;
   keys::kCommits.put(ctx.state, p.order, Commitment{ctx.tx.sender, p.amount, o->period});
+  detail::touched(ctx.state, ctx.block.height, ctx.tx.sender);
   ctx.events.push_back(make_event(CommitEvent{p.order, p.amount, o->period}));
   return ok();
 }
@@ -402,7 +456,9 @@ std::vector<state::SchemaEntry> TokensModule::schema() const {
           {keys::kHistory.prefix(), "[account:32][period:u64][meter:32]", "MintShare"},
           {keys::kOwnerSources.prefix(), "[owner:32][source:u8]", "u64 last period"},
           {keys::kMix.prefix(), "[microgrid:str][period:u64][source:u8]", "u64 Wh exported"},
-          {keys::kEpochs.prefix(), "[epoch:u64]", "u64 micro-tokens minted in the epoch"}};
+          {keys::kEpochs.prefix(), "[epoch:u64]", "u64 micro-tokens minted in the epoch"},
+          {keys::kLog.prefix(), "[height:u64][account:32]", "Unit: a balance changed in the block"},
+          {keys::kMintLog.prefix(), "[height:u64][period:u64]", "Unit: the period was minted in"}};
 }
 
 std::vector<std::string> TokensModule::account_keys(const PublicKey& account) const {

@@ -56,11 +56,16 @@
 //   tokens/osrc/[owner:32][source:u8]           u64 last period the owner exported it
 //   tokens/mgx/[microgrid:str][period:u64][source:u8]  u64 Wh exported (kept kMaxWindow)
 //   tokens/epoch/[epoch:u64]                    u64 micro-tokens minted in the epoch
+//   tokens/log/[height:u64][account:32]         Unit: a balance changed in the block
+//                                               other than by minting (the SQL read model
+//                                               follows this log and the next)
+//   tokens/mlog/[height:u64][period:u64]        Unit: the period was minted in the block
 //
 // Codes 1700-1799 (register_tokens_codes()).
 #pragma once
 
 #include <array>
+#include <functional>
 
 #include "ledger/module.hpp"
 #include "modules/meters/meters.hpp"
@@ -249,6 +254,18 @@ std::array<uint64_t, 5> microgrid_window(const StateReader& s, const Params& p,
 uint64_t owner_sources(const StateReader& s, const Params& p, const PublicKey& owner,
                        uint64_t period);
 
+// For the SQL read model (src/db): what block `height` changed, and the rows it mirrors.
+std::vector<PublicKey> touched_in(const StateReader& s, uint64_t height);
+std::vector<uint64_t> minted_in(const StateReader& s, uint64_t height);
+// Every meter's mint of `period` (meter id order); every mint of the chain.
+std::vector<std::pair<Hash32, MintRecord>> mints_of_period(const StateReader& s, uint64_t period);
+void each_mint(const StateReader& s,
+               const std::function<bool(const Hash32&, uint64_t, const MintRecord&)>& fn);
+void each_balance(const StateReader& s, const std::function<bool(const PublicKey&, uint64_t)>& fn);
+// An account's part of a mint shared under an agreement.
+std::optional<MintShare> mint_share(const StateReader& s, const PublicKey& account, uint64_t period,
+                                    const Hash32& meter);
+
 // Writes, for governance: pays `amount` of the pool's currency to `to`.
 Status drain_pool(StateOverlay& s, const PublicKey& to, uint64_t amount);
 
@@ -285,6 +302,8 @@ Status credit(StateOverlay& s, const PublicKey& account, uint64_t amount);
 Status debit(StateOverlay& s, const PublicKey& account, uint64_t amount);
 void put_supply(StateOverlay& s, const Supply& v);
 void put_pool(StateOverlay& s, const PoolTotals& v);
+// Notes that `account`'s balance changed in block `height` (tokens/log).
+void touched(StateOverlay& s, uint64_t height, const PublicKey& account);
 }  // namespace detail
 
 }  // namespace gridpact::tokens

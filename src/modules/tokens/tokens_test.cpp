@@ -121,6 +121,49 @@ struct TokensTest : ::testing::Test {
     chain->block({}, now);
   }
   // Past the point where `period` is final: its end plus the settlement deadline.
+  // A leased system on a host's roof, 20 % of whose energy revenue returns to the host as
+  // rent; `token_share`: the terms' host_token_share_bps. Returns the agreement's id (0
+  // when the proposal is refused; `refusal` gets its code).
+  uint64_t lease(Party& owner, Party& host, std::optional<uint16_t> token_share,
+                 uint16_t* refusal = nullptr) {
+    if (owner.meters.empty()) {  // the first lease: the meter, the asset and the roof
+      add_meter(owner, "mg", Source::kPv);
+      agreements::Asset a;
+      a.type = agreements::AssetType::kPv;
+      a.capacity_w = 5000;
+      a.meter = owner.meters[0].id;
+      a.microgrid = "mg";
+      a.price_micro_per_kwh = 150'000;
+      a.name = "roof pv";
+      EXPECT_TRUE(run(owner.key, agreements::kRegisterAsset, agreements::encode(a)).ok());
+      agreements::Premises pr;
+      pr.area_m2 = 40;
+      pr.microgrid = "mg";
+      pr.name = "farmhouse";
+      EXPECT_TRUE(run(host.key, agreements::kRegisterPremises, agreements::encode(pr)).ok());
+    }
+    agreements::TemplateArgs args;
+    args.asset = get_u64(chain->store(), "agr/next/asset");
+    args.premises = get_u64(chain->store(), "agr/next/prem");
+    args.owner = owner.pk();
+    args.host = host.pk();
+    args.start_ms = 11 * P;
+    args.period_ms = P;
+    args.periods = 10;
+    args.price_micro_per_kwh = 200'000;
+    args.rebate_bps = 2000;  // 20 % of the energy revenue returns to the host
+    auto terms = agreements::lease_template(args);
+    terms.host_token_share_bps = token_share;
+    auto r = run(owner.key, agreements::kPropose, agreements::encode_terms(terms));
+    if (refusal) *refusal = r.code;
+    if (!r.ok()) return 0;
+    uint64_t id = get_u64(chain->store(), "agr/next/agt");
+    EXPECT_TRUE(run(host.key, agreements::kSign,
+                    agreements::encode(agreements::SignPayload{id, agreements::terms_hash(terms)}))
+                    .ok());
+    EXPECT_EQ(agreements::find_agreement(chain->store(), id)->status, agreements::Status8::kActive);
+    return id;
+  }
   void finalize(uint64_t period) { tick((period + 2) * P + 1); }
 
   uint64_t tokens(const Party& p) { return balance(chain->store(), p.pk()); }
@@ -336,42 +379,13 @@ TEST_F(TokensTest, WorkedExampleOfTheDocs) {
   }
 }
 
-// A leased system on a host's roof: the host gets the lease's rebate share of the tokens,
-// the owner the rest (the energy revenue shares: all to the owner).
 TEST_F(TokensTest, AgreementSharesTokensBetweenOwnerAndHost) {
+  // No token share term: shared like the energy revenue, the host gets the lease's
+  // rebate share, the owner the rest (the energy revenue shares: all to the owner).
   start();
   Party owner = party(), host = party();
-  add_meter(owner, "mg", Source::kPv);
-  agreements::Asset a;
-  a.type = agreements::AssetType::kPv;
-  a.capacity_w = 5000;
-  a.meter = owner.meters[0].id;
-  a.microgrid = "mg";
-  a.price_micro_per_kwh = 150'000;
-  a.name = "roof pv";
-  ASSERT_TRUE(run(owner.key, agreements::kRegisterAsset, agreements::encode(a)).ok());
-  agreements::Premises pr;
-  pr.area_m2 = 40;
-  pr.microgrid = "mg";
-  pr.name = "farmhouse";
-  ASSERT_TRUE(run(host.key, agreements::kRegisterPremises, agreements::encode(pr)).ok());
-  agreements::TemplateArgs args;
-  args.asset = get_u64(chain->store(), "agr/next/asset");
-  args.premises = get_u64(chain->store(), "agr/next/prem");
-  args.owner = owner.pk();
-  args.host = host.pk();
-  args.start_ms = 11 * P;
-  args.period_ms = P;
-  args.periods = 10;
-  args.price_micro_per_kwh = 200'000;
-  args.rebate_bps = 2000;  // 20 % of the energy revenue returns to the host
-  auto terms = agreements::lease_template(args);
-  ASSERT_TRUE(run(owner.key, agreements::kPropose, agreements::encode_terms(terms)).ok());
-  uint64_t id = get_u64(chain->store(), "agr/next/agt");
-  ASSERT_TRUE(run(host.key, agreements::kSign,
-                  agreements::encode(agreements::SignPayload{id, agreements::terms_hash(terms)}))
-                  .ok());
-  ASSERT_EQ(agreements::find_agreement(chain->store(), id)->status, agreements::Status8::kActive);
+  uint64_t id = lease(owner, host, std::nullopt);
+  ASSERT_NE(id, 0u);
   tick(now + 1000);
   reading(owner, 0, 10, 1000);
   finalize(10);
@@ -385,6 +399,23 @@ TEST_F(TokensTest, AgreementSharesTokensBetweenOwnerAndHost) {
   json o = *tokens_module->query(chain->store(), "history/" + owner.pk().hex(), json::object());
   ASSERT_EQ(o["entries"].size(), 1u);
   EXPECT_EQ(o["entries"][0]["amount"], 800'000u);
+  expect_invariants();
+}
+
+TEST_F(TokensTest, AnExplicitTokenShareTermIsHonoured) {
+  start();
+  Party owner = party(), host = party();
+  uint16_t refusal = 0;
+  EXPECT_EQ(lease(owner, host, 10'001, &refusal), 0u);  // above 100 %
+  EXPECT_EQ(refusal, static_cast<uint16_t>(agreements::kBadTokenShare));
+  uint64_t id = lease(owner, host, 3500);  // 35 % of the tokens, whatever the rent rebate
+  ASSERT_NE(id, 0u);
+  EXPECT_EQ(*agreements::find_terms(chain->store(), id)->host_token_share_bps, 3500);
+  tick(now + 1000);
+  reading(owner, 0, 10, 1000);
+  finalize(10);
+  EXPECT_EQ(tokens(host), 350'000u);
+  EXPECT_EQ(tokens(owner), 650'000u);
   expect_invariants();
 }
 
