@@ -10,6 +10,8 @@ twice, each acknowledgement's block holds it, all heads and state roots agree, a
 conserved. Scenarios:
     kill-leader        SIGKILL the leader
     restart-follower   SIGKILL a follower, restart it, it catches up
+    stop-leader        SIGSTOP the leader past its lease, SIGCONT it: it must not fork
+    kill-etcd          SIGKILL one etcd member of three, restart it
 """
 import json
 import os
@@ -229,6 +231,26 @@ def main():
             time.sleep(3)
             cluster.restart(victim)
             print(f"restarted node {victim + 1}", flush=True)
+            time.sleep(4)
+        elif scenario == "stop-leader":
+            victim = cluster.leader()
+            print(f"SIGSTOP leader: node {victim + 1}", flush=True)
+            cluster.dead.add(victim)  # no load to it while it sleeps
+            os.kill(cluster.pid(victim), signal.SIGSTOP)
+            time.sleep(LEASE_TTL + 3)
+            os.kill(cluster.pid(victim), signal.SIGCONT)
+            cluster.dead.discard(victim)
+            print(f"SIGCONT node {victim + 1}", flush=True)
+            time.sleep(4)
+        elif scenario == "kill-etcd":
+            with open(os.path.join(cluster.dir, "etcd-1.pid")) as f:
+                etcd_pid = int(f.read())
+            print("SIGKILL etcd member 1", flush=True)
+            os.kill(etcd_pid, signal.SIGKILL)
+            time.sleep(5)
+            subprocess.run(["bash", cluster.script, "start-etcd", cluster.dir, "1"], env=cluster.env,
+                           check=True)
+            print("restarted etcd member 1", flush=True)
             time.sleep(4)
         else:
             raise SystemExit(f"unknown scenario {scenario}")
