@@ -8,6 +8,7 @@
 #include "api/server.hpp"
 #include "app.hpp"
 #include "cluster/cluster_api.hpp"
+#include "cluster/validators.hpp"
 #include "meteragent/bridge.hpp"
 #include "modules/bank/bank.hpp"
 #include "node_attest/node_attest.hpp"
@@ -36,24 +37,6 @@ struct NodeArgs {
   std::string cluster_api_url;     // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
 };
-
-// Public keys in hex, one per line; blank lines and '#' comments are skipped.
-Result<std::vector<PublicKey>> read_validators(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return error(Code::kInvalidArgument, "cannot read " + path);
-  std::vector<PublicKey> out;
-  std::string line;
-  while (std::getline(in, line) && out.size() <= 100) {
-    auto end = line.find_first_of(" #\t\r");
-    line = line.substr(0, end);
-    if (line.empty()) continue;
-    auto key = PublicKey::from_hex(line);
-    if (!key) return error(Code::kInvalidArgument, path + ": not a public key: " + line);
-    out.push_back(*key);
-  }
-  if (out.size() > 100) return error(Code::kInvalidArgument, path + ": more than 100 validators");
-  return out;
-}
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
 // hard limit the operator allows rather than the usual soft 1,024.
@@ -133,7 +116,7 @@ int run_node(const NodeArgs& a) {
     auto endpoints = cluster::parse_etcd_endpoints(a.cluster);
     if (!endpoints) return fail(endpoints.status());
     if (!a.cluster_validators.empty()) {
-      auto validators = read_validators(a.cluster_validators);
+      auto validators = cluster::read_validator_file(a.cluster_validators);
       if (!validators) return fail(validators.status());
       options.validators = *validators;
     }
