@@ -6,6 +6,7 @@
 
 #include "app.hpp"
 #include "attest/codes.hpp"
+#include "cluster/codes.hpp"
 #include "db/sql.hpp"
 #include "modules/agreements/agreements.hpp"
 #include "modules/governance/governance.hpp"
@@ -29,6 +30,7 @@ const CodeTable* const kAllCodeTables[] = {
     &db::kDbCodes,
     &node_attest::kNodeAttestCodes,
     &governance::kGovernanceCodes,
+    &cluster::kClusterCodes,
 };
 // clang-format on
 

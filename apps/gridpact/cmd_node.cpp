@@ -7,6 +7,8 @@
 
 #include "api/server.hpp"
 #include "app.hpp"
+#include "cluster/cluster_api.hpp"
+#include "cluster/validators.hpp"
 #include "meteragent/bridge.hpp"
 #include "modules/bank/bank.hpp"
 #include "node_attest/node_attest.hpp"
@@ -30,6 +32,10 @@ struct NodeArgs {
   uint64_t mempool_waiting_ttl_ms = Mempool::Limits{}.waiting_ttl.count();
   size_t api_threads = 0, api_max_connections = 0;
   size_t api_max_streams = api::ServerOptions{}.max_streams;
+  std::string cluster;             // etcd://HOST:PORT,...: cluster mode
+  std::string cluster_validators;  // file: public keys that may lead, one per line
+  std::string cluster_api_url;     // how the others reach this node's API
+  int64_t cluster_lease_ttl = 3;
 };
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
@@ -104,7 +110,24 @@ int run_node(const NodeArgs& a) {
   }
   auto attestor = make_node_attestor(a.data, genesis->chain_id, options.validator_key, a.attest);
   if (!attestor) return fail(attestor.status());
-  auto node = Node::open(std::move(options), all_modules());
+  cluster::EtcdOrderer* cluster_orderer = nullptr;
+  OrdererFactory make_orderer;
+  if (!a.cluster.empty()) {
+    auto endpoints = cluster::parse_etcd_endpoints(a.cluster);
+    if (!endpoints) return fail(endpoints.status());
+    if (!a.cluster_validators.empty()) {
+      auto validators = cluster::read_validator_file(a.cluster_validators);
+      if (!validators) return fail(validators.status());
+      options.validators = *validators;
+    }
+    cluster::EtcdOrdererConfig config{.endpoints = *endpoints, .lease_ttl_s = a.cluster_lease_ttl};
+    make_orderer = [config, &cluster_orderer](Node& n) {
+      auto orderer = std::make_unique<cluster::EtcdOrderer>(n, config);
+      cluster_orderer = orderer.get();
+      return orderer;
+    };
+  }
+  auto node = Node::open(std::move(options), all_modules(), make_orderer);
   if (!node) return fail(node.status());
 
   // Handle SIGINT/SIGTERM in this thread only: every thread started below inherits the mask.
@@ -123,7 +146,13 @@ int run_node(const NodeArgs& a) {
     read_model = std::move(rm.value());
   }
   (*attestor)->install(server);
+  if (cluster_orderer) cluster::install_cluster_routes(server, *cluster_orderer);
   if (Status s = server.start(); !s) return fail(s);
+  if (cluster_orderer)
+    cluster_orderer->set_api_url(!a.cluster_api_url.empty()
+                                     ? a.cluster_api_url
+                                     : "http://" + server_options.host + ":" +
+                                           std::to_string(server.port()));
   spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
                (*node)->store().height().value_or(0), server_options.host, server.port());
   if (!a.port_file.empty()) std::ofstream(a.port_file) << server.port() << "\n";
@@ -230,6 +259,18 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   cmd->add_option("--api-max-streams", a->api_max_streams, "Event subscribers at once")
       ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--cluster", a->cluster,
+                  "Cluster mode: order blocks through these etcd members (etcd://HOST:PORT,...)");
+  cmd->add_option("--cluster-validators", a->cluster_validators,
+                  "File of the public keys (hex, one a line) that may lead besides the genesis "
+                  "validator");
+  cmd->add_option("--cluster-api-url", a->cluster_api_url,
+                  "The URL the other nodes and clients reach this node's API at (default: "
+                  "http://LISTEN)");
+  cmd->add_option("--cluster-lease-ttl", a->cluster_lease_ttl,
+                  "Seconds a leader that stopped answering keeps the role")
+      ->check(CLI::Range(int64_t{2}, int64_t{60}))
       ->capture_default_str();
   cmd->callback([a] { finish(run_node(*a)); });
 }

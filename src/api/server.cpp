@@ -141,6 +141,12 @@ void Server::routes(http::Router& r) {
               {"height", node_.store().height().value_or(0)},
               {"development", g.development}};
     if (g.development) j["label"] = "DEVELOPMENT CHAIN - INSECURE";
+    // A node that stopped applying blocks (cluster: it could not reproduce one) says so.
+    if (auto why = node_.halted()) {
+      j["status"] = "halted";
+      j["halted"] = *why;
+      return reply(res, j, 503);
+    }
     reply(res, j);
   });
 
@@ -390,6 +396,9 @@ std::string Server::metrics() const {
   metric("gridpact_txs_rejected_total", "counter", "Transactions refused at admission.",
          st.txs_rejected);
   metric("gridpact_mempool_size", "gauge", "Transactions waiting in the mempool.", st.mempool_size);
+  metric("gridpact_halted", "gauge",
+         "1 if this node stopped applying blocks (see /v1/health for why), else 0.",
+         node_.halted() ? 1 : 0);
   metric("gridpact_http_requests_total", "counter", "HTTP requests received.", hs.requests_total);
   metric("gridpact_http_connections", "gauge", "API connections open now.", hs.connections);
   metric("gridpact_http_requests_in_flight", "gauge",

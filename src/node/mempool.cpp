@@ -137,13 +137,50 @@ void Mempool::wait_ready(size_t count, std::chrono::steady_clock::time_point dea
 }
 
 void Mempool::committed(const std::vector<Transaction>& txs) {
-  std::lock_guard lock(mutex_);
-  for (const auto& tx : txs) {
-    auto it = senders_.find(tx.sender);
-    if (it == senders_.end()) continue;
-    if (it->second.in_flight > 0) --it->second.in_flight;
-    maybe_forget(it);
+  std::vector<PublicKey> refresh;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& tx : txs) {
+      auto it = senders_.find(tx.sender);
+      if (it == senders_.end()) continue;
+      Sender& s = it->second;
+      if (s.in_flight > 0)
+        --s.in_flight;
+      else if (s.ready.empty() && !s.waiting.empty())
+        // Ordered elsewhere (a cluster: the sender's client used another node): what waits
+        // here behind that nonce may be next now.
+        refresh.push_back(tx.sender);
+      maybe_forget(it);
+    }
   }
+  for (const PublicKey& sender : refresh) catch_up(sender, committed_nonce_(sender));
+}
+
+void Mempool::catch_up(const PublicKey& sender, uint64_t committed) {
+  std::lock_guard lock(mutex_);
+  auto it = senders_.find(sender);
+  if (it == senders_.end()) return;
+  Sender& s = it->second;
+  if (s.in_flight > 0 || !s.ready.empty() || committed <= s.next) return;
+  s.next = committed;
+  // Waiting transactions the chain has passed are dropped; those now contiguous are ready.
+  for (auto w = s.waiting.begin(); w != s.waiting.end() && w->first < s.next;
+       w = s.waiting.erase(w)) {
+    by_age_.erase(w->second.seq);
+    count_out(s, w->second.admitted.bytes);
+  }
+  for (auto w = s.waiting.begin(); w != s.waiting.end() && w->first == s.next;
+       w = s.waiting.erase(w)) {
+    by_age_.erase(w->second.seq);
+    s.ready.push_back(std::move(w->second.admitted));
+    ++s.next;
+    ++ready_count_;
+  }
+  if (!s.ready.empty()) {
+    turns_.push_back(it->first);
+    if (!wake_at_.empty() && ready_count_ >= *wake_at_.begin()) ready_cv_.notify_all();
+  }
+  maybe_forget(it);
 }
 
 void Mempool::maybe_forget(SenderMap::iterator it) {

@@ -65,7 +65,8 @@ class Mempool : public TxSource {
   size_t ready() const override;
   void wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) override;
 
-  // Called after a block with these (previously taken) transactions committed.
+  // Called after a block with these transactions committed (taken from here, or, in a
+  // cluster, ordered from another node's mempool).
   void committed(const std::vector<Transaction>& txs);
   size_t size() const;
   size_t bytes() const;
@@ -96,6 +97,8 @@ class Mempool : public TxSource {
   using SenderMap = std::unordered_map<PublicKey, Sender, FixedBytesHasher>;
 
   void maybe_forget(SenderMap::iterator it);
+  // The sender's committed nonce moved past `next` by transactions ordered elsewhere.
+  void catch_up(const PublicKey& sender, uint64_t committed);
   void count_in(const Sender& s, size_t bytes);
   void count_out(const Sender& s, size_t bytes);
   // Evicts the oldest waiting transaction (forgetting its sender if idle, unless it is

@@ -67,6 +67,32 @@ TEST_F(MempoolTest, NoncesBecomeReadyInOrder) {
   EXPECT_EQ(pool.take(10).txs.size(), 1u);
 }
 
+// A cluster: the sender's previous transactions went through other nodes. What waits here
+// behind them becomes ready when their block commits; what the chain passed is dropped.
+TEST_F(MempoolTest, WaitingTransactionsFollowNoncesOrderedElsewhere) {
+  committed[alice.public_key()] = 3;
+  ASSERT_TRUE(pool.add(tx(alice, 4)).is_ok());  // 3 went to another node
+  ASSERT_TRUE(pool.add(tx(alice, 6)).is_ok());
+  EXPECT_EQ(pool.ready(), 0u);
+  EXPECT_EQ(pool.size(), 2u);
+  committed[alice.public_key()] = 4;
+  pool.committed({tx(alice, 3)});
+  EXPECT_EQ(pool.ready(), 1u);  // 4; 6 still waits for 5
+  auto taken = pool.take(10);
+  ASSERT_EQ(taken.txs.size(), 1u);
+  EXPECT_EQ(taken.txs[0].nonce, 4u);
+  committed[alice.public_key()] = 5;
+  pool.committed(taken.txs);  // in flight here: nothing else moves
+  EXPECT_EQ(pool.ready(), 0u);
+  // 5 and a 6 of its own came through another node: this node's 6 is passed over.
+  committed[alice.public_key()] = 7;
+  pool.committed({tx(alice, 5), tx(alice, 6)});
+  EXPECT_EQ(pool.ready(), 0u);
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_TRUE(pool.add(tx(alice, 7)).is_ok());
+  EXPECT_EQ(pool.ready(), 1u);
+}
+
 TEST_F(MempoolTest, BoundedInSize) {
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(pool.add(tx(KeyPair::generate(), 0)).is_ok());
   EXPECT_EQ(pool.add(tx(alice, 0)).status().code, Code::kMempoolFull);

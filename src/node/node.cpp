@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -32,7 +33,8 @@ std::optional<std::string> recorded_genesis(Store& store) {
 }  // namespace
 
 Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
-                                         std::vector<std::unique_ptr<Module>> modules) {
+                                         std::vector<std::unique_ptr<Module>> modules,
+                                         OrdererFactory make_orderer) {
   std::unique_ptr<Node> node(new Node());
   node->options_ = std::move(options);
   node->modules_ = std::move(modules);
@@ -66,24 +68,14 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
                      .count());
   }
 
-  Executor* ex = node->executor_.get();
-  Store* st = node->store_.get();
-  node->mempool_ = std::make_unique<Mempool>(
-      node->options_.mempool, g.chain_id,
-      [st](const PublicKey& k) { return get_u64(*st, nonce_key(k)); },
-      [ex](const Transaction& tx) -> Status {
-        Module* m = ex->module_for(tx.type);
-        if (!m)
-          return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
-        return m->check(tx);
-      },
-      std::chrono::steady_clock::now,
-      [st, standing = node->options_.sender_standing](const PublicKey& k) {
-        return !standing || standing(*st, k);
-      });
+  node->mempool_ = node->make_mempool();
   std::vector<std::string> module_names;
-  for (Module* m : ex->modules()) module_names.emplace_back(m->name());
+  for (Module* m : node->executor_->modules()) module_names.emplace_back(m->name());
   node->block_metrics_ = std::make_unique<BlockMetrics>(std::move(module_names));
+  if (make_orderer) {
+    node->orderer_ = make_orderer(*node);
+    return node;
+  }
   SoloOrderer::Config order{std::chrono::milliseconds(g.block_interval_ms),
                             std::chrono::milliseconds(g.idle_interval_ms), g.max_block_txs};
   order.busy = [n = node.get()] {
@@ -94,6 +86,29 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   return node;
 }
 
+std::unique_ptr<Mempool> Node::make_mempool() const {
+  const Executor* ex = executor_.get();
+  const Store* st = store_.get();
+  return std::make_unique<Mempool>(
+      options_.mempool, options_.genesis.chain_id,
+      [st](const PublicKey& k) { return get_u64(*st, nonce_key(k)); },
+      [ex](const Transaction& tx) -> Status {
+        Module* m = ex->module_for(tx.type);
+        if (!m)
+          return error(Code::kUnknownType, "unknown transaction type " + std::to_string(tx.type));
+        return m->check(tx);
+      },
+      std::chrono::steady_clock::now,
+      [st, standing = options_.sender_standing](const PublicKey& k) {
+        return !standing || standing(*st, k);
+      });
+}
+
+std::optional<std::string> Node::halted() const {
+  std::lock_guard lock(halted_mutex_);
+  return halted_;
+}
+
 Node::~Node() {
   stop();
 }
@@ -101,8 +116,11 @@ Node::~Node() {
 void Node::start() {
   if (!options_.validator_key)
     throw Error(Code::kUnauthorized, "this node has no validator key and cannot cut blocks");
-  if (options_.validator_key->public_key() != options_.genesis.validator)
-    throw Error(Code::kUnauthorized, "the validator key is not the one named in genesis");
+  const PublicKey mine = options_.validator_key->public_key();
+  if (mine != options_.genesis.validator &&
+      std::find(options_.validators.begin(), options_.validators.end(), mine) ==
+          options_.validators.end())
+    throw Error(Code::kUnauthorized, "the validator key is not in the validator set");
   stopping_ = false;
   {
     std::lock_guard lock(pipeline_mutex_);
@@ -125,10 +143,41 @@ void Node::stop() {
   committed_cv_.notify_all();
 }
 
+bool Node::matches_sealed(const BlockHeader& mine, const BlockHeader& sealed) {
+  std::string what;
+  if (mine.height != sealed.height || mine.prev_hash != sealed.prev_hash)
+    what = "it does not extend this node's chain";
+  else if (mine.time_ms != sealed.time_ms || mine.tx_count != sealed.tx_count)
+    what = "its time or transaction count differs";
+  else if (mine.tx_root != sealed.tx_root)
+    what = "its transaction root differs";
+  else if (mine.receipts_root != sealed.receipts_root)
+    what = "its receipts root differs";
+  else if (mine.state_root != sealed.state_root)
+    what = "state root differs: sealed " + sealed.state_root.hex() + ", re-executed " +
+           mine.state_root.hex();
+  else if (mine.chain_id != sealed.chain_id)
+    what = "it names another chain";
+  if (what.empty()) return true;
+  // Never apply a block this node cannot reproduce: stop here, loudly, and say why.
+  halt("block " + std::to_string(sealed.height) + " by " + sealed.proposer.hex() + ": " + what);
+  return false;
+}
+
+void Node::halt(std::string reason) {
+  spdlog::critical("HALTED, not applying blocks any more: {}", reason);
+  std::lock_guard lock(halted_mutex_);
+  if (!halted_) halted_ = std::move(reason);
+}
+
 void Node::on_batch(OrderedBatch batch) {
+  if (halted()) return;
   auto start = std::chrono::steady_clock::now();
+  // A block sealed elsewhere: its transactions' signatures are checked again here, so a
+  // validator's signature alone cannot put a transaction in a sender's name.
+  const bool sealed = batch.sealed.has_value();
   auto result =
-      executor_->execute(std::move(batch.txs), batch.time_ms, false, std::move(batch.tx_ids));
+      executor_->execute(std::move(batch.txs), batch.time_ms, sealed, std::move(batch.tx_ids));
   if (!result) {
     // A block that cannot be built means a broken store: stop loudly, never fork silently.
     spdlog::critical("cannot execute block: {}", result.status().to_string());
@@ -136,7 +185,14 @@ void Node::on_batch(OrderedBatch batch) {
   }
   auto cb = std::make_shared<CommitBatch>(std::move(result).value());
   const uint64_t execute_us = micros_since(start);
-  cb->block.header.sign(*options_.validator_key);
+  if (sealed) {
+    if (!matches_sealed(cb->block.header, *batch.sealed)) return;
+    cb->block.header = *batch.sealed;
+  } else {
+    cb->block.header.sign(*options_.validator_key);
+    // Not the chain's block after all (another leader's holds the height): dropped.
+    if (!orderer_->seal(cb->block)) return;
+  }
   executor_->stage(cb);
   // Hand the block over once the previous one is written: at most one block is in flight,
   // so the next execution builds on a staged block whose predecessor is in the store.

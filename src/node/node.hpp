@@ -35,7 +35,13 @@ struct NodeOptions {
   // of the mempool (the application's notion of standing; `gridpact node`: it holds a
   // balance). Unset: every account may, and no newcomer quota applies.
   std::function<bool(const StateReader&, const PublicKey&)> sender_standing{};
+  // Keys besides the genesis validator that may sign blocks (a cluster's validator set).
+  std::vector<PublicKey> validators{};
 };
+
+class Node;
+// Makes the node's orderer (called once, at the end of Node::open); unset: the solo orderer.
+using OrdererFactory = std::function<std::unique_ptr<Orderer>(Node&)>;
 
 struct NodeStats {
   uint64_t height = 0;
@@ -52,7 +58,8 @@ class Node {
   using Subscriber = std::function<void(const Block&, const std::vector<Receipt>&)>;
 
   static Result<std::unique_ptr<Node>> open(NodeOptions options,
-                                            std::vector<std::unique_ptr<Module>> modules);
+                                            std::vector<std::unique_ptr<Module>> modules,
+                                            OrdererFactory make_orderer = {});
   ~Node();
 
   void start();
@@ -70,6 +77,15 @@ class Node {
   Store& store() { return *store_; }
   const Executor& executor() const { return *executor_; }
   const Genesis& genesis() const { return options_.genesis; }
+  const NodeOptions& options() const { return options_; }
+  // A mempool admitting as this node's does (same limits, checks and committed nonces):
+  // a cluster leader orders from one of its own.
+  std::unique_ptr<Mempool> make_mempool() const;
+  Mempool& mempool() { return *mempool_; }
+  // Why this node stopped applying blocks (a sealed block it could not reproduce), if so.
+  std::optional<std::string> halted() const;
+  // Stops applying blocks for good (until restarted), saying why: log, /v1/health, /metrics.
+  void halt(std::string reason);
   NodeStats stats() const;
   // Per-block timings (execution, each module's end_block, commit, fsync) as histograms.
   const BlockMetrics& block_metrics() const { return *block_metrics_; }
@@ -79,6 +95,8 @@ class Node {
  private:
   Node() = default;
   void on_batch(OrderedBatch batch);
+  // A sealed batch's execution reproduced its header; false (and halted) if not.
+  bool matches_sealed(const BlockHeader& mine, const BlockHeader& sealed);
   // The committer thread: writes executed blocks in order and tells everyone about them.
   void commit_loop();
   void publish(const CommitBatch& cb);
@@ -106,6 +124,9 @@ class Node {
   std::map<int, Subscriber> subscribers_;
   int next_subscriber_ = 0;
   std::mutex subscribers_mutex_;
+
+  mutable std::mutex halted_mutex_;
+  std::optional<std::string> halted_;
 
   std::atomic<uint64_t> blocks_committed_{0}, txs_committed_{0}, txs_failed_{0}, txs_rejected_{0},
       last_block_ms_{0};

@@ -1,12 +1,14 @@
 // Ordering: which transactions go into the next block, and when. The orderer decides the
-// sequence; every node executes it. The solo orderer cuts blocks on one node; a cluster
-// orderer (etcd) will agree on the same batches across nodes behind this interface.
+// sequence; every node executes it. The solo orderer cuts blocks on one node; the cluster
+// orderer (src/cluster, etcd) agrees on the same blocks across nodes behind this interface.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <vector>
 
+#include "ledger/block.hpp"
 #include "ledger/transaction.hpp"
 
 namespace gridpact {
@@ -18,6 +20,10 @@ struct OrderedBatch {
   // tx_ids[i] is txs[i].id(), as admission computed it, so that the executor need not
   // hash every transaction again; empty when the source does not know them.
   std::vector<Hash32> tx_ids;
+  // Set when the batch is a block another node sealed (a cluster follower applies it): the
+  // node executes it, verifying the transactions' signatures, and commits it only if its
+  // own header equals this one; it then stores this header, proposer's signature included.
+  std::optional<BlockHeader> sealed;
 };
 
 // Where orderers take candidate transactions from (the mempool).
@@ -40,6 +46,11 @@ class Orderer {
   virtual ~Orderer() = default;
   virtual void start(Deliver deliver) = 0;
   virtual void stop() = 0;
+  // Called by the node inside deliver(), with the block it executed and signed from one of
+  // this orderer's own batches (not a sealed one), before any of it is committed. True:
+  // the block is now the chain's at its height (the cluster orderer wrote it to etcd);
+  // false: another block holds that height, and the node drops this one.
+  virtual bool seal(const Block&) { return true; }
 };
 
 }  // namespace gridpact

@@ -1,0 +1,109 @@
+// The etcd client against a real etcd (Debian's etcd-server), started here on loopback.
+#include "cluster/etcd_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "cluster/codes.hpp"
+#include "cluster/testing.hpp"
+
+namespace gridpact::cluster {
+namespace {
+
+TEST(EtcdEndpoints, Parse) {
+  auto e = parse_etcd_endpoints("etcd://127.0.0.1:2379,localhost:2380");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->size(), 2u);
+  EXPECT_EQ((*e)[1].host, "localhost");
+  EXPECT_EQ((*e)[1].port, 2380);
+  EXPECT_FALSE(parse_etcd_endpoints("etcd://"));
+  EXPECT_FALSE(parse_etcd_endpoints("host"));
+  EXPECT_FALSE(parse_etcd_endpoints("host:99999"));
+  EXPECT_FALSE(parse_etcd_endpoints("host:x1"));
+  EXPECT_EQ(prefix_end("a/"), "a0");
+}
+
+class EtcdClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(etcd.start()) << "etcd did not start"; }
+  testing::EtcdProcess etcd;
+};
+
+TEST_F(EtcdClientTest, PutRangeAndBinaryValues) {
+  EtcdClient c(etcd.endpoints());
+  std::string binary("\x00\xff\x01 zero", 8);
+  ASSERT_TRUE(c.put("p/1", binary));
+  ASSERT_TRUE(c.put("p/2", "two"));
+  ASSERT_TRUE(c.put("q/1", "other"));
+  auto r = c.range("p/", prefix_end("p/"));
+  ASSERT_TRUE(r) << r.status().to_string();
+  ASSERT_EQ(r->kvs.size(), 2u);
+  EXPECT_EQ(r->kvs[0].value, binary);
+  EXPECT_EQ(r->kvs[1].key, "p/2");
+  EXPECT_EQ(r->kvs[1].version, 1);
+  auto limited = c.range("p/", prefix_end("p/"), 1);
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->kvs.size(), 1u);
+  EXPECT_TRUE(limited->more);
+  // Only what changed since a revision.
+  auto newer = c.range("p/", prefix_end("p/"), 0, r->kvs[1].mod_revision);
+  ASSERT_TRUE(newer);
+  ASSERT_EQ(newer->kvs.size(), 1u);
+  EXPECT_EQ(newer->kvs[0].key, "p/2");
+}
+
+TEST_F(EtcdClientTest, CreateOnlyTransactionWritesOnce) {
+  EtcdClient a(etcd.endpoints()), b(etcd.endpoints());
+  const std::vector<EtcdCompare> absent{{"block/1", EtcdCompare::Target::kVersion, 0}};
+  auto first = a.txn(absent, {EtcdOp::put("block/1", "from a"), EtcdOp::del("pending/x")});
+  ASSERT_TRUE(first) << first.status().to_string();
+  EXPECT_TRUE(*first);
+  auto second = b.txn(absent, {EtcdOp::put("block/1", "from b")});
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(*second);
+  auto r = a.range("block/1");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].value, "from a");
+}
+
+TEST_F(EtcdClientTest, LeaseHoldsTheKeyUntilItLapses) {
+  EtcdClient c(etcd.endpoints());
+  auto lease = c.grant(2);
+  ASSERT_TRUE(lease) << lease.status().to_string();
+  auto won =
+      c.txn({{"leader", EtcdCompare::Target::kVersion, 0}}, {EtcdOp::put("leader", "me", *lease)});
+  ASSERT_TRUE(won && *won);
+  // The write guarded by the lease succeeds while it lives.
+  auto guarded =
+      c.txn({{"leader", EtcdCompare::Target::kLease, *lease}}, {EtcdOp::put("block/1", "x")});
+  ASSERT_TRUE(guarded && *guarded);
+  auto ttl = c.keepalive(*lease);
+  ASSERT_TRUE(ttl);
+  EXPECT_GT(*ttl, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // no keepalive: it lapses
+  auto gone = c.range("leader");
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(gone->kvs.empty());
+  auto late = c.keepalive(*lease);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(*late, 0);
+  auto stale =
+      c.txn({{"leader", EtcdCompare::Target::kLease, *lease}}, {EtcdOp::put("block/2", "x")});
+  ASSERT_TRUE(stale);
+  EXPECT_FALSE(*stale);
+}
+
+TEST_F(EtcdClientTest, UnavailableWhenNoMemberAnswers) {
+  EtcdClient c({{"127.0.0.1", testing::free_port()}, etcd.endpoints()[0]},
+               std::chrono::milliseconds(500));
+  EXPECT_TRUE(c.range("x"));  // the second endpoint answers
+  etcd.stop();
+  auto r = c.range("x");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code, kEtcdUnavailable);
+}
+
+}  // namespace
+}  // namespace gridpact::cluster

@@ -1,0 +1,399 @@
+#include "cluster/etcd_orderer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "cluster/codes.hpp"
+
+namespace gridpact::cluster {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kOpsPerTxn = 100;  // etcd refuses more than --max-txn-ops (128) by default
+
+std::string as_string(const Bytes& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+const uint8_t* as_bytes(const std::string& s) {
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+// The height at the end of a block key, or nullopt.
+std::optional<uint64_t> key_height(const std::string& key) {
+  if (key.size() < 20) return std::nullopt;
+  uint64_t h = 0;
+  for (char c : key.substr(key.size() - 20)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    h = h * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string EtcdOrderer::height_key(uint64_t height) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "blocks/%020" PRIu64, height);
+  return buf;
+}
+
+EtcdOrderer::EtcdOrderer(Node& node, EtcdOrdererConfig config)
+    : node_(node),
+      config_(std::move(config)),
+      prefix_("/gridpact/" + node.genesis().chain_id + "/"),
+      etcd_(config_.endpoints),
+      forward_etcd_(config_.endpoints),
+      status_etcd_(config_.endpoints) {
+  register_cluster_codes();
+  config_.max_txs = std::min<size_t>(config_.max_txs, node.genesis().max_block_txs);
+}
+
+EtcdOrderer::~EtcdOrderer() {
+  stop();
+}
+
+void EtcdOrderer::set_api_url(std::string url) {
+  std::lock_guard lock(url_mutex_);
+  api_url_ = std::move(url);
+}
+
+bool EtcdOrderer::is_validator(const PublicKey& key) const {
+  const auto& extra = node_.options().validators;
+  return key == node_.genesis().validator ||
+         std::find(extra.begin(), extra.end(), key) != extra.end();
+}
+
+void EtcdOrderer::start(Deliver deliver) {
+  if (running_.exchange(true)) return;
+  deliver_ = std::move(deliver);
+  subscription_ = node_.subscribe([this](const Block& block, const std::vector<Receipt>&) {
+    std::lock_guard lock(pool_mutex_);
+    if (pool_) pool_->committed(block.txs);
+  });
+  thread_ = std::thread([this] { run(); });
+  forwarder_ = std::thread([this] { forward_loop(); });
+}
+
+void EtcdOrderer::stop() {
+  if (!running_.exchange(false)) return;
+  if (thread_.joinable()) thread_.join();
+  if (forwarder_.joinable()) forwarder_.join();
+  node_.unsubscribe(subscription_);
+  // Hand the role over now rather than when the lease lapses.
+  if (int64_t lease = leader_lease_.exchange(0)) (void)etcd_.revoke(lease);
+  if (status_lease_) (void)status_etcd_.revoke(status_lease_);
+}
+
+void EtcdOrderer::run() {
+  next_ = node_.store().height().value_or(0) + 1;
+  clock_ = std::make_unique<BlockClock>(std::chrono::milliseconds(1000));
+  last_block_ = Clock::now();
+  Status last_error = Status::ok();
+  while (running_) {
+    if (node_.halted()) {
+      if (leading()) step_down("this node halted");
+      std::this_thread::sleep_for(config_.poll);
+      continue;
+    }
+    auto applied = follow();
+    if (!applied) {
+      if (applied.status().to_string() != last_error.to_string())
+        spdlog::warn("cluster: {}", applied.status().to_string());
+      last_error = applied.status();
+      if (leading() && Clock::now() - lease_renewed_ > std::chrono::seconds(config_.lease_ttl_s))
+        step_down("etcd unreachable for longer than the lease");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    last_error = Status::ok();
+    if (*applied > 0) {
+      // Someone else wrote at our height: whatever we thought, we do not lead.
+      if (leading()) step_down("another node wrote block " + std::to_string(next_ - 1));
+      continue;
+    }
+    if (!leading()) campaign();
+    if (leading()) keep_lease();
+    if (leading())
+      lead();
+    else
+      std::this_thread::sleep_for(config_.poll);
+  }
+}
+
+Result<size_t> EtcdOrderer::follow() {
+  auto r = etcd_.range(key(height_key(next_)), prefix_end(key("blocks/")), 16);
+  if (!r) return r.status();
+  size_t applied = 0;
+  for (const EtcdKv& kv : r->kvs) {
+    auto height = key_height(kv.key);
+    if (!height || *height != next_) {
+      if (height && *height > next_) {
+        node_.halt("BEHIND_WINDOW: etcd keeps blocks from " + std::to_string(*height) +
+                   ", this node needs " + std::to_string(next_) +
+                   " (catch-up from a peer is not done yet)");
+        return error(kBehindWindow, "blocks before " + std::to_string(*height) + " are gone");
+      }
+      return error(kEtcdError, "unexpected block key " + kv.key);
+    }
+    auto block = Block::decode(as_bytes(kv.value), kv.value.size());
+    std::string bad;
+    if (!block)
+      bad = "does not decode: " + block.status().to_string();
+    else if (block->header.height != next_)
+      bad = "names height " + std::to_string(block->header.height);
+    else if (!is_validator(block->header.proposer))
+      bad = "is proposed by " + block->header.proposer.hex() + ", not in the validator set";
+    else if (!block->header.signature_valid())
+      bad = "carries a signature that does not verify";
+    if (!bad.empty()) {
+      node_.halt("block " + std::to_string(next_) + " in etcd " + bad);
+      return error(kClusterHalted, "block " + std::to_string(next_) + " " + bad);
+    }
+    OrderedBatch batch;
+    batch.time_ms = block->header.time_ms;
+    batch.txs = std::move(block->txs);
+    batch.sealed = block->header;
+    deliver_(std::move(batch));
+    if (node_.halted()) return error(kClusterHalted, *node_.halted());
+    ++next_;
+    ++applied;
+  }
+  return applied;
+}
+
+void EtcdOrderer::campaign() {
+  const auto now = Clock::now();
+  if (now < next_campaign_) return;
+  next_campaign_ = now + std::chrono::milliseconds(250);
+  auto current = etcd_.range(key("leader"));
+  if (!current || !current->kvs.empty()) return;
+  // Every block applied so far must be committed before this node orders: the pool reads
+  // committed nonces to refuse transactions already in a block.
+  if (!node_.wait_height(next_ - 1, std::chrono::seconds(5))) return;
+  auto lease = etcd_.grant(config_.lease_ttl_s);
+  if (!lease) return;
+  std::string url;
+  {
+    std::lock_guard lock(url_mutex_);
+    url = api_url_;
+  }
+  const json me = {{"public_key", node_.options().validator_key->public_key().hex()}, {"api", url}};
+  auto won = etcd_.txn({{key("leader"), EtcdCompare::Target::kVersion, 0}},
+                       {EtcdOp::put(key("leader"), me.dump(), *lease)});
+  if (!won || !*won) {
+    (void)etcd_.revoke(*lease);
+    return;
+  }
+  lease_renewed_ = Clock::now();
+  last_block_ = lease_renewed_;
+  {
+    std::lock_guard lock(pool_mutex_);
+    pool_ = node_.make_mempool();
+  }
+  known_.clear();
+  pending_seen_ = 0;
+  next_rescan_ = {};
+  leader_lease_ = *lease;
+  spdlog::info("cluster: {} leads from height {} (lease {:x})",
+               node_.options().validator_key->public_key().hex().substr(0, 8), next_, *lease);
+}
+
+void EtcdOrderer::keep_lease() {
+  const auto now = Clock::now();
+  const auto ttl = std::chrono::seconds(config_.lease_ttl_s);
+  if (now - lease_renewed_ < ttl / 3) return;
+  auto left = etcd_.keepalive(leader_lease_);
+  if (left && *left > 0)
+    lease_renewed_ = now;
+  else if (left)
+    step_down("the lease lapsed");
+  else if (now - lease_renewed_ > ttl)
+    step_down("cannot renew the lease: " + left.status().to_string());
+}
+
+void EtcdOrderer::step_down(const std::string& why) {
+  // Revoked, the lease frees `leader` for another node now rather than when it lapses.
+  if (int64_t lease = leader_lease_.exchange(0)) (void)etcd_.revoke(lease);
+  {
+    std::lock_guard lock(pool_mutex_);
+    pool_.reset();
+  }
+  known_.clear();
+  spdlog::warn("cluster: {} no longer leads: {}",
+               node_.options().validator_key->public_key().hex().substr(0, 8), why);
+}
+
+void EtcdOrderer::pull_pending() {
+  const auto now = Clock::now();
+  // New pending keys since the last read; now and then all of them, for those the pool
+  // could not take yet (a nonce too far ahead, a full pool).
+  const bool rescan = now >= next_rescan_;
+  if (rescan) next_rescan_ = now + std::chrono::seconds(1);
+  auto r = etcd_.range(key("pending/"), prefix_end(key("pending/")), 5000,
+                       rescan ? 0 : pending_seen_ + 1);
+  if (!r) return;
+  if (!r->more) pending_seen_ = r->revision;
+  std::vector<EtcdOp> refused;
+  for (const EtcdKv& kv : r->kvs) {
+    auto id = Hash32::from_hex(kv.key.substr(key("pending/").size()));
+    if (id && known_.count(*id)) continue;
+    auto tx = Transaction::decode(as_bytes(kv.value), kv.value.size());
+    Result<Hash32> added = tx ? pool_->add(std::move(*tx)) : Result<Hash32>(tx.status());
+    if (added) {
+      known_.insert(*added);
+      continue;
+    }
+    const Code c = added.status().code;
+    if (c == Code::kMempoolFull || c == Code::kSenderQuota || c == Code::kNonceTooFar) continue;
+    // Refused for good (a used nonce: most often already in a block).
+    refused.push_back(EtcdOp::del(kv.key));
+  }
+  for (size_t i = 0; i < refused.size(); i += kOpsPerTxn)
+    (void)etcd_.txn(
+        {},
+        {refused.begin() + static_cast<std::ptrdiff_t>(i),
+         refused.begin() + static_cast<std::ptrdiff_t>(std::min(refused.size(), i + kOpsPerTxn))});
+}
+
+void EtcdOrderer::lead() {
+  pull_pending();
+  const auto now = Clock::now();
+  const bool idle_due =
+      now - last_block_ >= std::chrono::milliseconds(node_.genesis().idle_interval_ms);
+  if (pool_->ready() == 0 && !idle_due) {
+    pool_->wait_ready(1, now + config_.poll);
+    return;
+  }
+  OrderedBatch batch = pool_->take(config_.max_txs);
+  batch.time_ms = clock_->stamp();
+  std::vector<Hash32> ids = batch.tx_ids;
+  sealed_ok_ = false;
+  deliver_(std::move(batch));
+  if (node_.halted()) return;
+  if (!sealed_ok_) {
+    step_down("block " + std::to_string(next_) + " was not sealed");
+    return;
+  }
+  ++next_;
+  last_block_ = now;
+  // The ordered transactions leave pending/ (a leader that dies first leaves them to the
+  // next, whose pool refuses them as used nonces), and the oldest block leaves the window.
+  std::vector<EtcdOp> done;
+  for (const Hash32& id : ids) {
+    known_.erase(id);
+    done.push_back(EtcdOp::del(key("pending/" + id.hex())));
+  }
+  if (next_ - 1 > config_.window_blocks)
+    done.push_back(EtcdOp::del(key(height_key(next_ - 1 - config_.window_blocks))));
+  for (size_t i = 0; i < done.size(); i += kOpsPerTxn)
+    (void)etcd_.txn(
+        {}, {done.begin() + static_cast<std::ptrdiff_t>(i),
+             done.begin() + static_cast<std::ptrdiff_t>(std::min(done.size(), i + kOpsPerTxn))});
+}
+
+bool EtcdOrderer::seal(const Block& block) {
+  const int64_t lease = leader_lease_;
+  if (!lease || block.header.height != next_) return false;
+  const std::string k = key(height_key(block.header.height));
+  auto ok = etcd_.txn(
+      {{k, EtcdCompare::Target::kVersion, 0}, {key("leader"), EtcdCompare::Target::kLease, lease}},
+      {EtcdOp::put(k, as_string(block.encode()))});
+  if (!ok) spdlog::warn("cluster: sealing block {}: {}", next_, ok.status().to_string());
+  // An error leaves it unknown whether the block got in: dropping it is still safe, the
+  // follow step applies whatever etcd holds at this height.
+  sealed_ok_ = ok && *ok;
+  return sealed_ok_;
+}
+
+void EtcdOrderer::forward_loop() {
+  auto next_status = Clock::now();
+  while (running_) {
+    node_.mempool().wait_ready(1, Clock::now() + std::chrono::milliseconds(50));
+    if (Status s = forward_once(); !s) {
+      spdlog::warn("cluster: forwarding transactions: {}", s.to_string());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (Clock::now() >= next_status) {
+      publish_status();
+      next_status = Clock::now() + std::chrono::seconds(1);
+    }
+  }
+}
+
+Status EtcdOrderer::forward_once() {
+  OrderedBatch batch = node_.mempool().take(kOpsPerTxn * 10);
+  std::vector<EtcdOp> puts;
+  for (size_t i = 0; i < batch.txs.size(); ++i)
+    puts.push_back(
+        EtcdOp::put(key("pending/" + batch.tx_ids[i].hex()), as_string(batch.txs[i].encode())));
+  // Taken transactions exist nowhere else: retry until etcd has them (or the node stops).
+  for (size_t i = 0; i < puts.size() && running_;) {
+    auto end = std::min(puts.size(), i + kOpsPerTxn);
+    auto ok = forward_etcd_.txn({}, {puts.begin() + static_cast<std::ptrdiff_t>(i),
+                                     puts.begin() + static_cast<std::ptrdiff_t>(end)});
+    if (ok) {
+      i = end;
+      continue;
+    }
+    spdlog::warn("cluster: forwarding transactions: {}", ok.status().to_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Status::ok();
+}
+
+void EtcdOrderer::publish_status() {
+  if (!status_lease_) {
+    auto lease = status_etcd_.grant(std::max<int64_t>(5, config_.lease_ttl_s * 2));
+    if (!lease) return;
+    status_lease_ = *lease;
+  } else if (auto left = status_etcd_.keepalive(status_lease_); !left || *left == 0) {
+    if (left) status_lease_ = 0;  // lapsed: a new one next time
+    return;
+  }
+  std::string url;
+  {
+    std::lock_guard lock(url_mutex_);
+    url = api_url_;
+  }
+  const PublicKey me = node_.options().validator_key->public_key();
+  json status = {{"public_key", me.hex()},
+                 {"api", url},
+                 {"height", node_.store().height().value_or(0)},
+                 {"state_root", node_.store().state_root().hex()},
+                 {"leading", leading()}};
+  if (auto h = node_.halted()) status["halted"] = *h;
+  (void)status_etcd_.put(key("nodes/" + me.hex()), status.dump(), status_lease_);
+}
+
+Result<json> EtcdOrderer::status() {
+  auto leader = status_etcd_.range(key("leader"));
+  if (!leader) return leader.status();
+  auto nodes = status_etcd_.range(key("nodes/"), prefix_end(key("nodes/")), 256);
+  if (!nodes) return nodes.status();
+  json out = {{"leader", nullptr}, {"nodes", json::array()}};
+  if (!leader->kvs.empty()) {
+    json l = json::parse(leader->kvs[0].value, nullptr, false);
+    if (l.is_object()) {
+      char lease[24];
+      std::snprintf(lease, sizeof lease, "%" PRIx64, static_cast<uint64_t>(leader->kvs[0].lease));
+      l["lease"] = lease;
+      l["lease_ttl_s"] = config_.lease_ttl_s;
+      out["leader"] = std::move(l);
+    }
+  }
+  for (const EtcdKv& kv : nodes->kvs) {
+    json n = json::parse(kv.value, nullptr, false);
+    if (n.is_object()) out["nodes"].push_back(std::move(n));
+  }
+  out["this_node"] = {{"public_key", node_.options().validator_key->public_key().hex()},
+                      {"leading", leading()},
+                      {"height", node_.store().height().value_or(0)}};
+  if (auto h = node_.halted()) out["this_node"]["halted"] = *h;
+  return out;
+}
+
+}  // namespace gridpact::cluster

@@ -1,0 +1,105 @@
+// The cluster orderer: several nodes, one chain, ordered through etcd.
+//
+// Keys, under `/gridpact/<chain id>/`:
+//   leader           the leader's public key and API URL, attached to its lease
+//   blocks/<height>  every block (Block::encode), 20 digits so that keys sort by height
+//   pending/<tx id>  transactions clients gave to any node, for the leader to order
+//   nodes/<key>      each node's API URL, height and state root (for GET /v1/cluster)
+//
+// Leadership: a node campaigns by creating `leader` (a transaction comparing its version
+// with 0) with a lease it keeps alive; the role ends when the lease lapses (the node died,
+// stopped, or lost etcd). The leader orders the pending transactions into blocks and seals
+// each with one transaction: "blocks/<h> does not exist and `leader` is held by my lease"
+// -> put the block. Two leaders can never write two blocks at one height, and a deposed
+// leader cannot write at all. A block is committed locally only once it is in etcd.
+//
+// Every node (the leader too) applies the blocks in height order: it checks the
+// proposer's signature and that the proposer is in the validator set, re-executes, and
+// compares its header with the block's (Node halts on a mismatch and says why).
+//
+// Client transactions: whichever node a client talks to admits the transaction into its
+// own mempool (signature, nonce) and moves it into `pending/`; the leader admits pending
+// transactions into a mempool of its own and orders from it. A client that waits for
+// commit (POST /v1/tx?wait=commit) is answered when its node commits the block, so an
+// acknowledged transaction is in etcd, on a quorum of its members.
+//
+// etcd keeps the last `window_blocks` blocks; a node that lags further behind halts with
+// BEHIND_WINDOW (catching up from a peer's block API is not done yet).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cluster/etcd_client.hpp"
+#include "node/node.hpp"
+
+namespace gridpact::cluster {
+
+struct EtcdOrdererConfig {
+  std::vector<EtcdEndpoint> endpoints;
+  int64_t lease_ttl_s = 3;             // how long a silent leader keeps the role
+  uint64_t window_blocks = 10000;      // blocks kept in etcd
+  std::chrono::milliseconds poll{20};  // how often followers look for the next block
+  size_t max_txs = 1000;  // per block: one block must stay under etcd's request limit (1.5 MiB)
+};
+
+class EtcdOrderer : public Orderer {
+ public:
+  EtcdOrderer(Node& node, EtcdOrdererConfig config);
+  ~EtcdOrderer() override;
+  void start(Deliver deliver) override;
+  void stop() override;
+  bool seal(const Block& block) override;
+
+  // This node's API URL, published in etcd for the others and for /v1/cluster.
+  void set_api_url(std::string url);
+  // The leader, its lease, and each node's height and state root (read from etcd).
+  Result<json> status();
+  bool leading() const { return leader_lease_ != 0; }
+
+  std::string key(std::string_view rest) const { return prefix_ + std::string(rest); }
+  static std::string height_key(uint64_t height);
+
+ private:
+  void run();
+  // Applies the blocks etcd holds from next_ on; how many, or why it cannot.
+  Result<size_t> follow();
+  void campaign();
+  void keep_lease();
+  void step_down(const std::string& why);
+  void pull_pending();
+  void lead();
+  // The forwarder's thread: the local mempool into pending/, this node's status into nodes/.
+  void forward_loop();
+  Status forward_once();
+  void publish_status();
+  bool is_validator(const PublicKey& key) const;
+
+  Node& node_;
+  EtcdOrdererConfig config_;
+  std::string prefix_;
+  EtcdClient etcd_, forward_etcd_, status_etcd_;
+  Deliver deliver_;
+  std::atomic<bool> running_{false};
+  std::thread thread_, forwarder_;
+
+  uint64_t next_ = 0;  // the next height to apply or cut
+  std::atomic<int64_t> leader_lease_{0};
+  std::chrono::steady_clock::time_point lease_renewed_, last_block_, next_campaign_, next_rescan_;
+  std::unique_ptr<Mempool> pool_;  // the leader's: pending transactions to order
+  std::mutex pool_mutex_;          // pool_ against the commit subscriber
+  std::set<Hash32> known_;         // pending transactions already in pool_
+  int64_t pending_seen_ = 0;       // etcd revision up to which pending/ was read
+  bool sealed_ok_ = false;
+  int subscription_ = -1;
+  std::unique_ptr<BlockClock> clock_;
+
+  std::mutex url_mutex_;
+  std::string api_url_;
+  int64_t status_lease_ = 0;
+};
+
+}  // namespace gridpact::cluster

@@ -1,0 +1,160 @@
+// Three in-process nodes ordered through a real etcd (started here on loopback): they
+// agree on one chain, a follower's client is answered once its transaction commits, a
+// stopped leader is replaced, and a block a node cannot reproduce halts it.
+#include "cluster/etcd_orderer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "cluster/codes.hpp"
+#include "cluster/testing.hpp"
+#include "ledger/testing.hpp"
+#include "modules/bank/bank.hpp"
+
+namespace gridpact::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::unique_ptr<Module>> modules() {
+  std::vector<std::unique_ptr<Module>> m;
+  m.push_back(std::make_unique<bank::BankModule>());
+  return m;
+}
+
+struct ClusterNode {
+  gridpact::testing::TempDir dir;
+  std::unique_ptr<Node> node;
+  EtcdOrderer* orderer = nullptr;
+};
+
+class EtcdOrdererTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(etcd.start()) << "etcd did not start"; }
+
+  std::unique_ptr<ClusterNode> open(const KeyPair& key) {
+    auto n = std::make_unique<ClusterNode>();
+    NodeOptions o;
+    o.data_dir = n->dir.str();
+    o.genesis = genesis;
+    o.validator_key = key;
+    o.validators = {validators[1].public_key(), validators[2].public_key()};
+    o.sync_commits = false;
+    EtcdOrdererConfig config{.endpoints = etcd.endpoints(), .lease_ttl_s = 2};
+    config.poll = 10ms;
+    ClusterNode* raw = n.get();
+    n->node = Node::open(std::move(o), modules(), [raw, config](Node& node) {
+                auto orderer = std::make_unique<EtcdOrderer>(node, config);
+                raw->orderer = orderer.get();
+                return orderer;
+              }).value();
+    n->node->start();
+    return n;
+  }
+
+  Transaction transfer(uint64_t nonce, const PublicKey& to, uint64_t amount) {
+    Transaction tx;
+    tx.chain_id = genesis.chain_id;
+    tx.nonce = nonce;
+    tx.type = bank::kTransfer;
+    tx.payload = bank::encode(bank::TransferPayload{to, amount, ""});
+    tx.sign(alice);
+    return tx;
+  }
+
+  // Waits until one of `nodes` leads; its index, or -1.
+  static int leader(const std::vector<ClusterNode*>& nodes) {
+    for (int i = 0; i < 100; ++i) {
+      for (size_t j = 0; j < nodes.size(); ++j)
+        if (nodes[j]->orderer->leading()) return static_cast<int>(j);
+      std::this_thread::sleep_for(100ms);
+    }
+    return -1;
+  }
+
+  testing::EtcdProcess etcd;
+  std::vector<KeyPair> validators{KeyPair::generate(), KeyPair::generate(), KeyPair::generate()};
+  KeyPair issuer = KeyPair::generate();
+  KeyPair alice = KeyPair::generate();
+  bank::BankModule genesis_bank;
+  Genesis genesis =
+      Genesis::parse(development_genesis("cluster-test", validators[0].public_key(),
+                                         issuer.public_key(), {{alice.public_key(), 1'000'000}},
+                                         {&genesis_bank}))
+          .value();
+};
+
+TEST_F(EtcdOrdererTest, NodesAgreeAndALeaderIsReplaced) {
+  auto a = open(validators[0]), b = open(validators[1]), c = open(validators[2]);
+  std::vector<ClusterNode*> nodes{a.get(), b.get(), c.get()};
+  int first = leader(nodes);
+  ASSERT_GE(first, 0);
+  ClusterNode* follower = nodes[(first + 1) % 3];
+  auto bob = KeyPair::generate().public_key();
+  std::vector<Hash32> ids;
+  for (uint64_t n = 0; n < 30; ++n)
+    ids.push_back(follower->node->submit(transfer(n, bob, 10)).value());
+  for (const Hash32& id : ids) {
+    auto r = follower->node->wait_committed(id, 20s);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(r->ok());
+  }
+  // The leader steps away; another takes over and the chain goes on.
+  nodes[first]->node->stop();
+  std::vector<ClusterNode*> rest;
+  for (int i = 0; i < 3; ++i)
+    if (i != first) rest.push_back(nodes[i]);
+  int second = leader(rest);
+  ASSERT_GE(second, 0);
+  for (uint64_t n = 30; n < 40; ++n) {
+    auto id = rest[1 - second]->node->submit(transfer(n, bob, 10));
+    ASSERT_TRUE(id);
+    ASSERT_TRUE(rest[1 - second]->node->wait_committed(*id, 20s).has_value());
+  }
+  // Both remaining nodes hold the same chain, every transfer once.
+  const uint64_t top = rest[1 - second]->node->store().height().value();
+  ASSERT_TRUE(rest[second]->node->wait_height(top, 10s));
+  for (ClusterNode* n : rest) ASSERT_TRUE(n->node->wait_height(top, 10s));
+  EXPECT_EQ(rest[0]->node->store().header(top)->hash(), rest[1]->node->store().header(top)->hash());
+  EXPECT_EQ(bank::balance(rest[0]->node->store(), bob), 400u);
+  EXPECT_EQ(bank::balance(rest[1]->node->store(), bob), 400u);
+  // The stopped node catches up from etcd when it comes back.
+  nodes[first]->node.reset();
+  auto back = open(validators[first]);
+  ASSERT_TRUE(back->node->wait_height(top, 20s));
+  EXPECT_EQ(back->node->store().header(top)->hash(), rest[0]->node->store().header(top)->hash());
+  EXPECT_EQ(bank::balance(back->node->store(), bob), 400u);
+}
+
+TEST_F(EtcdOrdererTest, ABlockThatDoesNotReproduceHaltsTheNode) {
+  auto a = open(validators[0]);
+  ASSERT_EQ(leader({a.get()}), 0);
+  auto bob = KeyPair::generate().public_key();
+  auto id = a->node->submit(transfer(0, bob, 10)).value();
+  ASSERT_TRUE(a->node->wait_committed(id, 20s).has_value());
+  a->node->stop();  // revokes its lease: nobody leads
+  const uint64_t top = a->node->store().height().value();
+  // A validator signs a block whose state root is wrong, written at the next height.
+  Block forged;
+  forged.header = a->node->store().header(top).value();
+  forged.header.prev_hash = forged.header.hash();
+  forged.header.height = top + 1;
+  forged.header.tx_count = 0;
+  forged.header.tx_root = Hash32{};
+  forged.header.state_root = Hash32{};
+  forged.header.sign(validators[1]);
+  const Bytes bytes = forged.encode();
+  EtcdClient etcd_client(etcd.endpoints());
+  ASSERT_TRUE(etcd_client.put(a->orderer->key(EtcdOrderer::height_key(top + 1)),
+                              std::string(bytes.begin(), bytes.end())));
+  auto b = open(validators[2]);
+  for (int i = 0; i < 100 && !b->node->halted(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(b->node->halted().has_value());
+  EXPECT_NE(b->node->halted()->find("block " + std::to_string(top + 1)), std::string::npos);
+  EXPECT_EQ(b->node->store().height(), top);  // applied everything before, nothing after
+  EXPECT_FALSE(b->orderer->leading());
+}
+
+}  // namespace
+}  // namespace gridpact::cluster

@@ -1,0 +1,72 @@
+#include "cluster/testing.hpp"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace gridpact::cluster::testing {
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  uint16_t port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  close(fd);
+  return port;
+}
+
+EtcdProcess::EtcdProcess() {
+  char tmpl[] = "/tmp/gridpact-etcd-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+}
+
+EtcdProcess::~EtcdProcess() {
+  stop();
+  std::filesystem::remove_all(dir_);
+}
+
+bool EtcdProcess::start() {
+  client_port_ = free_port();
+  peer_port_ = free_port();
+  const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  const std::string data = dir_ + "/data", log = dir_ + "/etcd.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    FILE* out = freopen(log.c_str(), "w", stderr);
+    (void)out;
+    execlp("etcd", "etcd", "--name", "test", "--data-dir", data.c_str(), "--listen-client-urls",
+           client.c_str(), "--advertise-client-urls", client.c_str(), "--listen-peer-urls",
+           peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(), "--initial-cluster",
+           ("test=" + peer).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  EtcdClient client_check(endpoints(), std::chrono::milliseconds(500));
+  for (int i = 0; i < 150; ++i) {
+    if (client_check.range("probe")) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+void EtcdProcess::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+}  // namespace gridpact::cluster::testing
