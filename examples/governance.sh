@@ -130,6 +130,17 @@ say "expired at its deadline: a proposal open for 2 blocks"
 until [ "$("$GRIDPACT" query --node "$NODE" proposal 2 | jq -r .status)" = expired ]; do sleep 0.5; done
 refuse PROPOSAL_CLOSED "$GRIDPACT" tx vote --node "$NODE" --key "$alice" --proposal 2 --yes
 
+say "nothing frozen at genesis: the zone fee matrix and the commodities change by proposal"
+"$GRIDPACT" tx propose --node "$NODE" --key "$alice" --set-fee north:north=0 \
+  --set-fee north:south=5000 --set-fee south:south=0 --set-fee south:north=7000 \
+  --add-commodity heat --deadline-blocks 200 | jq -e '.receipt.ok' >/dev/null
+"$GRIDPACT" tx vote --node "$NODE" --key "$alice" --proposal 3 --yes | jq -e '.receipt.ok' >/dev/null
+"$GRIDPACT" tx vote --node "$NODE" --key "$validator" --proposal 3 --yes | jq -e '.receipt.ok' >/dev/null
+"$GRIDPACT" query --node "$NODE" module market/params | jq -c '{commodities, fees}' | tee "$work/shape.json"
+jq -e '.fees.north.south == 5000 and .fees.south.north == 7000 and (.commodities | index("heat"))' \
+  "$work/shape.json" >/dev/null
+refuse BAD_MARKET_SHAPE "$GRIDPACT" tx propose --node "$NODE" --key "$alice" --set-fee east:north=1
+
 say "every proposal"
 "$GRIDPACT" query --node "$NODE" proposals | jq -c '.[] | {id, status, changes, votes: [.votes[].choice], deadline}'
 
@@ -138,5 +149,5 @@ stop_node
 "$GRIDPACT" db sync --data "$data" --db "sqlite:$work/readmodel.db" | jq -c .
 "$GRIDPACT" db verify --data "$data" --db "sqlite:$work/readmodel.db" |
   jq -c '{ok, proposals: .tables.proposals, proposal_votes: .tables.proposal_votes}' | tee "$work/verify.json"
-jq -e '.ok and .proposals.db == 3 and .proposal_votes.db == 5' "$work/verify.json" >/dev/null
+jq -e '.ok and .proposals.db == 4 and .proposal_votes.db == 7' "$work/verify.json" >/dev/null
 echo "governance example: ok"

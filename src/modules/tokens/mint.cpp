@@ -33,35 +33,36 @@ bool market_unsettled(const StateReader& s, uint64_t period) {
   return s.get("market/unsettled/" + hex16(period) + "/" + std::string("electricity")).has_value();
 }
 
-std::vector<Hash32> all_meters(const StateReader& s) {
-  std::vector<Hash32> ids;
-  constexpr std::string_view kPrefix = "meters/m/";
-  s.scan(kPrefix, [&](std::string_view k, std::string_view) {
-    if (k.size() == kPrefix.size() + 32)
-      ids.push_back(Hash32::from_span(reinterpret_cast<const uint8_t*>(k.data() + kPrefix.size())));
-    return true;
-  });
-  return ids;
-}
-
-// Every renewable export of periods [lo, hi] that may mint, in meter id order. Reads only:
+// Every renewable export of periods [lo, hi] that may mint, in meter id order. The meter
+// records come from one ordered scan (no read per meter); each meter's readings of those
+// periods are point reads (never a scan of its whole history). Decoding and reading are
 // split over `workers` threads in contiguous chunks, concatenated in chunk order.
 std::vector<Export> read_exports(const StateReader& s, const Params& p, uint64_t lo, uint64_t hi,
                                  size_t workers) {
-  std::vector<Hash32> ids = all_meters(s);
-  size_t tasks = std::max<size_t>(1, std::min(workers, ids.size() / 32 + 1));
+  std::vector<std::pair<Hash32, std::string>> recs;
+  constexpr std::string_view kPrefix = "meters/m/";
+  s.scan(kPrefix, [&](std::string_view k, std::string_view v) {
+    if (k.size() == kPrefix.size() + 32)
+      recs.emplace_back(
+          Hash32::from_span(reinterpret_cast<const uint8_t*>(k.data() + kPrefix.size())),
+          std::string(v));
+    return true;
+  });
+  size_t tasks = std::max<size_t>(1, std::min(workers, recs.size() / 256 + 1));
   std::vector<std::vector<Export>> parts(tasks);
   run_parallel(tasks, [&](size_t t) {
-    size_t from = ids.size() * t / tasks, to = ids.size() * (t + 1) / tasks;
+    size_t from = recs.size() * t / tasks, to = recs.size() * (t + 1) / tasks;
     for (size_t i = from; i < to; ++i) {
-      auto m = meters::find_meter(s, ids[i]);
+      const Hash32& id = recs[i].first;
+      auto m = meters::decode_meter(recs[i].second, id);
       if (!m || m->revoked || !meters::is_renewable(m->source)) continue;
       bool is_virtual = m->platform == attest::Platform::kVirtual;
       if (is_virtual && !p.allow_virtual) continue;
-      for (const auto& r : meters::readings(s, ids[i], lo, hi, kMaxPeriodsPerBlock)) {
-        if (!r.contiguous || r.export_delta_wh == 0) continue;
+      for (uint64_t period = lo; period <= hi; ++period) {
+        auto r = meters::stored_reading(s, id, period);
+        if (!r || !r->contiguous || r->export_delta_wh == 0) continue;
         parts[t].push_back(
-            {r.period, ids[i], m->owner, m->microgrid, m->source, is_virtual, r.export_delta_wh});
+            {period, id, m->owner, m->microgrid, m->source, is_virtual, r->export_delta_wh});
       }
     }
   });
@@ -149,13 +150,15 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
   // The window's aggregates include this period before any rate is computed, so that no
   // rate depends on the order of the meters.
   std::map<std::pair<std::string, uint8_t>, uint64_t> mix;
-  std::set<keys::OwnerSource> owner_sources_seen;
+  std::map<PublicKey, SourceMarks> marks;  // each owner's record: one read, one write
   for (const Export& e : exports) {
     auto src = static_cast<uint8_t>(e.source);
     mix[{e.microgrid, src}] += e.wh;
-    owner_sources_seen.insert({e.owner, src});
+    marks[e.owner];
   }
-  for (const auto& os : owner_sources_seen) keys::kOwnerSources.put(s, os, p);
+  for (auto& [owner, m] : marks) m = keys::kOwnerSources.get(s, owner).value_or(SourceMarks{});
+  for (const Export& e : exports) marks[e.owner].last[static_cast<size_t>(e.source)] = p + 1;
+  for (const auto& [owner, m] : marks) keys::kOwnerSources.put(s, owner, m);
   std::vector<std::string> grids;
   for (const auto& [k, wh] : mix) {
     keys::kMix.put(s, {k.first, p, k.second}, wh);
@@ -174,7 +177,6 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
     }
 
   std::map<std::string, std::array<uint64_t, 5>> windows;
-  std::map<PublicKey, uint64_t> kinds;
   std::vector<MintRecord> records(exports.size());
   uint64_t total = 0;
   for (size_t i = 0; i < exports.size(); ++i) {
@@ -182,8 +184,7 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
     auto w = windows.find(e.microgrid);
     if (w == windows.end())
       w = windows.emplace(e.microgrid, microgrid_window(s, prm, e.microgrid, p)).first;
-    auto k = kinds.find(e.owner);
-    if (k == kinds.end()) k = kinds.emplace(e.owner, owner_sources(s, prm, e.owner, p)).first;
+    const uint64_t sources = sources_in_window(prm, marks[e.owner], p);
     uint64_t all = 0;
     for (int src = 1; src <= 4; ++src) all += w->second[src];
     MintRecord& r = records[i];
@@ -192,7 +193,7 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
     r.microgrid = e.microgrid;
     r.is_virtual = e.is_virtual;
     r.wh = e.wh;
-    r.sources = k->second;
+    r.sources = sources;
     r.share_ppm = mul_div(w->second[static_cast<size_t>(e.source)], kPpm, all);
     r.owner_factor_ppm = owner_factor_ppm(prm, r.sources);
     r.scarcity_factor_ppm = scarcity_factor_ppm(prm, r.share_ppm);
@@ -214,28 +215,43 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
     }
   }
 
+  // Who receives what: each account's amounts summed and credited once (one balance read
+  // and write per account, in account order), not once per meter.
   MintedEvent ev{p, exports.size(), 0, 0, 0, uncapped};
+  std::vector<std::vector<std::pair<PublicKey, uint64_t>>> shares(exports.size());
+  std::map<PublicKey, uint64_t> gains;
   for (size_t i = 0; i < exports.size(); ++i) {
     const Export& e = exports[i];
-    MintRecord& r = records[i];
     ev.wh += e.wh;
     if (e.is_virtual) ev.virtual_wh += e.wh;
     auto c = covered.find(e.meter);
     if (c == covered.end()) {
-      // The owner's history reads its meters' records: no entry of its own.
-      if (credit(s, e.owner, r.amount)) ev.amount += r.amount;  // else: a balance at 2^64
-      keys::kMinted.put(s, {e.meter, p}, r);
-      continue;
+      shares[i] = {{e.owner, records[i].amount}};
+    } else {
+      records[i].agreement = c->second.agreement;
+      shares[i] = shares_of(c->second, e.owner, records[i].amount);
     }
-    r.agreement = c->second.agreement;
-    keys::kMinted.put(s, {e.meter, p}, r);
-    for (const auto& [who, amount] : shares_of(c->second, e.owner, r.amount)) {
-      // Only what is credited counts as minted (a balance at 2^64 takes no more).
-      if (!credit(s, who, amount)) continue;
+    for (const auto& [who, amount] : shares[i])
+      gains[who] = checked_add(gains[who], amount).value_or(UINT64_MAX);
+  }
+  // Only what is credited counts as minted (a balance at 2^64 takes no more: that account
+  // gets nothing of the period).
+  std::set<PublicKey> refused;
+  for (const auto& [who, amount] : gains) {
+    if (credit(s, who, amount))
       ev.amount += amount;
-      keys::kHistory.put(s, {who, p, e.meter},
-                         MintShare{e.source, e.is_virtual, e.wh, amount, r.rate, r.agreement});
-    }
+    else
+      refused.insert(who);
+  }
+  for (size_t i = 0; i < exports.size(); ++i) {
+    const Export& e = exports[i];
+    const MintRecord& r = records[i];
+    keys::kMinted.put(s, {e.meter, p}, r);
+    if (r.agreement == 0) continue;  // the owner's history reads its meters' records
+    for (const auto& [who, amount] : shares[i])
+      if (!refused.count(who))
+        keys::kHistory.put(s, {who, p, e.meter},
+                           MintShare{e.source, e.is_virtual, e.wh, amount, r.rate, r.agreement});
   }
   keys::kEpochs.put(s, epoch, used + ev.amount);
   keys::kMintLog.put(s, {ctx.block.height, p}, {});

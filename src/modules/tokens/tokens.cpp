@@ -72,6 +72,12 @@ void decode_value(codec::Reader& r, MintRecord& v) {
                       &v.share_ppm, &v.sources, &v.agreement})
     *x = r.u64();
 }
+void encode_value(codec::Writer& w, const SourceMarks& v) {
+  for (int i = 1; i <= 4; ++i) w.u64(v.last[i]);
+}
+void decode_value(codec::Reader& r, SourceMarks& v) {
+  for (int i = 1; i <= 4; ++i) v.last[i] = r.u64();
+}
 void encode_value(codec::Writer& w, const MintShare& v) {
   w.u8(static_cast<uint8_t>(v.source)).boolean(v.is_virtual);
   w.u64(v.wh).u64(v.amount).u64(v.rate).u64(v.agreement);
@@ -205,18 +211,17 @@ std::array<uint64_t, 5> microgrid_window(const StateReader& s, const Params& p,
   return out;
 }
 
+uint64_t sources_in_window(const Params& p, const SourceMarks& m, uint64_t period) {
+  uint64_t from = period + 1 >= p.window_periods ? period + 1 - p.window_periods : 0;
+  uint64_t n = 0;
+  for (int i = 1; i <= 4; ++i)
+    if (m.last[i] > from && m.last[i] <= period + 1) ++n;  // last[i] - 1 in [from, period]
+  return n;
+}
+
 uint64_t owner_sources(const StateReader& s, const Params& p, const PublicKey& owner,
                        uint64_t period) {
-  uint64_t n = 0;
-  uint64_t from = period + 1 >= p.window_periods ? period + 1 - p.window_periods : 0;
-  keys::kOwnerSources.each_with(
-      s, 8,
-      [&](const keys::OwnerSource&, uint64_t last) {
-        if (last >= from && last <= period) ++n;
-        return true;
-      },
-      owner);
-  return n;
+  return sources_in_window(p, keys::kOwnerSources.get(s, owner).value_or(SourceMarks{}), period);
 }
 
 std::vector<PublicKey> touched_in(const StateReader& s, uint64_t height) {
@@ -454,7 +459,7 @@ std::vector<state::SchemaEntry> TokensModule::schema() const {
           {keys::kCommits.prefix(), "[order:32]", "Commitment: owner, amount, period"},
           {keys::kMinted.prefix(), "[meter:32][period:u64]", "MintRecord"},
           {keys::kHistory.prefix(), "[account:32][period:u64][meter:32]", "MintShare"},
-          {keys::kOwnerSources.prefix(), "[owner:32][source:u8]", "u64 last period"},
+          {keys::kOwnerSources.prefix(), "[owner:32]", "SourceMarks: by source, 1 + the last"},
           {keys::kMix.prefix(), "[microgrid:str][period:u64][source:u8]", "u64 Wh exported"},
           {keys::kEpochs.prefix(), "[epoch:u64]", "u64 micro-tokens minted in the epoch"},
           {keys::kLog.prefix(), "[height:u64][account:32]", "Unit: a balance changed in the block"},

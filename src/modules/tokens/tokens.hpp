@@ -53,7 +53,8 @@
 //   tokens/hist/[account:32][period:u64][meter:32]  MintShare: an account's part of a mint
 //                                               shared under an agreement (an owner's own
 //                                               mints are read from its meters' records)
-//   tokens/osrc/[owner:32][source:u8]           u64 last period the owner exported it
+//   tokens/osrc/[owner:32]                      SourceMarks: by source, 1 + the last period
+//                                               the owner exported it (0: never)
 //   tokens/mgx/[microgrid:str][period:u64][source:u8]  u64 Wh exported (kept kMaxWindow)
 //   tokens/epoch/[epoch:u64]                    u64 micro-tokens minted in the epoch
 //   tokens/log/[height:u64][account:32]         Unit: a balance changed in the block
@@ -217,6 +218,12 @@ void encode_value(codec::Writer& w, const Commitment& v);
 void decode_value(codec::Reader& r, Commitment& v);
 void encode_value(codec::Writer& w, const MintRecord& v);
 void decode_value(codec::Reader& r, MintRecord& v);
+// By renewable source (index: meters::Source 1..4), 1 + the last period an owner exported it.
+struct SourceMarks {
+  uint64_t last[5] = {0, 0, 0, 0, 0};
+};
+void encode_value(codec::Writer& w, const SourceMarks& v);
+void decode_value(codec::Reader& r, SourceMarks& v);
 void encode_value(codec::Writer& w, const MintShare& v);
 void decode_value(codec::Reader& r, MintShare& v);
 
@@ -235,6 +242,8 @@ uint64_t scarcity_factor_ppm(const Params& p, uint64_t share_ppm);
 uint64_t rate_per_kwh(const Params& p, meters::Source source, uint64_t owner_ppm,
                       uint64_t scarcity_ppm);
 uint64_t mul_div(uint64_t a, uint64_t b, uint64_t c);  // floor(a x b / c), saturating
+// How many sources `m` marks in the window ending at `period`.
+uint64_t sources_in_window(const Params& p, const SourceMarks& m, uint64_t period);
 
 // Reads.
 PublicKey pool_account();  // SHA-256("GRIDPACT/tokens/pool"): nobody holds its key
