@@ -33,6 +33,7 @@
 
 #include "api/server.hpp"
 #include "bench_util.hpp"
+#include "market_orders.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -196,27 +197,9 @@ struct Workload {
     return tx;
   }
   Transaction order(size_t i, uint64_t nonce) const {
-    Transaction tx;
-    tx.chain_id = chain_id;
-    tx.nonce = nonce;
-    uint64_t qty = 100 + (i * 7919 + nonce * 104729) % 5000;
-    int64_t price = 50'000 + static_cast<int64_t>((i * 31 + nonce * 17) % 2000) * 100;
-    if (i % 2 == 0) {
-      tx.type = market::kOffer;
-      tx.payload =
-          market::encode(market::OfferPayload{"electricity", period, qty, price, meters[i]});
-    } else {
-      market::BidPayload b;
-      b.period = period;
-      b.qty = qty;
-      b.price = price;
-      b.meter = meters[i];
-      b.renewable_only = nonce % 3 == 0;
-      tx.type = market::kBid;
-      tx.payload = market::encode(b);
-    }
-    tx.sign(keys[i]);
-    return tx;
+    return bench::signed_order(chain_id, keys[i], nonce, i % 2 == 0, period,
+                               bench::order_qty(i, nonce), bench::order_price(i, nonce), meters[i],
+                               nonce % 3 == 0);
   }
   // Round r's requests: nonces [1 + r*20, 1 + (r+1)*20) of every account.
   std::vector<std::vector<Transaction>> round(size_t r) const {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "bench_util.hpp"
+#include "market_orders.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -134,26 +135,9 @@ int clear_in_block(size_t per_side) {
   const uint64_t period = now_ms / period_ms + 3;
   std::vector<Transaction> orders;
   for (size_t i = 0; i < keys.size(); ++i) {
-    Transaction tx;
-    tx.chain_id = chain_id;
-    tx.nonce = 1;
-    uint64_t qty = 100 + (i * 7919) % 5000;
-    int64_t price = 50'000 + static_cast<int64_t>((i * 31) % 2000) * 100;
-    if (i < per_side) {
-      tx.type = market::kOffer;
-      tx.payload =
-          market::encode(market::OfferPayload{"electricity", period, qty, price, meter_ids[i]});
-    } else {
-      market::BidPayload b;
-      b.period = period;
-      b.qty = qty;
-      b.price = price;
-      b.meter = meter_ids[i];
-      tx.type = market::kBid;
-      tx.payload = market::encode(b);
-    }
-    tx.sign(keys[i]);
-    orders.push_back(std::move(tx));
+    orders.push_back(bench::signed_order(chain_id, keys[i], 1, i < per_side, period,
+                                         bench::order_qty(i, 0), bench::order_price(i, 0),
+                                         meter_ids[i]));
   }
   if (run(*node, orders).second != orders.size()) return 1;
   const double before = market_end_block_s(*node);
@@ -245,27 +229,9 @@ int main() {
   std::vector<Transaction> orders;
   for (size_t n = 1; n <= orders_each; ++n)
     for (size_t i = 0; i < accounts; ++i) {
-      Transaction tx;
-      tx.chain_id = chain_id;
-      tx.nonce = n;
-      uint64_t qty = 100 + (i * 7919 + n * 104729) % 5000;
-      int64_t price = 50'000 + static_cast<int64_t>((i * 31 + n * 17) % 2000) * 100;
-      if (i % 2 == 0) {
-        tx.type = market::kOffer;
-        tx.payload =
-            market::encode(market::OfferPayload{"electricity", period, qty, price, meter_ids[i]});
-      } else {
-        market::BidPayload b;
-        b.period = period;
-        b.qty = qty;
-        b.price = price;
-        b.meter = meter_ids[i];
-        b.renewable_only = n % 3 == 0;
-        tx.type = market::kBid;
-        tx.payload = market::encode(b);
-      }
-      tx.sign(keys[i]);
-      orders.push_back(std::move(tx));
+      orders.push_back(bench::signed_order(chain_id, keys[i], n, i % 2 == 0, period,
+                                           bench::order_qty(i, n), bench::order_price(i, n),
+                                           meter_ids[i], n % 3 == 0));
     }
   bench::reset_peak_rss();
   auto [secs, ok] = run(*node, orders);
