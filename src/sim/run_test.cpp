@@ -7,6 +7,7 @@
 #include "ledger/testing.hpp"
 #include "modules/all_modules.hpp"
 #include "modules/bank/bank.hpp"
+#include "modules/tokens/tokens.hpp"
 #include "node/genesis.hpp"
 #include "node/verify.hpp"
 #include "sim/report.hpp"
