@@ -51,6 +51,8 @@
 //   market/order/<id hex>                  OrderRecord
 //   market/book/<c>/<period>/<seq>         id (32 bytes): open orders in time priority
 //   market/due/<period>/<c>                "" : books with orders not yet cleared
+//   market/openn/<c>/<period>[/<pk hex>]   u64 open orders of the book [of one account]
+//                                          (erased when the book clears)
 //   market/trade/<c>/<period>/<n>          TradeRecord
 //   market/tcount/<c>/<period>             u64 number of trades of the period
 //   market/buyer/<pk hex>/<period>/<c>/<n> "" : a buyer's trades (for the energy mix)
@@ -85,7 +87,9 @@ constexpr uint16_t kAmend = 0x0304;
   X(kOrderNotOpen, 1208, "ORDER_NOT_OPEN", "the order is no longer open (or has traded)")         \
   X(kUnknownMeter, 1209, "UNKNOWN_METER", "the order names an unknown or revoked meter")          \
   X(kUnknownMicrogrid, 1210, "UNKNOWN_MICROGRID", "the microgrid is not in the market fee zones") \
-  X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")
+  X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")         \
+  X(kBookFull, 1212, "BOOK_FULL",                                                                 \
+    "the book, or the sender's share of it, holds as many open orders as the market allows")
 GRIDPACT_CODES(kMarketCodes, "market", 1200, GRIDPACT_MARKET_CODES);
 void register_market_codes();
 
