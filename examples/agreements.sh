@@ -56,12 +56,12 @@ readings() {  # readings METER_KEY IMPORT_PER_PERIOD EXPORT_PER_PERIOD
   done
 }
 
-say "listing: four systems with their meters, five premises"
+say "listing: five systems with their meters, five premises"
 m=()
-for i in 1 2 3 4; do m[$i]=$(meter "gen$i" "$owner" pv); done
+for i in 1 2 3 4 5; do m[$i]=$(meter "gen$i" "$owner" pv); done
 c1=$(meter conn1 "$work/host1.json" consumer)
 c4=$(meter conn4 "$work/host4.json" consumer)
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5; do
   T asset-register --key "$owner" --type pv --capacity-w $((3000 + 1000 * i)) --meter "${m[$i]}" \
     --microgrid mg-north --lat-e6 $((52370000 + 1000 * i)) --lon-e6 4890000 --price 250000 --name "pv-$i" | ok
 done
@@ -155,8 +155,14 @@ sign "$work/host1.json" "$future" >/dev/null
 T agreement-execute --key "$work/host1.json" --agreement "$future" > "$work/e6.json" || true
 expect_code AGREEMENT_NOT_STARTED "$work/e6.json"
 T agreement-terminate --key "$owner" --agreement "$future" | jq -c '.receipt.events[0].data'
+# A meter's export serves one agreement at a time: asset 3's meter is the PPA's for the
+# same periods (the PPA billed them already), so a second lease of it cannot start.
+twice=$(propose "$work/host5.json" --template lease-to-own --asset 3 --premises 5 --instalment 10000000)
+T agreement-sign --key "$work/host5.json" --agreement "$twice" \
+  --terms-hash "$(Q agreement "$twice" | jq -r .terms_hash)" > "$work/e8.json" || true
+expect_code METER_IN_USE "$work/e8.json"
 # A host with an empty account: its first period is missed, and paying fails.
-broke=$(propose "$work/host5.json" --template lease-to-own --asset 3 --premises 5 --instalment 10000000)
+broke=$(propose "$work/host5.json" --template lease-to-own --asset 5 --premises 5 --instalment 10000000)
 sign "$work/host5.json" "$broke" >/dev/null
 Q agreement "$broke" | jq -c '{status, arrears_total, penalty_applied}'
 T agreement-pay --key "$work/host5.json" --agreement "$broke" > "$work/e7.json" || true

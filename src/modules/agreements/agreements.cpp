@@ -105,15 +105,22 @@ std::vector<state::SchemaEntry> AgreementsModule::schema() const {
           {"agr/pay/", "<id><period>", "Payment"},
           {"agr/rated/", "<id><period><rater pk>", "u8 score"},
           {"agr/rating/", "<pk>", "RatingTotals"},
+          {"agr/rpair/", "<ratee pk><rater pk>", "u64 weight of the rater's scores"},
           {std::string(kTradeRatedPrefix), "<u8 len><commodity><period u64><index u64><rater pk>",
            "u8 score || ratee pk || u64 weight"},
           {"agr/log/", "<height u64><seq u32>", "u8 kind"},
           {std::string(kLogCounter), "", "u64 height || u32 next seq"}};
 }
 
-Status AgreementsModule::init_genesis(StateOverlay&, const json& section) {
+Status AgreementsModule::init_genesis(StateOverlay& state, const json& section) {
   if (!section.is_object()) return error(Code::kBadGenesis, "[agreements] must be a table");
-  return ok();
+  return init_params(state, param_table(), section);
+}
+
+std::vector<ParamSpec> AgreementsModule::param_table() const {
+  return {ParamSpec::u64("agreements.max_periods_billed_per_block", 16, 1, kMaxPeriods,
+                         "periods one agreement bills in one block (or transaction); an "
+                         "agreement further behind catches up over the next blocks")};
 }
 
 }  // namespace gridpact::agreements

@@ -12,9 +12,11 @@
 // recipient through the bank module. A payment that cannot be made becomes arrears; after
 // grace_ms a penalty is added once, after default_ms the agreement defaults and the asset
 // returns to its owner. After a settled period, owner and host may each rate the other
-// once; a score is a Bayesian average weighted by the settled value. Likewise the buyer
-// and the seller of a market trade rate each other once each after the trade's period has
-// settled (market::find_trade), weighted by the trade's settled value.
+// once; a score is a Bayesian average weighted by the settled value, all of one
+// counterparty's scores of an account weighing at most kMaxCounterpartyWeight together
+// (ratings.cpp). Likewise the buyer and the seller of a market trade rate each other once
+// each after the trade's period has settled (market::find_trade), weighted by the trade's
+// settled value.
 //
 // Integers only: money in micro-units, energy in Wh, prices in micro-units per kWh,
 // shares in basis points (10000 = 100%), time from the block.
@@ -40,6 +42,8 @@
 //   agr/pay/<id><period>             Payment (encode_payment), one per billed period
 //   agr/rated/<id><period><rater pk> u8 score
 //   agr/rating/<pk>                  RatingTotals (count, weight sum, weighted score sum)
+//   agr/rpair/<ratee pk><rater pk>   u64 weight of the rater's scores of the ratee so far
+//                                    (at most kMaxCounterpartyWeight)
 //   agr/rated-trade/<u8 len><commodity><period u64><index u64><rater pk>
 //                                    u8 score || ratee pk || u64 weight: a rating of the
 //                                    counterparty of a settled market trade
@@ -327,6 +331,8 @@ struct RatingTotals {
 };
 // Bayesian average in thousandths (1000..5000): a prior of 3.0 with weight kPriorWeight.
 constexpr uint64_t kPriorWeight = 10;
+// All the scores one account gives another weigh at most this much together.
+constexpr uint64_t kMaxCounterpartyWeight = kPriorWeight;
 uint64_t rating_milli(const RatingTotals& t);
 
 // A market trade: number `index` of the trades of (commodity, period). Written
@@ -459,6 +465,7 @@ class AgreementsModule : public Module {
   std::string_view name() const override { return "agreements"; }
   Status init_genesis(StateOverlay& state, const json& section) override;
   std::vector<state::SchemaEntry> schema() const override;
+  std::vector<ParamSpec> param_table() const override;
   void end_block(BlockContext& ctx) override;
   std::vector<std::string> account_keys(const PublicKey& account) const override;
 

@@ -397,7 +397,8 @@ TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
   auto before = snapshot();
   EXPECT_EQ(tx(poor, kPay, encode(IdPayload{id})).code, code(Code::kInsufficientFunds));
   EXPECT_EQ(snapshot(), before);
-  // Default after default_ms: the asset returns to its owner, debt stays on record.
+  // Default after default_ms: the host's last unit goes to its arrears, the asset returns
+  // to its owner, the rest of the debt stays on record.
   tick(since + 2 * kPeriod);
   st = state(id);
   EXPECT_EQ(st.status, Status8::kDefaulted);
@@ -405,7 +406,7 @@ TEST_F(AgreementsTest, MissedPaymentGracePenaltyThenDefaultReturnsTheAsset) {
   auto as = find_asset(chain->store(), asset);
   EXPECT_EQ(as->owner, owner.public_key());
   EXPECT_EQ(as->agreement, 0u);
-  EXPECT_EQ(bal(owner), owner0);
+  EXPECT_EQ(bal(owner), owner0 + 1);
 }
 
 TEST_F(AgreementsTest, ArrearsPaidLateWithinGrace) {
@@ -437,6 +438,79 @@ TEST_F(AgreementsTest, ArrearsPaidLateWithinGrace) {
   tick(due(t, 1));
   EXPECT_EQ(state(id).status, Status8::kEnded);
   EXPECT_EQ(find_asset(chain->store(), asset)->owner, late.public_key());
+}
+
+// A host in arrears cannot buy its way out for the termination fee alone: ending early
+// pays the arrears first. At default, whatever the host holds goes to its arrears before
+// the asset returns.
+TEST_F(AgreementsTest, ArrearsComeBeforeTheExitAndAtDefault) {
+  auto poor_lease = [&](KeyPair& h, uint64_t fee) {
+    uint64_t asset = register_asset(owner);
+    EXPECT_TRUE(
+        tx(issuer, bank::kMint, bank::encode(bank::MintPayload{h.public_key(), 10'000'000})).ok());
+    Premises p;
+    p.area_m2 = 40;
+    EXPECT_TRUE(tx(h, kRegisterPremises, encode(p)).ok());
+    TemplateArgs a = args(asset, get_u64(chain->store(), "agr/next/prem"));
+    a.host = h.public_key();
+    a.periods = 10;
+    Terms t = lease_to_own_template(a);
+    t.termination_fee_micro = fee;
+    t.penalty_bps = 0;
+    t.default_ms = 2 * kPeriod;
+    uint64_t id = propose(t);
+    EXPECT_TRUE(tx(h, kSign, encode(SignPayload{id, terms_hash(t)})).ok());
+    return std::pair{id, t};
+  };
+  KeyPair leaver = KeyPair::generate(), defaulter = KeyPair::generate();
+  auto [left, t] = poor_lease(leaver, 7'000'000);
+  auto [defaulted, t2] = poor_lease(defaulter, 0);
+  tick(std::max(due(t, 0), due(t2, 0)));  // both miss the 100-unit instalment of period 0
+  ASSERT_EQ(state(left).arrears_total(), t.instalment_micro);
+  ASSERT_EQ(state(defaulted).arrears_total(), t2.instalment_micro);
+  auto before = snapshot();
+  EXPECT_EQ(tx(leaver, kTerminate, encode(IdPayload{left})).code,
+            code(Code::kInsufficientFunds));  // 10 units cover the fee, not the arrears
+  EXPECT_EQ(snapshot(), before);
+  ASSERT_TRUE(
+      tx(issuer, bank::kMint, bank::encode(bank::MintPayload{leaver.public_key(), 100'000'000}))
+          .ok());
+  uint64_t owner0 = bal(owner);
+  ASSERT_TRUE(tx(leaver, kTerminate, encode(IdPayload{left})).ok());
+  EXPECT_EQ(bal(owner), owner0 + t.instalment_micro + 7'000'000);
+  EXPECT_EQ(state(left).arrears_total(), 0u);
+  EXPECT_EQ(find_payment(chain->store(), left, 0)->status, PaymentStatus::kPaidLate);
+  // Period 1 is missed too; then the defaulter's 10 units go to the owner at default and
+  // 190 stay owed.
+  owner0 = bal(owner);
+  tick(t2.start_ms + kPeriod + 2 * kPeriod);
+  EXPECT_EQ(state(defaulted).status, Status8::kDefaulted);
+  EXPECT_EQ(bal(owner), owner0 + 10'000'000);
+  EXPECT_EQ(bal(defaulter), 0u);
+  EXPECT_EQ(state(defaulted).arrears_total(), 2 * t2.instalment_micro - 10'000'000);
+}
+
+// An agreement that started 100 periods ago does not bill them all in one block: at
+// most agreements.max_periods_billed_per_block (16) per block, the rest in the next ones.
+TEST_F(AgreementsTest, APastStartCatchesUpInBoundedSteps) {
+  tick(kT0 + 200 * kPeriod);
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  TemplateArgs a = args(asset, prem);
+  a.start_ms = kT0;
+  a.periods = 100;
+  a.instalment_micro = 1'000'000;
+  Terms t = lease_to_own_template(a);
+  uint64_t id = active(t);  // its block's end_block may bill the first 16 already
+  uint32_t billed = state(id).billed_periods;
+  EXPECT_LE(billed, 16u);
+  tick(now + 1000);
+  EXPECT_EQ(state(id).billed_periods, billed + 16);
+  tick(now + 1000);
+  EXPECT_EQ(state(id).billed_periods, billed + 32);
+  for (int i = 0; i < 5; ++i) tick(now + 1000);
+  EXPECT_EQ(state(id).billed_periods, 100u);
+  EXPECT_EQ(state(id).status, Status8::kEnded);
 }
 
 TEST_F(AgreementsTest, AssetTransfersOnlyByTheOwnerAndWhenFree) {
@@ -524,14 +598,37 @@ TEST_F(AgreementsTest, RatingsNeedASettledPeriodAndAreBayesian) {
   ASSERT_TRUE(tx(host, kRate, encode(RatePayload{id, 0, 5})).ok());
   EXPECT_EQ(tx(host, kRate, encode(RatePayload{id, 0, 4})).code, code(kAlreadyRated));
   ASSERT_TRUE(tx(owner, kRate, encode(RatePayload{id, 0, 2})).ok());
-  // Weight: 100 units settled + 1 = 101 against a prior of 3.0 with weight 10.
+  // Weight: 100 units settled + 1 = 101, capped at 10 per counterparty, against a prior
+  // of 3.0 with weight 10.
   RatingTotals owner_totals = rating_totals(chain->store(), owner.public_key());
   EXPECT_EQ(owner_totals.count, 1u);
-  EXPECT_EQ(owner_totals.weight, 101u);
-  EXPECT_EQ(rating_milli(owner_totals), (10 * 3000 + 101 * 5 * 1000) / 111);
+  EXPECT_EQ(owner_totals.weight, 10u);
+  EXPECT_EQ(rating_milli(owner_totals), (10 * 3000 + 10 * 5 * 1000) / 20);
   EXPECT_EQ(rating_milli(rating_totals(chain->store(), host.public_key())),
-            (10 * 3000 + 101 * 2 * 1000) / 111);
+            (10 * 3000 + 10 * 2 * 1000) / 20);
   EXPECT_EQ(rating_milli(RatingTotals{}), 3000u);
+}
+
+// Two keys of one person, owner and host of a lease-to-own whose instalment goes from one
+// to the other, rate each other 5 after every period: together one counterparty's scores
+// weigh no more than the prior, so the score stops at 4.0 (uncapped, it reached 4.97).
+TEST_F(AgreementsTest, SelfPaidRatingsCannotInflateAScore) {
+  uint64_t asset = register_asset(owner);
+  uint64_t prem = register_premises(host);
+  TemplateArgs a = args(asset, prem);
+  a.periods = 6;
+  Terms t = lease_to_own_template(a);
+  uint64_t id = active(t);
+  for (uint32_t k = 0; k < 6; ++k) {
+    tick(due(t, k));
+    ASSERT_TRUE(tx(host, kRate, encode(RatePayload{id, k, 5})).ok());
+    ASSERT_TRUE(tx(owner, kRate, encode(RatePayload{id, k, 5})).ok());
+  }
+  RatingTotals totals = rating_totals(chain->store(), owner.public_key());
+  EXPECT_EQ(totals.count, 6u);
+  EXPECT_EQ(totals.weight, kMaxCounterpartyWeight);
+  EXPECT_EQ(rating_milli(totals), 4000u);
+  EXPECT_EQ(rating_milli(rating_totals(chain->store(), host.public_key())), 4000u);
 }
 
 TEST_F(AgreementsTest, MatchingRanksListedAssetsForPremises) {
@@ -642,12 +739,13 @@ TEST_F(AgreementsTest, BillingInShardsWritesTheSameBlockAsOneThread) {
     if (i % 10 != 9) hosts.push_back(KeyPair::generate());
     host_of[i] = hosts.size() - 1;
   }
+  // A meter per asset: a meter's export serves one agreement at a time (meters.hpp, "Uses").
   std::vector<Transaction> txs;
-  std::vector<Hash32> meter_of_owner;
-  for (const auto& o : owners) {
-    auto [t, m] = meter_registration(o, meters::Source::kPv);
+  std::vector<Hash32> meter_of_asset;
+  for (size_t i = 0; i < n; ++i) {
+    auto [t, m] = meter_registration(owners[owner_of[i]], meters::Source::kPv);
     txs.push_back(std::move(t));
-    meter_of_owner.push_back(m->id);
+    meter_of_asset.push_back(m->id);
   }
   all_ok(std::move(txs));
   txs.clear();
@@ -663,7 +761,7 @@ TEST_F(AgreementsTest, BillingInShardsWritesTheSameBlockAsOneThread) {
   for (size_t i = 0; i < n; ++i) {
     Asset a;
     a.capacity_w = 1000 + i;
-    a.meter = meter_of_owner[owner_of[i]];
+    a.meter = meter_of_asset[i];
     txs.push_back(chain->sign(owners[owner_of[i]], kRegisterAsset, encode(a)));
     Premises p;
     p.area_m2 = 40;
@@ -1053,7 +1151,7 @@ TEST_F(TradeRatingTest, BuyerAndSellerRateEachOtherOnceAfterSettlement) {
   auto r = rate(buyer, trade, 5);
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(rate(buyer, trade, 1).code, code(kAlreadyRated));
-  uint64_t weight = info->settled_micro / 1'000'000 + 1;
+  uint64_t weight = std::min(info->settled_micro / 1'000'000 + 1, kMaxCounterpartyWeight);
   RatingTotals seller_totals = rating_totals(chain->store(), seller.public_key());
   EXPECT_EQ(seller_totals.count, 1u);
   EXPECT_EQ(seller_totals.weight, weight);
@@ -1218,6 +1316,75 @@ TEST_F(TradeRatingTest, ReceiptsAndStateOfEveryModuleCarryNoJsonText) {
     return true;
   });
   EXPECT_GT(values, 50u);
+}
+
+}  // namespace
+}  // namespace gridpact::agreements
+
+namespace gridpact::agreements {
+namespace {
+
+// One meter, one use at a time (meters.hpp, "Uses"): while a lease bills the export of an
+// asset's meter, that meter cannot sell the same periods in the market, nor back a second
+// agreement through another asset; after the term (or once the lease ends early) it can.
+TEST_F(TradeRatingTest, NoMeteredWhIsPaidTwice) {
+  auto asset_on = [&](const std::string& name) {
+    Asset a;
+    a.type = AssetType::kPv;
+    a.capacity_w = 5000;
+    a.meter = seller_meter.id;
+    a.microgrid = "mg-a";
+    a.price_micro_per_kwh = 150'000;
+    a.name = name;
+    auto r = tx(seller, kRegisterAsset, encode(a));
+    EXPECT_TRUE(r.ok()) << r.message;
+    return get_u64(chain->store(), "agr/next/asset");
+  };
+  uint64_t roof = asset_on("roof"), same_meter = asset_on("same meter, another asset");
+  Premises prem;
+  prem.area_m2 = 40;
+  prem.name = "home";
+  ASSERT_TRUE(tx(buyer, kRegisterPremises, encode(prem)).ok());
+  uint64_t premises = get_u64(chain->store(), "agr/next/prem");
+  auto lease = [&](uint64_t asset, uint32_t periods) {
+    TemplateArgs a;
+    a.asset = asset;
+    a.premises = premises;
+    a.owner = seller.public_key();
+    a.host = buyer.public_key();
+    a.start_ms = 12 * P;
+    a.period_ms = P;
+    a.periods = periods;
+    a.price_micro_per_kwh = 200'000;
+    a.volume_wh = 1000;
+    return lease_template(a);
+  };
+  auto activate = [&](const Terms& t) {
+    auto r = tx(seller, kPropose, encode_terms(t));
+    EXPECT_TRUE(r.ok()) << r.message;
+    uint64_t id = get_u64(chain->store(), "agr/next/agt");
+    return std::pair{id, tx(buyer, kSign, encode(SignPayload{id, terms_hash(t)}))};
+  };
+  // The lease holds the meter's export for periods 12 and 13.
+  auto [first, signed_first] = activate(lease(roof, 2));
+  ASSERT_TRUE(signed_first.ok()) << signed_first.message;
+  auto offer = [&](uint64_t period) {
+    return tx(seller, market::kOffer,
+              market::encode(
+                  market::OfferPayload{"electricity", period, 1000, 100'000, seller_meter.id}));
+  };
+  EXPECT_EQ(offer(12).code, static_cast<uint16_t>(meters::kMeterInUse));
+  EXPECT_EQ(offer(13).code, static_cast<uint16_t>(meters::kMeterInUse));
+  auto [second, signed_second] = activate(lease(same_meter, 2));
+  EXPECT_EQ(signed_second.code, static_cast<uint16_t>(meters::kMeterInUse));
+  EXPECT_EQ(find_agreement(chain->store(), second)->status, Status8::kProposed);
+  // After the term the market may have it; then the lease cannot be extended over it.
+  ASSERT_TRUE(offer(14).ok());
+  Terms longer = lease(roof, 3);
+  ASSERT_TRUE(tx(seller, kAmend, encode(AmendPayload{first, longer})).ok());
+  EXPECT_EQ(tx(buyer, kSignAmendment, encode(SignPayload{first, terms_hash(longer)})).code,
+            static_cast<uint16_t>(meters::kMeterInUse));
+  ASSERT_TRUE(offer(15).ok());
 }
 
 }  // namespace

@@ -57,6 +57,7 @@ void release_asset(StateOverlay& s, const Work& w, bool transfer_to_host, Effect
 void close(StateOverlay& s, Work& w, Status8 status, uint64_t now, Effects& fx) {
   w.st.status = status;
   w.st.closed_ms = now;
+  if (status != Status8::kEnded) release_asset_meter(s, w.b, w.id, now);
   release_asset(s, w, status == Status8::kEnded && w.b.disposition == Disposition::kTransferToHost,
                 fx);
 }
@@ -76,6 +77,19 @@ void split(const std::array<Share, kMaxShares>& shares, uint8_t count, uint64_t 
     uint64_t part = mul_div(amount, shares[i].bps, kBps);
     if (i == 0) part = sat_add(part, amount - given);
     if (shares[i].party != host) owed[shares[i].party] = sat_add(owed[shares[i].party], part);
+  }
+}
+
+// At default, the host's balance goes to its arrears, party by party in their order, before
+// the asset leaves; what it cannot pay stays on record.
+void collect_what_the_host_has(StateOverlay& s, Work& w) {
+  const PublicKey& host = w.b.accounts[w.b.host];
+  for (size_t i = 0; i < w.st.arrears.size() && i < w.b.parties; ++i) {
+    uint64_t part = std::min(w.st.arrears[i], bank::balance(s, host));
+    if (i == w.b.host || part == 0) continue;
+    if (!bank::transfer(s, host, w.b.accounts[i], part)) continue;
+    w.st.arrears[i] -= part;
+    w.st.total_paid = sat_add(w.st.total_paid, part);
   }
 }
 
@@ -156,8 +170,13 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
     unlogged = false;
   };
   const Billing& b = w.b;
+  // Bounded work: an agreement far behind (one that started in the past) bills this many
+  // periods now and the rest in the next blocks, oldest first; the due index keeps it due.
+  uint64_t budget = read_u64_param(s, "agreements.max_periods_billed_per_block");
   while (w.st.status == Status8::kActive) {
     if (w.st.billed_periods < b.periods && now >= bill_time(b, w.st.billed_periods, w.lag)) {
+      if (budget == 0) break;
+      budget--;
       log_billed();
       last_billed = bill_one(s, w, height, tally);
       unlogged = true;
@@ -167,6 +186,7 @@ bool process(StateOverlay& s, Work& w, uint64_t now, uint64_t height, BillingTal
     uint64_t arrears = w.st.arrears_total();
     if (arrears > 0 && b.default_ms > 0 && now >= sat_add(w.st.arrears_since_ms, b.default_ms)) {
       log_billed();
+      collect_what_the_host_has(s, w);
       close(s, w, Status8::kDefaulted, now, fx);
       tally.defaulted++;
       changed = true;

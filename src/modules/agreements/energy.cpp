@@ -1,6 +1,7 @@
 // Billing's only contact with the meters module.
 #include "modules/agreements/agreements.hpp"
 #include "modules/agreements/internal.hpp"
+#include "modules/agreements/records.hpp"
 #include "modules/meters/meters.hpp"
 
 namespace gridpact::agreements {
@@ -38,6 +39,18 @@ uint64_t settlement_ms(const StateReader& s) {
 
 uint64_t reading_lag_ms(const StateReader& s) {
   return meters::period_length_ms(s);
+}
+
+Status bind_asset_meter(StateOverlay& s, const Billing& b, uint64_t id) {
+  uint64_t len = settlement_ms(s);
+  uint64_t end = sat_add(b.start_ms, b.period_ms * static_cast<uint64_t>(b.periods));
+  return meters::bind_meter(s, b.asset_meter, meters::UseKind::kAgreement, id, b.start_ms / len,
+                            end / len + (end % len ? 1 : 0));
+}
+
+void release_asset_meter(StateOverlay& s, const Billing& b, uint64_t id, uint64_t now_ms) {
+  meters::end_meter_use(s, b.asset_meter, meters::UseKind::kAgreement, id,
+                        now_ms / settlement_ms(s) + 1);
 }
 
 Status check_meter(const StateReader& s, const Hash32& meter, const PublicKey& owner) {

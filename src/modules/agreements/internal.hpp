@@ -14,4 +14,11 @@ MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t
                              uint64_t to_ms, uint64_t settle_ms);
 uint64_t settlement_ms(const StateReader& s);
 
+struct Billing;
+// The asset meter's export belongs to agreement `id` for its term (meters.hpp, "Uses"):
+// METER_IN_USE while the market or another agreement holds it.
+Status bind_asset_meter(StateOverlay& s, const Billing& b, uint64_t id);
+// The agreement closed at `now_ms`: the meter is free from the next settlement period.
+void release_asset_meter(StateOverlay& s, const Billing& b, uint64_t id, uint64_t now_ms);
+
 }  // namespace gridpact::agreements

@@ -100,6 +100,7 @@ Status sign(TxContext& ctx, const SignPayload& p) {
     auto asset = find_asset(ctx.state, terms.asset);
     if (asset->agreement)
       return error(kAssetInUse, "asset serves agreement " + std::to_string(asset->agreement));
+    if (Status s = bind_asset_meter(ctx.state, w.b, p.agreement); !s) return s;
     w.st.status = Status8::kActive;
     w.st.activated_ms = ctx.block.time_ms;
     asset->agreement = p.agreement;
@@ -156,6 +157,10 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   if (mask == (1u << terms.parties.size()) - 1) {
     // Same asset and premises (amend checks it), so the same meters.
     w.b = billing_of(*n, w.b.asset_meter, w.b.premises_meter);
+    // The meter's use follows the new term: longer (if no other use holds it) or shorter.
+    if (Status s = bind_asset_meter(ctx.state, w.b, p.agreement); !s) return s;
+    release_asset_meter(ctx.state, w.b, p.agreement,
+                        w.b.start_ms + w.b.period_ms * static_cast<uint64_t>(w.b.periods) - 1);
     w.st.terms_hash = p.terms_hash;
     ctx.state.put(terms_key(p.agreement), to_string(terms_bytes));
     ctx.state.erase(amend_key(p.agreement));
@@ -174,6 +179,40 @@ Status sign_amendment(TxContext& ctx, const SignPayload& p) {
   return ok();
 }
 
+namespace {
+
+// The host pays every party's arrears (all or nothing); the missed payments become paid
+// late. INSUFFICIENT_FUNDS unless the host's balance covers them and `also` more.
+Status pay_arrears(TxContext& ctx, Work& w, const Terms& terms, Log& log, uint64_t also = 0) {
+  uint64_t total = w.st.arrears_total();
+  uint64_t balance = bank::balance(ctx.state, ctx.tx.sender);
+  if (balance < sat_add(total, also))
+    return error(Code::kInsufficientFunds,
+                 "arrears are " + std::to_string(total) +
+                     (also ? " (and " + std::to_string(also) + " more is due)" : std::string()) +
+                     ", balance " + std::to_string(balance));
+  for (size_t i = 0; i < w.st.arrears.size(); ++i)
+    if (w.st.arrears[i])
+      if (Status s =
+              bank::transfer(ctx.state, ctx.tx.sender, terms.parties[i].account, w.st.arrears[i]);
+          !s)
+        return s;
+  for (uint32_t k = w.st.first_unpaid_period; total && k < w.st.billed_periods; ++k) {
+    auto pm = find_payment(ctx.state, w.id, k);
+    if (pm && pm->status == PaymentStatus::kMissed) {
+      pm->status = PaymentStatus::kPaidLate;
+      put_payment(ctx.state, *pm);
+      log.add(LogKind::kPayment, pm->agreement, pm->period);
+    }
+  }
+  w.st.arrears.assign(w.st.arrears.size(), 0);
+  w.st.penalty_applied = false;
+  w.st.total_paid = sat_add(w.st.total_paid, total);
+  return ok();
+}
+
+}  // namespace
+
 Status terminate(TxContext& ctx, const IdPayload& p) {
   auto loaded = load_as_party(ctx, p.agreement);
   if (!loaded) return loaded.status();
@@ -187,6 +226,9 @@ Status terminate(TxContext& ctx, const IdPayload& p) {
     if (role != Role::kOwner && role != Role::kHost)
       return error(kNotAParty, "only the owner or the host ends an agreement early");
     Role other = role == Role::kOwner ? Role::kHost : Role::kOwner;
+    // A host leaving early pays its arrears first: the fee alone does not buy them off.
+    if (role == Role::kHost && w.st.arrears_total() > 0)
+      if (Status s = pay_arrears(ctx, w, terms, log, terms.termination_fee_micro); !s) return s;
     if (terms.termination_fee_micro)
       if (Status s = bank::transfer(ctx.state, ctx.tx.sender,
                                     terms.parties[*terms.role_index(other)].account,
@@ -213,28 +255,8 @@ Status pay(TxContext& ctx, const IdPayload& p) {
     return error(kNotAParty, "only the host owes payments");
   uint64_t total = w.st.arrears_total();
   if (total == 0) return error(kNoArrears, "nothing is owed");
-  if (bank::balance(ctx.state, ctx.tx.sender) < total)
-    return error(Code::kInsufficientFunds,
-                 "arrears are " + std::to_string(total) + ", balance " +
-                     std::to_string(bank::balance(ctx.state, ctx.tx.sender)));
-  for (size_t i = 0; i < w.st.arrears.size(); ++i)
-    if (w.st.arrears[i])
-      if (Status s =
-              bank::transfer(ctx.state, ctx.tx.sender, terms.parties[i].account, w.st.arrears[i]);
-          !s)
-        return s;
   Log log(ctx.state, ctx.block.height);
-  for (uint32_t k = w.st.first_unpaid_period; k < w.st.billed_periods; ++k) {
-    auto pm = find_payment(ctx.state, p.agreement, k);
-    if (pm && pm->status == PaymentStatus::kMissed) {
-      pm->status = PaymentStatus::kPaidLate;
-      put_payment(ctx.state, *pm);
-      log.add(LogKind::kPayment, pm->agreement, pm->period);
-    }
-  }
-  w.st.arrears.assign(w.st.arrears.size(), 0);
-  w.st.penalty_applied = false;
-  w.st.total_paid = sat_add(w.st.total_paid, total);
+  if (Status s = pay_arrears(ctx, w, terms, log); !s) return s;
   BillingTally tally;
   Effects fx;
   bool changed = process(ctx.state, w, ctx.block.time_ms, ctx.block.height, tally, fx);

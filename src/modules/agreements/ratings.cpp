@@ -53,11 +53,22 @@ void scan_trade_ratings(
 }
 
 // A score's weight: the settled value in whole units, + 1 (so that a rating of a period or
-// trade that moved no money still counts), bounded.
+// trade that moved no money still counts), bounded; and all of one rater's scores of one
+// ratee together weigh at most kMaxCounterpartyWeight, as much as the prior. Two keys of
+// one person who pay each other every period (the money comes back) can then move the
+// other's score at most halfway from the prior to their score, once: a good reputation
+// needs many counterparties.
 namespace {
 
-uint64_t rating_weight(uint64_t settled_micro) {
-  return std::min<uint64_t>(settled_micro / 1'000'000 + 1, 1'000'000'000);
+uint64_t rating_weight(StateOverlay& s, const PublicKey& ratee, const PublicKey& rater,
+                       uint64_t settled_micro) {
+  uint64_t weight = std::min<uint64_t>(settled_micro / 1'000'000 + 1, 1'000'000'000);
+  std::string key = "agr/rpair/" + std::string(ratee.view()) + std::string(rater.view());
+  uint64_t given = 0;
+  if (auto v = s.get(key)) given = decode_u64(*v).value_or(0);
+  weight = std::min(weight, kMaxCounterpartyWeight - std::min(given, kMaxCounterpartyWeight));
+  s.put(key, encode_u64(given + weight));
+  return weight;
 }
 
 }  // namespace
@@ -79,7 +90,7 @@ Status rate(TxContext& ctx, const RatePayload& p) {
   const PublicKey& ratee =
       terms->parties[*terms->role_index(role == Role::kOwner ? Role::kHost : Role::kOwner)].account;
   RatingTotals t = rating_totals(ctx.state, ratee);
-  uint64_t weight = rating_weight(pm->due);
+  uint64_t weight = rating_weight(ctx.state, ratee, ctx.tx.sender, pm->due);
   t.count++;
   t.weight = sat_add(t.weight, weight);
   t.weighted_sum = sat_add(t.weighted_sum, weight * p.score);
@@ -106,7 +117,7 @@ Status rate_trade(TxContext& ctx, const RateTradePayload& p) {
   std::string rk = trade_rated_key(p.trade, me);
   if (ctx.state.get(rk)) return error(kAlreadyRated, "you rated this trade already");
   const PublicKey& ratee = me == t->buyer ? t->seller : t->buyer;
-  uint64_t weight = rating_weight(t->settled_micro);
+  uint64_t weight = rating_weight(ctx.state, ratee, me, t->settled_micro);
   RatingTotals totals = rating_totals(ctx.state, ratee);
   totals.count++;
   totals.weight = sat_add(totals.weight, weight);

@@ -159,7 +159,9 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
     }
     put_order(s, l.ids[i], o);
     s.erase(book_prefix(commodity, period) + hex16(o.seq));
+    s.erase("market/openn/" + std::string(commodity) + "/" + hex16(period) + "/" + o.owner.hex());
   }
+  s.erase("market/openn/" + std::string(commodity) + "/" + hex16(period));
   ClearedSummary summary{std::string(commodity), period,          p.rule,
                          l.orders.size(),        trades.size(),   volume,
                          ctx.block.height,       c.uniform_price, c.note.substr(0, kMaxNote)};

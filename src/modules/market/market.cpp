@@ -100,6 +100,7 @@ std::vector<state::SchemaEntry> MarketModule::schema() const {
       {"market/order/", "<id hex>", "OrderRecord"},
       {"market/book/", "<c>/<period>/<seq>", "id (32 bytes)"},
       {"market/due/", "<period>/<c>", "\"\""},
+      {"market/openn/", "<c>/<period>[/<pk hex>]", "u64 open orders"},
       {"market/trade/", "<c>/<period>/<n>", "TradeRecord"},
       {"market/tcount/", "<c>/<period>", "u64"},
       {"market/buyer/", "<pk hex>/<period>/<c>/<n>", "\"\""},
@@ -123,8 +124,10 @@ void MarketModule::end_block(BlockContext& ctx) {
     uint64_t gate = start > p.gate_closure_ms ? start - p.gate_closure_ms : 0;
     if (ctx.block.time_ms < gate) return false;  // later periods are not due either
     due.emplace_back(period, std::string(k.substr(28)));
-    return true;
+    return due.size() < p.max_books_per_block;
   });
+  // At most max_books_per_block books each (oldest first): after downtime the backlog
+  // clears over the next blocks (a book's gate is closed: nothing joins it meanwhile).
   for (const auto& [period, commodity] : due) {
     clear_period(ctx, p, commodity, period);
     s.erase(due_key(period, commodity));
@@ -133,7 +136,7 @@ void MarketModule::end_block(BlockContext& ctx) {
     uint64_t period = std::stoull(std::string(k.substr(17, 16)), nullptr, 16);
     if (ctx.block.time_ms < meters::period_end_ms(s, period)) return false;
     unsettled.emplace_back(period, std::string(k.substr(34)));
-    return true;
+    return unsettled.size() < p.max_books_per_block;
   });
   for (const auto& [period, commodity] : unsettled)
     if (settle_period(ctx, p, commodity, period))

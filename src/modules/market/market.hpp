@@ -60,6 +60,8 @@
 //   market/order/<id hex>                  OrderRecord
 //   market/book/<c>/<period>/<seq>         id (32 bytes): open orders in time priority
 //   market/due/<period>/<c>                "" : books with orders not yet cleared
+//   market/openn/<c>/<period>[/<pk hex>]   u64 open orders of the book [of one account]
+//                                          (erased when the book clears)
 //   market/trade/<c>/<period>/<n>          TradeRecord
 //   market/tcount/<c>/<period>             u64 number of trades of the period
 //   market/buyer/<pk hex>/<period>/<c>/<n> "" : a buyer's trades (for the energy mix)
@@ -96,7 +98,9 @@ constexpr uint16_t kAmend = 0x0304;
   X(kUnknownMicrogrid, 1210, "UNKNOWN_MICROGRID", "the microgrid is not in the market fee zones") \
   X(kPeriodTooFar, 1211, "PERIOD_TOO_FAR", "the period is out of range or too far ahead")         \
   X(kBadMarketShape, 1212, "BAD_MARKET_SHAPE",                                                    \
-    "the fee matrix would be incomplete or out of range, or the commodity is invalid or listed")
+    "the fee matrix would be incomplete or out of range, or the commodity is invalid or listed")  \
+  X(kBookFull, 1213, "BOOK_FULL",                                                                 \
+    "the book, or the sender's share of it, holds as many open orders as the market allows")
 GRIDPACT_CODES(kMarketCodes, "market", 1200, GRIDPACT_MARKET_CODES);
 void register_market_codes();
 

@@ -225,6 +225,51 @@ TEST_F(MarketTest, OrdersClearSettleAndConserveMoney) {
   EXPECT_EQ(query("mix/" + buyer_a.pk().hex(), {{"from_ms", 13 * P}})["total_wh"], 0);
 }
 
+// A delivery short of the trades is shared pro rata by largest remainder: the seller's
+// 2,500 Wh over trades of 1,000 and 2,000 Wh are 833 + 1,667, every Wh counted once
+// (flooring both shares counted 2,499).
+TEST_F(MarketTest, ShortDeliveryRemaindersAreApportioned) {
+  start();
+  ASSERT_TRUE(offer(pv_a, 12, 3000, 100'000).ok());
+  ASSERT_TRUE(bid(buyer_a, 12, 1000, 200'000).ok());
+  ASSERT_TRUE(bid(buyer_b, 12, 2000, 200'000).ok());
+  tick(12 * P);
+  auto trades = query("trades", {{"period", 12}})["trades"];
+  ASSERT_EQ(trades.size(), 2u);
+  tick(13 * P + 1000);
+  ASSERT_TRUE(reading(pv_a, 12, 0, 2500).ok());
+  ASSERT_TRUE(reading(buyer_a, 12, 1000, 0).ok());
+  ASSERT_TRUE(reading(buyer_b, 12, 2000, 0).ok());
+  tick(now + 1000);
+  auto ss = query("settlement", {{"period", 12}, {"account", pv_a.pk().hex()}});
+  ASSERT_TRUE(ss["settled"]) << ss.dump();
+  EXPECT_EQ(ss["delivered_wh"], 2500);
+  auto sa = query("settlement", {{"period", 12}, {"account", buyer_a.pk().hex()}});
+  auto sb = query("settlement", {{"period", 12}, {"account", buyer_b.pk().hex()}});
+  EXPECT_EQ(sa["grid_wh"], 1000 - 833);
+  EXPECT_EQ(sb["grid_wh"], 2000 - 1667);
+}
+
+// Bounded work: a book holds at most max_orders_per_book open orders, one account at most
+// max_orders_per_account of them (BOOK_FULL), and end_block clears at most
+// max_books_per_block due books, the rest in the next blocks.
+TEST_F(MarketTest, BooksAndBlocksHaveBoundedWork) {
+  start({{"max_orders_per_account", 2}, {"max_orders_per_book", 3}, {"max_books_per_block", 1}});
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 100'000).ok());
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 110'000).ok());
+  EXPECT_EQ(offer(pv_a, 12, 1000, 120'000).code, code(kBookFull));  // the account's bound
+  ASSERT_TRUE(bid(buyer_a, 12, 500, 200'000).ok());
+  EXPECT_EQ(bid(buyer_b, 12, 500, 200'000).code, code(kBookFull));  // the book's bound
+  ASSERT_TRUE(offer(pv_a, 13, 1000, 100'000).ok());                 // another book
+  ASSERT_TRUE(bid(buyer_b, 13, 500, 200'000).ok());
+  tick(13 * P + 1000);  // both gates are closed: one book per block
+  EXPECT_EQ(query("book", {{"period", 12}})["orders"].size(), 0u);
+  EXPECT_EQ(query("book", {{"period", 13}})["orders"].size(), 2u);
+  tick(now + 1000);
+  EXPECT_EQ(query("book", {{"period", 13}})["orders"].size(), 0u);
+  EXPECT_EQ(query("trades", {{"period", 13}})["trades"].size(), 1u);
+}
+
 TEST_F(MarketTest, MissingReadingAtTheDeadline) {
   start();
   ASSERT_TRUE(offer(pv_a, 12, 1000, 100'000).ok());

@@ -46,6 +46,29 @@ uint64_t next_seq(StateOverlay& s) {
   return seq;
 }
 
+// Open orders of a book, and of one account in it (erased when the book clears).
+std::string open_count_key(std::string_view c, uint64_t period) {
+  return "market/openn/" + std::string(c) + "/" + hex16(period);
+}
+std::string account_count_key(std::string_view c, uint64_t period, const PublicKey& owner) {
+  return open_count_key(c, period) + "/" + owner.hex();
+}
+void count_open(StateOverlay& s, const OrderRecord& o, int delta) {
+  for (const std::string& k :
+       {open_count_key(o.commodity, o.period), account_count_key(o.commodity, o.period, o.owner)})
+    s.put(k, encode_u64(get_u64(s, k) + static_cast<uint64_t>(static_cast<int64_t>(delta))));
+}
+// BOOK_FULL once the book or the sender's part of it is at its bound.
+Status check_room(const StateReader& s, const Params& p, const OrderRecord& o) {
+  if (get_u64(s, open_count_key(o.commodity, o.period)) >= p.max_orders_per_book)
+    return error(kBookFull, "the book of period " + std::to_string(o.period) + " holds " +
+                                std::to_string(p.max_orders_per_book) + " open orders");
+  if (get_u64(s, account_count_key(o.commodity, o.period, o.owner)) >= p.max_orders_per_account)
+    return error(kBookFull, "you hold " + std::to_string(p.max_orders_per_account) +
+                                " open orders in the book of period " + std::to_string(o.period));
+  return ok();
+}
+
 void index_open(StateOverlay& s, const Hash32& id, const OrderRecord& o) {
   s.put(book_prefix(o.commodity, o.period) + hex16(o.seq), std::string(id.view()));
   s.put(due_key(o.period, o.commodity), "");
@@ -111,7 +134,9 @@ Result<std::pair<Params, OrderRecord>> open_order(TxContext& ctx, Side side, con
   if (side == Side::kOffer && m->source == meters::Source::kConsumer)
     return error(kMeterNotGenerating, "a consumer meter cannot offer energy");
   if (Status st = check_microgrid(p, m->microgrid); !st) return st;
-  return std::pair{std::move(*params), new_order(side, in, ctx.tx.sender, *m)};
+  OrderRecord o = new_order(side, in, ctx.tx.sender, *m);
+  if (Status st = check_room(s, p, o); !st) return st;
+  return std::pair{std::move(*params), std::move(o)};
 }
 
 // ... and after: the order takes the next place in time priority, is stored under its
@@ -120,6 +145,7 @@ void place_order(TxContext& ctx, const Params& p, OrderRecord& o) {
   o.seq = next_seq(ctx.state);
   put_order(ctx.state, ctx.tx_id, o);
   index_open(ctx.state, ctx.tx_id, o);
+  count_open(ctx.state, o, 1);
   if (p.rule == "continuous") match_on_arrival(ctx, p, o.commodity, o.period);
 }
 
@@ -129,6 +155,12 @@ Status MarketModule::on_offer(TxContext& ctx, const OfferPayload& in) {
   auto opened = open_order(ctx, Side::kOffer, in);
   if (!opened) return opened.status();
   auto& [p, o] = opened.value();
+  // The meter's export of that period is the market's, not an agreement's (meters.hpp).
+  if (o.commodity == kElectricity)
+    if (Status st = meters::bind_meter(ctx.state, o.meter, meters::UseKind::kMarket, 0, o.period,
+                                       o.period + 1);
+        !st)
+      return st;
   place_order(ctx, p, o);
   ctx.events.push_back(make_event(OfferEvent{ctx.tx_id, o.period, o.qty, o.price}));
   return ok();
@@ -165,6 +197,7 @@ Status MarketModule::on_cancel(TxContext& ctx, const CancelPayload& in) {
   o.status = OrderStatus::kCancelled;
   o.escrow = 0;
   s.erase(book_prefix(o.commodity, o.period) + hex16(o.seq));
+  count_open(s, o, -1);
   put_order(s, id, o);
   ctx.events.push_back(make_event(CancelEvent{id}));
   return ok();

@@ -20,6 +20,12 @@ std::vector<ParamSpec> market_params() {
                      "price the operator pays for spilled energy, micro-units per kWh"),
       ParamSpec::u64("market.tax_ppm", 0, 0, 1'000'000,
                      "tax on sellers' proceeds, parts per million"),
+      ParamSpec::u64("market.max_orders_per_book", 10'000, 1, 1'000'000,
+                     "open orders one book may hold (each order reloads it in continuous mode)"),
+      ParamSpec::u64("market.max_orders_per_account", 100, 1, 1'000'000,
+                     "open orders one account may hold in one book"),
+      ParamSpec::u64("market.max_books_per_block", 16, 1, 10'000,
+                     "books cleared, and periods settled, in one block; the rest wait"),
       ParamSpec::account("market.operator", false,
                          "the grid operator: fees, retail and feed-in counterparty"),
       ParamSpec::account("market.tax_account", true, "the account that collects the tax"),
@@ -101,6 +107,9 @@ Params load_params(const StateReader& s) {
   p.retail_tariff = static_cast<int64_t>(read_u64_param(s, "market.retail_tariff"));
   p.feed_in_tariff = static_cast<int64_t>(read_u64_param(s, "market.feed_in_tariff"));
   p.tax_ppm = read_u64_param(s, "market.tax_ppm");
+  p.max_orders_per_book = read_u64_param(s, "market.max_orders_per_book");
+  p.max_orders_per_account = read_u64_param(s, "market.max_orders_per_account");
+  p.max_books_per_block = read_u64_param(s, "market.max_books_per_block");
   p.operator_account = read_account_param(s, "market.operator").value();
   p.tax_account = read_account_param(s, "market.tax_account");
   p.config = kConfig.get(s).value();

@@ -99,6 +99,9 @@ struct Params {
   int64_t retail_tariff = 0;  // micro per kWh
   int64_t feed_in_tariff = 0;
   uint64_t tax_ppm = 0;  // share of the seller's proceeds, parts per million
+  // Work bounds (README "Limits and abuse"): open orders per book and per account in one
+  // book; books cleared (and periods settled) per block, the rest in the next blocks.
+  uint64_t max_orders_per_book = 0, max_orders_per_account = 0, max_books_per_block = 0;
   PublicKey operator_account;
   std::optional<PublicKey> tax_account;
   MarketConfig config;

@@ -1,5 +1,7 @@
 // Settlement of a cleared period: delivered energy from the meters, payments out of the
 // bids' escrow, tax, fees, feed-in for spilled energy, and one statement per account.
+#include <algorithm>
+
 #include "modules/bank/bank.hpp"
 #include "modules/market/records.hpp"
 
@@ -7,15 +9,28 @@ namespace gridpact::market {
 
 namespace {
 
-// Shares `available` over `wanted` quantities: all when enough, else pro rata (floor).
+// Shares `available` over `wanted` quantities: all when enough, else pro rata by largest
+// remainder: each gets the floor of its exact share, and the Wh left over (fewer than the
+// number of shares) go one each to the largest fractional parts, ties to the earlier
+// trade. So the shares add up to `available` exactly: every metered Wh is counted once.
 std::vector<uint64_t> share(const std::vector<uint64_t>& wanted, uint64_t available) {
   uint128 total = 0;
   for (uint64_t w : wanted) total += w;
+  if (total <= available) return wanted;
   std::vector<uint64_t> out(wanted.size());
-  for (size_t i = 0; i < wanted.size(); ++i)
-    out[i] = total <= available
-                 ? wanted[i]
-                 : static_cast<uint64_t>(static_cast<uint128>(wanted[i]) * available / total);
+  std::vector<uint128> remainder(wanted.size());
+  uint64_t given = 0;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    uint128 exact = static_cast<uint128>(wanted[i]) * available;
+    out[i] = static_cast<uint64_t>(exact / total);
+    remainder[i] = exact % total;
+    given += out[i];
+  }
+  std::vector<size_t> order(wanted.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
+  for (size_t j = 0; j < order.size() && given < available; ++j, ++given) out[order[j]]++;
   return out;
 }
 

@@ -71,7 +71,8 @@ std::vector<state::SchemaEntry> MetersModule::schema() const {
           {std::string(kOwnerPrefix), "<owner><id>", "\"\"  index by owner"},
           {std::string(kMicrogridPrefix), "<microgrid>/<id>", "\"\"  index by microgrid"},
           {std::string(kLastPrefix), "<id>", "u64 seq, u64 period"},
-          {std::string(kReadingPrefix), "<id><u64 period>", "u64 seq, u64 import_wh"}};
+          {std::string(kReadingPrefix), "<id><u64 period>", "u64 seq, u64 import_wh"},
+          {"meters/use/", "<id>", "u8 kind, u64 id, u64 floor, u64 until"}};
 }
 
 std::vector<ParamSpec> MetersModule::param_table() const {

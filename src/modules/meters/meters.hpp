@@ -80,6 +80,15 @@
 //                               bool has_reading (registers start at the initial ones)
 //   meters/r/<id><u64 period>   u64 seq, u64 import_wh, u64 export_wh, u64 import_delta,
 //                               u64 export_delta, bool contiguous
+//   meters/use/<id>             u8 kind, u64 id, u64 floor, u64 until: the meter's use
+//
+// Uses: a generating meter's export is paid by one use at a time, so no Wh is paid twice:
+// either the market (offers on the meter, id 0) or one agreement (the agreements module
+// binds its asset's and premises' meters from its start period to its end when it becomes
+// active). A use holds the meter for settlement periods [floor, until); a different use may
+// bind it only from `until` on (METER_IN_USE), and then holds it from there. Offers extend
+// the market's use to their period (a cancelled offer does not shorten it); an agreement
+// ended early or defaulted gives the meter back from the period it closed in.
 //
 // A reading is "contiguous" when it is the meter's first (delta from the registration's
 // initial registers) or the previous reading is for period - 1. period_energy() returns
@@ -143,6 +152,21 @@ struct PeriodEnergy {
 // period's reading is not (yet) on chain or follows a gap (see above).
 std::optional<PeriodEnergy> period_energy(const StateReader& s, const Hash32& meter_id,
                                           uint64_t period);
+// The meter's current use (see "Uses" above), if it ever had one.
+enum class UseKind : uint8_t { kMarket = 1, kAgreement = 2 };
+struct MeterUse {
+  UseKind kind = UseKind::kMarket;
+  uint64_t id = 0;
+  uint64_t floor = 0, until = 0;  // holds periods [floor, until)
+};
+std::optional<MeterUse> meter_use(const StateReader& s, const Hash32& meter);
+// Binds `meter` to use (kind, id) for periods [from_period, until_period), extending the
+// use it already serves; METER_IN_USE if another use holds it at from_period or later.
+Status bind_meter(StateOverlay& s, const Hash32& meter, UseKind kind, uint64_t id,
+                  uint64_t from_period, uint64_t until_period);
+// Use (kind, id) ends before `until_period` (if it still holds the meter).
+void end_meter_use(StateOverlay& s, const Hash32& meter, UseKind kind, uint64_t id,
+                   uint64_t until_period);
 // Settlement period length in ms of the period in progress at the latest segment (genesis
 // [meters] period_ms, default 900000 = 15 min, then governance); see "Period schedule".
 uint64_t period_length_ms(const StateReader& s);
@@ -193,7 +217,9 @@ constexpr size_t kMaxQueryResults = 1000;
     "only the meters policy authority may do this")                                                \
   X(kBadMeterField, 1111, "BAD_METER_FIELD", "a registration field is malformed")                  \
   X(kMalformedReading, 1112, "MALFORMED_READING", "a published reading does not decode")           \
-  X(kTopicMismatch, 1113, "TOPIC_MISMATCH", "an MQTT topic names another meter than its reading")
+  X(kTopicMismatch, 1113, "TOPIC_MISMATCH", "an MQTT topic names another meter than its reading")  \
+  X(kMeterInUse, 1114, "METER_IN_USE",                                                             \
+    "the meter's export is already sold by another use for those periods")
 GRIDPACT_CODES(kMeterCodes, "meters", 1100, GRIDPACT_METERS_CODES);
 void register_meter_codes();
 
