@@ -41,16 +41,17 @@ uint64_t reading_lag_ms(const StateReader& s) {
   return meters::period_length_ms(s);
 }
 
+// The asset meter is the agreement's for every period its term touches (the meters' period
+// schedule gives the boundaries; the length can change at a period boundary).
 Status bind_asset_meter(StateOverlay& s, const Billing& b, uint64_t id) {
-  uint64_t len = settlement_ms(s);
   uint64_t end = sat_add(b.start_ms, b.period_ms * static_cast<uint64_t>(b.periods));
-  return meters::bind_meter(s, b.asset_meter, meters::UseKind::kAgreement, id, b.start_ms / len,
-                            end / len + (end % len ? 1 : 0));
+  return meters::bind_meter(s, b.asset_meter, meters::UseKind::kAgreement, id,
+                            meters::period_at(s, b.start_ms), meters::period_from(s, end));
 }
 
 void release_asset_meter(StateOverlay& s, const Billing& b, uint64_t id, uint64_t now_ms) {
   meters::end_meter_use(s, b.asset_meter, meters::UseKind::kAgreement, id,
-                        now_ms / settlement_ms(s) + 1);
+                        meters::period_at(s, now_ms) + 1);
 }
 
 Status check_meter(const StateReader& s, const Hash32& meter, const PublicKey& owner) {
