@@ -85,7 +85,8 @@ int verify_chain_command(const ChainArgs& a) {
     if (!v) return fail(v.status());
     validators = *v;
   }
-  auto report = verify_chain(*store.value(), *genesis, module_pointers(modules), scratch, validators);
+  auto report =
+      verify_chain(*store.value(), *genesis, module_pointers(modules), scratch, validators);
   std::filesystem::remove_all(scratch);
   if (!report) return fail(report.status());
   print_json({{"verified", true},
