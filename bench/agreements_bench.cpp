@@ -108,6 +108,7 @@ double bill(size_t n) {
     KeyPair issuer = KeyPair::generate();
     (void)bank_module.init_genesis(g, {{"issuer", issuer.public_key().hex()}});
     (void)meters_module.init_genesis(g, {{"allow_virtual", true}, {"period_ms", kSettleMs}});
+    (void)agr.init_genesis(g, json::object());  // its parameters (billing bounds)
     base.absorb(g);
   }
   std::mt19937_64 rng(7);
