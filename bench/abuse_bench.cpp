@@ -28,6 +28,8 @@
 
 #include "api/server.hpp"
 #include "bench_util.hpp"
+#include "http_conn.hpp"
+#include "market_orders.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -39,70 +41,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A raw keep-alive client connection (Content-Length framed responses).
-class Conn {
- public:
-  explicit Conn(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Conn() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Conn(const Conn&) = delete;
-  bool send(const std::string& s) {
-    size_t off = 0;
-    while (off < s.size()) {
-      ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return ok_ = false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // The next response's status and body; status 0 on failure.
-  std::pair<int, std::string> response() {
-    for (;;) {
-      size_t end = in_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        size_t cl = in_.find("Content-Length: ");
-        if (cl == std::string::npos || cl > end) cl = in_.find("content-length: ");
-        size_t len = cl < end ? std::stoul(in_.substr(cl + 16)) : 0;
-        if (in_.size() >= end + 4 + len) {
-          int status = std::stoi(in_.substr(9, 3));
-          std::string body = in_.substr(end + 4, len);
-          in_.erase(0, end + 4 + len);
-          return {status, body};
-        }
-      }
-      char buf[16384];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return {0, ""};
-      in_.append(buf, static_cast<size_t>(n));
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool ok_ = false;
-  std::string in_;
-};
-
-std::string post_tx(const Transaction& tx, bool wait) {
-  std::string body = "{\"tx\":\"" + to_hex(tx.encode()) + "\"}";
-  return std::string("POST /v1/tx") + (wait ? "?wait=commit" : "") +
-         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-std::string get(const std::string& path) {
-  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-}
+using bench::Conn;
+using bench::get;
+using bench::post_tx;
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -240,21 +181,8 @@ int main() {
   for (size_t i = 0; i < book_accounts; ++i)
     for (uint64_t n = 1; n <= orders_each; ++n) {
       Hash32 meter = meters::virtual_meter_id(trader_meters[i]);
-      uint64_t qty = 100 + (i * 7919 + n * 104729) % 5000;
-      int64_t price = 50'000 + static_cast<int64_t>((i * 31 + n * 17) % 2000) * 100;
-      Transaction tx;
-      if (i % 2 == 0) {
-        tx = signed_tx(
-            traders[i], n, market::kOffer,
-            market::encode(market::OfferPayload{"electricity", period, qty, price, meter}));
-      } else {
-        market::BidPayload b;
-        b.period = period;
-        b.qty = qty;
-        b.price = price;
-        b.meter = meter;
-        tx = signed_tx(traders[i], n, market::kBid, market::encode(b));
-      }
+      Transaction tx = bench::signed_order(kChain, traders[i], n, i % 2 == 0, period,
+                                           bench::order_qty(i, n), bench::order_price(i, n), meter);
       last = tx.id();
       if (!node->submit(std::move(tx))) return 1;
     }
