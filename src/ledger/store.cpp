@@ -316,8 +316,9 @@ Status Store::commit(const CommitBatch& batch) {
   if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
-  // Genesis may hold a large state (a million accounts): room for its tree to double.
-  if (header.height == 0) nodes_.reserve(2 * nodes_.size());
+  // Room for the tree to double (genesis may hold a million accounts): the table grows
+  // here, beside the next block's execution, not inside it, unless one block doubles it.
+  nodes_.reserve(2 * nodes_.size());
   // The nodes a block replaced stay for proofs against the roots before it, until it is
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);
