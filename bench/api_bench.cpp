@@ -280,6 +280,7 @@ int main(int argc, char** argv) {
       for (const auto& tx : txs[a]) requests[a] += post_tx(tx, false);
     uint64_t before = node->stats().txs_committed;
     double cpu0 = cpu_us();
+    bench::profile_begin();
     auto start = Clock::now();
     std::vector<std::thread> threads;
     std::atomic<size_t> accepted{0};
@@ -296,6 +297,7 @@ int main(int argc, char** argv) {
     while (node->stats().txs_committed < want && Clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     double secs = ms_since(start) / 1000;
+    bench::profile_end();
     bench::metric("api_all_in_flight_orders_per_s",
                   static_cast<double>(node->stats().txs_committed - before) / secs, "orders/s");
     bench::metric("api_all_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
