@@ -179,6 +179,7 @@ Result<CommitBatch> Executor::finish(CommitBatch batch, StateOverlay& state,
       [&](const Hash32& hash, const TreeNode& n) { new_nodes.emplace_back(hash, n); },
       [&](const Hash32& hash) { replaced->push_back(hash); });
   batch.replaced_nodes = std::move(replaced);
+  batch.added_nodes = new_nodes.size();
   store_.add_tree_nodes(new_nodes);
   return batch;
 }

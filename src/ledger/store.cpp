@@ -316,9 +316,12 @@ Status Store::commit(const CommitBatch& batch) {
   if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
   state_cache_->apply(batch.state_changes);
-  // Room for the tree to double (genesis may hold a million accounts): the table grows
-  // here, beside the next block's execution, not inside it, unless one block doubles it.
-  nodes_.reserve(2 * nodes_.size());
+  // Room in the node table for the next block, so that it grows here, beside the next
+  // block's execution, not inside it (a block that crossed the line paid for moving the
+  // whole tree): after genesis (perhaps a million accounts) for the tree to double, after
+  // a block for one more as large as the largest so far.
+  if (header.height > 0) largest_block_nodes_ = std::max(largest_block_nodes_, batch.added_nodes);
+  nodes_.reserve(nodes_.size() + (header.height == 0 ? nodes_.size() : largest_block_nodes_));
   // The nodes a block replaced stay for proofs against the roots before it, until it is
   // proof_history_blocks old.
   pending_release_.push_back(batch.replaced_nodes);

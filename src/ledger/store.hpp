@@ -53,6 +53,7 @@ struct CommitBatch {
   // Nodes of the previous tree that the new one no longer uses: released once the block
   // falls out of the proof history. Shared, so the store keeps them without a copy.
   std::shared_ptr<const std::vector<Hash32>> replaced_nodes;
+  size_t added_nodes = 0;  // nodes the block put into the tree (some may have been held)
   // Metadata (as put_meta) written in the same atomic batch, e.g. the genesis hash.
   std::vector<std::pair<std::string, std::string>> meta;
   // How long each module's end_block took, in the executor's module order: for metrics
@@ -134,6 +135,7 @@ class Store : public StateReader, public TreeNodeSource {
   // Replaced nodes of the latest blocks, oldest first: released as blocks fall out of the
   // proof history. Touched by commit only.
   std::deque<std::shared_ptr<const std::vector<Hash32>>> pending_release_;
+  size_t largest_block_nodes_ = 0;  // the most nodes a block has added since opening
   // The write of each commit, kept so that its megabytes of buffer are reused, not
   // allocated (and faulted in) again per block. Touched by commit only.
   std::unique_ptr<rocksdb::WriteBatch> commit_write_;
