@@ -175,28 +175,39 @@ Status lock(StateOverlay& s, const PublicKey& owner, std::string_view id, uint64
   return ok();
 }
 
-Status release(StateOverlay& s, std::string_view id, const PublicKey& to, uint64_t amount) {
-  auto e = escrow(s, id);
-  if (!e) return error(Code::kEscrowNotFound, "no escrow " + std::string(id));
-  if (amount > e->amount)
-    return error(Code::kInsufficientFunds, "escrow holds " + std::to_string(e->amount));
-  if (!checked_add(balance(s, to), amount)) return error(Code::kOverflow, "balance overflows");
-  (void)take_from(s, locked_key(e->owner), amount);
-  (void)add_to(s, balance_key(to), amount);
-  if (e->amount == amount) {
+namespace {
+
+// Pays `amount` of escrow `e` (read from `id`) to `to`.
+Status pay_out(StateOverlay& s, std::string_view id, const Escrow& e, const PublicKey& to,
+               uint64_t amount) {
+  if (amount > e.amount)
+    return error(Code::kInsufficientFunds, "escrow holds " + std::to_string(e.amount));
+  const std::string to_key = balance_key(to);
+  if (!checked_add(get_u64(s, to_key), amount)) return error(Code::kOverflow, "balance overflows");
+  (void)take_from(s, locked_key(e.owner), amount);
+  (void)add_to(s, to_key, amount);
+  if (e.amount == amount) {
     s.erase(escrow_key(id));
   } else {
-    std::string v(e->owner.view());
-    v += encode_u64(e->amount - amount);
+    std::string v(e.owner.view());
+    v += encode_u64(e.amount - amount);
     s.put(escrow_key(id), std::move(v));
   }
   return ok();
 }
 
+}  // namespace
+
+Status release(StateOverlay& s, std::string_view id, const PublicKey& to, uint64_t amount) {
+  auto e = escrow(s, id);
+  if (!e) return error(Code::kEscrowNotFound, "no escrow " + std::string(id));
+  return pay_out(s, id, *e, to, amount);
+}
+
 Status refund(StateOverlay& s, std::string_view id) {
   auto e = escrow(s, id);
   if (!e) return error(Code::kEscrowNotFound, "no escrow " + std::string(id));
-  return release(s, id, e->owner, e->amount);
+  return pay_out(s, id, *e, e->owner, e->amount);
 }
 
 namespace {

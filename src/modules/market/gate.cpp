@@ -71,14 +71,19 @@ std::string trade_count_key(std::string_view c, uint64_t period) {
   return "market/tcount/" + std::string(c) + "/" + hex16(period);
 }
 
-// Stores a trade under the period's next number, with the buyer's index entry.
-void append_trade(StateOverlay& s, std::string_view c, uint64_t period, const TradeRecord& r) {
-  uint64_t n = get_u64(s, trade_count_key(c, period));
-  s.put(trade_prefix(c, period) + hex16(n), encode_trade(r));
-  s.put(
-      "market/buyer/" + r.buyer.hex() + "/" + hex16(period) + "/" + std::string(c) + "/" + hex16(n),
-      "");
-  s.put(trade_count_key(c, period), encode_u64(n + 1));
+// Stores trades under the period's next numbers, with the buyers' index entries.
+void append_trades(StateOverlay& s, std::string_view c, uint64_t period,
+                   const std::vector<TradeRecord>& trades) {
+  if (trades.empty()) return;
+  const std::string count_key = trade_count_key(c, period), prefix = trade_prefix(c, period);
+  const std::string suffix = "/" + hex16(period) + "/" + std::string(c) + "/";
+  uint64_t n = get_u64(s, count_key);
+  for (const TradeRecord& r : trades) {
+    s.put(prefix + hex16(n), encode_trade(r));
+    s.put("market/buyer/" + r.buyer.hex() + suffix + hex16(n), "");
+    ++n;
+  }
+  s.put(count_key, encode_u64(n));
 }
 
 TradeRecord trade_record(const Loaded& l, const Trade& t, uint64_t height) {
@@ -104,8 +109,11 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
   Clearing c = clear_continuous(build_book(live, p, true));
   uint64_t volume = 0;
   std::set<size_t> touched;
+  std::vector<TradeRecord> records;
+  records.reserve(c.trades.size());
+  for (const Trade& t : c.trades) records.push_back(trade_record(live, t, ctx.block.height));
+  append_trades(s, commodity, period, records);
   for (const Trade& t : c.trades) {
-    append_trade(s, commodity, period, trade_record(live, t, ctx.block.height));
     live.orders[t.bid].filled += t.qty_wh;
     live.orders[t.offer].filled += t.qty_wh;
     touched.insert(t.bid);
@@ -120,27 +128,44 @@ void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity
   StateOverlay& s = ctx.state;
   Loaded l = load_book(s, commodity, period);
   Clearing c;
+  // Every trade of the period, as (bid, offer, record): those cleared now, and any made as
+  // orders arrived (continuous mode, or before a governed change of rule), read back and
+  // matched to the book by order id.
+  struct Traded {
+    size_t bid, offer;
+    TradeRecord record;
+  };
+  std::vector<Traded> trades;
+  const bool traded_before = get_u64(s, trade_count_key(commodity, period)) > 0;
   if (p.rule != "continuous") {
     c = clear(build_book(l, p), *parse_rule(p.rule));
-    for (const Trade& t : c.trades)
-      append_trade(s, commodity, period, trade_record(l, t, ctx.block.height));
+    std::vector<TradeRecord> records;
+    records.reserve(c.trades.size());
+    for (const Trade& t : c.trades) records.push_back(trade_record(l, t, ctx.block.height));
+    append_trades(s, commodity, period, records);
+    if (!traded_before)
+      for (size_t i = 0; i < records.size(); ++i)
+        trades.push_back({c.trades[i].bid, c.trades[i].offer, std::move(records[i])});
   }
-  // Every trade of the period (in continuous mode, made as the orders arrived); per bid,
-  // the worst case of what it bought.
-  std::map<Hash32, size_t> index;
-  for (size_t i = 0; i < l.ids.size(); ++i) index[l.ids[i]] = i;
+  if (p.rule == "continuous" || traded_before) {
+    std::map<Hash32, size_t> index;
+    for (size_t i = 0; i < l.ids.size(); ++i) index[l.ids[i]] = i;
+    for (TradeRecord& t : load_trades(s, commodity, period)) {
+      auto b = index.find(t.bid), o = index.find(t.offer);
+      if (b == index.end() || o == index.end()) continue;  // cannot happen: traded orders stay
+      trades.push_back({b->second, o->second, std::move(t)});
+    }
+  }
+  // Per bid, the worst case of what it bought.
   std::vector<uint128> bid_worst(l.orders.size(), 0);
   std::vector<uint64_t> filled(l.orders.size(), 0);
   uint64_t volume = 0;
-  auto trades = load_trades(s, commodity, period);
-  for (const TradeRecord& t : trades) {
-    auto b = index.find(t.bid), o = index.find(t.offer);
-    if (b == index.end() || o == index.end()) continue;  // cannot happen: traded orders stay
-    filled[b->second] += t.qty;
-    filled[o->second] += t.qty;
+  for (const auto& [bid, offer, t] : trades) {
+    filled[bid] += t.qty;
+    filled[offer] += t.qty;
     volume += t.qty;
-    bid_worst[b->second] += static_cast<uint128>(t.qty) *
-                            static_cast<uint64_t>(std::max(t.price + t.fee, p.retail_tariff));
+    bid_worst[bid] += static_cast<uint128>(t.qty) *
+                      static_cast<uint64_t>(std::max(t.price + t.fee, p.retail_tariff));
   }
   for (size_t i = 0; i < l.orders.size(); ++i) {
     OrderRecord o = l.orders[i];

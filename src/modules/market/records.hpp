@@ -117,9 +117,10 @@ Params load_params(const StateReader& s);
 // ---- Keys ---------------------------------------------------------------------------------
 
 inline std::string hex16(uint64_t v) {
-  char b[17];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) out[static_cast<size_t>(i)] = kDigits[v & 15];
+  return out;
 }
 inline std::string order_key(const Hash32& id) {
   return "market/order/" + id.hex();
