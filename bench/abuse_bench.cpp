@@ -10,6 +10,9 @@
 //                                       than it holds, pipelined, nonce after nonce
 //   METRIC abuse_queries_p99_ms         while 8 clients hammer the order book (2,000 open
 //                                       orders), trades, mix and meter listing queries
+//                                       (one address: the API's default per-client query
+//                                       limits; abuse_queries_answered / _rate_limited
+//                                       count the attackers' answers)
 //   METRIC abuse_health_max_ms          the slowest GET /v1/health of a poller (every 20 ms)
 //                                       over all three attacks
 // Aim (README "Limits and abuse"): each attack's p99 at most 3x the baseline's, health
@@ -245,6 +248,7 @@ int main() {
   // (c) Eight clients hammer the expensive public queries.
   {
     std::atomic<bool> stop{false};
+    std::atomic<uint64_t> answered{0}, refused{0};
     const std::string p = std::to_string(period);
     const std::vector<std::string> paths = {
         "/v1/market/book?period=" + p, "/v1/market/trades?period=" + p,
@@ -255,13 +259,16 @@ int main() {
         Conn conn(port);
         for (size_t i = c; !stop; ++i) {
           if (!conn.send(get(paths[i % paths.size()]))) return;
-          conn.response();
+          (conn.response().first == 429 ? refused : answered)++;
         }
       });
     auto ms = honest_run(port, honest, nonce, to, phase, failed);
     stop = true;
     for (auto& t : attackers) t.join();
     bench::metric("abuse_queries_p99_ms", bench::percentile(ms, 0.99), "ms");
+    // The attackers share one address: the query gate answers most of them 429 at once.
+    bench::metric("abuse_queries_answered", static_cast<double>(answered.load()), "queries");
+    bench::metric("abuse_queries_rate_limited", static_cast<double>(refused.load()), "queries");
   }
   stop_health = true;
   health.join();

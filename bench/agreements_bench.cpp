@@ -123,6 +123,7 @@ double bill(size_t n) {
     mi.microgrid = "mg-bench";
     mi.source = meters::Source::kPv;
     mi.public_key = mk;
+    mi.registered_time_ms = start;  // its first reading, of `start`'s period, then counts
     meters::import_meter(s, mi, 0, 0);
     // Funds for both parties, written the way genesis writes balances: the host pays, the
     // owner (who bought the generator) already holds an account.

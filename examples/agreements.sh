@@ -6,13 +6,19 @@
 # to the end of their term. Then bad input, each refused with its code, ratings, and
 # `gridpact db verify` comparing the read model with the chain.
 #
-# The development chain settles meters every 15 minutes; the terms below start an hour
-# ago with 30-minute billing periods, so that the readings of past settlement periods
-# bill every period as soon as the last party signs.
+# The chain here settles meters every 2 seconds; the terms below start at the first
+# settlement period after the meters' registration, with 4-second billing periods (two
+# settlement periods), and are proposed once four periods of readings are in, so that
+# every period bills as soon as the last party signs. (A meter's first reading counts only
+# for its registration period, so readings cannot be back-dated before it.)
 source "$(dirname "$0")/lib.sh"
 
 data=$work/chain
 db="sqlite:$work/readmodel.db"
+start_node "$data"
+stop_node
+sed -i 's/^period_ms = .*/period_ms = 2000/' "$data/genesis.toml"
+rm -rf "$data/db"
 rm -f "$work/port"
 "$GRIDPACT" node --data "$data" --listen 127.0.0.1:0 --port-file "$work/port" --db "$db" 2>"$work/node.log" &
 node_pid=$!
@@ -46,13 +52,13 @@ meter() {  # meter NAME OWNER_KEY SOURCE: registers a virtual meter, prints its 
   T meter-register --key "$2" --platform virtual --meter-key "$work/$1.json" --microgrid mg-north \
     --source "$3" 2>/dev/null | jq -r '.receipt.events[0].data.meter'
 }
-period=$(( $(date +%s) / 900 ))      # the current settlement period
-first=$(( period - 5 ))              # readings for first .. first+3; billed by now
-start_ms=$(( first * 900000 ))
-readings() {  # readings METER_KEY IMPORT_PER_PERIOD EXPORT_PER_PERIOD
+now_period() { echo $(( $(date +%s%3N) / 2000 )); }
+readings() {  # readings METER_KEY IMPORT_PER_PERIOD EXPORT_PER_PERIOD: periods first..first+3
+  local s
+  s=$(catch_up "$owner" "$work/$1.json" "$first")  # quiet periods since registration
   for i in 0 1 2 3; do
     T reading --key "$owner" --platform virtual --meter-key "$work/$1.json" --period $((first + i)) \
-      --seq $((i + 1)) --import $(( (i + 1) * $2 )) --export $(( (i + 1) * $3 )) 2>/dev/null | ok
+      --seq $((s + i)) --import $(( (i + 1) * $2 )) --export $(( (i + 1) * $3 )) 2>/dev/null | ok
   done
 }
 
@@ -79,14 +85,18 @@ Q match --premises 1 --db "$db" --max-w 6000 | jq -c '.matches[] | {asset, score
 [ "$(Q match --premises 1 | jq '.matches | length')" -ge 3 ]
 G query assets --db "$db" --lat-e6 52370000 --lon-e6 4890000 --radius-km 5 | jq -c '[.assets[] | {id, distance_m}]'
 
-say "signed meter readings for the last hour (settlement periods $first..$((first + 3)))"
-for i in 1 2 3 4; do readings "gen$i" 0 800; done   # 800 Wh generated every 15 minutes
+first=$(( $(now_period) + 1 ))  # after every meter's registration period
+start_ms=$(( first * 2000 ))
+until [ "$(now_period)" -ge $((first + 3)) ]; do sleep 0.2; done
+say "signed meter readings (settlement periods $first..$((first + 3)))"
+for i in 1 2 3 4; do readings "gen$i" 0 800; done   # 800 Wh generated every period
 readings conn1 100 200                               # the farm sells 200 Wh of it each
 readings conn4 100 300                               # the workshop sells 300 Wh
+until [ "$(now_period)" -ge $((first + 4)) ]; do sleep 0.2; done  # the terms' periods ended
 
 propose() {  # propose HOST_KEY ARGS...: prints the agreement id
   T agreement-propose --key "$owner" --owner "$OWNER" --host "$(pk "$1")" --start-ms "${START:-$start_ms}" \
-    --period-ms 1800000 --periods 2 "${@:2}" > "$work/proposal.json"
+    --period-ms 4000 --periods 2 "${@:2}" > "$work/proposal.json"
   jq -e '.receipt.ok' "$work/proposal.json" >/dev/null || { cat "$work/proposal.json" >&2; exit 1; }
   jq -r '.receipt.events[0].data.agreement' "$work/proposal.json"
 }
@@ -147,7 +157,7 @@ expect_code NO_SETTLED_INTERACTION "$work/e3.json"
 T asset-transfer --key "$work/host1.json" --asset 1 --to "$(pk "$work/host1.json")" > "$work/e4.json" || true
 expect_code NOT_ASSET_OWNER "$work/e4.json"
 G tx agreement-propose --key "$owner" --print --template lease --asset 1 --premises 1 --owner "$OWNER" --host "$(pk "$work/host1.json")" \
-  --start-ms "$start_ms" --period-ms 1800000 --periods 2 --price 1 | jq '.terms | .energy_shares[0].bps = 9000' > "$work/bad-terms.json"
+  --start-ms "$start_ms" --period-ms 4000 --periods 2 --price 1 | jq '.terms | .energy_shares[0].bps = 9000' > "$work/bad-terms.json"
 T agreement-propose --key "$owner" --terms "$work/bad-terms.json" > "$work/e5.json" || true
 expect_code SHARES_NOT_100 "$work/e5.json"
 future=$(START=$(( ($(date +%s) + 86400) * 1000 )) propose "$work/host1.json" --template lease --asset 1 --premises 1 --price 250000)

@@ -49,20 +49,14 @@ trade_period() {
   "$GRIDPACT" tx bid --node "$NODE" --key "$work/home.json" --meter "$(meter_id "$work/home-meter.json")" \
     --period "$period" --qty 1000 --price 100000 | jq -e '.receipt.ok' >/dev/null
   until "$GRIDPACT" query --node "$NODE" price --period "$period" >/dev/null 2>&1; do sleep 0.5; done
+  local exported=$((600 * (n - 1))) imported=$((1000 * (n - 1))) s_solar s_home
+  # Each meter first reports the periods since its last reading, or since its registration
+  # (catch_up, examples/lib.sh): a period settles from contiguous readings.
+  s_solar=$(catch_up "$work/solar.json" "$work/solar-meter.json" "$period")
+  s_home=$(catch_up "$work/home.json" "$work/home-meter.json" "$period")
   until [ $(( $(date +%s%3N) / 5000 )) -gt "$period" ]; do sleep 0.5; done
-  local last s exported=$((600 * (n - 1))) imported=$((1000 * (n - 1)))
-  last=$(cat "$work/last_period" 2>/dev/null || echo $((period - 1)))
-  s=$(cat "$work/seq" 2>/dev/null || echo 0)
-  for q in $(seq $((last + 1)) $((period - 1))); do
-    s=$((s + 1))
-    reading solar "$q" "$s" 0 "$exported"
-    reading home "$q" "$s" "$imported" 0
-  done
-  s=$((s + 1))
-  reading solar "$period" "$s" 0 $((exported + 600))
-  reading home "$period" "$s" $((imported + 1000)) 0
-  echo "$period" > "$work/last_period"
-  echo "$s" > "$work/seq"
+  reading solar "$period" "$s_solar" 0 $((exported + 600))
+  reading home "$period" "$s_home" $((imported + 1000)) 0
   until "$GRIDPACT" query --node "$NODE" settlement --period "$period" --account "$(pk "$work/home.json")" > "$work/st.json" 2>/dev/null &&
     jq -e .settled "$work/st.json" >/dev/null; do sleep 0.5; done
   jq -c --arg p "$period" '{period: ($p | tonumber), bought_wh, received_wh, grid_wh, paid}' "$work/st.json"

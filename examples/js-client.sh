@@ -77,9 +77,22 @@ console.log(`cleared: ${price.trades} trade(s), ${price.volume_wh} Wh`);
 if (trades.length !== 1 || trades[0].qty_wh !== 2000) throw new Error(JSON.stringify(trades));
 
 console.log('== readings after the period, signed by each meter; then settlement');
+// A first reading counts only for the meter's registration period and a period settles from
+// contiguous readings: each meter first reports the quiet periods since its registration.
+const nextSeq = new Map();
+for (const [owner, meter] of [[seller, sellerMeter], [buyer, buyerMeter]]) {
+  const { registered_period: from } = await node.query('meters', `meter/${hex(gp.meterId(meter))}`);
+  let seq = 0;
+  for (let q = from; q < period; q++) {
+    const tx = gp.build(owner, chainId, await nonceOf(owner), ...gp.reading(meter, chainId, q, ++seq, 0, 0));
+    const res = await node.submit(tx, { wait: true });
+    if (res.status !== 'committed' || !res.receipt.ok) throw new Error(JSON.stringify(res));
+  }
+  nextSeq.set(meter, seq + 1);
+}
 while (Math.floor(Date.now() / 5000) <= period) await sleep(500);
 for (const [owner, meter, imp, exp] of [[seller, sellerMeter, 0, 2000], [buyer, buyerMeter, 2000, 0]]) {
-  const tx = gp.build(owner, chainId, await nonceOf(owner), ...gp.reading(meter, chainId, period, 1, imp, exp));
+  const tx = gp.build(owner, chainId, await nonceOf(owner), ...gp.reading(meter, chainId, period, nextSeq.get(meter), imp, exp));
   check(await node.submit(tx, { wait: true }), 'meters/reading');
 }
 let st;

@@ -33,3 +33,24 @@ stop_node() {
 
 say() { printf '\n== %s\n' "$*"; }
 pk() { jq -r .public_key "$1"; }
+
+# catch_up KEY_FILE METER_KEY_FILE PERIOD: readings of a virtual meter's unchanged registers
+# for every period from its registration period (or after its last reading) to PERIOD - 1.
+# A first reading counts only for the registration period and a period settles from
+# contiguous readings, so a meter that starts reporting later reports the quiet periods
+# first. Prints the sequence number its reading of PERIOD takes.
+catch_up() {
+  local key=$1 meter_key=$2 to=$3 id m from n imp exp
+  id=$(jq -r .public_key "$meter_key" | xxd -r -p | sha256sum | cut -d' ' -f1)
+  m=$("$GRIDPACT" query --node "$NODE" module "meters/meter/$id")
+  from=$(jq -r 'if .last_period != null then .last_period + 1 else .registered_period end' <<<"$m")
+  n=$(jq -r '.last_seq // 0' <<<"$m")
+  imp=$(jq -r '.import_wh // 0' <<<"$m")
+  exp=$(jq -r '.export_wh // 0' <<<"$m")
+  for q in $(seq "$from" $((to - 1))); do
+    n=$((n + 1))
+    "$GRIDPACT" tx reading --node "$NODE" --key "$key" --platform virtual --meter-key "$meter_key" \
+      --period "$q" --seq "$n" --import "$imp" --export "$exp" | jq -e '.receipt.ok' >/dev/null
+  done
+  echo $((n + 1))
+}

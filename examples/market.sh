@@ -105,10 +105,18 @@ jq -c '.trades[] | {seller_microgrid, buyer_microgrid, source, qty_wh, price, fe
 jq -e --arg home "$(pk "$work/home.json")" '[.trades[] | select(.buyer == $home) | .source] | unique == ["pv"]' "$work/trades.json" >/dev/null
 
 say "meter readings for period $period (cumulative registers; the solar farm sold 3000 Wh but exported only 2500)"
+# First the quiet periods since each meter's registration (catch_up, examples/lib.sh): a
+# first reading counts only for the registration period, and a period settles from
+# contiguous readings.
+for who in solar peaker home factory; do
+  catch_up "$work/$who.json" "$work/$who-meter.json" "$period" >/dev/null
+done
 until [ $(( $(date +%s%3N) / 5000 )) -gt "$period" ]; do sleep 0.5; done
-reading() {
+reading() {  # catch_up prints the next sequence number (and reports any period missed)
+  local s
+  s=$(catch_up "$work/$1.json" "$work/$1-meter.json" "$period")
   "$GRIDPACT" tx reading --node "$NODE" --key "$work/$1.json" --platform virtual --meter-key "$work/$1-meter.json" \
-    --period "$period" --seq 1 --import "$2" --export "$3" | jq -e '.receipt.ok' >/dev/null
+    --period "$period" --seq "$s" --import "$2" --export "$3" | jq -e '.receipt.ok' >/dev/null
 }
 reading solar 0 2500
 reading peaker 0 3000

@@ -85,11 +85,24 @@ print(f"cleared: {price['trades']} trade(s), {price['volume_wh']} Wh ({price['ru
 assert len(trades) == 1 and trades[0]["qty_wh"] == 2000, trades
 
 print("== readings after the period, signed by each meter; then settlement")
+# A first reading counts only for the meter's registration period and a period settles from
+# contiguous readings: each meter first reports the quiet periods since its registration.
+next_seq = {}
+for owner, meter in [(seller, seller_meter), (buyer, buyer_meter)]:
+    first = node.query("meters", "meter/" + gridpact.meter_id(meter).hex())["registered_period"]
+    seq = 0
+    for q in range(first, period):
+        seq += 1
+        tx = gridpact.build(owner, chain_id, node.nonce(owner.public_key),
+                            *gridpact.reading(meter, chain_id, q, seq, 0, 0))
+        res = node.submit(tx, wait=True)
+        assert res["status"] == "committed" and res["receipt"]["ok"], res
+    next_seq[meter.public_key] = seq + 1
 while int(time.time() * 1000) // 5000 <= period:
     time.sleep(0.5)
 for owner, meter, imp, exp in [(seller, seller_meter, 0, 2000), (buyer, buyer_meter, 2000, 0)]:
     tx = gridpact.build(owner, chain_id, node.nonce(owner.public_key),
-                        *gridpact.reading(meter, chain_id, period, 1, imp, exp))
+                        *gridpact.reading(meter, chain_id, period, next_seq[meter.public_key], imp, exp))
     check(node.submit(tx, wait=True), "meters/reading")
 while not (st := node.query("market", "settlement", period=period, account=buyer.public_key.hex()))["settled"]:
     time.sleep(0.5)

@@ -2,6 +2,7 @@
 // node API or to MQTT). gridpact meter-ca and meter-provision set up tpm2 meters.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <algorithm>
 
 #include <filesystem>
 #include <fstream>
@@ -126,9 +127,15 @@ int run_agent(const AgentArgs& a) {
       if (g.at("start_ms").get<uint64_t>() <= now)
         current = g.at("first_period").get<uint64_t>() +
                   (now - g.at("start_ms").get<uint64_t>()) / g.at("period_ms").get<uint64_t>();
-    // The `count` periods up to now, after the last committed one.
+    // The `count` periods up to now, after the last committed one and from the meter's
+    // registration period on (the chain refuses a first reading for an earlier one).
     uint64_t first = current + 1 >= a.count ? current + 1 - a.count : 0;
     if (resume.period && *resume.period + 1 > first) first = *resume.period + 1;
+    if (!resume.period) {
+      auto meter = client.get("/v1/meters/meter/" + id.hex());
+      if (!meter) return fail(meter.status());
+      first = std::max(first, meter->value("registered_period", uint64_t{0}));
+    }
     uint64_t count = first > current ? 0 : current + 1 - first;
     auto s = meteragent::profile_source(a.source.substr(8), first, count,
                                         (*latest)["import_wh"].get<uint64_t>(),

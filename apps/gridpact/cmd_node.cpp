@@ -32,6 +32,7 @@ struct NodeArgs {
   uint64_t mempool_waiting_ttl_ms = Mempool::Limits{}.waiting_ttl.count();
   size_t api_threads = 0, api_max_connections = 0;
   size_t api_max_streams = api::ServerOptions{}.max_streams;
+  api::QueryLimits queries;
   std::string cluster;             // etcd://HOST:PORT,...: cluster mode
   std::string cluster_validators;  // file: public keys that may lead, one per line
   std::string cluster_api_url;     // how the others reach this node's API
@@ -75,6 +76,7 @@ int run_node(const NodeArgs& a) {
   server_options.threads = a.api_threads;
   server_options.max_connections = a.api_max_connections;
   server_options.max_streams = a.api_max_streams;
+  server_options.queries = a.queries;
 
   NodeOptions options;
   options.data_dir = a.data;
@@ -259,6 +261,28 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   cmd->add_option("--api-max-streams", a->api_max_streams, "Event subscribers at once")
       ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
+      ->capture_default_str();
+  // Expensive queries (module queries, /v1/accounts, /v1/db, /v1/attestation): their own
+  // pool, so they never hold the workers that answer /v1/health and POST /v1/tx.
+  cmd->add_option("--api-query-threads", a->queries.threads,
+                  "Threads of the expensive queries (default 0: half the hardware threads)")
+      ->check(CLI::Range(size_t{0}, size_t{256}));
+  cmd->add_option("--api-query-queue", a->queries.max_queued,
+                  "Expensive queries waiting for a thread before more get 503 OVERLOADED")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-query-in-flight", a->queries.per_client_in_flight,
+                  "Expensive queries one client address may have queued or running (beyond: "
+                  "HTTP 429)")
+      ->check(CLI::Range(size_t{1}, size_t{100'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-query-rate", a->queries.per_client_per_second,
+                  "Expensive queries one client address may start a second (HTTP 429)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-query-burst", a->queries.per_client_burst,
+                  "Expensive queries one client address may start at once after a pause")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
       ->capture_default_str();
   cmd->add_option("--cluster", a->cluster,
                   "Cluster mode: order blocks through these etcd members (etcd://HOST:PORT,...)");

@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <future>
 #include <map>
 #include <set>
 
+#include "api/query_gate.hpp"
 #include "api/server.hpp"
 #include "api/views.hpp"
 #include "ledger/testing.hpp"
@@ -526,6 +528,167 @@ TEST_F(ApiTest, UnknownRoutesAndMethodsAreJsonErrors) {
   // A module query whose path has several segments.
   json bank = get("/v1/bank/accounts/" + alice.public_key().hex());
   EXPECT_EQ(bank["balance"], 5000) << bank.dump();
+}
+
+// Issue 20 (snapshots): /v1/accounts read its values from the latest state and its proofs
+// from the root read a moment before, so a commit in between served a value its own proof
+// refutes. While blocks commit back to back, every answer's values verify.
+TEST_F(ApiTest, AccountValuesAndProofsAreFromOneSnapshot) {
+  auto bob = KeyPair::generate().public_key();
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    httplib::Client w("127.0.0.1", server->port());
+    w.set_read_timeout(20, 0);
+    for (int i = 0; i < 200 && !stop; ++i)
+      w.Post("/v1/tx?wait=commit", json{{"tx", transfer_hex(bob, 1)}}.dump(), "application/json");
+  });
+  struct Join {  // the writer is joined however the checks end
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop = true;
+      t.join();
+    }
+  } join{stop, writer};
+  int checked = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = client->Get("/v1/accounts/" + alice.public_key().hex());
+    ASSERT_TRUE(r);
+    if (r->status == 429) {  // the per-client query limits (50 a second)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    ASSERT_EQ(r->status, 200) << r->body;
+    json acct = json::parse(r->body);
+    Hash32 root = Hash32::from_hex(acct["header"]["state_root"].get<std::string>()).value();
+    for (const auto& p : acct["state_proofs"]) {
+      auto key = from_hex(p["key"].get<std::string>()).value();
+      std::optional<Hash32> vh;
+      if (!p["value"].is_null()) vh = sha256(from_hex(p["value"].get<std::string>()).value());
+      ASSERT_TRUE(StateTree::verify(root, sha256(key), vh, parse_state_proof(p["proof"]).value()))
+          << "height " << acct["height"];
+    }
+    // The nonce shown is the proven one.
+    const json& nonce_value = acct["state_proofs"][0]["value"];
+    uint64_t proven = 0;
+    if (!nonce_value.is_null()) {
+      Bytes b = from_hex(nonce_value.get<std::string>()).value();
+      proven = decode_u64(std::string(b.begin(), b.end())).value();
+    }
+    EXPECT_EQ(acct["nonce"], proven);
+    ++checked;
+  }
+  EXPECT_GT(checked, 10);
+}
+
+// Issue 20 (queries): each client may have `per_client_in_flight` expensive queries queued
+// or running and spend `per_client_burst` tokens refilled at `per_client_per_second`; the
+// pool's queue is bounded.
+TEST(QueryGateTest, LimitsEachClientAndTheQueue) {
+  using A = QueryGate::Admission;
+  QueryLimits limits;
+  limits.threads = 1;
+  limits.max_queued = 1;
+  limits.per_client_in_flight = 1;
+  limits.per_client_per_second = 0;  // no refill: the burst is all a client gets
+  limits.per_client_burst = 2;
+  QueryGate gate(limits);
+  gate.start();
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> running;
+  ASSERT_EQ(gate.run("a",
+                     [&] {
+                       running.set_value();
+                       released.wait();
+                     }),
+            A::kQueued);
+  running.get_future().wait();                       // the only thread is busy: later work queues
+  EXPECT_EQ(gate.run("a", [] {}), A::kRateLimited);  // a has one in flight
+  std::promise<void> b_done;
+  ASSERT_EQ(gate.run("b", [&] { b_done.set_value(); }), A::kQueued);
+  EXPECT_EQ(gate.run("c", [] {}), A::kQueueFull);  // b waits: the queue is full
+  release.set_value();
+  b_done.get_future().wait();
+  // a's query finished before b's ran: a may ask again, with its second and last token.
+  std::promise<void> a_again;
+  A second = A::kRateLimited;
+  for (int i = 0; i < 100 && second != A::kQueued; ++i) {
+    second = gate.run("a", [&] { a_again.set_value(); });
+    if (second != A::kQueued) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(second, A::kQueued);
+  a_again.get_future().wait();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // counted out after running
+  EXPECT_EQ(gate.run("a", [] {}), A::kRateLimited);            // no token left, none refilled
+  EXPECT_EQ(gate.run("b", [] {}), A::kQueued);                 // b has one left
+  EXPECT_GE(gate.refused(), 3u);
+  EXPECT_EQ(gate.refusal(A::kRateLimited).code, Code::kOverloaded);
+  EXPECT_EQ(gate.refusal(A::kRateLimited).message.rfind("rate limited", 0), 0u);
+  gate.stop();
+  EXPECT_EQ(gate.run("d", [] {}), A::kStopped);
+}
+
+// Issue 20 (queries): expensive queries ran on the HTTP workers, so clients hammering them
+// held every worker and /v1/health and POST /v1/tx waited behind them. They now run on the
+// query gate's pool: with one HTTP worker and the only query thread stuck in a slow query,
+// health and submission still answer at once, and a client over its limits gets 429.
+TEST_F(ApiTest, ExpensiveQueriesCannotStarveHealthOrSubmission) {
+  ServerOptions o;
+  o.threads = 1;
+  o.queries.threads = 1;
+  o.queries.per_client_in_flight = 1;
+  o.queries.per_client_per_second = 0;
+  o.queries.per_client_burst = 3;
+  Server limited(*node, o);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  limited.extend([&](http::Router& r) {
+    r.add("GET", "/v1/slow",
+          limited.gated([&entered, released](http::Request&, const http::Responder& res) {
+            entered.set_value();
+            released.wait();
+            res.send(http::Response::json_text("{}"));
+          }));
+  });
+  ASSERT_TRUE(limited.start().is_ok());
+  auto slow = std::async(std::launch::async, [&] {
+    httplib::Client c("127.0.0.1", limited.port());
+    c.set_read_timeout(20, 0);
+    auto r = c.Get("/v1/slow");
+    return r ? r->status : 0;
+  });
+  httplib::Client c("127.0.0.1", limited.port());
+  c.set_read_timeout(5, 0);
+  entered.get_future().wait();              // the slow query holds the only query thread
+  auto refused = c.Get("/v1/bank/supply");  // the same address: one in flight already
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(json::parse(refused->body)["error"]["name"], "OVERLOADED");
+  EXPECT_EQ(
+      json::parse(refused->body)["error"]["message"].get<std::string>().rfind("rate limited", 0),
+      0u);
+  auto t0 = std::chrono::steady_clock::now();
+  auto health = c.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto tx = c.Post("/v1/tx", json{{"tx", transfer_hex(KeyPair::generate().public_key(), 1)}}.dump(),
+                   "application/json");
+  ASSERT_TRUE(tx);
+  EXPECT_EQ(tx->status, 200) << tx->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  release.set_value();
+  EXPECT_EQ(slow.get(), 200);
+  // The pool counts the slow query out just after its answer is sent.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The burst (3, one spent on /v1/slow) runs out and is never refilled here.
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) statuses.push_back(c.Get("/v1/bank/supply")->status);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 429, 429}));
+  EXPECT_NE(c.Get("/metrics")->body.find("gridpact_api_queries_refused_total"), std::string::npos);
+  limited.stop();
 }
 
 }  // namespace

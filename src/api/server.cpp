@@ -1,5 +1,6 @@
 #include "api/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -71,7 +72,8 @@ Server::Server(Node& node, ServerOptions options)
     : node_(node),
       options_(std::move(options)),
       feed_(std::make_unique<CommitFeed>(node)),
-      receipts_(std::make_unique<ReceiptCache>()) {
+      receipts_(std::make_unique<ReceiptCache>()),
+      gate_(std::make_unique<QueryGate>(options_.queries)) {
   routes(router_);
 }
 
@@ -81,6 +83,29 @@ Server::~Server() {
 
 void Server::extend(const Extension& ext) {
   ext(router_);
+}
+
+http::Handler Server::gated(http::Handler handler) {
+  return [this, handler = std::move(handler)](http::Request& req, const http::Responder& res) {
+    auto request = std::make_shared<http::Request>(std::move(req));
+    QueryGate::Admission admitted = gate_->run(request->remote, [handler, request, res] {
+      try {
+        handler(*request, res);
+      } catch (const Error& e) {
+        res.send(http::Response::error(e.status()));
+      } catch (const std::exception& e) {
+        spdlog::warn("api: {} threw: {}", request->path, e.what());
+        res.send(http::Response::error(error(Code::kStorage, "internal error")));
+      }
+    });
+    if (admitted == QueryGate::Admission::kQueued) return;
+    Status why = gate_->refusal(admitted);
+    // A client over its own limits gets 429 (Too Many Requests), whatever the code's usual
+    // status; a full queue is the node's overload, 503.
+    res.send(admitted == QueryGate::Admission::kRateLimited
+                 ? http::Response::json_text(http::error_body(why), 429)
+                 : http::Response::error(why));
+  };
 }
 
 Status Server::start() {
@@ -122,6 +147,7 @@ Status Server::start() {
     return s;
   }
   port_ = http_->port();
+  gate_->start();
   feed_->start();
   return Status::ok();
 }
@@ -131,6 +157,7 @@ void Server::stop() {
   feed_->stop();  // answers parked requests while the server can still send them
   http_->stop();
   http_.reset();
+  gate_->stop();
 }
 
 void Server::routes(http::Router& r) {
@@ -235,35 +262,58 @@ void Server::add_read_routes(http::Router& r) {
     block(*h, res);
   });
 
-  r.add("GET", "/v1/accounts/{pk}", [this](http::Request& req, const http::Responder& res) {
-    auto who = PublicKey::from_hex(req.param("pk"));
-    if (!who) return reply_error(res, error(Code::kInvalidArgument, "an account is 64 hex digits"));
-    Store& st = node_.store();
-    uint64_t height = st.height().value_or(0);
-    auto header = st.header(height);
-    // Keys and values read against one root: the tree under a committed root never changes.
-    std::vector<std::string> keys = {nonce_key(*who)};
-    json modules = json::object();
-    for (Module* m : node_.executor().modules()) {
-      for (auto& k : m->account_keys(*who)) keys.push_back(k);
-      auto view = m->query(st, "accounts/" + who->hex(), json::object());
-      if (view) modules[std::string(m->name())] = *view;
-    }
-    StateTree tree(st);
-    json proofs = json::array();
-    for (const auto& k : keys) {
-      auto v = st.get(k);
-      proofs.push_back({{"key", to_hex(to_bytes(k))},
-                        {"value", v ? json(to_hex(to_bytes(*v))) : json(nullptr)},
-                        {"proof", state_proof_json(tree.prove(header->state_root, sha256(k)))}});
-    }
-    reply(res, {{"account", who->hex()},
-                {"nonce", get_u64(st, nonce_key(*who))},
-                {"modules", modules},
-                {"height", height},
-                {"header", header_json(*header)},
-                {"state_proofs", proofs}});
-  });
+  r.add("GET", "/v1/accounts/{pk}", gated([this](http::Request& req, const http::Responder& res) {
+          auto who = PublicKey::from_hex(req.param("pk"));
+          if (!who)
+            return reply_error(res, error(Code::kInvalidArgument, "an account is 64 hex digits"));
+          Store& st = node_.store();
+          std::vector<std::string> keys = {nonce_key(*who)};
+          for (Module* m : node_.executor().modules())
+            for (auto& k : m->account_keys(*who)) keys.push_back(k);
+          // Values are read from the latest state and proofs from the tree under the latest
+          // root: a commit in between would make them disagree. So the answer is one
+          // snapshot's or none: every value must verify against its proof and the height be
+          // unchanged at the end, else it is read again.
+          for (int attempt = 0; attempt < 8; ++attempt) {
+            uint64_t height = st.height().value_or(0);
+            auto header = st.header(height);
+            if (!header) break;
+            json modules = json::object();
+            for (Module* m : node_.executor().modules()) {
+              auto view = m->query(st, "accounts/" + who->hex(), json::object());
+              if (view) modules[std::string(m->name())] = *view;
+            }
+            StateTree tree(st);
+            json proofs = json::array();
+            bool consistent = true;
+            for (const auto& k : keys) {
+              auto v = st.get(k);
+              StateProof proof = tree.prove(header->state_root, sha256(k));
+              consistent = consistent &&
+                           StateTree::verify(header->state_root, sha256(k),
+                                             v ? std::optional(sha256(*v)) : std::nullopt, proof);
+              proofs.push_back({{"key", to_hex(to_bytes(k))},
+                                {"value", v ? json(to_hex(to_bytes(*v))) : json(nullptr)},
+                                {"proof", state_proof_json(proof)}});
+            }
+            // The nonce shown is the proven one (keys[0]), not a later read.
+            auto nonce_bytes =
+                from_hex(proofs[0]["value"].is_null() ? std::string()
+                                                      : proofs[0]["value"].get<std::string>());
+            uint64_t nonce =
+                nonce_bytes && !nonce_bytes->empty()
+                    ? decode_u64(std::string(nonce_bytes->begin(), nonce_bytes->end())).value_or(0)
+                    : 0;
+            if (!consistent || st.height().value_or(0) != height) continue;
+            return reply(res, {{"account", who->hex()},
+                               {"nonce", nonce},
+                               {"modules", modules},
+                               {"height", height},
+                               {"header", header_json(*header)},
+                               {"state_proofs", proofs}});
+          }
+          reply_error(res, error(Code::kOverloaded, "the state changed under every read; retry"));
+        }));
 
   r.add("GET", "/v1/state", [this](http::Request& req, const http::Responder& res) {
     auto key = from_hex(req.query_value("key").value_or(""));
@@ -286,13 +336,17 @@ void Server::add_read_routes(http::Router& r) {
                                           std::to_string(st.oldest_provable_height()) + " on"));
     std::string k(key->begin(), key->end());
     StateTree tree(st);
+    StateProof proof = tree.prove(header->state_root, sha256(k));
     json j = {{"key", to_hex(*key)},
               {"height", height},
               {"header", header_json(*header)},
-              {"proof", state_proof_json(tree.prove(header->state_root, sha256(k)))}};
+              {"proof", state_proof_json(proof)}};
     if (height == latest) {
+      // The value of the proof's root: a block committed since is not this height's value.
       auto v = st.get(k);
-      j["value"] = v ? json(to_hex(to_bytes(*v))) : json(nullptr);
+      if (StateTree::verify(header->state_root, sha256(k),
+                            v ? std::optional(sha256(*v)) : std::nullopt, proof))
+        j["value"] = v ? json(to_hex(to_bytes(*v))) : json(nullptr);
     }
     reply(res, j);
   });
@@ -366,15 +420,16 @@ void Server::add_module_routes(http::Router& r) {
     for (const Route& route : m->routes()) {
       std::string name(m->name());
       std::string path = "/v1/" + name + route.path;  // a variable: openapi_test reads literals
-      r.add("GET", path, [this, name](http::Request& req, const http::Responder& res) {
-        json params = json::object();
-        for (const auto& [k, v] : req.query) params[k] = v;
-        // The module matches the path against its routes again and checks the
-        // parameters.
-        auto answer = node_.query(name, std::string_view(req.path).substr(4 + name.size()), params);
-        if (!answer) return reply_error(res, answer.status());
-        reply(res, *answer);
-      });
+      r.add("GET", path, gated([this, name](http::Request& req, const http::Responder& res) {
+              json params = json::object();
+              for (const auto& [k, v] : req.query) params[k] = v;
+              // The module matches the path against its routes again and checks the
+              // parameters.
+              auto answer =
+                  node_.query(name, std::string_view(req.path).substr(4 + name.size()), params);
+              if (!answer) return reply_error(res, answer.status());
+              reply(res, *answer);
+            }));
     }
 }
 
@@ -407,6 +462,9 @@ std::string Server::metrics() const {
   metric("gridpact_http_streams", "gauge", "Event subscribers connected now.", hs.streams);
   metric("gridpact_http_refused_total", "counter", "Connections refused at the connection cap.",
          hs.refused_total);
+  metric("gridpact_api_queries_refused_total", "counter",
+         "Expensive queries refused by the per-client limits or the full query queue.",
+         gate_->refused());
   metric("gridpact_api_waiting_commits", "gauge", "wait=commit requests parked now.",
          feed_->waiting());
   metric("gridpact_api_receipt_cache_hits_total", "counter",

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "api/query_gate.hpp"
 #include "http/server.hpp"
 #include "ledger/receipt_proof.hpp"
 #include "node/node.hpp"
@@ -31,6 +32,9 @@ struct ServerOptions {
   // Origins (scheme://host[:port]) whose pages may read responses (CORS). Empty: same
   // origin only, no Access-Control-Allow-Origin is ever sent.
   std::vector<std::string> cors_origins;
+  // Expensive queries (module queries, /v1/accounts, /v1/db, /v1/attestation): their own
+  // pool and per-client limits (api/query_gate.hpp).
+  QueryLimits queries;
 };
 
 // Connections the process can hold: its RLIMIT_NOFILE less a reserve for the store's files
@@ -49,6 +53,10 @@ class Server {
   Server(Node& node, ServerOptions options);
   ~Server();
   void extend(const Extension& ext);
+  // `handler` as an expensive query: run through the query gate (its own pool, per-client
+  // limits), answered HTTP 429 (over the client's limits) or 503 (queue full) with the
+  // error OVERLOADED when the gate refuses it.
+  http::Handler gated(http::Handler handler);
   Status start();  // binds and serves on the server's own workers
   void stop();
   int port() const { return port_; }
@@ -69,6 +77,7 @@ class Server {
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<CommitFeed> feed_;
   std::unique_ptr<ReceiptCache> receipts_;
+  std::unique_ptr<QueryGate> gate_;
   int port_ = 0;
 };
 

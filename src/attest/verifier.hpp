@@ -49,9 +49,9 @@ struct Policy {
   std::vector<Hash32> allowed_measurements;  // SHA-256 of allowed firmware images
   uint8_t firmware_pcr = kDefaultFirmwarePcr;
   bool allow_virtual = false;
-  // Whether a resettable firmware PCR is accepted: on development chains only (genesis
-  // `development = true`). The default stays permissive until the meters module passes
-  // its genesis flag here (it builds its Policy itself; see README "Limits and abuse").
+  // Whether a resettable firmware PCR is accepted. The meters module sets it from the
+  // chain's genesis `development` flag (meters::policy); node attestation, which checks a
+  // node's own executable and has no ledger policy, keeps this default.
   bool allow_resettable_pcrs = true;
   // Time at which certificate validity is checked (unix seconds; the block time on the
   // ledger, which must always give one so that every node decides alike). nullopt: now.

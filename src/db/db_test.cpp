@@ -13,6 +13,7 @@
 
 #include "attest/virtual_platform.hpp"
 #include "db/read_model.hpp"
+#include "db/routes.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
@@ -497,6 +498,20 @@ TEST(Follower, FollowsANodeAndResumes) {
   ASSERT_TRUE(v.is_ok());
   EXPECT_TRUE((*v)["ok"].get<bool>()) << v->dump(2);
   EXPECT_EQ((*v)["tables"]["premises"]["db"], 2);
+}
+
+// Issue 20: /v1/db took a 20,000 km radius, a box that reads every listing. The bound is
+// checked before the model is touched (here there is none).
+TEST(Routes, RadiusIsBounded) {
+  Routes routes(nullptr);
+  for (const char* q : {"assets", "match"}) {
+    json params = {
+        {"q", q}, {"lat_e6", "0"}, {"lon_e6", "0"}, {"premises", "1"}, {"radius_km", "20000"}};
+    auto r = routes.answer(params);
+    ASSERT_FALSE(r.is_ok()) << q;
+    EXPECT_EQ(r.status().code, Code::kInvalidArgument);
+    EXPECT_NE(r.status().message.find("500"), std::string::npos) << r.status().message;
+  }
 }
 
 TEST(Sql, BadUrlsAreRefused) {

@@ -8,6 +8,11 @@ Result<json> Routes::answer(const json& params) {
   std::string q = params.value("q", "");
   agreements::MatchFilter f;
   if (auto r = f.parse(params); !r) return r.status();
+  // The box the SQL reads grows with the square of the radius: a continent-wide one reads
+  // every listing. The state query (agreements /match) keeps its 20,000 km, rate-limited.
+  if (f.radius_m > kMaxRadiusKm * 1000)
+    return error(Code::kInvalidArgument,
+                 "radius_km must be <= " + std::to_string(kMaxRadiusKm) + " here");
   auto num = [&](const char* k) -> Result<int64_t> {
     if (!params.contains(k) || !params[k].is_string())
       return error(Code::kInvalidArgument, std::string("missing ") + k);
@@ -43,17 +48,19 @@ Result<json> Routes::answer(const json& params) {
 }
 
 void install_routes(api::Server& server, std::shared_ptr<Routes> routes) {
-  server.extend([routes](http::Router& router) {
-    router.add("GET", "/v1/db", [routes](http::Request& req, const http::Responder& res) {
-      json params = json::object();
-      for (const auto& [k, v] : req.query) params[k] = v;
-      auto answer = routes->answer(params);
-      if (answer) return res.send(http::Response::json_text(answer->dump()));
-      const Status& s = answer.status();
-      // Premises unknown to the read model are a missing resource, like NOT_FOUND.
-      const int status = s.code == agreements::kPremisesNotFound ? 404 : http::status_for(s.code);
-      res.send(http::Response::json_text(http::error_body(s), status));
-    });
+  server.extend([&server, routes](http::Router& router) {
+    router.add("GET", "/v1/db",
+               server.gated([routes](http::Request& req, const http::Responder& res) {
+                 json params = json::object();
+                 for (const auto& [k, v] : req.query) params[k] = v;
+                 auto answer = routes->answer(params);
+                 if (answer) return res.send(http::Response::json_text(answer->dump()));
+                 const Status& s = answer.status();
+                 // Premises unknown to the read model are a missing resource, like NOT_FOUND.
+                 const int status =
+                     s.code == agreements::kPremisesNotFound ? 404 : http::status_for(s.code);
+                 res.send(http::Response::json_text(http::error_body(s), status));
+               }));
   });
 }
 

@@ -1,5 +1,7 @@
 // GET /v1/db?q=match|assets|agreements|payments|height: the read model over the node's
-// HTTP API (gridpact node --db). Queries use their own connection, one at a time.
+// HTTP API (gridpact node --db). Queries use their own connection, one at a time (under one
+// lock); the route is an expensive query of the API's query gate (api/query_gate.hpp), so
+// waiting queries hold no HTTP worker and each client's share is limited.
 #pragma once
 
 #include <memory>
@@ -15,6 +17,7 @@ namespace gridpact::db {
 
 class Routes {
  public:
+  static constexpr uint64_t kMaxRadiusKm = 500;
   explicit Routes(std::unique_ptr<ReadModel> model) : model_(std::move(model)) {}
   Result<json> answer(const json& params);
 

@@ -293,6 +293,10 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     req.body = std::move(msg.body());
+    if (beast::error_code ec; true) {
+      auto peer = socket_.remote_endpoint(ec);
+      if (!ec) req.remote = peer.address().to_string();
+    }
     shared_->requests_total++;
     extra_headers_.clear();
     if (!parse_target(req.target, req))

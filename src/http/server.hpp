@@ -47,6 +47,7 @@ struct Request {
   std::map<std::string, std::string, std::less<>> params;    // from the route's {name} segments
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
+  std::string remote;  // the client's address (no port), as the socket sees it
 
   // The first header of that (lower-case) name, if any.
   std::optional<std::string_view> header(std::string_view lower_name) const;

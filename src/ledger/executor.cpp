@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "ledger/development.hpp"
+
 namespace gridpact {
 
 std::string account_key(std::string_view prefix, const PublicKey& account) {
@@ -41,6 +43,8 @@ Module* Executor::module_for(uint16_t type) const {
 Result<CommitBatch> Executor::genesis(const json& document, const Hash32& genesis_hash,
                                       uint64_t time_ms) {
   StateOverlay state(store_);
+  if (auto dev = document.find("development"); dev != document.end() && *dev == true)
+    state.put(kDevelopmentKey, "\1");
   for (Module* m : modules_) {
     static const json kEmpty = json::object();
     auto it = document.find(std::string(m->name()));

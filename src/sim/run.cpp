@@ -133,8 +133,11 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     if (!prepared) return prepared.status();
     return apply_block(std::move(prepared).value(), time_ms);
   };
-  auto setup_time = [&](uint64_t j) { return start_ms - (10 - j) * P + 1000; };
+  // The four setup blocks run in the four periods before the first (meters register in
+  // p0 - 4; the last setup block, in p0 - 1, carries their readings of p0 - 4 .. p0 - 1).
+  auto setup_time = [&](uint64_t j) { return start_ms - (4 - j) * P + 1000; };
 
+  std::vector<uint64_t> seq(n, 0), asset_seq(n, 0);  // the meters' reading sequences
   // Setup 1: meters. Prosumers and hosts meter generation at their connection (they may
   // offer surplus); owners meter their leased systems separately.
   {
@@ -280,6 +283,25 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
            {},
            nullptr});
     }
+    // A meter's first reading counts only for its registration period (meters.hpp): the
+    // meters report their unchanged registers for p0 - 4 .. p0 - 1, so that the run's
+    // first reading, of p0, follows one and counts.
+    for (uint64_t q = p0 - 4; q < p0; ++q)
+      for (uint32_t i = 0; i < n; ++i) {
+        signs.push_back({&keys[i],
+                         meters::kReading,
+                         {},
+                         &meter_keys[i],
+                         meters::Reading{meter[i], q, ++seq[i], 0, 0, {}},
+                         nullptr});
+        if (c.households[i].role == Role::kOwner)
+          signs.push_back({&keys[i],
+                           meters::kReading,
+                           {},
+                           &asset_meter_keys[i],
+                           meters::Reading{asset_meter[i], q, ++asset_seq[i], 0, 0, {}},
+                           nullptr});
+      }
     if (Status st = run_block(std::move(signs), setup_time(3)); !st) return st;
   }
 
@@ -288,7 +310,6 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   r.periods.resize(K);
   const uint64_t W = U + 2;  // order ids kept per household: a ring over target periods
   std::vector<Hash32> bid_ids(n * W), offer_ids(n * W);
-  std::vector<uint64_t> seq(n, 0), asset_seq(n, 0);
   std::vector<uint64_t> reg_import(n, 0), reg_export(n, 0), asset_export(n, 0);
   auto price_at = [&](uint64_t from, uint64_t to, uint32_t step) -> int64_t {
     if (U == 0) return static_cast<int64_t>(to);

@@ -97,6 +97,7 @@ std::vector<state::SchemaEntry> AgreementsModule::schema() const {
   return {{"agr/next/", "{asset,prem,agt}", "u64 last id issued"},
           {"agr/asset/", "<id>", "Asset"},
           {"agr/prem/", "<id>", "Premises"},
+          {"agr/nprem/", "<host pk>", "u64 premises the host registered"},
           {"agr/terms/", "<id>", "Terms"},
           {"agr/agt/", "<id>", "AgreementState, then the billing record"},
           {"agr/amend/", "<id>", "pending amendment: Terms"},
@@ -120,7 +121,10 @@ Status AgreementsModule::init_genesis(StateOverlay& state, const json& section) 
 std::vector<ParamSpec> AgreementsModule::param_table() const {
   return {ParamSpec::u64("agreements.max_periods_billed_per_block", 16, 1, kMaxPeriods,
                          "periods one agreement bills in one block (or transaction); an "
-                         "agreement further behind catches up over the next blocks")};
+                         "agreement further behind catches up over the next blocks"),
+          ParamSpec::u64("agreements.max_premises_per_account", 100, 1, 1'000'000,
+                         "premises one account may register (premises cost nothing and need "
+                         "no meter, so without a bound one key could fill state)")};
 }
 
 }  // namespace gridpact::agreements

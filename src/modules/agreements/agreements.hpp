@@ -25,6 +25,8 @@
 //   agr/next/{asset,prem,agt}        u64 last id issued
 //   agr/asset/<id>                   Asset (encode_asset)
 //   agr/prem/<id>                    Premises (encode_premises)
+//   agr/nprem/<host pk>              u64 premises the host registered (at most
+//                                    agreements.max_premises_per_account)
 //   agr/terms/<id>                   Terms (encode_terms); its SHA-256 is the terms hash
 //   agr/agt/<id>                     AgreementState, then the billing record: what billing
 //                                    needs from the terms, asset and premises (parties'
@@ -105,7 +107,9 @@ constexpr uint16_t kRateTrade = 0x040c;
   X(kNoAmendment, 1318, "NO_AMENDMENT", "the agreement has no pending amendment")         \
   X(kBadListing, 1319, "BAD_LISTING", "the listing is invalid")                           \
   X(kTradeNotFound, 1320, "TRADE_NOT_FOUND", "no market trade with that id")              \
-  X(kBadTokenShare, 1321, "BAD_TOKEN_SHARE", "the host's token share is above 10000 bps")
+  X(kBadTokenShare, 1321, "BAD_TOKEN_SHARE", "the host's token share is above 10000 bps") \
+  X(kTooManyPremises, 1322, "TOO_MANY_PREMISES",                                          \
+    "the host has registered agreements.max_premises_per_account premises")
 GRIDPACT_CODES(kAgreementsCodes, "agreements", 1300, GRIDPACT_AGREEMENTS_CODES);
 using meters::kMeterNotFound;
 void register_agreements_codes();

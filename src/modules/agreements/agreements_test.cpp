@@ -30,6 +30,17 @@ struct TestMeter {
   uint64_t seq = 0, import_wh = 0, export_wh = 0;
 };
 
+// The periods a meter must report (unchanged registers) before its first reading of
+// `period` counts: from its registration period on (meters.hpp).
+std::vector<uint64_t> catch_up_periods(const StateReader& s, const TestMeter& m, uint64_t period) {
+  std::vector<uint64_t> out;
+  if (m.seq != 0) return out;
+  auto info = meters::find_meter(s, m.id);
+  for (uint64_t q = meters::period_at(s, info->registered_time_ms); q < period; ++q)
+    out.push_back(q);
+  return out;
+}
+
 struct AgreementsTest : ::testing::Test {
   KeyPair issuer = KeyPair::generate();
   KeyPair owner = KeyPair::generate();
@@ -43,7 +54,8 @@ struct AgreementsTest : ::testing::Test {
   std::unique_ptr<testing::Chain> chain;
   uint64_t now = kT0;
 
-  void SetUp() override {
+  void SetUp() override { start(json::object()); }
+  void start(json agreements_section) {
     json genesis = {{"bank",
                      {{"issuer", issuer.public_key().hex()},
                       {"balances",
@@ -51,7 +63,7 @@ struct AgreementsTest : ::testing::Test {
                         {host.public_key().hex(), 1'000'000'000},
                         {stranger.public_key().hex(), 1'000'000}}}}},
                     {"meters", {{"allow_virtual", true}, {"period_ms", kSettle}}},
-                    {"agreements", json::object()}};
+                    {"agreements", std::move(agreements_section)}};
     chain = std::make_unique<testing::Chain>(
         std::vector<Module*>{&bank_module, &meters_module, &agreements}, genesis);
   }
@@ -109,6 +121,11 @@ struct AgreementsTest : ::testing::Test {
   }
   // A signed reading adding `import_wh` / `export_wh` in settlement period `period`.
   void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    for (uint64_t q : catch_up_periods(chain->store(), m, period)) {
+      meters::Reading quiet{m.id, q, ++m.seq, m.import_wh, m.export_wh, {}};
+      meters::sign_virtual(quiet, "test", m.key);
+      ASSERT_TRUE(tx(stranger, meters::kReading, meters::encode(quiet)).ok());
+    }
     m.import_wh += import_wh;
     m.export_wh += export_wh;
     meters::Reading r{m.id, period, ++m.seq, m.import_wh, m.export_wh, {}};
@@ -511,6 +528,22 @@ TEST_F(AgreementsTest, APastStartCatchesUpInBoundedSteps) {
   for (int i = 0; i < 5; ++i) tick(now + 1000);
   EXPECT_EQ(state(id).billed_periods, 100u);
   EXPECT_EQ(state(id).status, Status8::kEnded);
+}
+
+// Issue 20: premises cost nothing and need no meter, so one key could register them without
+// end. agreements.max_premises_per_account bounds them per host (default 100).
+TEST_F(AgreementsTest, PremisesPerAccountAreBounded) {
+  EXPECT_EQ(read_u64_param(chain->store(), "agreements.max_premises_per_account"), 100u);
+  start({{"max_premises_per_account", 2}});
+  register_premises(host);
+  register_premises(host);
+  Premises p;
+  p.area_m2 = 40;
+  p.name = "third";
+  auto third = tx(host, kRegisterPremises, encode(p));
+  EXPECT_EQ(third.code, code(kTooManyPremises)) << third.message;
+  EXPECT_EQ(get_u64(chain->store(), "agr/next/prem"), 2u);
+  register_premises(owner);  // another account has its own allowance
 }
 
 TEST_F(AgreementsTest, AssetTransfersOnlyByTheOwnerAndWhenFree) {
@@ -1083,6 +1116,11 @@ struct TradeRatingTest : ::testing::Test {
     m.id = meters::meter_id_of(key);
   }
   void reading(TestMeter& m, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    for (uint64_t q : catch_up_periods(chain->store(), m, period)) {
+      meters::Reading quiet{m.id, q, ++m.seq, 0, 0, {}};
+      meters::sign_virtual(quiet, "test", m.key);
+      ASSERT_TRUE(tx(stranger, meters::kReading, meters::encode(quiet)).ok());
+    }
     meters::Reading r{m.id, period, ++m.seq, import_wh, export_wh, {}};
     meters::sign_virtual(r, "test", m.key);
     auto rc = tx(stranger, meters::kReading, meters::encode(r));

@@ -1,4 +1,5 @@
 // Listings: generation assets and host premises registered on chain, and asset transfers.
+#include "ledger/params.hpp"
 #include "modules/agreements/change_log.hpp"
 #include "modules/agreements/events.hpp"
 #include "modules/agreements/handlers.hpp"
@@ -26,6 +27,14 @@ Status register_premises(TxContext& ctx, Premises p) {
     return error(kBadListing, "area must be 1 m2 to 10000 km2");
   if (!p.meter.is_zero())
     if (Status s = check_meter(ctx.state, p.meter, ctx.tx.sender); !s) return s;
+  // Premises are free and need no meter: a bound per host keeps one key from filling state.
+  const std::string count_key = "agr/nprem/" + std::string(ctx.tx.sender.view());
+  const uint64_t registered = get_u64(ctx.state, count_key);
+  const uint64_t bound = read_u64_param(ctx.state, "agreements.max_premises_per_account");
+  if (registered >= bound)
+    return error(kTooManyPremises, "an account may register at most " + std::to_string(bound) +
+                                       " premises (agreements.max_premises_per_account)");
+  ctx.state.put(count_key, encode_u64(registered + 1));
   p.id = next_id(ctx.state, "agr/next/prem");
   p.host = ctx.tx.sender;
   ctx.state.put(premises_key(p.id), encode_premises_state(p));

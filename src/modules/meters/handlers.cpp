@@ -30,6 +30,16 @@ Status MetersModule::deliver_register(TxContext& ctx, const RegisterPayload& p) 
   m.registered_height = ctx.block.height;
   m.registered_time_ms = ctx.block.time_ms;
   import_meter(ctx.state, m, p.initial_import_wh, p.initial_export_wh);
+  // The trusted root the meter's AK chains to: its readings count only while that root
+  // stays trusted (deliver_reading). A handful of roots: one chain check each.
+  if (ev->platform == attest::Platform::kTpm2)
+    for (const Bytes& root : pol.trusted_roots)
+      if (attest::verify_chain(ev->tpm2.ak_cert_chain, {root}, pol.at_time,
+                               attest::LeafUse::kSigning)) {
+        ctx.state.put(std::string(kMeterRootPrefix) + std::string(m.id.view()),
+                      std::string(sha256(root).view()));
+        break;
+      }
   ctx.events.push_back(
       make_event(RegisteredEvent{m.id, m.owner, m.microgrid, m.source, m.platform, m.insecure}));
   return ok();
@@ -76,6 +86,11 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
   auto m = find_meter(ctx.state, r.meter_id);
   if (!m) return error(kMeterNotFound, "no meter " + r.meter_id.hex());
   if (m->revoked) return error(kMeterRevoked, "meter " + m->id.hex() + " is revoked");
+  if (auto root = ctx.state.get(std::string(kMeterRootPrefix) + std::string(m->id.view()));
+      root && !ctx.state.get(std::string(kRootPrefix) + *root))
+    return error(kMeterRootRemoved, "meter " + m->id.hex() +
+                                        " was registered under an enrolment root that is no "
+                                        "longer trusted");
   if (!verify_reading_signature(*m, reading_digest(ctx.block.chain_id, r), r.signature))
     return error(kReadingBadSignature, "reading is not signed by meter " + m->id.hex());
   auto last = last_reading(ctx.state, m->id).value_or(LastReading{});
@@ -89,6 +104,13 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
     return error(kPeriodOutOfOrder, "period " + std::to_string(r.period) +
                                         " is before the last reading's, " +
                                         std::to_string(last.period));
+  // Registration is the meter's zero reading: its initial registers stand for the start of
+  // the registration period, so a first reading can be attributed to that period only.
+  const uint64_t registered = period_at(ctx.state, m->registered_time_ms);
+  if (!last.has_reading && r.period < registered)
+    return error(kPeriodOutOfOrder, "period " + std::to_string(r.period) +
+                                        " is before the meter's registration period, " +
+                                        std::to_string(registered));
   if (r.period > period_at(ctx.state, ctx.block.time_ms))
     return error(kPeriodInFuture, "period " + std::to_string(r.period) + " has not started");
   if (r.import_wh < last.import_wh || r.export_wh < last.export_wh)
@@ -103,7 +125,10 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
   st.export_wh = r.export_wh;
   st.import_delta_wh = r.import_wh - last.import_wh;
   st.export_delta_wh = r.export_wh - last.export_wh;
-  st.contiguous = !last.has_reading || last.period + 1 == r.period;
+  // A first reading after the registration period covers every period since: like a reading
+  // after a gap, it is attributed to none of them (else all energy since registration could
+  // be put into one chosen period).
+  st.contiguous = last.has_reading ? last.period + 1 == r.period : r.period == registered;
   ctx.state.put(reading_key(m->id, r.period), encode_stored(st));
   ctx.state.put(last_key(m->id), encode_last({r.seq, r.period, r.import_wh, r.export_wh, true}));
   ctx.events.push_back(

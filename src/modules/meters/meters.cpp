@@ -68,6 +68,7 @@ std::vector<state::SchemaEntry> MetersModule::schema() const {
           {std::string(kRootPrefix), "<sha256(der)>", "DER of a trusted enrolment-CA root"},
           {std::string(kMeasPrefix), "<measurement>", "\"\" : an allowed firmware measurement"},
           {std::string(kMeterPrefix), "<id>", "the meter record"},
+          {std::string(kMeterRootPrefix), "<id>", "sha256(der) of the trusted root"},
           {std::string(kOwnerPrefix), "<owner><id>", "\"\"  index by owner"},
           {std::string(kMicrogridPrefix), "<microgrid>/<id>", "\"\"  index by microgrid"},
           {std::string(kLastPrefix), "<id>", "u64 seq, u64 period"},

@@ -74,6 +74,8 @@
 //   meters/root/<sha256(der)>   DER of a trusted enrolment-CA root
 //   meters/meas/<measurement>   "" : an allowed firmware measurement (32 bytes)
 //   meters/m/<id>               the meter record (encode_meter_record)
+//   meters/mroot/<id>           sha256(der) of the trusted root a tpm2 meter's AK chained
+//                               to at registration
 //   meters/own/<owner><id>      ""  index by owner
 //   meters/mg/<microgrid>/<id>  ""  index by microgrid
 //   meters/last/<id>            u64 seq, u64 period, u64 import_wh, u64 export_wh,
@@ -90,10 +92,18 @@
 // the market's use to their period (a cancelled offer does not shorten it); an agreement
 // ended early or defaulted gives the meter back from the period it closed in.
 //
-// A reading is "contiguous" when it is the meter's first (delta from the registration's
-// initial registers) or the previous reading is for period - 1. period_energy() returns
+// A reading is "contiguous" when it is the meter's first and for its registration period
+// (the period containing the registration block's time; delta from the registration's
+// initial registers) or the previous reading is for period - 1. A first reading for an
+// earlier period is refused (PERIOD_OUT_OF_ORDER); one for a later period is accepted but
+// not contiguous. period_energy() returns
 // only contiguous readings: a reading after a gap covers several periods and is not
 // attributed to any one of them (so nobody can bunch energy into one period by skipping).
+//
+// A tpm2 meter is bound to the trusted root its AK chained to at registration (mroot).
+// When the authority removes that root, the meter's readings are refused
+// (METER_ROOT_REMOVED) from then on; readings already committed stay, and adding the root
+// back restores it. To move a meter under another root, revoke it and register a new key.
 //
 // Codes 1100-1199 (names registered by register_meter_codes()).
 #pragma once
@@ -219,7 +229,9 @@ constexpr size_t kMaxQueryResults = 1000;
   X(kMalformedReading, 1112, "MALFORMED_READING", "a published reading does not decode")           \
   X(kTopicMismatch, 1113, "TOPIC_MISMATCH", "an MQTT topic names another meter than its reading")  \
   X(kMeterInUse, 1114, "METER_IN_USE",                                                             \
-    "the meter's export is already sold by another use for those periods")
+    "the meter's export is already sold by another use for those periods")                         \
+  X(kMeterRootRemoved, 1115, "METER_ROOT_REMOVED",                                                 \
+    "the enrolment root the meter was registered under is no longer trusted")
 GRIDPACT_CODES(kMeterCodes, "meters", 1100, GRIDPACT_METERS_CODES);
 void register_meter_codes();
 

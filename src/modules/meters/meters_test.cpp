@@ -61,8 +61,9 @@ struct MetersTest : ::testing::Test {
   KeyPair meter = KeyPair::generate();
   MetersModule module;
   std::unique_ptr<testing::Chain> chain;
-  // Blocks run in period 10 (and later): readings for 0..10 are not in the future.
-  uint64_t time_ms = 10 * kPeriod + 5000;
+  // Blocks run in period 3 until register_meter() registers the meter there, then in period
+  // 10 (and later): readings for 3..10 are from its registration period and not in the future.
+  uint64_t time_ms = 3 * kPeriod + 5000;
 
   void SetUp() override {
     start({{"allow_virtual", true}, {"authority", authority.public_key().hex()}});
@@ -79,6 +80,7 @@ struct MetersTest : ::testing::Test {
   void register_meter() {
     auto r = run(owner, kRegister, encode(virtual_registration(meter, owner.public_key())));
     ASSERT_TRUE(r.ok()) << r.message;
+    time_ms = std::max(time_ms, 10 * kPeriod + 5000);
   }
   const StateReader& state() { return chain->store(); }
 };
@@ -220,6 +222,28 @@ TEST_F(MetersTest, ReadingsCommitAndEnergyIsDerivedFromDeltas) {
   EXPECT_EQ((*energy)["import_wh"], 250);
 }
 
+// Issue 20: a first reading counted as contiguous for any period would let an owner put all
+// energy since registration into one chosen period. It counts only for the registration
+// period; before that it is refused, after it it is a gap.
+TEST_F(MetersTest, FirstReadingIsContiguousOnlyInTheRegistrationPeriod) {
+  register_meter();  // in period 3
+  Hash32 id = id_of(meter);
+  EXPECT_EQ(find_meter(state(), id)->registered_time_ms / kPeriod, 3u);
+  EXPECT_EQ(submit(reading_of(meter, id, 2, 1, 1400, 500)).code, code(kPeriodOutOfOrder));
+  // Seven periods of export reported as one first reading for period 9: not attributed.
+  ASSERT_TRUE(submit(reading_of(meter, id, 9, 1, 1400, 7000)).ok());
+  EXPECT_FALSE(period_energy(state(), id, 9));
+  EXPECT_FALSE(stored_reading(state(), id, 9)->contiguous);
+  ASSERT_TRUE(submit(reading_of(meter, id, 10, 2, 1450, 7100)).ok());
+  EXPECT_EQ(period_energy(state(), id, 10)->export_wh, 100u);
+
+  // A second meter whose first reading is for its registration period counts it.
+  KeyPair m2 = KeyPair::generate();
+  ASSERT_TRUE(run(owner, kRegister, encode(virtual_registration(m2, owner.public_key()))).ok());
+  ASSERT_TRUE(submit(reading_of(m2, id_of(m2), 10, 1, 1100, 600)).ok());
+  EXPECT_EQ(period_energy(state(), id_of(m2), 10)->export_wh, 100u);
+}
+
 TEST_F(MetersTest, EveryBadReadingIsRejectedAndChangesNothing) {
   register_meter();
   Hash32 id = id_of(meter);
@@ -312,8 +336,9 @@ TEST_F(MetersTest, VirtualHelpersMakeAcceptedRegistrationAndReading) {
   ASSERT_TRUE(run(owner, kRegister,
                   encode(meters::virtual_registration(m, owner.public_key(), kChain, fields)))
                   .ok());
-  ASSERT_TRUE(submit(virtual_reading(m, kChain, 9, 1, 120, 30)).ok());
-  EXPECT_EQ(period_energy(state(), virtual_meter_id(m), 9)->export_wh, 30u);
+  time_ms = 10 * kPeriod + 5000;
+  ASSERT_TRUE(submit(virtual_reading(m, kChain, 3, 1, 120, 30)).ok());  // its registration period
+  EXPECT_EQ(period_energy(state(), virtual_meter_id(m), 3)->export_wh, 30u);
   EXPECT_EQ(find_meter(state(), virtual_meter_id(m))->source, Source::kWind);
   // Made for another chain, neither is accepted here.
   KeyPair m2 = KeyPair::generate();
@@ -391,13 +416,16 @@ class MetersTpmTest : public ::testing::Test {
     id_ = meter_id_of(key_bytes_);
   }
 
-  void start(const std::string& roots_pem, const std::vector<std::string>& measurements) {
+  // swtpm's PCR 16 is resettable: a development chain (genesis `development = true`)
+  // unless `development` is false.
+  void start(const std::string& roots_pem, const std::vector<std::string>& measurements,
+             bool development = true) {
     json section = {{"allow_virtual", false},
                     {"authority", authority_.public_key().hex()},
                     {"allowed_measurements", measurements}};
     if (!roots_pem.empty()) section["trusted_roots"] = roots_pem;
-    chain_ =
-        std::make_unique<testing::Chain>(std::vector<Module*>{&module_}, json{{"meters", section}});
+    chain_ = std::make_unique<testing::Chain>(
+        std::vector<Module*>{&module_}, json{{"development", development}, {"meters", section}});
   }
 
   std::vector<Bytes> enrol(const attest::EnrolmentCa& ca) {
@@ -482,13 +510,18 @@ TEST_F(MetersTpmTest, AttestedMeterRegistersAndItsTpmSignedReadingsCommit) {
   EXPECT_EQ(m->source, Source::kWind);
   EXPECT_EQ(m->owner, owner_.public_key());
 
+  // The first reading is for the registration period, the next for the period after it.
   uint64_t period = time_ms_ / kPeriod;
   KeyPair relay = KeyPair::generate();
-  ASSERT_TRUE(run(relay, kReading, encode(tpm_reading(period - 2, 1, 100, 0))).ok());
-  auto ok2 = run(relay, kReading, encode(tpm_reading(period - 1, 2, 350, 20)));
+  ASSERT_TRUE(run(relay, kReading, encode(tpm_reading(period, 1, 100, 0))).ok());
+  time_ms_ += kPeriod;
+  ++period;
+  auto ok2 = run(relay, kReading, encode(tpm_reading(period, 2, 350, 20)));
   ASSERT_TRUE(ok2.ok()) << ok2.message;
-  EXPECT_EQ(period_energy(chain_->store(), id_, period - 1)->import_wh, 250u);
-  EXPECT_EQ(period_energy(chain_->store(), id_, period - 1)->export_wh, 20u);
+  EXPECT_EQ(period_energy(chain_->store(), id_, period)->import_wh, 250u);
+  EXPECT_EQ(period_energy(chain_->store(), id_, period)->export_wh, 20u);
+  time_ms_ = clear_of_period_end(time_ms_ + kPeriod);
+  period = time_ms_ / kPeriod;
 
   // A reading signed by another TPM key, and one rolled back.
   auto other_key = tpm_->create_signing_key().value();
@@ -538,6 +571,44 @@ TEST_F(MetersTpmTest, WrongPcrOrUnallowedFirmwareIsRejected) {
   auto r = register_with(e2);
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(find_meter(chain_->store(), id_)->measurement, other);
+}
+
+// Issue 20: PCR 16 (the default) is resettable, so an agent that resets and extends it
+// itself proves nothing. Only a chain whose genesis says development = true accepts it; the
+// flag is an engine key written at genesis, out of reach of governance (which may change
+// meters.firmware_pcr, but the policy is checked at every registration).
+TEST_F(MetersTpmTest, ResettablePcrIsRefusedOutsideDevelopment) {
+  EXPECT_TRUE(policy(chain_->store(), std::nullopt).allow_resettable_pcrs);
+  start(ca_pem_, {measurement_.hex()}, false);
+  EXPECT_FALSE(policy(chain_->store(), std::nullopt).allow_resettable_pcrs);
+  EXPECT_EQ(register_with(evidence_for(owner_.public_key(), payload())).code,
+            code(attest::kResettablePcr));
+  EXPECT_FALSE(find_meter(chain_->store(), id_));
+  start(ca_pem_, {measurement_.hex()}, true);
+  auto ok = register_with(evidence_for(owner_.public_key(), payload()));
+  EXPECT_TRUE(ok.ok()) << ok.message;
+}
+
+// Issue 20: removing a trusted root left the meters registered under it active. Their
+// readings are now refused from the removal on (committed ones stay); re-adding the root
+// restores them.
+TEST_F(MetersTpmTest, MetersUnderARemovedRootAreSuspended) {
+  ASSERT_TRUE(register_with(evidence_for(owner_.public_key(), payload())).ok());
+  uint64_t period = time_ms_ / kPeriod;
+  KeyPair relay = KeyPair::generate();
+  ASSERT_TRUE(run(relay, kReading, encode(tpm_reading(period, 1, 100, 0))).ok());
+  const Bytes root = ca_.ca().certificate();
+  Hash32 h = sha256(root);
+  PolicyPayload remove{PolicyOp::kRemoveRoot, Bytes(h.bytes.begin(), h.bytes.end())};
+  ASSERT_TRUE(run(authority_, kPolicy, encode(remove)).ok());
+  time_ms_ = clear_of_period_end(time_ms_ + kPeriod);
+  period = time_ms_ / kPeriod;
+  EXPECT_EQ(run(relay, kReading, encode(tpm_reading(period, 2, 200, 0))).code,
+            code(kMeterRootRemoved));
+  EXPECT_EQ(last_reading(chain_->store(), id_)->seq, 1u);  // the committed one stays
+  ASSERT_TRUE(run(authority_, kPolicy, encode(PolicyPayload{PolicyOp::kAddRoot, root})).ok());
+  auto back = run(relay, kReading, encode(tpm_reading(period, 2, 200, 0)));
+  EXPECT_TRUE(back.ok()) << back.message;
 }
 
 TEST_F(MetersTpmTest, AkFromUntrustedCaIsRejected) {

@@ -48,6 +48,8 @@ void MetersModule::declare_routes() {
           auto m = find_meter(s, id);
           if (!m) return error(kMeterNotFound, "no meter " + id.hex());
           json j = meter_json(*m);
+          // Its first reading counts only for this period (deliver_reading).
+          j["registered_period"] = period_at(s, m->registered_time_ms);
           if (auto l = last_reading(s, id)) {
             j["last_seq"] = l->seq;
             if (l->has_reading) j["last_period"] = l->period;

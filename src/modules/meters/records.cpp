@@ -3,6 +3,7 @@
 
 #include "attest/x509.hpp"
 #include "codec/codec.hpp"
+#include "ledger/development.hpp"
 
 namespace gridpact::meters {
 
@@ -161,6 +162,8 @@ attest::Policy policy(const StateReader& s, std::optional<int64_t> at_time_s) {
   attest::Policy pol;
   pol.allow_virtual = p.allow_virtual;
   pol.firmware_pcr = p.firmware_pcr;
+  // A resettable PCR (16-23, the default 16 included) proves nothing: development only.
+  pol.allow_resettable_pcrs = development_chain(s);
   pol.at_time = at_time_s;
   s.scan(kRootPrefix, [&](std::string_view, std::string_view v) {
     pol.trusted_roots.emplace_back(v.begin(), v.end());

@@ -16,6 +16,7 @@ constexpr std::string_view kParamsKey = "meters/params";
 constexpr std::string_view kPeriodsPrefix = "meters/periods/";
 constexpr std::string_view kPeriodParam = "meters.period_ms";
 constexpr std::string_view kRootPrefix = "meters/root/";
+constexpr std::string_view kMeterRootPrefix = "meters/mroot/";
 constexpr std::string_view kMeasPrefix = "meters/meas/";
 constexpr std::string_view kMeterPrefix = "meters/m/";
 constexpr std::string_view kOwnerPrefix = "meters/own/";
