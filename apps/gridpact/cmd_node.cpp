@@ -37,6 +37,7 @@ struct NodeArgs {
   std::string cluster_validators;  // file: public keys that may lead, one per line
   std::string cluster_api_url;     // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
+  std::vector<std::string> cluster_peers;  // http://HOST:PORT of nodes to catch up from
 };
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
@@ -123,6 +124,7 @@ int run_node(const NodeArgs& a) {
       options.validators = *validators;
     }
     cluster::EtcdOrdererConfig config{.endpoints = *endpoints, .lease_ttl_s = a.cluster_lease_ttl};
+    config.peers = a.cluster_peers;
     make_orderer = [config, &cluster_orderer](Node& n) {
       auto orderer = std::make_unique<cluster::EtcdOrderer>(n, config);
       cluster_orderer = orderer.get();
@@ -296,6 +298,14 @@ void add_node_command(CLI::App& app) {
                   "Seconds a leader that stopped answering keeps the role")
       ->check(CLI::Range(int64_t{2}, int64_t{60}))
       ->capture_default_str();
+  cmd->add_option("--cluster-peers", a->cluster_peers,
+                  "Nodes (http://HOST:PORT,...) to fetch blocks from that etcd no longer keeps "
+                  "(besides the API URLs the nodes publish in etcd); each block is checked "
+                  "and re-executed")
+      ->delimiter(',')
+      ->check([](const std::string& url) {
+        return url.rfind("http://", 0) == 0 ? std::string() : "a peer is http://HOST:PORT";
+      });
   cmd->callback([a] { finish(run_node(*a)); });
 }
 

@@ -256,6 +256,31 @@ void Server::add_read_routes(http::Router& r) {
   r.add("GET", "/v1/blocks/latest", [this, block](http::Request&, const http::Responder& res) {
     block(node_.store().height().value_or(0), res);
   });
+  // Blocks as the chain holds them (Block::encode), for a node catching up from a peer:
+  // each is a 4-byte big-endian length and the encoding; at most 1,000 blocks or about
+  // 16 MiB, fewer at the head of the chain. The reader verifies everything it applies.
+  r.add("GET", "/v1/blocks/encoded", [this](http::Request& req, const http::Responder& res) {
+    auto from = parse_u64(req.query_value("from").value_or(""));
+    auto count = parse_u64(req.query_value("count").value_or("100"));
+    if (!from || *from == 0 || !count || *count == 0 || *count > 1000)
+      return reply_error(
+          res, error(Code::kInvalidArgument, "from is a height (1 or more), count 1 to 1000"));
+    http::Response out;
+    out.content_type = "application/octet-stream";
+    const uint64_t top = node_.store().height().value_or(0);
+    for (uint64_t h = *from; h <= top && h - *from < *count && out.body.size() < (16u << 20); ++h) {
+      auto b = node_.store().block(h);
+      if (!b) break;
+      const Bytes bytes = b->encode();
+      const auto n = static_cast<uint32_t>(bytes.size());
+      for (int shift = 24; shift >= 0; shift -= 8)
+        out.body += static_cast<char>((n >> shift) & 0xff);
+      out.body.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    if (out.body.empty())
+      return reply_error(res, error(Code::kNotFound, "no block " + std::to_string(*from)));
+    res.send(std::move(out));
+  });
   r.add("GET", "/v1/blocks/{height}", [block](http::Request& req, const http::Responder& res) {
     auto h = parse_u64(req.param("height"));
     if (!h) return reply_error(res, error(Code::kInvalidArgument, "a height is a decimal number"));

@@ -5,12 +5,13 @@
 
 namespace gridpact::cluster {
 
-#define GRIDPACT_CLUSTER_CODES(X)                                                                \
-  X(kEtcdUnavailable, 1800, "ETCD_UNAVAILABLE", "no etcd endpoint answered in time")             \
-  X(kEtcdError, 1801, "ETCD_ERROR", "etcd refused the request or answered something unexpected") \
-  X(kClusterHalted, 1802, "CLUSTER_HALTED",                                                      \
-    "this node stopped applying blocks: it could not reproduce a block of the cluster")          \
-  X(kBehindWindow, 1803, "BEHIND_WINDOW", "the blocks this node lacks are no longer kept in etcd")
+#define GRIDPACT_CLUSTER_CODES(X)                                                                  \
+  X(kEtcdUnavailable, 1800, "ETCD_UNAVAILABLE", "no etcd endpoint answered in time")               \
+  X(kEtcdError, 1801, "ETCD_ERROR", "etcd refused the request or answered something unexpected")   \
+  X(kClusterHalted, 1802, "CLUSTER_HALTED",                                                        \
+    "this node stopped applying blocks: it could not reproduce a block of the cluster")            \
+  X(kBehindWindow, 1803, "BEHIND_WINDOW", "the blocks this node lacks are no longer kept in etcd") \
+  X(kPeerError, 1804, "PEER_ERROR", "a peer could not serve blocks, or served something else")
 
 GRIDPACT_CODES(kClusterCodes, "cluster", 1800, GRIDPACT_CLUSTER_CODES);
 

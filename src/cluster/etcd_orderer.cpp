@@ -131,37 +131,90 @@ Result<size_t> EtcdOrderer::follow() {
   for (const EtcdKv& kv : r->kvs) {
     auto height = key_height(kv.key);
     if (!height || *height != next_) {
-      if (height && *height > next_) {
+      if (height && *height > next_ && applied == 0) {
+        // Blocks before the window are gone from etcd: a peer may still serve them.
+        auto caught = catch_up(*height - 1);
+        if (caught && *caught > 0) return caught;
+        if (node_.halted()) return error(kClusterHalted, *node_.halted());
         node_.halt("BEHIND_WINDOW: etcd keeps blocks from " + std::to_string(*height) +
-                   ", this node needs " + std::to_string(next_) +
-                   " (catch-up from a peer is not done yet)");
+                   ", this node needs " + std::to_string(next_) + " and no peer served them (" +
+                   (caught ? std::string("none known") : caught.status().to_string()) + ")");
         return error(kBehindWindow, "blocks before " + std::to_string(*height) + " are gone");
       }
+      if (height && *height > next_) return applied;
       return error(kEtcdError, "unexpected block key " + kv.key);
     }
     auto block = Block::decode(as_bytes(kv.value), kv.value.size());
-    std::string bad;
-    if (!block)
-      bad = "does not decode: " + block.status().to_string();
-    else if (block->header.height != next_)
-      bad = "names height " + std::to_string(block->header.height);
-    else if (!is_validator(block->header.proposer))
-      bad = "is proposed by " + block->header.proposer.hex() + ", not in the validator set";
-    else if (!block->header.signature_valid())
-      bad = "carries a signature that does not verify";
-    if (!bad.empty()) {
-      node_.halt("block " + std::to_string(next_) + " in etcd " + bad);
-      return error(kClusterHalted, "block " + std::to_string(next_) + " " + bad);
+    if (!block) {
+      node_.halt("block " + std::to_string(next_) +
+                 " in etcd does not decode: " + block.status().to_string());
+      return error(kClusterHalted, "block " + std::to_string(next_) + " does not decode");
     }
-    OrderedBatch batch;
-    batch.time_ms = block->header.time_ms;
-    batch.txs = std::move(block->txs);
-    batch.sealed = block->header;
-    deliver_(std::move(batch));
-    if (node_.halted()) return error(kClusterHalted, *node_.halted());
-    ++next_;
+    if (Status s = apply(std::move(*block), "in etcd"); !s) return s;
     ++applied;
   }
+  return applied;
+}
+
+Status EtcdOrderer::apply(Block block, const std::string& source) {
+  std::string bad;
+  if (block.header.height != next_)
+    bad = "names height " + std::to_string(block.header.height);
+  else if (!is_validator(block.header.proposer))
+    bad = "is proposed by " + block.header.proposer.hex() + ", not in the validator set";
+  else if (!block.header.signature_valid())
+    bad = "carries a signature that does not verify";
+  if (!bad.empty()) {
+    node_.halt("block " + std::to_string(next_) + " " + source + " " + bad);
+    return error(kClusterHalted, "block " + std::to_string(next_) + " " + bad);
+  }
+  OrderedBatch batch;
+  batch.time_ms = block.header.time_ms;
+  batch.txs = std::move(block.txs);
+  batch.sealed = block.header;
+  deliver_(std::move(batch));
+  if (node_.halted()) return error(kClusterHalted, *node_.halted());
+  ++next_;
+  return Status::ok();
+}
+
+Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
+  std::vector<std::string> urls = config_.peers;
+  std::string me;
+  {
+    std::lock_guard lock(url_mutex_);
+    me = api_url_;
+  }
+  if (auto nodes = etcd_.range(key("nodes/"), prefix_end(key("nodes/")), 256)) {
+    for (const EtcdKv& kv : nodes->kvs) {
+      json n = json::parse(kv.value, nullptr, false);
+      if (!n.is_object() || !n.contains("api") || !n["api"].is_string()) continue;
+      std::string url = n["api"];
+      if (url != me && std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+    }
+  }
+  spdlog::info("cluster: catching up blocks {} to {} from peers ({} known)", next_, last,
+               urls.size());
+  size_t applied = 0;
+  Status last_error = Status::ok();
+  for (const std::string& url : urls) {
+    while (running_ && next_ <= last) {
+      auto blocks = peers_.fetch(url, next_, std::min<uint64_t>(1000, last - next_ + 1));
+      if (!blocks || blocks->empty()) {
+        last_error = blocks ? error(kPeerError, url + " holds no block " + std::to_string(next_))
+                            : blocks.status();
+        break;
+      }
+      std::vector<Block> got = std::move(blocks).value();
+      for (Block& b : got) {
+        if (next_ > last) break;
+        if (Status s = apply(std::move(b), "from " + url); !s) return s;
+        ++applied;
+      }
+    }
+    if (next_ > last) break;
+  }
+  if (applied == 0 && !last_error) return last_error;
   return applied;
 }
 

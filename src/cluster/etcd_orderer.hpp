@@ -23,8 +23,11 @@
 // commit (POST /v1/tx?wait=commit) is answered when its node commits the block, so an
 // acknowledged transaction is in etcd, on a quorum of its members.
 //
-// etcd keeps the last `window_blocks` blocks; a node that lags further behind halts with
-// BEHIND_WINDOW (catching up from a peer's block API is not done yet).
+// etcd keeps the last `window_blocks` blocks; a node that lags further behind fetches the
+// blocks before the window from a peer's API (GET /v1/blocks/encoded: the `peers` of its
+// configuration, then the API URLs the nodes publish in `nodes/`) and checks and
+// re-executes each exactly as a block from etcd. With no peer able to serve them it halts
+// with BEHIND_WINDOW.
 #pragma once
 
 #include <atomic>
@@ -34,6 +37,7 @@
 #include <thread>
 
 #include "cluster/etcd_client.hpp"
+#include "cluster/peer_blocks.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::cluster {
@@ -44,6 +48,7 @@ struct EtcdOrdererConfig {
   uint64_t window_blocks = 10000;      // blocks kept in etcd
   std::chrono::milliseconds poll{20};  // how often followers look for the next block
   size_t max_txs = 1000;  // per block: one block must stay under etcd's request limit (1.5 MiB)
+  std::vector<std::string> peers{};  // http://HOST:PORT of nodes to catch up from
 };
 
 class EtcdOrderer : public Orderer {
@@ -67,6 +72,10 @@ class EtcdOrderer : public Orderer {
   void run();
   // Applies the blocks etcd holds from next_ on; how many, or why it cannot.
   Result<size_t> follow();
+  // Checks `block` (height, proposer, signature) and applies it; halts the node if it fails.
+  Status apply(Block block, const std::string& source);
+  // Applies the blocks up to `last` from peers; how many, or why none could.
+  Result<size_t> catch_up(uint64_t last);
   void campaign();
   void keep_lease();
   void step_down(const std::string& why);
@@ -82,6 +91,7 @@ class EtcdOrderer : public Orderer {
   EtcdOrdererConfig config_;
   std::string prefix_;
   EtcdClient etcd_, forward_etcd_, status_etcd_;
+  PeerBlocks peers_;  // the orderer thread's, for catch-up past the window
   Deliver deliver_;
   std::atomic<bool> running_{false};
   std::thread thread_, forwarder_;

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "api/server.hpp"
 #include "cluster/codes.hpp"
 #include "cluster/testing.hpp"
 #include "ledger/testing.hpp"
@@ -33,7 +34,8 @@ class EtcdOrdererTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(etcd.start()) << "etcd did not start"; }
 
-  std::unique_ptr<ClusterNode> open(const KeyPair& key) {
+  std::unique_ptr<ClusterNode> open(const KeyPair& key, uint64_t window_blocks = 10000,
+                                    std::vector<std::string> peers = {}) {
     auto n = std::make_unique<ClusterNode>();
     NodeOptions o;
     o.data_dir = n->dir.str();
@@ -43,6 +45,8 @@ class EtcdOrdererTest : public ::testing::Test {
     o.sync_commits = false;
     EtcdOrdererConfig config{.endpoints = etcd.endpoints(), .lease_ttl_s = 2};
     config.poll = 10ms;
+    config.window_blocks = window_blocks;
+    config.peers = std::move(peers);
     ClusterNode* raw = n.get();
     n->node = Node::open(std::move(o), modules(), [raw, config](Node& node) {
                 auto orderer = std::make_unique<EtcdOrderer>(node, config);
@@ -154,6 +158,56 @@ TEST_F(EtcdOrdererTest, ABlockThatDoesNotReproduceHaltsTheNode) {
   EXPECT_NE(b->node->halted()->find("block " + std::to_string(top + 1)), std::string::npos);
   EXPECT_EQ(b->node->store().height(), top);  // applied everything before, nothing after
   EXPECT_FALSE(b->orderer->leading());
+}
+
+// etcd keeps 5 blocks here: a new node fetches the older ones from a peer's API, checks
+// and re-executes each, and then follows etcd; it ends with the same chain.
+TEST_F(EtcdOrdererTest, ANewNodeCatchesUpFromAPeerPastTheWindow) {
+  auto a = open(validators[0], 5);
+  ASSERT_EQ(leader({a.get()}), 0);
+  api::Server server(*a->node, {});
+  ASSERT_TRUE(server.start());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  auto bob = KeyPair::generate().public_key();
+  for (uint64_t n = 0; n < 20; ++n) {
+    auto id = a->node->submit(transfer(n, bob, 10)).value();
+    ASSERT_TRUE(a->node->wait_committed(id, 20s).has_value());
+  }
+  const uint64_t top = a->node->store().height().value();
+  ASSERT_GE(top, 20u);
+  EtcdClient etcd_client(etcd.endpoints());
+  auto first = etcd_client.range(a->orderer->key(EtcdOrderer::height_key(1)));
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->kvs.empty()) << "block 1 should have left etcd's window";
+
+  auto b = open(validators[1], 5, {url});
+  ASSERT_TRUE(b->node->wait_height(top, 20s)) << b->node->halted().value_or("");
+  EXPECT_FALSE(b->node->halted().has_value());
+  EXPECT_EQ(b->node->store().header(top)->hash(), a->node->store().header(top)->hash());
+  EXPECT_EQ(bank::balance(b->node->store(), bob), 200u);
+  // It goes on following the leader through etcd.
+  auto id = a->node->submit(transfer(20, bob, 10)).value();
+  ASSERT_TRUE(a->node->wait_committed(id, 20s).has_value());
+  ASSERT_TRUE(b->node->wait_height(a->node->store().height().value(), 20s));
+  EXPECT_EQ(bank::balance(b->node->store(), bob), 210u);
+  server.stop();
+}
+
+// With no peer to serve the blocks before the window, a new node halts with BEHIND_WINDOW
+// rather than start from the middle of the chain.
+TEST_F(EtcdOrdererTest, WithoutAPeerANodeBehindTheWindowHalts) {
+  auto a = open(validators[0], 3);
+  ASSERT_EQ(leader({a.get()}), 0);
+  auto bob = KeyPair::generate().public_key();
+  for (uint64_t n = 0; n < 8; ++n) {
+    auto id = a->node->submit(transfer(n, bob, 10)).value();
+    ASSERT_TRUE(a->node->wait_committed(id, 20s).has_value());
+  }
+  auto b = open(validators[1], 3, {"http://127.0.0.1:" + std::to_string(testing::free_port())});
+  for (int i = 0; i < 100 && !b->node->halted(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(b->node->halted().has_value());
+  EXPECT_NE(b->node->halted()->find("BEHIND_WINDOW"), std::string::npos) << *b->node->halted();
+  EXPECT_EQ(b->node->store().height().value_or(0), 0u);
 }
 
 }  // namespace

@@ -12,6 +12,9 @@ conserved. Scenarios:
     restart-follower   SIGKILL a follower, restart it, it catches up
     stop-leader        SIGSTOP the leader past its lease, SIGCONT it: it must not fork
     kill-etcd          SIGKILL one etcd member of three, restart it
+    kill-two-etcd      SIGKILL two etcd members of three: no block may commit while etcd has
+                       no quorum (heights stay, nothing is acknowledged); one member comes
+                       back and commits resume
 """
 import json
 import os
@@ -192,11 +195,59 @@ def check_history(history, contents, balances, expected_total):
     return problems
 
 
+def etcd_pid(cluster, member):
+    with open(os.path.join(cluster.dir, f"etcd-{member}.pid")) as f:
+        return int(f.read())
+
+
+def heights(cluster):
+    return {i: http(cluster.urls[i] + "/v1/health", timeout=5)["height"] for i in cluster.live()}
+
+
+def kill_two_etcd(cluster, load):
+    """Two etcd members of three die: the cluster must stop (no block, no acknowledgement
+    while etcd has no quorum), then resume once one member is back. Returns problems."""
+    problems = []
+    print("SIGKILL etcd members 1 and 2", flush=True)
+    os.kill(etcd_pid(cluster, 1), signal.SIGKILL)
+    os.kill(etcd_pid(cluster, 2), signal.SIGKILL)
+    # A block already in etcd when the quorum went may still be applied: wait that out.
+    time.sleep(2)
+    before, since = heights(cluster), time.monotonic()
+    time.sleep(5)
+    after, until = heights(cluster), time.monotonic()
+    if before != after:
+        problems.append(f"blocks committed without an etcd quorum: heights {before} -> {after}")
+    stalled_acks = [e for e in list(load.history) if e["kind"] == "ack" and since <= e["t"] <= until]
+    if stalled_acks:
+        problems.append(f"{len(stalled_acks)} acknowledgements without an etcd quorum")
+    print(f"no quorum: heights {after} held for {until - since:.1f} s", flush=True)
+    subprocess.run(["bash", cluster.script, "start-etcd", cluster.dir, "1"], env=cluster.env,
+                   check=True)
+    back = time.monotonic()
+    print("restarted etcd member 1", flush=True)
+    end = back + 30
+    while time.monotonic() < end and not any(
+            e["kind"] == "ack" and e["t"] > back for e in list(load.history)):
+        time.sleep(0.2)
+    resumed = [e for e in list(load.history) if e["kind"] == "ack" and e["t"] > back]
+    if not resumed:
+        problems.append("no acknowledgement within 30 s of etcd member 1's return")
+    else:
+        print(f"commits resumed {resumed[0]['t'] - back:.1f} s after member 1 returned", flush=True)
+    time.sleep(2)
+    subprocess.run(["bash", cluster.script, "start-etcd", cluster.dir, "2"], env=cluster.env,
+                   check=True)
+    time.sleep(2)
+    return problems
+
+
 def main():
     gridpact_exe, scenario = sys.argv[1], sys.argv[2]
     keep = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--keep" else None
     cluster = Cluster(gridpact_exe, keep)
     ok = False
+    outage_problems = []
     try:
         cluster.up()
         chain_id = http(cluster.urls[0] + "/v1/chain")["chain_id"]
@@ -252,6 +303,8 @@ def main():
                            check=True)
             print("restarted etcd member 1", flush=True)
             time.sleep(4)
+        elif scenario == "kill-two-etcd":
+            outage_problems = kill_two_etcd(cluster, load)
         else:
             raise SystemExit(f"unknown scenario {scenario}")
         load.finish()
@@ -269,7 +322,7 @@ def main():
                    "contents": {k: v for k, v in contents.items()}, "balances": balances}
         with open(os.path.join(cluster.dir, "history.json"), "w") as f:
             json.dump(history, f)
-        problems = check_history(load.history, contents, balances, initial)
+        problems = outage_problems + check_history(load.history, contents, balances, initial)
         acks = sum(1 for e in load.history if e["kind"] == "ack")
         fails = sum(1 for e in load.history if e["kind"] == "fail")
         print(f"{scenario}: {acks} acknowledged, {fails} unanswered or refused, "
