@@ -1,7 +1,8 @@
 // The community simulator at scale: 1,000 households for 7 days of 15-minute periods with
 // real signatures, through the executor and a RocksDB store (src/sim). Quick mode
 // (GRIDPACT_BENCH_QUICK=1): 40 households for 1 day. GRIDPACT_SIM_HOUSEHOLDS and
-// GRIDPACT_SIM_DAYS choose another size.
+// GRIDPACT_SIM_DAYS choose another size, GRIDPACT_SIM_PRICE_UPDATES the agents' price
+// updates per order (the default scenario's otherwise).
 //
 //   METRIC simulate_<N>x<D>_s           the whole run: model, setup, every block, read-back
 //   METRIC simulate_tx_per_s            transactions / run time
@@ -53,6 +54,8 @@ int main() {
     s.households = static_cast<uint32_t>(std::stoul(v));
   if (const char* v = std::getenv("GRIDPACT_SIM_DAYS"))
     s.days = static_cast<uint32_t>(std::stoul(v));
+  if (const char* v = std::getenv("GRIDPACT_SIM_PRICE_UPDATES"))
+    s.price_updates = static_cast<uint32_t>(std::stoul(v));
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   auto dir = std::filesystem::temp_directory_path() /
              ("gridpact-simbench-" + KeyPair::generate().public_key().hex().substr(0, 8));

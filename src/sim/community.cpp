@@ -82,7 +82,10 @@ void household_flows(const Scenario& s, const Community& c,
     f.load[p] = wh(load);
     f.generation[p] = wh(own);
     f.asset_wh[p] = wh(pv_energy_wh(h.leased_pv_kwp, c.ghi[p], hours));
-    const int64_t grid = battery.step(f.generation[p] - f.load[p]);
+    const BatteryMode mode = s.battery_peak_from == s.battery_peak_to ? BatteryMode::kCover
+                             : s.battery_peak(p)                      ? BatteryMode::kSell
+                                                                      : BatteryMode::kHold;
+    const int64_t grid = battery.step(f.generation[p] - f.load[p], mode);
     f.import[p] = grid < 0 ? -grid : 0;
     f.export_wh[p] = grid > 0 ? grid : 0;
   }

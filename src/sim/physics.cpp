@@ -125,8 +125,15 @@ Battery::Battery(const BatteryParams& p, double hours_per_step)
           static_cast<int64_t>(std::llround(static_cast<double>(p.power_w) * hours_per_step))),
       eta_(std::sqrt(std::clamp(p.round_trip_efficiency, 0.01, 1.0))) {}
 
-int64_t Battery::step(int64_t surplus_wh) {
+int64_t Battery::step(int64_t surplus_wh, BatteryMode mode) {
   if (p_.capacity_wh <= 0 || max_step_wh_ <= 0) return surplus_wh;
+  if (mode == BatteryMode::kSell) {
+    const auto can_out = static_cast<int64_t>(std::floor(static_cast<double>(stored_) * eta_));
+    const int64_t out = std::min(max_step_wh_, can_out);
+    stored_ = std::max<int64_t>(0, stored_ - std::llround(static_cast<double>(out) / eta_));
+    return surplus_wh + out;
+  }
+  if (surplus_wh <= 0 && mode == BatteryMode::kHold) return surplus_wh;
   if (surplus_wh > 0) {
     // Charging: what fits, after the charging loss.
     const auto room_in =

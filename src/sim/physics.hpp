@@ -95,10 +95,13 @@ struct BatteryParams {
 };
 // A battery behind the meter. step() takes the household's net position over a period
 // (generation - load, Wh; positive = surplus) and returns what is left for the grid.
+// Modes: cover the home's deficit from the store; hold (store surplus, keep the charge);
+// sell (discharge at full power: the home's deficit first, the rest exported).
+enum class BatteryMode { kCover, kHold, kSell };
 class Battery {
  public:
   explicit Battery(const BatteryParams& p, double hours_per_step);
-  int64_t step(int64_t surplus_wh);
+  int64_t step(int64_t surplus_wh, BatteryMode mode = BatteryMode::kCover);
   int64_t stored_wh() const { return stored_; }
   const BatteryParams& params() const { return p_; }
 

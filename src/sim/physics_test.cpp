@@ -99,6 +99,16 @@ TEST(Battery, RespectsCapacityPowerAndEfficiency) {
   EXPECT_EQ(none.step(-300), -300);
 }
 
+TEST(Battery, HoldsItsChargeForThePeakAndSellsItThere) {
+  Battery b({5000, 2000, 0.81}, 0.25);
+  EXPECT_EQ(b.step(500, BatteryMode::kHold), 0);  // surplus stored
+  EXPECT_EQ(b.stored_wh(), 450);
+  EXPECT_EQ(b.step(-200, BatteryMode::kHold), -200);  // the home imports: the charge waits
+  EXPECT_EQ(b.stored_wh(), 450);
+  EXPECT_EQ(b.step(-100, BatteryMode::kSell), 305);  // 405 Wh out: 100 for the home, 305 sold
+  EXPECT_EQ(b.stored_wh(), 0);
+}
+
 TEST(Bdew, DayTypesFollowTheGermanCalendar) {
   EXPECT_EQ(day_type(days_from_civil(2025, 6, 21)), DayType::kSaturday);
   EXPECT_EQ(day_type(days_from_civil(2025, 6, 22)), DayType::kSunday);

@@ -63,6 +63,9 @@ void read_back(const ChainView& v, RunResult& r) {
       out.import_wh = last->import_wh;
       out.export_wh = last->export_wh;
     }
+    if (h.role == Role::kOwner)
+      if (auto last = meters::last_reading(v.store, v.asset_meters[i]))
+        out.asset_export_wh = last->export_wh;
     for (uint64_t q = 0; q < K; ++q) {
       PeriodResult& p = r.periods[q];
       if (auto e = meters::period_energy(v.store, v.meters[i], v.first_period + q)) {

@@ -138,8 +138,11 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   auto setup_time = [&](uint64_t j) { return start_ms - (4 - j) * P + 1000; };
 
   std::vector<uint64_t> seq(n, 0), asset_seq(n, 0);  // the meters' reading sequences
-  // Setup 1: meters. Prosumers and hosts meter generation at their connection (they may
-  // offer surplus); owners meter their leased systems separately.
+  // Setup 1: meters. Prosumers meter generation at their connection (they may offer
+  // surplus); owners meter their leased systems separately. A host's connection meter also
+  // sees the leased system's energy, which its asset meter already mints for: the host's
+  // meter is registered as a grid connection (it may offer surplus, but it is not a
+  // renewable source and mints nothing), so no Wh mints twice.
   {
     std::vector<Pending> txs;
     std::vector<std::pair<uint32_t, bool>> which;
@@ -147,10 +150,10 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
       const Household& h = c.households[i];
       meters::RegisterPayload f;
       f.microgrid = microgrid_name(h.microgrid);
-      f.source =
-          h.role == Role::kProsumer || h.role == Role::kHost
-              ? (h.pv_kwp == 0 && h.wind_kw > 0 ? meters::Source::kWind : meters::Source::kPv)
-              : meters::Source::kConsumer;
+      f.source = h.role == Role::kProsumer ? (h.pv_kwp == 0 && h.wind_kw > 0 ? meters::Source::kWind
+                                                                             : meters::Source::kPv)
+                 : h.role == Role::kHost   ? meters::Source::kGrid
+                                           : meters::Source::kConsumer;
       f.location = "household " + std::to_string(i);
       f.firmware_version = "sim-1";
       txs.push_back(
@@ -326,22 +329,24 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
       for (uint32_t i = 0; i < n; ++i) {
         reg_import[i] += static_cast<uint64_t>(c.flows[i].import[q]);
         reg_export[i] += static_cast<uint64_t>(c.flows[i].export_wh[q]);
-        Pending p{&keys[i],
-                  meters::kReading,
-                  {},
-                  &meter_keys[i],
-                  meters::Reading{meter[i], p0 + q, ++seq[i], reg_import[i], reg_export[i], {}},
-                  nullptr};
-        txs.push_back(std::move(p));
+        // Each meter sends its reading itself: the transaction's signature is the meter's
+        // (meters.hpp), one signature per reading.
+        txs.push_back({&meter_keys[i],
+                       meters::kReading,
+                       meters::encode(meters::Reading{
+                           meter[i], p0 + q, ++seq[i], reg_import[i], reg_export[i], {}}),
+                       nullptr,
+                       {},
+                       nullptr});
         if (c.households[i].role == Role::kOwner) {
           asset_export[i] += static_cast<uint64_t>(c.flows[i].asset_wh[q]);
-          txs.push_back(
-              {&keys[i],
-               meters::kReading,
-               {},
-               &asset_meter_keys[i],
-               meters::Reading{asset_meter[i], p0 + q, ++asset_seq[i], 0, asset_export[i], {}},
-               nullptr});
+          txs.push_back({&asset_meter_keys[i],
+                         meters::kReading,
+                         meters::encode(meters::Reading{
+                             asset_meter[i], p0 + q, ++asset_seq[i], 0, asset_export[i], {}}),
+                         nullptr,
+                         {},
+                         nullptr});
         }
       }
     }
@@ -381,7 +386,11 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
         }
         const bool can_offer = h.role == Role::kProsumer || h.role == Role::kHost;
         if (have > 0 && can_offer) {
-          int64_t price = price_at(s.offer_start, s.offer_limit, step);
+          // A battery's stored surplus sells in the peak, at its peak price.
+          const bool peak_sale = h.battery.capacity_wh > 0 &&
+                                 s.battery_peak_from != s.battery_peak_to && s.battery_peak(q);
+          int64_t price = peak_sale ? static_cast<int64_t>(s.battery_peak_price)
+                                    : price_at(s.offer_start, s.offer_limit, step);
           if (step == 0) {
             txs.push_back(
                 {&keys[i],

@@ -12,10 +12,12 @@
 // signs it.
 //
 // Then one block per period k (block time 1 s into the period):
-//   - the meters' signed readings of period k-1 (cumulative import/export registers);
+//   - the meters' readings of period k-1 (cumulative import/export registers), each sent
+//     and signed by its meter;
 //   - orders for period k+U+1 at the start rate, and amendments moving the orders of the
 //     next U periods towards the limit rate (U = strategy.price_updates): bids for the
-//     household's forecast import, offers for its forecast export;
+//     household's forecast import, offers for its forecast export (a battery's evening
+//     sale at the scenario's battery peak price);
 //   - once a day, the grid operator's bills for the previous day: what each household
 //     imported beyond what the market settled for it, at the retail tariff (paid by the
 //     household), and what it exported beyond that, at the feed-in tariff (paid by the
@@ -56,9 +58,10 @@ struct HouseholdResult {
   int64_t market_paid = 0, market_received = 0;  // micro
   int64_t grid_paid = 0, feed_in_received = 0;   // the operator's daily bills
   int64_t agreement_paid = 0, agreement_received = 0;
-  uint64_t hosted_wh = 0;     // hosts: energy of the leased system billed to them
-  uint64_t tokens_micro = 0;  // green tokens held at the end (minted to it or shared with it)
-  int64_t cost = 0;           // start balance - final balance (incl. escrow), micro
+  uint64_t hosted_wh = 0;        // hosts: energy of the leased system billed to them
+  uint64_t asset_export_wh = 0;  // owners: the leased system's meter (export register)
+  uint64_t tokens_micro = 0;     // green tokens held at the end (minted to it or shared with it)
+  int64_t cost = 0;              // start balance - final balance (incl. escrow), micro
   int64_t baseline = 0;  // the same flows with the grid alone: import x retail - export x feed-in
 };
 

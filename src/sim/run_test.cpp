@@ -114,12 +114,52 @@ TEST(Simulate, FiguresComeFromTheLedgerAndAddUp) {
     EXPECT_GT(t.meters, 0u) << name;
   }
   for (const auto& h : r.households) held += h.tokens_micro;
+  // Each renewable Wh mints once: the prosumers' exports and the leased systems' (their
+  // asset meters'), but not again at the hosts' connections, which see the leased energy.
+  uint64_t renewable_wh = 0, hosts_export_wh = 0;
+  for (const auto& h : r.households) {
+    if (h.role == Role::kProsumer) renewable_wh += h.export_wh;
+    if (h.role == Role::kOwner) renewable_wh += h.asset_export_wh;
+    if (h.role == Role::kHost) hosts_export_wh += h.export_wh;
+  }
+  EXPECT_GT(hosts_export_wh, 0u);  // the hosts did export leased energy
+  EXPECT_EQ(minted_wh, renewable_wh);
   EXPECT_GT(minted, 0u);
   EXPECT_EQ(minted, tokens::supply(*store).minted);
   EXPECT_EQ(held, minted);
   EXPECT_GT(minted_wh, 0u);
   EXPECT_EQ(sum["tokens_by_source"]["pv"]["tokens_micro"].get<uint64_t>(),
             r.tokens_by_source["pv"].tokens_micro);
+}
+
+TEST(Simulate, BatteriesStoreSurplusAndSellItInThePeakAtAHigherPrice) {
+  testing::TempDir dir;
+  Scenario s = small();
+  s.households = 24;
+  s.battery_share = 0.5;
+  RunResult r = run(s, dir.str() + "/chain", 2);
+  // Sales settled on chain (market received over Wh sold), batteries against the other
+  // prosumers, who sell their surplus as it comes (mostly at midday).
+  uint64_t battery_wh = 0, other_wh = 0;
+  int64_t battery_micro = 0, other_micro = 0;
+  for (const auto& h : r.households) {
+    if (h.role != Role::kProsumer) continue;
+    (h.battery_kwh > 0 ? battery_wh : other_wh) += h.sold_wh;
+    (h.battery_kwh > 0 ? battery_micro : other_micro) += h.market_received;
+  }
+  ASSERT_GT(battery_wh, 0u);
+  ASSERT_GT(other_wh, 0u);
+  const int64_t battery_price = battery_micro * 1000 / static_cast<int64_t>(battery_wh);
+  const int64_t other_price = other_micro * 1000 / static_cast<int64_t>(other_wh);
+  EXPECT_GT(battery_price, other_price);
+  // What the batteries sold, they sold in the peak: their sales' price is above what any
+  // offer at the ordinary limit rate fetches (the midpoint with the highest bid).
+  EXPECT_GT(battery_price, static_cast<int64_t>((s.offer_limit + s.bid_limit) / 2));
+  // The batteries' evening exports are on chain: the peak periods sold energy.
+  uint64_t peak_traded = 0;
+  for (uint64_t q = 0; q < r.periods.size(); ++q)
+    if (s.battery_peak(q)) peak_traded += r.periods[q].traded_wh;
+  EXPECT_GT(peak_traded, 0u);
 }
 
 TEST(Scenario, BadInputGetsAClearErrorNamingTheField) {

@@ -47,6 +47,8 @@ battery_share = 0.4         # of prosumers
 battery_kwh = 8.0
 battery_kw = 3.0
 battery_efficiency = 0.9    # round trip
+battery_peak_from = 17      # batteries store surplus and sell it in the evening peak,
+battery_peak_to = 21        # hours [from, to); equal: they only cover their home's load
 
 [leases]
 pv_kwp = 6.0
@@ -69,9 +71,13 @@ bid_start = 140000
 bid_limit = 290000
 offer_start = 260000
 offer_limit = 90000
-price_updates = 1           # amendments after the first order (0..4)
+price_updates = 0           # amendments after the first order (0..4); 0: at the limit
+                            # at once. The market clears at the gate, where only an
+                            # order's last price counts: updates give the same trades and
+                            # cost one more signed transaction per order each.
 green_only_share = 0.2      # of buyers: renewable sources only
 local_only_share = 0.2      # of buyers: sellers in their own microgrid only
+battery_peak_price = 250000 # batteries' offers in their peak hours
 )";
   return text;
 }
@@ -201,6 +207,8 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& sour
   c.real("prosumers", "battery_kwh", s.battery_kwh, 0, 10'000);
   c.real("prosumers", "battery_kw", s.battery_kw, 0, 10'000);
   c.real("prosumers", "battery_efficiency", s.battery_efficiency, 0.1, 1);
+  c.integer("prosumers", "battery_peak_from", s.battery_peak_from, 0, 24);
+  c.integer("prosumers", "battery_peak_to", s.battery_peak_to, 0, 24);
 
   c.real("leases", "pv_kwp", s.lease_pv_kwp, 0.1, 1000);
   c.real("leases", "lease_to_own_share", s.lease_to_own_share, 0, 1);
@@ -222,6 +230,7 @@ Result<Scenario> parse_scenario(const std::string& text, const std::string& sour
   c.integer("strategy", "price_updates", s.price_updates, 0, 4);
   c.real("strategy", "green_only_share", s.green_only_share, 0, 1);
   c.real("strategy", "local_only_share", s.local_only_share, 0, 1);
+  c.integer("strategy", "battery_peak_price", s.battery_peak_price, 0, 10'000'000);
   c.refuse_unknown();
   if (!c.status()) return c.status();
 

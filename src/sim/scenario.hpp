@@ -44,6 +44,10 @@ struct Scenario {
   double wind_weibull_c = 6.5, wind_weibull_k = 2.0;
   double battery_share = 0.4;  // of prosumers
   double battery_kwh = 8, battery_kw = 3, battery_efficiency = 0.9;
+  // Batteries trade: outside the evening peak [from, to) (hours of the day) they store
+  // surplus and keep it; in the peak they discharge at full power, covering the home's
+  // load and offering the rest at battery_peak_price. from == to: they only cover load.
+  uint32_t battery_peak_from = 17, battery_peak_to = 21;
 
   // Owners lease a PV system each to a consumer household found by matching.
   double lease_pv_kwp = 6;
@@ -62,13 +66,19 @@ struct Scenario {
   // Strategies (as gsy-e's agents: from a start rate to a limit rate within the window).
   uint64_t bid_start = 140'000, bid_limit = 290'000;
   uint64_t offer_start = 260'000, offer_limit = 90'000;
-  uint32_t price_updates = 1;     // amendments between the first order and the gate
-  double green_only_share = 0.2;  // of buyers: renewable sources only
-  double local_only_share = 0.2;  // of buyers: sellers of their own microgrid only
+  uint32_t price_updates = 0;             // amendments between the first order and the gate
+  double green_only_share = 0.2;          // of buyers: renewable sources only
+  double local_only_share = 0.2;          // of buyers: sellers of their own microgrid only
+  uint64_t battery_peak_price = 250'000;  // batteries' offers in the peak (micro per kWh)
 
   uint64_t period_ms() const { return uint64_t{period_minutes} * 60'000; }
   uint32_t periods_per_day() const { return 24 * 60 / period_minutes; }
   uint64_t total_periods() const { return uint64_t{days} * periods_per_day(); }
+  // Whether period q of the run (from 0) starts in the batteries' peak hours.
+  bool battery_peak(uint64_t q) const {
+    const uint64_t hour = q % periods_per_day() * period_minutes / 60;
+    return hour >= battery_peak_from && hour < battery_peak_to;
+  }
 };
 
 // The built-in default scenario, as a documented TOML document.

@@ -12,8 +12,12 @@
 // 2.8.0) registers in Wh at the end of the period, a sequence number, signed by the
 // meter's key over reading_digest() (Ed25519 for virtual meters, ECDSA P-256 r||s from
 // the TPM for tpm2 meters). Any account may relay a reading: the meter's signature is
-// what counts. Energy of a period is the register delta to the meter's previous reading
-// (its initial registers for the first one).
+// what counts. A virtual meter may also send its reading itself (the transaction's
+// sender is the meter's key): the transaction's signature, checked before any handler
+// runs and covering the chain id and the whole reading, is then the meter's, and the
+// reading's own signature field is not checked (one signature per reading, not two).
+// Energy of a period is the register delta to the meter's previous reading (its initial
+// registers for the first one).
 //
 // Transactions (payload encodings in codec rules):
 //   0x0201 meters/register  bytes evidence (<= 24 KiB), str microgrid (<= 64,
@@ -47,8 +51,9 @@
 //                          u64 period || u64 seq || u64 import_wh || u64 export_wh)
 //
 // Reading checks, in order: meter known (METER_NOT_FOUND), not revoked (METER_REVOKED),
-// signature (READING_BAD_SIGNATURE), seq > last seq (READING_REPLAYED), a reading for the
-// period already on chain (DUPLICATE_READING), period before the last one
+// signature unless the meter sent it (READING_BAD_SIGNATURE), seq > last seq
+// (READING_REPLAYED), a reading for the period already on chain (DUPLICATE_READING),
+// period before the last one
 // (PERIOD_OUT_OF_ORDER), period > block time / period_ms (PERIOD_IN_FUTURE), a register
 // below the previous value (REGISTER_BACKWARDS).
 // A reading for the period still in progress is accepted: a meter normally reports just

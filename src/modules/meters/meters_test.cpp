@@ -244,6 +244,23 @@ TEST_F(MetersTest, FirstReadingIsContiguousOnlyInTheRegistrationPeriod) {
   EXPECT_EQ(period_energy(state(), id_of(m2), 10)->export_wh, 100u);
 }
 
+TEST_F(MetersTest, AVirtualMeterMaySendItsReadingSignedOnlyByTheTransaction) {
+  register_meter();
+  Hash32 id = id_of(meter);
+  Reading unsigned_reading{id, 3, 1, 1400, 500, {}};  // no signature of its own
+  auto relayed = submit(unsigned_reading);
+  EXPECT_EQ(relayed.code, code(kReadingBadSignature)) << relayed.message;
+  EXPECT_FALSE(stored_reading(state(), id, 3));
+  // The meter's key sends it: the transaction's signature is the meter's.
+  auto sent = run(meter, kReading, encode(unsigned_reading));
+  ASSERT_TRUE(sent.ok()) << sent.message;
+  EXPECT_EQ(period_energy(state(), id, 3)->import_wh, 400u);
+  // Another meter's key sending it is still refused.
+  KeyPair other = KeyPair::generate();
+  auto forged = run(other, kReading, encode(Reading{id, 4, 2, 1500, 500, {}}));
+  EXPECT_EQ(forged.code, code(kReadingBadSignature)) << forged.message;
+}
+
 TEST_F(MetersTest, EveryBadReadingIsRejectedAndChangesNothing) {
   register_meter();
   Hash32 id = id_of(meter);
