@@ -9,13 +9,13 @@ source "$(dirname "$0")/lib.sh"
 "$GRIDPACT" tx token-transfer --help >/dev/null 2>&1 || {
   echo "examples/incentives.sh needs the tokens CLI (gridpact tx token-transfer)" >&2; exit 2; }
 
-say "a development chain with 5-second periods; a period is final 15 s after it ends"
+say "a development chain with 5-second periods; a period is final 60 s after it ends"
 data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
 sed -i '/^\[market\]$/r /dev/stdin' "$data/genesis.toml" <<'EOF'
-settlement_deadline_ms = 15000
+settlement_deadline_ms = 60000
 EOF
 cat >> "$data/genesis.toml" <<'EOF'
 
@@ -49,12 +49,13 @@ reading() {
   "$GRIDPACT" tx reading --node "$NODE" --key "$work/$1.json" --platform virtual --meter-key "$work/$2.json" \
     --period "$3" --seq "$s" --import "$4" --export "$5" | jq -e '.receipt.ok' >/dev/null
 }
-# before_reading PERIOD WHO:METER...: the meters report the periods before PERIOD now, while
-# it runs, so that their readings of PERIOD arrive right after it ends.
+# before_reading PERIOD WHO:METER...: the meters report the periods before PERIOD that have
+# started, so that their readings of PERIOD arrive right after it ends.
 before_reading() {
-  local p=$1 wm
+  local p=$1 wm to=$(( $(now_period) + 1 ))
   shift
-  for wm in "$@"; do catch_up "$work/${wm%%:*}.json" "$work/${wm#*:}.json" "$p" >/dev/null; done
+  [ "$to" -gt "$p" ] && to=$p
+  for wm in "$@"; do catch_up "$work/${wm%%:*}.json" "$work/${wm#*:}.json" "$to" >/dev/null; done
 }
 
 say "prosumers in microgrid north: sun (PV only), duo (PV and wind), farm (a big PV farm)"
@@ -69,6 +70,7 @@ register duo duo-wind wind
 register farm farm-pv pv
 register farm farm-pv2 pv   # sells in the market later (its first reading is contiguous)
 
+before_reading "$(( $(now_period) + 1 ))" sun:sun-pv duo:duo-pv duo:duo-wind farm:farm-pv
 p=$(( $(now_period) + 1 ))
 say "everyone exports in period $p: sun 3 kWh PV; duo 3 kWh PV + 1 kWh wind; farm 6 kWh PV"
 before_reading "$p" sun:sun-pv duo:duo-pv duo:duo-wind farm:farm-pv
@@ -114,6 +116,7 @@ echo "sun redeemed 2 tokens: currency $cash -> $after"
 [ $((after - cash)) = 200000 ]
 "$GRIDPACT" query --node "$NODE" token-pool | jq -c .
 
+before_reading "$(( $(now_period) + 1 ))" farm:farm-pv2 sun:sun-home
 q=$(( $(now_period) + 2 ))
 say "a bid paid partly in tokens: sun bids for 2 kWh of farm's PV in period $q and commits 0.5 token"
 "$GRIDPACT" tx offer --node "$NODE" --key "$work/farm.json" --meter "$(meter_id "$work/farm-pv2.json")" \
