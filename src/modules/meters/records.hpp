@@ -17,6 +17,8 @@ constexpr std::string_view kPeriodsPrefix = "meters/periods/";
 constexpr std::string_view kPeriodParam = "meters.period_ms";
 constexpr std::string_view kRootPrefix = "meters/root/";
 constexpr std::string_view kMeterRootPrefix = "meters/mroot/";
+// Whether a first reading counts only from the registration period (handlers.cpp).
+constexpr std::string_view kFirstReadingParam = "meters.first_reading_from_registration";
 constexpr std::string_view kMeasPrefix = "meters/meas/";
 constexpr std::string_view kMeterPrefix = "meters/m/";
 constexpr std::string_view kOwnerPrefix = "meters/own/";
