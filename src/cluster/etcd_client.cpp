@@ -7,6 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/keys.hpp"
 #include "cluster/codes.hpp"
 
 namespace gridpact::cluster {
@@ -95,14 +96,8 @@ Result<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view spec) {
 }
 
 std::string prefix_end(std::string prefix) {
-  while (!prefix.empty()) {
-    if (static_cast<uint8_t>(prefix.back()) < 0xff) {
-      prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');  // every key
+  std::string end = prefix_successor(std::move(prefix));
+  return end.empty() ? std::string(1, '\0') : end;  // "\0": every key, in etcd's terms
 }
 
 struct EtcdClient::Connection {

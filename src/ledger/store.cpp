@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/keys.hpp"
+
 namespace gridpact {
 namespace {
 
@@ -132,9 +134,7 @@ void Store::scan(std::string_view prefix, const Visitor& fn) const {
   // The iterator stops at the prefix's end: past it, RocksDB would otherwise step over
   // every deleted key up to the next live one (prefixes that grow and shrink, such as due
   // lists, leave many).
-  std::string upper(prefix);
-  while (!upper.empty() && static_cast<uint8_t>(upper.back()) == 0xff) upper.pop_back();
-  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<uint8_t>(upper.back()) + 1);
+  const std::string upper = prefix_successor(std::string(prefix));
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions options;
   if (!upper.empty()) options.iterate_upper_bound = &upper_slice;
