@@ -337,16 +337,15 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   if (!client.put(prefix + "leader", json({{"public_key", validator.public_key().hex()}}).dump()))
     die("etcd put");
   std::ofstream(dir + "/genesis.toml") << genesis_text;
-  // The new node's key must be in the validator set to run; it never leads here.
-  sh("'" + kGridpact + "' keygen --out '" + dir + "/new.json' >/dev/null && jq -r .public_key '" +
-     dir + "/new.json' >'" + dir + "/validators.txt'");
+  // The new node's key is not in the validator set: it follows and never leads.
+  sh("'" + kGridpact + "' keygen --out '" + dir + "/new.json' >/dev/null");
   const std::string new_url = "127.0.0.1:" + std::to_string(cluster::testing::free_port());
   auto start = Clock::now();
   sh("'" + kGridpact + "' node --data '" + dir + "/new' --genesis '" + dir +
      "/genesis.toml' --validator-key '" + dir + "/new.json' --listen " + new_url +
-     " --cluster etcd://" + etcd.endpoint() + " --cluster-validators '" + dir +
-     "/validators.txt' --cluster-peers http://127.0.0.1:" + std::to_string(server.port()) + " >'" +
-     dir + "/new.log' 2>&1 & echo $! >'" + dir + "/new.pid'");
+     " --cluster etcd://" + etcd.endpoint() +
+     " --cluster-peers http://127.0.0.1:" + std::to_string(server.port()) + " >'" + dir +
+     "/new.log' 2>&1 & echo $! >'" + dir + "/new.pid'");
   const pid_t pid = std::stoi(slurp(dir + "/new.pid"));
   uint64_t h = 0;
   while (h < blocks && Clock::now() - start < std::chrono::seconds(1800) && kill(pid, 0) == 0) {

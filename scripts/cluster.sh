@@ -3,7 +3,8 @@
 #   scripts/cluster.sh up DIR [--nodes N]   start; writes DIR/nodes.txt (one API URL a line,
 #                                            node 1 first), DIR/node-<i>.pid, DIR/keys/
 #                                            (node keys, funded alice.json and issuer.json,
-#                                            genesis.toml, validators.txt)
+#                                            genesis.toml); nodes 2..N join the validator
+#                                            set through a governance proposal
 #   scripts/cluster.sh start-node DIR I     (re)start node I as `up` did
 #   scripts/cluster.sh down DIR              stop them all
 # GRIDPACT (default build/apps/gridpact/gridpact) and CLUSTER_LEASE_TTL (seconds, default 3)
@@ -11,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 GRIDPACT=${GRIDPACT:-$root/build/apps/gridpact/gridpact}
-usage() { sed -n 2,9p "$0" >&2; exit 2; }
+usage() { sed -n 2,10p "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd=$1 dir=$2
 shift 2
@@ -38,7 +39,7 @@ start_node() {  # start_node I: node I as recorded in DIR/cluster.env
   fi
   rm -f "$data.port"
   "$GRIDPACT" node --data "$data" --listen "127.0.0.1:$port" --port-file "$data.port" \
-    --cluster "$ETCD" --cluster-validators "$dir/keys/validators.txt" \
+    --cluster "$ETCD" \
     --cluster-lease-ttl "${CLUSTER_LEASE_TTL:-3}" "${args[@]}" >>"$data.log" 2>&1 &
   echo $! >"$dir/node-$i.pid"
   wait_for 30 test -s "$data.port" || { tail -20 "$data.log" >&2; echo "node $i did not start" >&2; return 1; }
@@ -75,13 +76,13 @@ up() {
   for i in $(seq "$nodes"); do "$GRIDPACT" keygen --out "$dir/keys/node-$i.json" >/dev/null; done
   "$GRIDPACT" keygen --out "$dir/keys/alice.json" >/dev/null
   "$GRIDPACT" keygen --out "$dir/keys/issuer.json" >/dev/null
-  for i in $(seq "$nodes"); do jq -r .public_key "$dir/keys/node-$i.json"; done >"$dir/keys/validators.txt"
   # Node 1 makes the development chain from these keys (it keeps keys it finds).
   mkdir -p "$dir/node-1/keys"
   cp "$dir/keys/node-1.json" "$dir/node-1/keys/validator.json"
   cp "$dir/keys/alice.json" "$dir/keys/issuer.json" "$dir/node-1/keys/"
   start_node 1
   cp "$dir/node-1/genesis.toml" "$dir/keys/genesis.toml"
+  add_validators "$nodes"
   for i in $(seq 2 "$nodes"); do start_node "$i"; done
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
@@ -91,6 +92,24 @@ up() {
     echo "http://127.0.0.1:${!port_var}" >>"$dir/nodes.txt"
   done
   echo "cluster up: $nodes nodes ($dir/nodes.txt), etcd $ETCD" >&2
+}
+
+add_validators() {  # add_validators N: nodes 2..N into the validator set, by governance
+  [ "$1" -gt 1 ] || return 0
+  # shellcheck disable=SC1091
+  source "$dir/cluster.env"
+  local url="http://127.0.0.1:$NODE_PORT_1" add=() i id
+  for i in $(seq 2 "$1"); do add+=(--add-validator "$(jq -r .public_key "$dir/keys/node-$i.json")"); done
+  # The development chain's members are its validator, issuer and alice; threshold 2.
+  id=$("$GRIDPACT" tx propose --node "$url" --key "$dir/keys/alice.json" "${add[@]}" \
+    --memo "cluster nodes 2-$1" | jq -er '.receipt.events[] | select(.type == "governance/proposed") | .data.proposal') ||
+    { echo "proposing the validators failed" >&2; return 1; }
+  for k in alice issuer; do
+    "$GRIDPACT" tx vote --node "$url" --key "$dir/keys/$k.json" --proposal "$id" --yes | jq -e .receipt.ok >/dev/null ||
+      { echo "voting for the validators failed" >&2; return 1; }
+  done
+  [ "$("$GRIDPACT" query --node "$url" validators | jq '.validators | length')" -eq "$1" ] ||
+    { echo "the validator set does not hold the $1 nodes" >&2; return 1; }
 }
 
 start_etcd() {  # start_etcd I new|existing

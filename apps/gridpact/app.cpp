@@ -1,11 +1,13 @@
 #include "app.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "client.hpp"
 #include "modules/all_modules.hpp"
+#include "modules/governance/governance.hpp"
 
 namespace gridpact::cli {
 
@@ -103,6 +105,14 @@ int submit_and_print(const std::string& node_url, const std::string& key_path, b
   print_json(*r);
   if (r->contains("receipt") && !(*r)["receipt"]["ok"].get<bool>()) return 1;
   return 0;
+}
+
+SignerRule governed_validators(const PublicKey& genesis_validator) {
+  return [genesis_validator](const StateReader& parent, const PublicKey& key) {
+    const std::vector<PublicKey> set = governance::validators(parent);
+    if (set.empty()) return key == genesis_validator;  // a chain without governance
+    return std::find(set.begin(), set.end(), key) != set.end();
+  };
 }
 
 }  // namespace gridpact::cli

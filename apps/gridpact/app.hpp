@@ -32,6 +32,11 @@ struct DataDir {
 // keys, and a funded "alice" account for trying things out.
 Status ensure_development_chain(const DataDir& dir, const std::string& chain_id = "gridpact-dev");
 
+// Who may sign blocks on a GridPact chain: governance's validator set on the state the
+// block builds on, when the chain has one (genesis [governance] validators, changed by
+// proposals: governance/add_validator, remove_validator); else the genesis validator.
+SignerRule governed_validators(const PublicKey& genesis_validator);
+
 // Prints a JSON value on stdout (the output of every command that returns data).
 void print_json(const json& j);
 // Prints an error and returns the exit code for it (2 for bad usage/input, 1 otherwise).
@@ -96,6 +101,14 @@ struct NodeAttestArgs {
 Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
     const std::string& data_dir, const std::string& chain_id,
     const std::optional<KeyPair>& validator, const NodeAttestArgs& args);
+// `gridpact node --cluster`: how a node checks a leader before it applies its blocks. Asks
+// the leader's GET /v1/attestation with a fresh challenge (5 s at most) and verifies it:
+// the executable's measurement is `measurement`, the evidence is tpm2 under `roots` (or
+// virtual, on a development chain only), and it speaks for `leader` on `chain_id`.
+std::function<Status(const std::string& api_url, const PublicKey& leader)> leader_attestation(
+    std::string chain_id, Hash32 measurement, bool allow_virtual, std::vector<Bytes> roots);
+// The certificates of PEM or DER files (trusted attestation roots).
+Result<std::vector<Bytes>> read_certificates(const std::vector<std::string>& paths);
 void add_meter_agent_commands(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 

@@ -1,12 +1,15 @@
 #include "client.hpp"
 
+#include <algorithm>
+
 #include <httplib.h>
 
 namespace gridpact::cli {
 
-ApiClient::ApiClient(const std::string& url) : http_(std::make_unique<httplib::Client>(url)) {
-  http_->set_read_timeout(70, 0);
-  http_->set_connection_timeout(5, 0);
+ApiClient::ApiClient(const std::string& url, std::chrono::seconds timeout)
+    : http_(std::make_unique<httplib::Client>(url)) {
+  http_->set_read_timeout(timeout.count(), 0);
+  http_->set_connection_timeout(std::min<time_t>(5, timeout.count()), 0);
 }
 
 ApiClient::~ApiClient() = default;

@@ -2,6 +2,7 @@
 // locally (the key never leaves this process) and submits their canonical bytes.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "ledger/module.hpp"
@@ -14,7 +15,9 @@ namespace gridpact::cli {
 
 class ApiClient {
  public:
-  explicit ApiClient(const std::string& url);  // e.g. http://127.0.0.1:8080
+  // e.g. http://127.0.0.1:8080; `timeout` bounds the connection and each read.
+  explicit ApiClient(const std::string& url,
+                     std::chrono::seconds timeout = std::chrono::seconds(70));
   ~ApiClient();
 
   Result<json> get(const std::string& path);

@@ -42,15 +42,9 @@ int verify_node(const VerifyNodeArgs& a) {
       return fail(error(Code::kInvalidArgument, "--challenge must be at most 64 bytes of hex"));
     o.challenge = *c;
   }
-  for (const auto& path : a.trusted_roots) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(error(Code::kNotFound, "cannot read " + path));
-    std::stringstream s;
-    s << in.rdbuf();
-    auto certs = attest::parse_certificates(s.str());
-    if (!certs) return fail(certs.status());
-    o.trusted_roots.insert(o.trusted_roots.end(), certs->begin(), certs->end());
-  }
+  auto roots = read_certificates(a.trusted_roots);
+  if (!roots) return fail(roots.status());
+  o.trusted_roots = std::move(roots).value();
 
   ApiClient client(a.url);
   auto doc = client.get("/v1/attestation?challenge=" + to_hex(o.challenge));
@@ -225,6 +219,48 @@ Result<std::unique_ptr<node_attest::NodeAttestor>> make_node_attestor(
   config.ak_cert_path = args.ak_cert;
   config.signing_key_path = data_dir + "/keys/node-tpm-key.blob";
   return node_attest::NodeAttestor::create_tpm2(chain_id, *id, *measurement, config);
+}
+
+Result<std::vector<Bytes>> read_certificates(const std::vector<std::string>& paths) {
+  std::vector<Bytes> out;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return error(Code::kNotFound, "cannot read " + path);
+    std::stringstream s;
+    s << in.rdbuf();
+    auto certs = attest::parse_certificates(s.str());
+    if (!certs) return certs.status();
+    out.insert(out.end(), certs->begin(), certs->end());
+  }
+  return out;
+}
+
+std::function<Status(const std::string&, const PublicKey&)> leader_attestation(
+    std::string chain_id, Hash32 measurement, bool allow_virtual, std::vector<Bytes> roots) {
+  node_attest::register_node_attest_codes();
+  return [chain_id = std::move(chain_id), measurement, allow_virtual, roots = std::move(roots)](
+             const std::string& url, const PublicKey& leader) -> Status {
+    node_attest::VerifyOptions o;
+    o.measurement = measurement;
+    o.allow_virtual = allow_virtual;
+    o.trusted_roots = roots;
+    o.challenge.resize(32);
+    randombytes_buf(o.challenge.data(), o.challenge.size());
+    if (url.rfind("http://", 0) != 0)
+      return error(node_attest::kBadAttestationResponse, "the leader publishes no API URL");
+    ApiClient client(url, std::chrono::seconds(5));
+    auto doc = client.get("/v1/attestation?challenge=" + to_hex(o.challenge));
+    if (!doc) return doc.status();
+    auto verdict = node_attest::verify_attestation(*doc, o);
+    if (!verdict) return verdict.status();
+    if (verdict->node_key != leader)
+      return error(node_attest::kNodeKeyMismatch,
+                   "the node at " + url + " is " + verdict->node_key.hex() + ", not the leader");
+    if (verdict->chain_id != chain_id)
+      return error(node_attest::kBadAttestationResponse,
+                   "the node at " + url + " runs chain " + verdict->chain_id);
+    return Status::ok();
+  };
 }
 
 }  // namespace gridpact::cli

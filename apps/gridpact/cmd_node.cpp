@@ -8,7 +8,6 @@
 #include "api/server.hpp"
 #include "app.hpp"
 #include "cluster/cluster_api.hpp"
-#include "cluster/validators.hpp"
 #include "meteragent/bridge.hpp"
 #include "modules/bank/bank.hpp"
 #include "node_attest/node_attest.hpp"
@@ -33,11 +32,12 @@ struct NodeArgs {
   size_t api_threads = 0, api_max_connections = 0;
   size_t api_max_streams = api::ServerOptions{}.max_streams;
   api::QueryLimits queries;
-  std::string cluster;             // etcd://HOST:PORT,...: cluster mode
-  std::string cluster_validators;  // file: public keys that may lead, one per line
-  std::string cluster_api_url;     // how the others reach this node's API
+  std::string cluster;          // etcd://HOST:PORT,...: cluster mode
+  std::string cluster_api_url;  // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
-  std::vector<std::string> cluster_peers;  // http://HOST:PORT of nodes to catch up from
+  std::vector<std::string> cluster_peers;         // http://HOST:PORT of nodes to catch up from
+  std::string cluster_measurement;                // the leader executable's SHA-256; empty: ours
+  std::vector<std::string> cluster_attest_roots;  // AK roots a tpm2 leader chains to
 };
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
@@ -111,6 +111,7 @@ int run_node(const NodeArgs& a) {
     if (!key) return fail(key.status());
     options.validator_key = *key;
   }
+  options.may_sign = governed_validators(genesis->validator);
   auto attestor = make_node_attestor(a.data, genesis->chain_id, options.validator_key, a.attest);
   if (!attestor) return fail(attestor.status());
   cluster::EtcdOrderer* cluster_orderer = nullptr;
@@ -118,13 +119,17 @@ int run_node(const NodeArgs& a) {
   if (!a.cluster.empty()) {
     auto endpoints = cluster::parse_etcd_endpoints(a.cluster);
     if (!endpoints) return fail(endpoints.status());
-    if (!a.cluster_validators.empty()) {
-      auto validators = cluster::read_validator_file(a.cluster_validators);
-      if (!validators) return fail(validators.status());
-      options.validators = *validators;
-    }
     cluster::EtcdOrdererConfig config{.endpoints = *endpoints, .lease_ttl_s = a.cluster_lease_ttl};
     config.peers = a.cluster_peers;
+    // Joining by attestation: a leader must run the allowed executable (by default this
+    // one), on a TPM under the given roots, or virtually on a development chain only.
+    Result<Hash32> measurement = node_attest::measure_self();
+    if (!a.cluster_measurement.empty()) measurement = *Hash32::from_hex(a.cluster_measurement);
+    if (!measurement) return fail(measurement.status());
+    auto roots = read_certificates(a.cluster_attest_roots);
+    if (!roots) return fail(roots.status());
+    config.check_leader = leader_attestation(genesis->chain_id, *measurement, genesis->development,
+                                             std::move(roots).value());
     make_orderer = [config, &cluster_orderer](Node& n) {
       auto orderer = std::make_unique<cluster::EtcdOrderer>(n, config);
       cluster_orderer = orderer.get();
@@ -288,9 +293,6 @@ void add_node_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--cluster", a->cluster,
                   "Cluster mode: order blocks through these etcd members (etcd://HOST:PORT,...)");
-  cmd->add_option("--cluster-validators", a->cluster_validators,
-                  "File of the public keys (hex, one a line) that may lead besides the genesis "
-                  "validator");
   cmd->add_option("--cluster-api-url", a->cluster_api_url,
                   "The URL the other nodes and clients reach this node's API at (default: "
                   "http://LISTEN)");
@@ -298,6 +300,17 @@ void add_node_command(CLI::App& app) {
                   "Seconds a leader that stopped answering keeps the role")
       ->check(CLI::Range(int64_t{2}, int64_t{60}))
       ->capture_default_str();
+  cmd->add_option("--cluster-measurement", a->cluster_measurement,
+                  "SHA-256 (hex) of the executable a leader must run, checked through its "
+                  "GET /v1/attestation before this node applies its blocks (default: this "
+                  "node's own executable)")
+      ->check([](const std::string& hex) {
+        return Hash32::from_hex(hex) ? std::string() : "64 hex digits (SHA-256)";
+      });
+  cmd->add_option("--cluster-attest-root", a->cluster_attest_roots,
+                  "PEM or DER file of an AK enrolment CA a leader's TPM evidence must chain to "
+                  "(repeatable; without one, only a development chain's virtual evidence "
+                  "passes)");
   cmd->add_option("--cluster-peers", a->cluster_peers,
                   "Nodes (http://HOST:PORT,...) to fetch blocks from that etcd no longer keeps "
                   "(besides the API URLs the nodes publish in etcd); each block is checked "

@@ -5,7 +5,6 @@
 
 #include "api/views.hpp"
 #include "app.hpp"
-#include "cluster/validators.hpp"
 #include "node/verify.hpp"
 
 namespace gridpact::cli {
@@ -64,7 +63,6 @@ int verify_receipt(const ReceiptArgs& a) {
 struct ChainArgs {
   std::string data;
   std::string genesis;
-  std::string validators;
 };
 
 int verify_chain_command(const ChainArgs& a) {
@@ -79,14 +77,8 @@ int verify_chain_command(const ChainArgs& a) {
       (std::filesystem::temp_directory_path() /
        ("gridpact-verify-" + KeyPair::generate().public_key().hex().substr(0, 12)))
           .string();
-  std::vector<PublicKey> validators;
-  if (!a.validators.empty()) {
-    auto v = cluster::read_validator_file(a.validators);
-    if (!v) return fail(v.status());
-    validators = *v;
-  }
-  auto report =
-      verify_chain(*store.value(), *genesis, module_pointers(modules), scratch, validators);
+  auto report = verify_chain(*store.value(), *genesis, module_pointers(modules), scratch,
+                             governed_validators(genesis->validator));
   std::filesystem::remove_all(scratch);
   if (!report) return fail(report.status());
   print_json({{"verified", true},
@@ -113,9 +105,6 @@ void add_verify_commands(CLI::App& app) {
       "verify-chain", "Re-execute a data directory's chain from genesis and compare every root");
   vc->add_option("--data", c->data, "Data directory")->required();
   vc->add_option("--genesis", c->genesis, "Genesis document (default: DATA/genesis.toml)");
-  vc->add_option("--cluster-validators", c->validators,
-                 "A cluster's validator set file: keys besides the genesis validator that may "
-                 "sign blocks");
   vc->callback([c] { finish(verify_chain_command(*c)); });
 }
 

@@ -11,7 +11,9 @@ namespace gridpact::cluster {
   X(kClusterHalted, 1802, "CLUSTER_HALTED",                                                        \
     "this node stopped applying blocks: it could not reproduce a block of the cluster")            \
   X(kBehindWindow, 1803, "BEHIND_WINDOW", "the blocks this node lacks are no longer kept in etcd") \
-  X(kPeerError, 1804, "PEER_ERROR", "a peer could not serve blocks, or served something else")
+  X(kPeerError, 1804, "PEER_ERROR", "a peer could not serve blocks, or served something else")     \
+  X(kLeaderNotAttested, 1810, "LEADER_NOT_ATTESTED",                                               \
+    "the leader's attestation did not verify: this node applies none of its blocks")
 
 GRIDPACT_CODES(kClusterCodes, "cluster", 1800, GRIDPACT_CLUSTER_CODES);
 

@@ -61,12 +61,6 @@ void EtcdOrderer::set_api_url(std::string url) {
   api_url_ = std::move(url);
 }
 
-bool EtcdOrderer::is_validator(const PublicKey& key) const {
-  const auto& extra = node_.options().validators;
-  return key == node_.genesis().validator ||
-         std::find(extra.begin(), extra.end(), key) != extra.end();
-}
-
 void EtcdOrderer::start(Deliver deliver) {
   if (running_.exchange(true)) return;
   deliver_ = std::move(deliver);
@@ -150,6 +144,7 @@ Result<size_t> EtcdOrderer::follow() {
                  " in etcd does not decode: " + block.status().to_string());
       return error(kClusterHalted, "block " + std::to_string(next_) + " does not decode");
     }
+    if (Status s = check_proposer(block->header.proposer); !s) return s;
     if (Status s = apply(std::move(*block), "in etcd"); !s) return s;
     ++applied;
   }
@@ -158,10 +153,10 @@ Result<size_t> EtcdOrderer::follow() {
 
 Status EtcdOrderer::apply(Block block, const std::string& source) {
   std::string bad;
+  // Whether the proposer is in the validator set is decided by the node on the state the
+  // block builds on (Node::may_sign), when it executes the block.
   if (block.header.height != next_)
     bad = "names height " + std::to_string(block.header.height);
-  else if (!is_validator(block.header.proposer))
-    bad = "is proposed by " + block.header.proposer.hex() + ", not in the validator set";
   else if (!block.header.signature_valid())
     bad = "carries a signature that does not verify";
   if (!bad.empty()) {
@@ -175,6 +170,37 @@ Status EtcdOrderer::apply(Block block, const std::string& source) {
   deliver_(std::move(batch));
   if (node_.halted()) return error(kClusterHalted, *node_.halted());
   ++next_;
+  return Status::ok();
+}
+
+Status EtcdOrderer::check_proposer(const PublicKey& proposer) {
+  if (!config_.check_leader || attested_.count(proposer) ||
+      proposer == node_.options().validator_key->public_key())
+    return Status::ok();
+  auto fail = [this](const std::string& why) {
+    std::lock_guard lock(attest_mutex_);
+    if (attest_error_ != why) spdlog::error("cluster: not following the leader: {}", why);
+    attest_error_ = why;
+    return error(kLeaderNotAttested, why);
+  };
+  const auto now = Clock::now();
+  if (now < next_attest_) {
+    std::lock_guard lock(attest_mutex_);
+    return error(kLeaderNotAttested, attest_error_);
+  }
+  next_attest_ = now + std::chrono::seconds(1);
+  auto leader = etcd_.range(key("leader"));
+  if (!leader) return leader.status();
+  json l = leader->kvs.empty() ? json() : json::parse(leader->kvs[0].value, nullptr, false);
+  if (!l.is_object() || l.value("public_key", "") != proposer.hex())
+    return Status::ok();  // an earlier leader's block (see the header)
+  const std::string url = l.value("api", "");
+  if (Status s = config_.check_leader(url, proposer); !s)
+    return fail("leader " + proposer.hex().substr(0, 8) + " at " + url + ": " + s.to_string());
+  attested_.insert(proposer);
+  spdlog::info("cluster: leader {} at {} passed its attestation", proposer.hex().substr(0, 8), url);
+  std::lock_guard lock(attest_mutex_);
+  attest_error_.clear();
   return Status::ok();
 }
 
@@ -227,6 +253,8 @@ void EtcdOrderer::campaign() {
   // Every block applied so far must be committed before this node orders: the pool reads
   // committed nonces to refuse transactions already in a block.
   if (!node_.wait_height(next_ - 1, std::chrono::seconds(5))) return;
+  // Only keys in the validator set lead (the set on the state the next block builds on).
+  if (!node_.may_sign_next(node_.options().validator_key->public_key())) return;
   auto lease = etcd_.grant(config_.lease_ttl_s);
   if (!lease) return;
   std::string url;
@@ -446,6 +474,8 @@ Result<json> EtcdOrderer::status() {
                       {"leading", leading()},
                       {"height", node_.store().height().value_or(0)}};
   if (auto h = node_.halted()) out["this_node"]["halted"] = *h;
+  std::lock_guard lock(attest_mutex_);
+  if (!attest_error_.empty()) out["this_node"]["leader_not_attested"] = attest_error_;
   return out;
 }
 

@@ -14,14 +14,24 @@
 // leader cannot write at all. A block is committed locally only once it is in etcd.
 //
 // Every node (the leader too) applies the blocks in height order: it checks the
-// proposer's signature and that the proposer is in the validator set, re-executes, and
-// compares its header with the block's (Node halts on a mismatch and says why).
+// proposer's signature and that the proposer is in the validator set on the state the
+// block builds on (Node::may_sign: governance's set for `gridpact node`), re-executes, and
+// compares its header with the block's (Node halts on a mismatch and says why). Only a
+// node whose key is in the set campaigns; one removed from it stops cutting blocks (its
+// next block is dropped unsealed, and it steps down).
 //
 // Client transactions: whichever node a client talks to admits the transaction into its
 // own mempool (signature, nonce) and moves it into `pending/`; the leader admits pending
 // transactions into a mempool of its own and orders from it. A client that waits for
 // commit (POST /v1/tx?wait=commit) is answered when its node commits the block, so an
 // acknowledged transaction is in etcd, on a quorum of its members.
+//
+// Joining by attestation: with `check_leader` set, a node applies a block from etcd only
+// once the proposer has passed it in this process. The proposer is asked while it holds
+// `leader` (its API URL is there); a block by a proposer that no longer leads is an
+// earlier leader's, checked by the nodes that followed it then, and is applied on its
+// signature and the validator set alone. A leader that fails is asked again at most once
+// a second; meanwhile this node applies nothing more (GET /v1/cluster says why).
 //
 // etcd keeps the last `window_blocks` blocks; a node that lags further behind fetches the
 // blocks before the window from a peer's API (GET /v1/blocks/encoded: the `peers` of its
@@ -32,6 +42,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -49,6 +60,9 @@ struct EtcdOrdererConfig {
   std::chrono::milliseconds poll{20};  // how often followers look for the next block
   size_t max_txs = 1000;  // per block: one block must stay under etcd's request limit (1.5 MiB)
   std::vector<std::string> peers{};  // http://HOST:PORT of nodes to catch up from
+  // Checks the leader before this node applies its first block: `gridpact node` verifies
+  // the leader's GET /v1/attestation against the allowed measurements. Unset: no check.
+  std::function<Status(const std::string& api_url, const PublicKey& leader)> check_leader{};
 };
 
 class EtcdOrderer : public Orderer {
@@ -74,6 +88,8 @@ class EtcdOrderer : public Orderer {
   Result<size_t> follow();
   // Checks `block` (height, proposer, signature) and applies it; halts the node if it fails.
   Status apply(Block block, const std::string& source);
+  // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
+  Status check_proposer(const PublicKey& proposer);
   // Applies the blocks up to `last` from peers; how many, or why none could.
   Result<size_t> catch_up(uint64_t last);
   void campaign();
@@ -85,7 +101,6 @@ class EtcdOrderer : public Orderer {
   void forward_loop();
   Status forward_once();
   void publish_status();
-  bool is_validator(const PublicKey& key) const;
 
   Node& node_;
   EtcdOrdererConfig config_;
@@ -106,6 +121,11 @@ class EtcdOrderer : public Orderer {
   bool sealed_ok_ = false;
   int subscription_ = -1;
   std::unique_ptr<BlockClock> clock_;
+
+  std::set<PublicKey> attested_;  // proposers check_leader passed (orderer thread)
+  std::chrono::steady_clock::time_point next_attest_;
+  std::mutex attest_mutex_;
+  std::string attest_error_;  // the last failed check, for GET /v1/cluster
 
   std::mutex url_mutex_;
   std::string api_url_;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "api/server.hpp"
@@ -35,21 +37,27 @@ class EtcdOrdererTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(etcd.start()) << "etcd did not start"; }
 
   std::unique_ptr<ClusterNode> open(const KeyPair& key, uint64_t window_blocks = 10000,
-                                    std::vector<std::string> peers = {}) {
+                                    std::vector<std::string> peers = {}, SignerRule rule = {},
+                                    EtcdOrdererConfig extra = {}) {
     auto n = std::make_unique<ClusterNode>();
     NodeOptions o;
     o.data_dir = n->dir.str();
     o.genesis = genesis;
     o.validator_key = key;
     o.validators = {validators[1].public_key(), validators[2].public_key()};
+    o.may_sign = std::move(rule);
     o.sync_commits = false;
     EtcdOrdererConfig config{.endpoints = etcd.endpoints(), .lease_ttl_s = 2};
     config.poll = 10ms;
     config.window_blocks = window_blocks;
     config.peers = std::move(peers);
+    config.check_leader = std::move(extra.check_leader);
     ClusterNode* raw = n.get();
     n->node = Node::open(std::move(o), modules(), [raw, config](Node& node) {
                 auto orderer = std::make_unique<EtcdOrderer>(node, config);
+                orderer->set_api_url("http://node-" +
+                                     node.options().validator_key->public_key().hex().substr(0, 8) +
+                                     ".test:1");
                 raw->orderer = orderer.get();
                 return orderer;
               }).value();
@@ -58,13 +66,31 @@ class EtcdOrdererTest : public ::testing::Test {
   }
 
   Transaction transfer(uint64_t nonce, const PublicKey& to, uint64_t amount) {
+    return transfer_from(alice, nonce, to, amount);
+  }
+  Transaction transfer_from(const KeyPair& from, uint64_t nonce, const PublicKey& to,
+                            uint64_t amount) {
     Transaction tx;
     tx.chain_id = genesis.chain_id;
     tx.nonce = nonce;
     tx.type = bank::kTransfer;
     tx.payload = bank::encode(bank::TransferPayload{to, amount, ""});
-    tx.sign(alice);
+    tx.sign(from);
     return tx;
+  }
+  // A validator set kept in chain state, as governance keeps one: here the genesis
+  // validator and every key holding a balance, so that a transfer changes the set.
+  SignerRule funded_validators() const {
+    return [v0 = validators[0].public_key()](const StateReader& parent, const PublicKey& key) {
+      return key == v0 || bank::balance(parent, key) > 0;
+    };
+  }
+  static void commit(ClusterNode& n, Transaction tx) {
+    auto id = n.node->submit(std::move(tx));
+    ASSERT_TRUE(id) << id.status().to_string();
+    auto r = n.node->wait_committed(*id, 20s);
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->ok());
   }
 
   // Waits until one of `nodes` leads; its index, or -1.
@@ -208,6 +234,113 @@ TEST_F(EtcdOrdererTest, WithoutAPeerANodeBehindTheWindowHalts) {
   ASSERT_TRUE(b->node->halted().has_value());
   EXPECT_NE(b->node->halted()->find("BEHIND_WINDOW"), std::string::npos) << *b->node->halted();
   EXPECT_EQ(b->node->store().height().value_or(0), 0u);
+}
+
+// The validator set is chain state: a key leads only while the state the next block builds
+// on holds it, a change takes effect from the next block, and a leader taken out of the
+// set stops cutting blocks and hands over.
+TEST_F(EtcdOrdererTest, OnlyKeysInTheSetOnChainLeadAndAChangeTakesEffectAtTheNextBlock) {
+  const KeyPair& v1 = validators[1];
+  auto a = open(validators[0], 10000, {}, funded_validators());
+  ASSERT_EQ(leader({a.get()}), 0);
+  auto b = open(v1, 10000, {}, funded_validators());
+  // Not in the set: b follows, and does not lead even when nobody else does.
+  a->node->stop();
+  std::this_thread::sleep_for(3s);  // past the lease
+  EXPECT_FALSE(b->orderer->leading());
+  a.reset();
+  a = open(validators[0], 10000, {}, funded_validators());
+  ASSERT_EQ(leader({a.get(), b.get()}), 0);
+  // Funded, v1 is in the set from the next block: it takes over when a steps away.
+  commit(*a, transfer(0, v1.public_key(), 5));
+  const uint64_t joined = a->node->store().height().value();
+  ASSERT_TRUE(b->node->wait_height(joined, 10s));
+  a->node->stop();
+  ASSERT_EQ(leader({b.get()}), 0);
+  commit(*b, transfer(1, KeyPair::generate().public_key(), 1));
+  const uint64_t led = b->node->store().height().value();
+  EXPECT_EQ(b->node->store().header(led)->proposer, v1.public_key());
+  // v1 spends its balance: out of the set, it drops its next block and steps down.
+  a.reset();
+  a = open(validators[0], 10000, {}, funded_validators());
+  commit(*b, transfer_from(v1, 0, alice.public_key(), 5));
+  const uint64_t left = b->node->store().height().value();
+  EXPECT_EQ(bank::balance(b->node->store(), v1.public_key()), 0u);
+  for (int i = 0; i < 100 && b->orderer->leading(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(b->orderer->leading());
+  ASSERT_EQ(leader({a.get()}), 0);
+  commit(*a, transfer(2, KeyPair::generate().public_key(), 1));
+  const uint64_t top = a->node->store().height().value();
+  ASSERT_TRUE(b->node->wait_height(top, 10s));
+  for (uint64_t h = left + 1; h <= top; ++h)
+    EXPECT_EQ(a->node->store().header(h)->proposer, validators[0].public_key()) << h;
+  EXPECT_EQ(a->node->store().header(top)->hash(), b->node->store().header(top)->hash());
+  EXPECT_FALSE(a->node->halted().has_value());
+  EXPECT_FALSE(b->node->halted().has_value());
+}
+
+// A node whose own rule lets it lead (misconfigured, or hostile) writes blocks into etcd;
+// a node that holds the chain's set refuses the first of them and halts, saying why.
+TEST_F(EtcdOrdererTest, ABlockByAKeyOutsideTheSetHaltsTheNodesThatApplyIt) {
+  const KeyPair& outsider = validators[2];
+  auto rogue = open(outsider, 10000, {}, [](const StateReader&, const PublicKey&) { return true; });
+  ASSERT_EQ(leader({rogue.get()}), 0);
+  commit(*rogue, transfer(0, KeyPair::generate().public_key(), 1));
+  rogue->node->stop();
+  auto honest = open(validators[0], 10000, {}, funded_validators());
+  for (int i = 0; i < 100 && !honest->node->halted(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(honest->node->halted().has_value());
+  EXPECT_NE(honest->node->halted()->find("not in the validator set"), std::string::npos)
+      << *honest->node->halted();
+  EXPECT_NE(honest->node->halted()->find(outsider.public_key().hex()), std::string::npos);
+  EXPECT_EQ(honest->node->store().height().value_or(0), 0u);
+}
+
+// Joining by attestation: a follower applies none of a leader's blocks until the leader
+// passes check_leader (asked with the URL the leader publishes), and then all of them.
+TEST_F(EtcdOrdererTest, AFollowerAppliesNoBlockOfALeaderThatFailsItsAttestation) {
+  auto a = open(validators[0]);
+  ASSERT_EQ(leader({a.get()}), 0);
+  commit(*a, transfer(0, KeyPair::generate().public_key(), 1));
+  std::atomic<bool> trusted{false};
+  std::atomic<int> asked{0};
+  std::string asked_url;
+  std::mutex url_mutex;
+  EtcdOrdererConfig check;
+  check.check_leader = [&](const std::string& url, const PublicKey& key) -> Status {
+    ++asked;
+    {
+      std::lock_guard lock(url_mutex);
+      asked_url = url;
+    }
+    if (key != validators[0].public_key()) return error(Code::kUnauthorized, "not the leader");
+    return trusted ? Status::ok() : error(Code::kUnauthorized, "measurement not allowed");
+  };
+  auto b = open(validators[1], 10000, {}, {}, check);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(b->node->store().height().value_or(0), 0u);
+  EXPECT_FALSE(b->node->halted().has_value());
+  EXPECT_GE(asked.load(), 2);
+  EXPECT_LE(asked.load(), 4) << "asked again at most once a second";
+  {
+    std::lock_guard lock(url_mutex);
+    EXPECT_EQ(asked_url,
+              "http://node-" + validators[0].public_key().hex().substr(0, 8) + ".test:1");
+  }
+  auto status = b->orderer->status();
+  ASSERT_TRUE(status);
+  EXPECT_NE((*status)["this_node"].value("leader_not_attested", "").find("measurement not allowed"),
+            std::string::npos)
+      << status->dump();
+  trusted = true;
+  const uint64_t top = a->node->store().height().value();
+  ASSERT_TRUE(b->node->wait_height(top, 10s));
+  EXPECT_EQ(b->node->store().header(top)->hash(), a->node->store().header(top)->hash());
+  EXPECT_FALSE(b->orderer->status()->at("this_node").contains("leader_not_attested"));
+  const int asked_when_trusted = asked.load();
+  commit(*a, transfer(1, KeyPair::generate().public_key(), 1));
+  ASSERT_TRUE(b->node->wait_height(a->node->store().height().value(), 10s));
+  EXPECT_EQ(asked.load(), asked_when_trusted) << "a leader that passed is not asked again";
 }
 
 }  // namespace

@@ -33,6 +33,20 @@ void Executor::stage(std::shared_ptr<const CommitBatch> batch) {
   staged_ = std::make_shared<Staged>(std::move(batch), store_);
 }
 
+const Executor::Staged* Executor::current_staged(uint64_t store_height) {
+  // Build on the staged block while it is one ahead of the store; once the store has
+  // caught up (or never will, after a failed commit the caller aborts) it is stale.
+  if (staged_ && staged_->batch->block.header.height == store_height + 1) return staged_.get();
+  staged_.reset();
+  return nullptr;
+}
+
+void Executor::read_head(const std::function<void(const StateReader&)>& f) {
+  const Staged* staged = current_staged(store_.height().value_or(0));
+  f(staged ? static_cast<const StateReader&>(staged->state)
+           : static_cast<const StateReader&>(store_));
+}
+
 Module* Executor::module_for(uint16_t type) const {
   for (Module* m : modules_)
     for (const auto& t : m->tx_types())
@@ -103,11 +117,7 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   auto height = store_.height();
   if (!height) return error(Code::kStorage, "no genesis block");
   if (Status s = store_.load_tree(); !s) return s;  // before this block adds nodes to it
-  // Build on the staged block while it is one ahead of the store; once the store has
-  // caught up (or never will, after a failed commit the caller aborts) it is stale.
-  const Staged* staged =
-      staged_ && staged_->batch->block.header.height == *height + 1 ? staged_.get() : nullptr;
-  if (!staged) staged_.reset();
+  const Staged* staged = current_staged(*height);
   std::optional<BlockHeader> prev = staged ? staged->batch->block.header : store_.header(*height);
   if (!prev) return error(Code::kStorage, "no header at the chain's height");
   if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back

@@ -3,6 +3,7 @@
 // given the same store state, transactions and time, every node computes the same bytes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,10 @@ class Executor {
   // The executor keeps the batch (shared, not copied) until the next is staged.
   void stage(std::shared_ptr<const CommitBatch> batch);
 
+  // Calls `f` with the state the next execute() builds on: the staged block over the store,
+  // or the store. Same thread as execute(); `f` must not keep the reader.
+  void read_head(const std::function<void(const StateReader&)>& f);
+
   Module* module_for(uint16_t type) const;
   const std::vector<Module*>& modules() const { return modules_; }
   const std::string& chain_id() const { return chain_id_; }
@@ -48,6 +53,8 @@ class Executor {
   // What a staged, not yet committed block changed, layered over the store (its tree
   // nodes are in the store's tree already).
   struct Staged;
+  // The staged block if it is exactly one ahead of the store; else drops it and nullptr.
+  const Staged* current_staged(uint64_t store_height);
 
   Store& store_;
   std::vector<Module*> modules_;

@@ -83,6 +83,7 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
     return n->to_commit_ != nullptr;
   };
   node->orderer_ = std::make_unique<SoloOrderer>(*node->mempool_, std::move(order));
+  node->solo_ = true;
   return node;
 }
 
@@ -116,10 +117,8 @@ Node::~Node() {
 void Node::start() {
   if (!options_.validator_key)
     throw Error(Code::kUnauthorized, "this node has no validator key and cannot cut blocks");
-  const PublicKey mine = options_.validator_key->public_key();
-  if (mine != options_.genesis.validator &&
-      std::find(options_.validators.begin(), options_.validators.end(), mine) ==
-          options_.validators.end())
+  // A cluster node may follow while its key is not (yet) in the set; it leads only once it is.
+  if (solo_ && !may_sign_next(options_.validator_key->public_key()))
     throw Error(Code::kUnauthorized, "the validator key is not in the validator set");
   stopping_ = false;
   {
@@ -164,6 +163,13 @@ bool Node::matches_sealed(const BlockHeader& mine, const BlockHeader& sealed) {
   return false;
 }
 
+bool Node::may_sign(const StateReader& parent, const PublicKey& key) const {
+  if (options_.may_sign) return options_.may_sign(parent, key);
+  const auto& extra = options_.validators;
+  return key == options_.genesis.validator ||
+         std::find(extra.begin(), extra.end(), key) != extra.end();
+}
+
 void Node::halt(std::string reason) {
   spdlog::critical("HALTED, not applying blocks any more: {}", reason);
   std::lock_guard lock(halted_mutex_);
@@ -176,6 +182,20 @@ void Node::on_batch(OrderedBatch batch) {
   // A block sealed elsewhere: its transactions' signatures are checked again here, so a
   // validator's signature alone cannot put a transaction in a sender's name.
   const bool sealed = batch.sealed.has_value();
+  const PublicKey signer = sealed ? batch.sealed->proposer : options_.validator_key->public_key();
+  bool in_set = false;
+  executor_->read_head([&](const StateReader& parent) { in_set = may_sign(parent, signer); });
+  if (!in_set) {
+    const std::string why = (sealed ? "block " + std::to_string(batch.sealed->height) : "a block") +
+                            " by " + signer.hex() + ": the key is not in the validator set";
+    // Someone else's block: never apply it. Our own: a cluster leader drops it (unsealed,
+    // the orderer steps down); a solo node cannot go on.
+    if (sealed || solo_)
+      halt(why);
+    else
+      spdlog::warn("not cutting {}", why);
+    return;
+  }
   auto result =
       executor_->execute(std::move(batch.txs), batch.time_ms, sealed, std::move(batch.tx_ids));
   if (!result) {

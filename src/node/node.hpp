@@ -22,6 +22,9 @@
 
 namespace gridpact {
 
+// Whether `key` may sign the block built on `parent`.
+using SignerRule = std::function<bool(const StateReader& parent, const PublicKey& key)>;
+
 struct NodeOptions {
   std::string data_dir;
   Genesis genesis;
@@ -35,7 +38,12 @@ struct NodeOptions {
   // of the mempool (the application's notion of standing; `gridpact node`: it holds a
   // balance). Unset: every account may, and no newcomer quota applies.
   std::function<bool(const StateReader&, const PublicKey&)> sender_standing{};
-  // Keys besides the genesis validator that may sign blocks (a cluster's validator set).
+  // Who may sign a block, decided on the state the block builds on (after the block
+  // before), so that every node decides alike and a governed change of the set takes
+  // effect from the next block. The application's rule (`gridpact node`: governance's
+  // validator set); unset: the genesis validator and `validators`.
+  SignerRule may_sign{};
+  // Keys besides the genesis validator that may sign blocks when `may_sign` is unset.
   std::vector<PublicKey> validators{};
 };
 
@@ -89,6 +97,10 @@ class Node {
   NodeStats stats() const;
   // Per-block timings (execution, each module's end_block, commit, fsync) as histograms.
   const BlockMetrics& block_metrics() const { return *block_metrics_; }
+  // Whether `key` may sign the block built on `parent` (options().may_sign, or its default).
+  bool may_sign(const StateReader& parent, const PublicKey& key) const;
+  // Whether `key` may sign the next block after the latest committed one.
+  bool may_sign_next(const PublicKey& key) const { return may_sign(*store_, key); }
   // Runs a query of the module `module` against the latest committed state.
   Result<json> query(std::string_view module, std::string_view path, const json& params) const;
 
@@ -107,6 +119,7 @@ class Node {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<Mempool> mempool_;
   std::unique_ptr<Orderer> orderer_;
+  bool solo_ = false;  // the solo orderer: this node signs every block
   std::unique_ptr<BlockMetrics> block_metrics_;
 
   // One executed block waits here while the next one executes (pipelining); it is

@@ -9,8 +9,7 @@ namespace gridpact {
 
 Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
                                  const std::vector<Module*>& modules,
-                                 const std::string& scratch_dir,
-                                 const std::vector<PublicKey>& validators) {
+                                 const std::string& scratch_dir, const SignerRule& may_sign) {
   std::filesystem::remove_all(scratch_dir);
   auto scratch = Store::open(scratch_dir, {.sync = false});
   if (!scratch) return scratch.status();
@@ -35,9 +34,9 @@ Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
     if (!block) return mismatch(h, "missing");
     const BlockHeader stored = block->header;
     if (stored.prev_hash != prev) return mismatch(h, "does not link to its predecessor");
-    const bool in_set =
-        stored.proposer == genesis.validator ||
-        std::find(validators.begin(), validators.end(), stored.proposer) != validators.end();
+    // The scratch store holds the state this block builds on.
+    const bool in_set = may_sign ? may_sign(*scratch.value(), stored.proposer)
+                                 : stored.proposer == genesis.validator;
     if (!in_set || !stored.signature_valid()) return mismatch(h, "not signed by a validator");
     report.txs += block->txs.size();
     auto batch = executor.execute(std::move(block->txs), stored.time_ms, true);

@@ -1,12 +1,13 @@
 // Re-executes a stored chain from genesis in a scratch store and checks that every block
-// links to its predecessor, carries a validator's signature (the genesis validator's, or
-// one of `validators`), and reproduces
+// links to its predecessor, carries the signature of a key that may sign it (`may_sign`
+// on the state the block builds on; unset: the genesis validator), and reproduces
 // exactly the stored transaction, receipt and state roots. This is what every follower
 // node does; `gridpact verify-chain` runs it on a data directory.
 #pragma once
 
 #include "ledger/store.hpp"
 #include "node/genesis.hpp"
+#include "node/node.hpp"
 
 namespace gridpact {
 
@@ -16,10 +17,8 @@ struct ChainReport {
   Hash32 state_root;
 };
 
-// `validators`: keys besides the genesis validator that may sign blocks (a cluster's set).
 Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
                                  const std::vector<Module*>& modules,
-                                 const std::string& scratch_dir,
-                                 const std::vector<PublicKey>& validators = {});
+                                 const std::string& scratch_dir, const SignerRule& may_sign = {});
 
 }  // namespace gridpact
