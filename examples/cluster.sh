@@ -55,6 +55,10 @@ balance=$("$GRIDPACT" query --node "${nodes[$((follower - 1))]}" account "$(pk "
 echo "bob holds $balance"
 [ "$balance" = 10000000 ]
 
+say "verify-chain on node $follower: every block re-executed, each signed by a key in the set on the state before it"
+"$GRIDPACT" verify-chain --data "$cluster/node-$follower" --genesis "$keys/genesis.toml" | jq -c '{verified, blocks}'
+"$GRIDPACT" verify-chain --data "$cluster/node-$follower" --genesis "$keys/genesis.toml" | jq -e .verified >/dev/null
+
 say "each follower checked its leaders' attestation (the same executable, virtual on a development chain)"
 grep -h "passed its attestation" "$cluster"/node-*.log | sed 's/^\[[^]]*\] //' | sort -u
 
