@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # A development cluster on loopback: 3 etcd members and N GridPact nodes (default 3).
-#   scripts/cluster.sh up DIR [--nodes N]   start; writes DIR/nodes.txt (one API URL a line,
+#   scripts/cluster.sh up DIR [--nodes N] [--netns]
+#                                            start; writes DIR/nodes.txt (one API URL a line,
 #                                            node 1 first), DIR/node-<i>.pid, DIR/keys/
 #                                            (node keys, funded alice.json and issuer.json,
-#                                            genesis.toml, validators.txt)
+#                                            genesis.toml, validators.txt). --netns (root):
+#                                            each node in its own network namespace, joined
+#                                            to the etcd members by a veth pair
 #   scripts/cluster.sh start-node DIR I     (re)start node I as `up` did
-#   scripts/cluster.sh down DIR              stop them all
+#   scripts/cluster.sh partition DIR I      (--netns) cut node I off from etcd and clients
+#   scripts/cluster.sh heal DIR I           (--netns) join it again
+#   scripts/cluster.sh down DIR              stop them all (and remove the namespaces)
 # GRIDPACT (default build/apps/gridpact/gridpact) and CLUSTER_LEASE_TTL (seconds, default 3)
 # may be set. Development only: keys lie in plain files and nothing is TLS.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 GRIDPACT=${GRIDPACT:-$root/build/apps/gridpact/gridpact}
-usage() { sed -n 2,9p "$0" >&2; exit 2; }
+usage() { sed -n 2,15p "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd=$1 dir=$2
 shift 2
@@ -31,22 +36,45 @@ wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
 start_node() {  # start_node I: node I as recorded in DIR/cluster.env
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local i=$1 port_var="NODE_PORT_$1" args=()
+  local i=$1 port_var="NODE_PORT_$1" args=() run=() host=127.0.0.1 etcd=$ETCD
   local data=$dir/node-$i port=${!port_var}
   if [ "$i" -gt 1 ]; then
     args=(--genesis "$dir/keys/genesis.toml" --validator-key "$dir/keys/node-$i.json")
   fi
+  if [ -n "${NETNS:-}" ]; then  # inside its namespace, reaching etcd over its veth pair
+    run=(ip netns exec "${NETNS}n$i") host=$NETNS_NET.$i.2
+    etcd=etcd://$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_1,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_2,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_3
+  fi
   rm -f "$data.port"
-  "$GRIDPACT" node --data "$data" --listen "127.0.0.1:$port" --port-file "$data.port" \
-    --cluster "$ETCD" --cluster-validators "$dir/keys/validators.txt" \
+  "${run[@]}" "$GRIDPACT" node --data "$data" --listen "$host:$port" --port-file "$data.port" \
+    --cluster "$etcd" --cluster-validators "$dir/keys/validators.txt" \
     --cluster-lease-ttl "${CLUSTER_LEASE_TTL:-3}" "${args[@]}" >>"$data.log" 2>&1 &
   echo $! >"$dir/node-$i.pid"
   wait_for 30 test -s "$data.port" || { tail -20 "$data.log" >&2; echo "node $i did not start" >&2; return 1; }
 }
 
+# Node I's namespace ${NETNS}nI and a veth pair: ${NETNS}nIr (here, NET.I.1) and ${NETNS}nIn
+# (inside, NET.I.2). The etcd members listen on each NET.I.1 too.
+make_netns() {  # make_netns I
+  local i=$1 ns="${NETNS}n$1"
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip link add "${ns}r" type veth peer name "${ns}n" netns "$ns"
+  ip addr add "$NETNS_NET.$i.1/24" dev "${ns}r"
+  ip link set "${ns}r" up
+  ip -n "$ns" addr add "$NETNS_NET.$i.2/24" dev "${ns}n"
+  ip -n "$ns" link set "${ns}n" up
+}
+
 up() {
-  local nodes=3
-  [ "${1:-}" = --nodes ] && { nodes=$2; shift 2; }
+  local nodes=3 netns=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --nodes) nodes=$2; shift 2 ;;
+      --netns) netns=1; shift ;;
+      *) usage ;;
+    esac
+  done
   [[ $nodes =~ ^[1-9]$ ]] || { echo "--nodes: 1 to 9" >&2; exit 2; }
   [ -x "$GRIDPACT" ] || { echo "build first: $GRIDPACT not found (or set GRIDPACT)" >&2; exit 2; }
   [ -e "$dir/cluster.env" ] && { echo "$dir holds a cluster already (down it first)" >&2; exit 2; }
@@ -66,7 +94,16 @@ up() {
     echo "ETCD_INITIAL=$initial"
     echo "NODES=$nodes"
     for i in $(seq "$nodes"); do echo "NODE_PORT_$i=$(free_port)"; done
+    if [ -n "$netns" ]; then
+      echo "NETNS=gp$$"
+      echo "NETNS_NET=10.$((RANDOM % 100 + 150))"
+    fi
   } >"$dir/cluster.env"
+  if [ -n "$netns" ]; then
+    # shellcheck disable=SC1091
+    source "$dir/cluster.env"
+    for i in $(seq "$nodes"); do make_netns "$i"; done
+  fi
   for i in 1 2 3; do start_etcd "$i" new; done
   for i in 1 2 3; do
     wait_for 30 curl -sf "http://127.0.0.1:${cport[$i]}/health" || { echo "etcd $i did not start" >&2; exit 1; }
@@ -88,7 +125,9 @@ up() {
   : >"$dir/nodes.txt"
   for i in $(seq "$nodes"); do
     local port_var="NODE_PORT_$i"
-    echo "http://127.0.0.1:${!port_var}" >>"$dir/nodes.txt"
+    local host=127.0.0.1
+    [ -n "${NETNS:-}" ] && host=$NETNS_NET.$i.2
+    echo "http://$host:${!port_var}" >>"$dir/nodes.txt"
   done
   echo "cluster up: $nodes nodes ($dir/nodes.txt), etcd $ETCD" >&2
 }
@@ -96,9 +135,13 @@ up() {
 start_etcd() {  # start_etcd I new|existing
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1"
+  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1" listen n
+  listen="http://127.0.0.1:${!c}"
+  if [ -n "${NETNS:-}" ]; then
+    for n in $(seq "$NODES"); do listen+=",http://$NETNS_NET.$n.1:${!c}"; done
+  fi
   etcd --name "e$1" --data-dir "$dir/etcd-$1" \
-    --listen-client-urls "http://127.0.0.1:${!c}" --advertise-client-urls "http://127.0.0.1:${!c}" \
+    --listen-client-urls "$listen" --advertise-client-urls "http://127.0.0.1:${!c}" \
     --listen-peer-urls "http://127.0.0.1:${!p}" --initial-advertise-peer-urls "http://127.0.0.1:${!p}" \
     --initial-cluster "$ETCD_INITIAL" --initial-cluster-state "$2" \
     --initial-cluster-token "gridpact-$$" \
@@ -122,13 +165,29 @@ down() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  if [ -e "$dir/cluster.env" ]; then
+    # shellcheck disable=SC1091
+    source "$dir/cluster.env"
+    if [ -n "${NETNS:-}" ]; then  # the veth pairs go with their namespaces
+      for n in $(seq "$NODES"); do ip netns del "${NETNS}n$n" 2>/dev/null || true; done
+    fi
+  fi
   rm -f "$dir/cluster.env"
+}
+
+link() {  # link I up|down: node I's veth pair (--netns clusters)
+  # shellcheck disable=SC1091
+  source "$dir/cluster.env"
+  [ -n "${NETNS:-}" ] || { echo "partition and heal need a cluster started with --netns" >&2; exit 2; }
+  ip link set "${NETNS}n${1}r" "$2"
 }
 
 case $cmd in
   up) up "$@" ;;
   start-node) dir=$(cd "$dir" && pwd); start_node "$1" ;;
   start-etcd) dir=$(cd "$dir" && pwd); start_etcd "$1" existing ;;
+  partition) link "$1" down ;;
+  heal) link "$1" up ;;
   down) down ;;
   *) usage ;;
 esac

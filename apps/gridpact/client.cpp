@@ -4,9 +4,22 @@
 
 namespace gridpact::cli {
 
+namespace {
+std::string& ca_file() {
+  static std::string path;
+  return path;
+}
+}  // namespace
+
+void ApiClient::set_ca_file(std::string path) {
+  ca_file() = std::move(path);
+}
+
 ApiClient::ApiClient(const std::string& url) : http_(std::make_unique<httplib::Client>(url)) {
   http_->set_read_timeout(70, 0);
   http_->set_connection_timeout(5, 0);
+  // https:// URLs: the node's certificate is verified (chain and name) against this CA.
+  if (!ca_file().empty()) http_->set_ca_cert_path(ca_file());
 }
 
 ApiClient::~ApiClient() = default;

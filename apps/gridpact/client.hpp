@@ -14,7 +14,10 @@ namespace gridpact::cli {
 
 class ApiClient {
  public:
-  explicit ApiClient(const std::string& url);  // e.g. http://127.0.0.1:8080
+  explicit ApiClient(const std::string& url);  // e.g. http://127.0.0.1:8080 or https://...
+  // The CA file every later client verifies an https:// node with (gridpact --cacert);
+  // empty: the system's CAs.
+  static void set_ca_file(std::string path);
   ~ApiClient();
 
   Result<json> get(const std::string& path);

@@ -79,7 +79,9 @@ void Client::reset() {
 
 Result<ClientAnswer> Client::request(const Origin& to, std::string_view method,
                                      const std::string& target, const std::string& body,
-                                     std::string_view content_type) {
+                                     std::string_view content_type,
+                                     std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) timeout = timeout_;
   if (!(to == origin_)) connection_.reset();
   origin_ = to;
   const std::string where = (to.tls ? "https://" : "http://") + to.host + ":" + to.port;
@@ -118,7 +120,7 @@ Result<ClientAnswer> Client::request(const Origin& to, std::string_view method,
     auto addresses = resolver.resolve(to.host, to.port, ec);
     if (ec) return failed("cannot resolve: " + ec.message());
     if (to.tls) c->tls.emplace(c->io, tls_->context);
-    c->tcp().expires_after(timeout_);
+    c->tcp().expires_after(timeout);
     c->tcp().async_connect(addresses, done);
     c->run();
     if (ec) return failed("cannot connect: " + ec.message());
@@ -129,7 +131,7 @@ Result<ClientAnswer> Client::request(const Origin& to, std::string_view method,
       if (ec && !SSL_set_tlsext_host_name(ssl, to.host.c_str()))  // SNI for names only
         return failed("cannot set the TLS server name");
       c->tls->set_verify_callback(asio::ssl::host_name_verification(to.host));
-      c->tcp().expires_after(timeout_);
+      c->tcp().expires_after(timeout);
       c->tls->async_handshake(asio::ssl::stream_base::client, done);
       c->run();
       if (ec) return failed("TLS handshake failed: " + ec.message());
@@ -145,7 +147,7 @@ Result<ClientAnswer> Client::request(const Origin& to, std::string_view method,
   req.prepare_payload();
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(max_body_);
-  c.tcp().expires_after(timeout_);
+  c.tcp().expires_after(timeout);
   c.with_stream([&](auto& s) { bhttp::async_write(s, req, done); });
   c.run();
   if (ec) return failed("cannot send: " + ec.message());

@@ -52,8 +52,10 @@ class Client {
   // reads the whole answer. TIMEOUT with the reason when the server cannot be reached, the
   // TLS handshake fails (a certificate not from the CA, a plain HTTP server) or the answer
   // does not arrive whole in time; INVALID_ARGUMENT when the TLS files cannot be loaded.
+  // `timeout` (when not zero) replaces the client's for this request.
   Result<ClientAnswer> request(const Origin& to, std::string_view method, const std::string& target,
-                               const std::string& body = {}, std::string_view content_type = {});
+                               const std::string& body = {}, std::string_view content_type = {},
+                               std::chrono::milliseconds timeout = {});
   // Closes the connection (the next request opens a new one).
   void reset();
 
