@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # A development cluster on loopback: 3 etcd members and N GridPact nodes (default 3).
-#   scripts/cluster.sh up DIR [--nodes N] [--netns]
+#   scripts/cluster.sh up DIR [--nodes N] [--netns] [--tls]
 #                                            start; writes DIR/nodes.txt (one API URL a line,
 #                                            node 1 first), DIR/node-<i>.pid, DIR/keys/
 #                                            (node keys, funded alice.json and issuer.json,
 #                                            genesis.toml, validators.txt). --netns (root):
 #                                            each node in its own network namespace, joined
-#                                            to the etcd members by a veth pair
+#                                            to the etcd members by a veth pair. --tls: a CA
+#                                            in DIR/tls/ (ca.pem), etcd and the nodes' APIs
+#                                            over TLS (client certificates for etcd)
 #   scripts/cluster.sh start-node DIR I     (re)start node I as `up` did
 #   scripts/cluster.sh partition DIR I      (--netns) cut node I off from etcd and clients
 #   scripts/cluster.sh heal DIR I           (--netns) join it again
 #   scripts/cluster.sh down DIR              stop them all (and remove the namespaces)
 # GRIDPACT (default build/apps/gridpact/gridpact) and CLUSTER_LEASE_TTL (seconds, default 3)
-# may be set. Development only: keys lie in plain files and nothing is TLS.
+# may be set. Development only: keys lie in plain files (the TLS ones too).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 GRIDPACT=${GRIDPACT:-$root/build/apps/gridpact/gridpact}
-usage() { sed -n 2,15p "$0" >&2; exit 2; }
+usage() { sed -n 2,17p "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd=$1 dir=$2
 shift 2
@@ -45,6 +47,12 @@ start_node() {  # start_node I: node I as recorded in DIR/cluster.env
     run=(ip netns exec "${NETNS}n$i") host=$NETNS_NET.$i.2
     etcd=etcd://$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_1,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_2,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_3
   fi
+  if [ -n "${TLS:-}" ]; then
+    args+=(--tls-cert "$dir/tls/node.pem" --tls-key "$dir/tls/node.key"
+      --etcd-cacert "$dir/tls/ca.pem" --etcd-cert "$dir/tls/node.pem" --etcd-key "$dir/tls/node.key"
+      --cluster-peer-cacert "$dir/tls/ca.pem")
+    etcd=${etcd//,/,https://} etcd=${etcd/etcd:\/\//etcd://https://}
+  fi
   rm -f "$data.port"
   "${run[@]}" "$GRIDPACT" node --data "$data" --listen "$host:$port" --port-file "$data.port" \
     --cluster "$etcd" --cluster-validators "$dir/keys/validators.txt" \
@@ -66,12 +74,31 @@ make_netns() {  # make_netns I
   ip -n "$ns" link set "${ns}n" up
 }
 
+# A CA (DIR/tls/ca.pem) and one certificate for every etcd member and node, server and
+# client use, naming 127.0.0.1 (and the namespaces' addresses).
+make_tls() {  # make_tls NODES
+  local t=$dir/tls san="IP:127.0.0.1,DNS:localhost" n
+  mkdir -p "$t"
+  if [ -n "${NETNS_NET:-}" ]; then
+    for n in $(seq "$1"); do san+=",IP:$NETNS_NET.$n.1,IP:$NETNS_NET.$n.2"; done
+  fi
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=gridpact-dev-ca -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' \
+    "$san" >"$t/node.ext"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$t/node.key" -out "$t/node.csr" 2>/dev/null
+  openssl x509 -req -days 30 -in "$t/node.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
+    -CAcreateserial -extfile "$t/node.ext" -out "$t/node.pem" 2>/dev/null
+}
+
 up() {
-  local nodes=3 netns=""
+  local nodes=3 netns="" tls=""
   while [ $# -gt 0 ]; do
     case $1 in
       --nodes) nodes=$2; shift 2 ;;
       --netns) netns=1; shift ;;
+      --tls) tls=1; shift ;;
       *) usage ;;
     esac
   done
@@ -98,15 +125,23 @@ up() {
       echo "NETNS=gp$$"
       echo "NETNS_NET=10.$((RANDOM % 100 + 150))"
     fi
+    [ -n "$tls" ] && echo "TLS=1"
   } >"$dir/cluster.env"
+  # shellcheck disable=SC1091
+  source "$dir/cluster.env"
   if [ -n "$netns" ]; then
-    # shellcheck disable=SC1091
-    source "$dir/cluster.env"
     for i in $(seq "$nodes"); do make_netns "$i"; done
   fi
+  if [ -n "$tls" ]; then make_tls "$nodes"; fi
   for i in 1 2 3; do start_etcd "$i" new; done
+  local curl_tls=() scheme=http
+  if [ -n "$tls" ]; then
+    curl_tls=(--cacert "$dir/tls/ca.pem" --cert "$dir/tls/node.pem" --key "$dir/tls/node.key")
+    scheme=https
+  fi
   for i in 1 2 3; do
-    wait_for 30 curl -sf "http://127.0.0.1:${cport[$i]}/health" || { echo "etcd $i did not start" >&2; exit 1; }
+    wait_for 30 curl -sf "${curl_tls[@]}" "$scheme://127.0.0.1:${cport[$i]}/health" ||
+      { echo "etcd $i did not start" >&2; exit 1; }
   done
   # Keys: node 1's is the genesis validator; alice and issuer are funded by genesis.
   for i in $(seq "$nodes"); do "$GRIDPACT" keygen --out "$dir/keys/node-$i.json" >/dev/null; done
@@ -127,7 +162,7 @@ up() {
     local port_var="NODE_PORT_$i"
     local host=127.0.0.1
     [ -n "${NETNS:-}" ] && host=$NETNS_NET.$i.2
-    echo "http://$host:${!port_var}" >>"$dir/nodes.txt"
+    echo "$scheme://$host:${!port_var}" >>"$dir/nodes.txt"
   done
   echo "cluster up: $nodes nodes ($dir/nodes.txt), etcd $ETCD" >&2
 }
@@ -135,13 +170,18 @@ up() {
 start_etcd() {  # start_etcd I new|existing
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1" listen n
-  listen="http://127.0.0.1:${!c}"
-  if [ -n "${NETNS:-}" ]; then
-    for n in $(seq "$NODES"); do listen+=",http://$NETNS_NET.$n.1:${!c}"; done
+  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1" listen n scheme=http tls=()
+  if [ -n "${TLS:-}" ]; then
+    scheme=https
+    tls=(--cert-file "$dir/tls/node.pem" --key-file "$dir/tls/node.key"
+      --trusted-ca-file "$dir/tls/ca.pem" --client-cert-auth)
   fi
-  etcd --name "e$1" --data-dir "$dir/etcd-$1" \
-    --listen-client-urls "$listen" --advertise-client-urls "http://127.0.0.1:${!c}" \
+  listen="$scheme://127.0.0.1:${!c}"
+  if [ -n "${NETNS:-}" ]; then
+    for n in $(seq "$NODES"); do listen+=",$scheme://$NETNS_NET.$n.1:${!c}"; done
+  fi
+  etcd --name "e$1" --data-dir "$dir/etcd-$1" "${tls[@]}" \
+    --listen-client-urls "$listen" --advertise-client-urls "$scheme://127.0.0.1:${!c}" \
     --listen-peer-urls "http://127.0.0.1:${!p}" --initial-advertise-peer-urls "http://127.0.0.1:${!p}" \
     --initial-cluster "$ETCD_INITIAL" --initial-cluster-state "$2" \
     --initial-cluster-token "gridpact-$$" \
