@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "cluster/codes.hpp"
@@ -151,6 +152,10 @@ class EtcdTlsTest : public ::testing::Test {
     pki = *made;
     etcd.use_tls(pki.ca, pki.cert, pki.key, true);
     ASSERT_TRUE(etcd.start()) << "etcd did not start over TLS";
+  }
+  void TearDown() override {
+    etcd.stop();
+    std::filesystem::remove_all(std::filesystem::path(pki.ca).parent_path());
   }
   http::TestPki pki;
   testing::EtcdProcess etcd;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "api/server.hpp"
@@ -227,6 +228,9 @@ class EtcdOrdererTlsTest : public EtcdOrdererTest {
     etcd.use_tls(pki.ca, pki.cert, pki.key, true);
     ASSERT_TRUE(etcd.start()) << "etcd did not start over TLS";
     peer_tls.ca_file = pki.ca;
+  }
+  void TearDown() override {
+    if (!pki.ca.empty()) std::filesystem::remove_all(std::filesystem::path(pki.ca).parent_path());
   }
   http::TestPki pki;
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -520,6 +521,10 @@ class HttpsTest : public HttpTest {
     o.tls_key_file = pki_.key;
     o.max_body_bytes = 1 << 16;
     serve(o);
+  }
+  void TearDown() override {
+    HttpTest::TearDown();
+    std::filesystem::remove_all(dir_);
   }
   Origin origin() const { return Origin{true, "127.0.0.1", std::to_string(port_)}; }
   std::string dir_;
