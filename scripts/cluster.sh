@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # A development cluster on loopback: 3 etcd members and N GridPact nodes (default 3).
-#   scripts/cluster.sh up DIR [--nodes N]   start; writes DIR/nodes.txt (one API URL a line,
+#   scripts/cluster.sh up DIR [--nodes N] [--netns] [--tls]
+#                                            start; writes DIR/nodes.txt (one API URL a line,
 #                                            node 1 first), DIR/node-<i>.pid, DIR/keys/
 #                                            (node keys, funded alice.json and issuer.json,
 #                                            genesis.toml); nodes 2..N join the validator
-#                                            set through a governance proposal
+#                                            set through a governance proposal. --netns (root):
+#                                            each node in its own network namespace, joined
+#                                            to the etcd members by a veth pair. --tls: a CA
+#                                            in DIR/tls/ (ca.pem), etcd and the nodes' APIs
+#                                            over TLS (client certificates for etcd)
 #   scripts/cluster.sh start-node DIR I     (re)start node I as `up` did
-#   scripts/cluster.sh down DIR              stop them all
+#   scripts/cluster.sh partition DIR I      (--netns) cut node I off from etcd and clients
+#   scripts/cluster.sh heal DIR I           (--netns) join it again
+#   scripts/cluster.sh down DIR              stop them all (and remove the namespaces)
 # GRIDPACT (default build/apps/gridpact/gridpact) and CLUSTER_LEASE_TTL (seconds, default 3)
-# may be set. Development only: keys lie in plain files and nothing is TLS.
+# may be set. Development only: keys lie in plain files (the TLS ones too).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 GRIDPACT=${GRIDPACT:-$root/build/apps/gridpact/gridpact}
-usage() { sed -n 2,10p "$0" >&2; exit 2; }
+usage() { sed -n 2,18p "$0" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cmd=$1 dir=$2
 shift 2
@@ -32,22 +39,70 @@ wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
 start_node() {  # start_node I: node I as recorded in DIR/cluster.env
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local i=$1 port_var="NODE_PORT_$1" args=()
+  local i=$1 port_var="NODE_PORT_$1" args=() run=() host=127.0.0.1 etcd=$ETCD
   local data=$dir/node-$i port=${!port_var}
   if [ "$i" -gt 1 ]; then
     args=(--genesis "$dir/keys/genesis.toml" --validator-key "$dir/keys/node-$i.json")
   fi
+  if [ -n "${NETNS:-}" ]; then  # inside its namespace, reaching etcd over its veth pair
+    run=(ip netns exec "${NETNS}n$i") host=$NETNS_NET.$i.2
+    etcd=etcd://$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_1,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_2,$NETNS_NET.$i.1:$ETCD_CLIENT_PORT_3
+  fi
+  if [ -n "${TLS:-}" ]; then
+    args+=(--tls-cert "$dir/tls/node.pem" --tls-key "$dir/tls/node.key"
+      --etcd-cacert "$dir/tls/ca.pem" --etcd-cert "$dir/tls/node.pem" --etcd-key "$dir/tls/node.key"
+      --cluster-peer-cacert "$dir/tls/ca.pem")
+    etcd=${etcd//,/,https://} etcd=${etcd/etcd:\/\//etcd://https://}
+  fi
   rm -f "$data.port"
-  "$GRIDPACT" node --data "$data" --listen "127.0.0.1:$port" --port-file "$data.port" \
-    --cluster "$ETCD" \
+  "${run[@]}" "$GRIDPACT" node --data "$data" --listen "$host:$port" --port-file "$data.port" \
+    --cluster "$etcd" \
     --cluster-lease-ttl "${CLUSTER_LEASE_TTL:-3}" "${args[@]}" >>"$data.log" 2>&1 &
   echo $! >"$dir/node-$i.pid"
   wait_for 30 test -s "$data.port" || { tail -20 "$data.log" >&2; echo "node $i did not start" >&2; return 1; }
 }
 
+# Node I's namespace ${NETNS}nI and a veth pair: ${NETNS}nIr (here, NET.I.1) and ${NETNS}nIn
+# (inside, NET.I.2). The etcd members listen on each NET.I.1 too.
+make_netns() {  # make_netns I
+  local i=$1 ns="${NETNS}n$1"
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip link add "${ns}r" type veth peer name "${ns}n" netns "$ns"
+  ip addr add "$NETNS_NET.$i.1/24" dev "${ns}r"
+  ip link set "${ns}r" up
+  ip -n "$ns" addr add "$NETNS_NET.$i.2/24" dev "${ns}n"
+  ip -n "$ns" link set "${ns}n" up
+}
+
+# A CA (DIR/tls/ca.pem) and one certificate for every etcd member and node, server and
+# client use, naming 127.0.0.1 (and the namespaces' addresses).
+make_tls() {  # make_tls NODES
+  local t=$dir/tls san="IP:127.0.0.1,DNS:localhost" n
+  mkdir -p "$t"
+  if [ -n "${NETNS_NET:-}" ]; then
+    for n in $(seq "$1"); do san+=",IP:$NETNS_NET.$n.1,IP:$NETNS_NET.$n.2"; done
+  fi
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj /CN=gridpact-dev-ca -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' \
+    "$san" >"$t/node.ext"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+    -keyout "$t/node.key" -out "$t/node.csr" 2>/dev/null
+  openssl x509 -req -days 30 -in "$t/node.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
+    -CAcreateserial -extfile "$t/node.ext" -out "$t/node.pem" 2>/dev/null
+}
+
 up() {
-  local nodes=3
-  [ "${1:-}" = --nodes ] && { nodes=$2; shift 2; }
+  local nodes=3 netns="" tls=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --nodes) nodes=$2; shift 2 ;;
+      --netns) netns=1; shift ;;
+      --tls) tls=1; shift ;;
+      *) usage ;;
+    esac
+  done
   [[ $nodes =~ ^[1-9]$ ]] || { echo "--nodes: 1 to 9" >&2; exit 2; }
   [ -x "$GRIDPACT" ] || { echo "build first: $GRIDPACT not found (or set GRIDPACT)" >&2; exit 2; }
   [ -e "$dir/cluster.env" ] && { echo "$dir holds a cluster already (down it first)" >&2; exit 2; }
@@ -67,10 +122,27 @@ up() {
     echo "ETCD_INITIAL=$initial"
     echo "NODES=$nodes"
     for i in $(seq "$nodes"); do echo "NODE_PORT_$i=$(free_port)"; done
+    if [ -n "$netns" ]; then
+      echo "NETNS=gp$$"
+      echo "NETNS_NET=10.$((RANDOM % 100 + 150))"
+    fi
+    [ -n "$tls" ] && echo "TLS=1"
   } >"$dir/cluster.env"
+  # shellcheck disable=SC1091
+  source "$dir/cluster.env"
+  if [ -n "$netns" ]; then
+    for i in $(seq "$nodes"); do make_netns "$i"; done
+  fi
+  if [ -n "$tls" ]; then make_tls "$nodes"; fi
   for i in 1 2 3; do start_etcd "$i" new; done
+  local curl_tls=() scheme=http
+  if [ -n "$tls" ]; then
+    curl_tls=(--cacert "$dir/tls/ca.pem" --cert "$dir/tls/node.pem" --key "$dir/tls/node.key")
+    scheme=https
+  fi
   for i in 1 2 3; do
-    wait_for 30 curl -sf "http://127.0.0.1:${cport[$i]}/health" || { echo "etcd $i did not start" >&2; exit 1; }
+    wait_for 30 curl -sf "${curl_tls[@]}" "$scheme://127.0.0.1:${cport[$i]}/health" ||
+      { echo "etcd $i did not start" >&2; exit 1; }
   done
   # Keys: node 1's is the genesis validator; alice and issuer are funded by genesis.
   for i in $(seq "$nodes"); do "$GRIDPACT" keygen --out "$dir/keys/node-$i.json" >/dev/null; done
@@ -89,7 +161,9 @@ up() {
   : >"$dir/nodes.txt"
   for i in $(seq "$nodes"); do
     local port_var="NODE_PORT_$i"
-    echo "http://127.0.0.1:${!port_var}" >>"$dir/nodes.txt"
+    local host=127.0.0.1
+    [ -n "${NETNS:-}" ] && host=$NETNS_NET.$i.2
+    echo "$scheme://$host:${!port_var}" >>"$dir/nodes.txt"
   done
   echo "cluster up: $nodes nodes ($dir/nodes.txt), etcd $ETCD" >&2
 }
@@ -98,26 +172,38 @@ add_validators() {  # add_validators N: nodes 2..N into the validator set, by go
   [ "$1" -gt 1 ] || return 0
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local url="http://127.0.0.1:$NODE_PORT_1" add=() i id
+  local scheme=http host=127.0.0.1 cli=("$GRIDPACT") add=() i id url
+  [ -n "${TLS:-}" ] && scheme=https cli+=(--cacert "$dir/tls/ca.pem")
+  [ -n "${NETNS:-}" ] && host=$NETNS_NET.1.2
+  url="$scheme://$host:$NODE_PORT_1"
   for i in $(seq 2 "$1"); do add+=(--add-validator "$(jq -r .public_key "$dir/keys/node-$i.json")"); done
   # The development chain's members are its validator, issuer and alice; threshold 2.
-  id=$("$GRIDPACT" tx propose --node "$url" --key "$dir/keys/alice.json" "${add[@]}" \
+  id=$("${cli[@]}" tx propose --node "$url" --key "$dir/keys/alice.json" "${add[@]}" \
     --memo "cluster nodes 2-$1" | jq -er '.receipt.events[] | select(.type == "governance/proposed") | .data.proposal') ||
     { echo "proposing the validators failed" >&2; return 1; }
   for k in alice issuer; do
-    "$GRIDPACT" tx vote --node "$url" --key "$dir/keys/$k.json" --proposal "$id" --yes | jq -e .receipt.ok >/dev/null ||
+    "${cli[@]}" tx vote --node "$url" --key "$dir/keys/$k.json" --proposal "$id" --yes | jq -e .receipt.ok >/dev/null ||
       { echo "voting for the validators failed" >&2; return 1; }
   done
-  [ "$("$GRIDPACT" query --node "$url" validators | jq '.validators | length')" -eq "$1" ] ||
+  [ "$("${cli[@]}" query --node "$url" validators | jq '.validators | length')" -eq "$1" ] ||
     { echo "the validator set does not hold the $1 nodes" >&2; return 1; }
 }
 
 start_etcd() {  # start_etcd I new|existing
   # shellcheck disable=SC1091
   source "$dir/cluster.env"
-  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1"
-  etcd --name "e$1" --data-dir "$dir/etcd-$1" \
-    --listen-client-urls "http://127.0.0.1:${!c}" --advertise-client-urls "http://127.0.0.1:${!c}" \
+  local c="ETCD_CLIENT_PORT_$1" p="ETCD_PEER_PORT_$1" listen n scheme=http tls=()
+  if [ -n "${TLS:-}" ]; then
+    scheme=https
+    tls=(--cert-file "$dir/tls/node.pem" --key-file "$dir/tls/node.key"
+      --trusted-ca-file "$dir/tls/ca.pem" --client-cert-auth)
+  fi
+  listen="$scheme://127.0.0.1:${!c}"
+  if [ -n "${NETNS:-}" ]; then
+    for n in $(seq "$NODES"); do listen+=",$scheme://$NETNS_NET.$n.1:${!c}"; done
+  fi
+  etcd --name "e$1" --data-dir "$dir/etcd-$1" "${tls[@]}" \
+    --listen-client-urls "$listen" --advertise-client-urls "$scheme://127.0.0.1:${!c}" \
     --listen-peer-urls "http://127.0.0.1:${!p}" --initial-advertise-peer-urls "http://127.0.0.1:${!p}" \
     --initial-cluster "$ETCD_INITIAL" --initial-cluster-state "$2" \
     --initial-cluster-token "gridpact-$$" \
@@ -141,13 +227,29 @@ down() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$f"
   done
+  if [ -e "$dir/cluster.env" ]; then
+    # shellcheck disable=SC1091
+    source "$dir/cluster.env"
+    if [ -n "${NETNS:-}" ]; then  # the veth pairs go with their namespaces
+      for n in $(seq "$NODES"); do ip netns del "${NETNS}n$n" 2>/dev/null || true; done
+    fi
+  fi
   rm -f "$dir/cluster.env"
+}
+
+link() {  # link I up|down: node I's veth pair (--netns clusters)
+  # shellcheck disable=SC1091
+  source "$dir/cluster.env"
+  [ -n "${NETNS:-}" ] || { echo "partition and heal need a cluster started with --netns" >&2; exit 2; }
+  ip link set "${NETNS}n${1}r" "$2"
 }
 
 case $cmd in
   up) up "$@" ;;
   start-node) dir=$(cd "$dir" && pwd); start_node "$1" ;;
   start-etcd) dir=$(cd "$dir" && pwd); start_etcd "$1" existing ;;
+  partition) link "$1" down ;;
+  heal) link "$1" up ;;
   down) down ;;
   *) usage ;;
 esac

@@ -6,10 +6,23 @@
 
 namespace gridpact::cli {
 
+namespace {
+std::string& ca_file() {
+  static std::string path;
+  return path;
+}
+}  // namespace
+
+void ApiClient::set_ca_file(std::string path) {
+  ca_file() = std::move(path);
+}
+
 ApiClient::ApiClient(const std::string& url, std::chrono::seconds timeout)
     : http_(std::make_unique<httplib::Client>(url)) {
   http_->set_read_timeout(timeout.count(), 0);
   http_->set_connection_timeout(std::min<time_t>(5, timeout.count()), 0);
+  // https:// URLs: the node's certificate is verified (chain and name) against this CA.
+  if (!ca_file().empty()) http_->set_ca_cert_path(ca_file());
 }
 
 ApiClient::~ApiClient() = default;

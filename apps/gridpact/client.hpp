@@ -15,9 +15,12 @@ namespace gridpact::cli {
 
 class ApiClient {
  public:
-  // e.g. http://127.0.0.1:8080; `timeout` bounds the connection and each read.
+  // e.g. http://127.0.0.1:8080 or https://...; `timeout` bounds the connection and each read.
   explicit ApiClient(const std::string& url,
                      std::chrono::seconds timeout = std::chrono::seconds(70));
+  // The CA file every later client verifies an https:// node with (gridpact --cacert);
+  // empty: the system's CAs.
+  static void set_ca_file(std::string path);
   ~ApiClient();
 
   Result<json> get(const std::string& path);

@@ -246,7 +246,7 @@ std::function<Status(const std::string&, const PublicKey&)> leader_attestation(
     o.trusted_roots = roots;
     o.challenge.resize(32);
     randombytes_buf(o.challenge.data(), o.challenge.size());
-    if (url.rfind("http://", 0) != 0)
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       return error(node_attest::kBadAttestationResponse, "the leader publishes no API URL");
     ApiClient client(url, std::chrono::seconds(5));
     auto doc = client.get("/v1/attestation?challenge=" + to_hex(o.challenge));

@@ -7,7 +7,9 @@
 
 #include "api/server.hpp"
 #include "app.hpp"
+#include "client.hpp"
 #include "cluster/cluster_api.hpp"
+#include "http/client.hpp"
 #include "meteragent/bridge.hpp"
 #include "modules/bank/bank.hpp"
 #include "node_attest/node_attest.hpp"
@@ -35,9 +37,12 @@ struct NodeArgs {
   std::string cluster;          // etcd://HOST:PORT,...: cluster mode
   std::string cluster_api_url;  // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
-  std::vector<std::string> cluster_peers;         // http://HOST:PORT of nodes to catch up from
+  std::vector<std::string> cluster_peers;         // http[s]://HOST:PORT of nodes to catch up from
   std::string cluster_measurement;                // the leader executable's SHA-256; empty: ours
   std::vector<std::string> cluster_attest_roots;  // AK roots a tpm2 leader chains to
+  std::string tls_cert, tls_key;                  // HTTPS for the API
+  http::TlsClientFiles etcd_tls;                  // for https:// etcd endpoints
+  std::string peer_cacert;                        // CA of the peers' HTTPS certificates
 };
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
@@ -78,6 +83,13 @@ int run_node(const NodeArgs& a) {
   server_options.max_connections = a.api_max_connections;
   server_options.max_streams = a.api_max_streams;
   server_options.queries = a.queries;
+  if (a.tls_cert.empty() != a.tls_key.empty())
+    return fail(error(Code::kInvalidArgument, "give --tls-cert and --tls-key together"));
+  if (a.etcd_tls.cert_file.empty() != a.etcd_tls.key_file.empty())
+    return fail(error(Code::kInvalidArgument, "give --etcd-cert and --etcd-key together"));
+  server_options.tls_cert_file = a.tls_cert;
+  server_options.tls_key_file = a.tls_key;
+  const std::string scheme = a.tls_cert.empty() ? "http://" : "https://";
 
   NodeOptions options;
   options.data_dir = a.data;
@@ -121,8 +133,12 @@ int run_node(const NodeArgs& a) {
     if (!endpoints) return fail(endpoints.status());
     cluster::EtcdOrdererConfig config{.endpoints = *endpoints, .lease_ttl_s = a.cluster_lease_ttl};
     config.peers = a.cluster_peers;
+    config.etcd_tls = a.etcd_tls;
+    config.peer_tls.ca_file = a.peer_cacert;
     // Joining by attestation: a leader must run the allowed executable (by default this
-    // one), on a TPM under the given roots, or virtually on a development chain only.
+    // one), on a TPM under the given roots, or virtually on a development chain only. Its
+    // https:// API is verified against the peers' CA.
+    if (!a.peer_cacert.empty()) ApiClient::set_ca_file(a.peer_cacert);
     Result<Hash32> measurement = node_attest::measure_self();
     if (!a.cluster_measurement.empty()) measurement = *Hash32::from_hex(a.cluster_measurement);
     if (!measurement) return fail(measurement.status());
@@ -158,12 +174,11 @@ int run_node(const NodeArgs& a) {
   if (cluster_orderer) cluster::install_cluster_routes(server, *cluster_orderer);
   if (Status s = server.start(); !s) return fail(s);
   if (cluster_orderer)
-    cluster_orderer->set_api_url(!a.cluster_api_url.empty()
-                                     ? a.cluster_api_url
-                                     : "http://" + server_options.host + ":" +
-                                           std::to_string(server.port()));
-  spdlog::info("chain '{}' at height {}; API on http://{}:{}", genesis->chain_id,
-               (*node)->store().height().value_or(0), server_options.host, server.port());
+    cluster_orderer->set_api_url(!a.cluster_api_url.empty() ? a.cluster_api_url
+                                                            : scheme + server_options.host + ":" +
+                                                                  std::to_string(server.port()));
+  spdlog::info("chain '{}' at height {}; API on {}{}:{}", genesis->chain_id,
+               (*node)->store().height().value_or(0), scheme, server_options.host, server.port());
   if (!a.port_file.empty()) std::ofstream(a.port_file) << server.port() << "\n";
 
   // Meter readings from MQTT, relayed as transactions signed by DATA/keys/relay.json.
@@ -292,10 +307,23 @@ void add_node_command(CLI::App& app) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
       ->capture_default_str();
   cmd->add_option("--cluster", a->cluster,
-                  "Cluster mode: order blocks through these etcd members (etcd://HOST:PORT,...)");
+                  "Cluster mode: order blocks through these etcd members "
+                  "(etcd://HOST:PORT,... ; https://HOST:PORT for TLS)");
+  cmd->add_option("--etcd-cacert", a->etcd_tls.ca_file,
+                  "CA file that signed the etcd members' certificates (https:// endpoints; "
+                  "default: the system's CAs)");
+  cmd->add_option("--etcd-cert", a->etcd_tls.cert_file,
+                  "Client certificate for etcd (its --client-cert-auth), with --etcd-key");
+  cmd->add_option("--etcd-key", a->etcd_tls.key_file, "Key of --etcd-cert");
+  cmd->add_option("--tls-cert", a->tls_cert,
+                  "Serve the API over HTTPS with this certificate chain (PEM), with --tls-key");
+  cmd->add_option("--tls-key", a->tls_key, "Private key of --tls-cert (PEM)");
+  cmd->add_option("--cluster-peer-cacert", a->peer_cacert,
+                  "CA file that signed the other nodes' API certificates (https:// peers; "
+                  "default: the system's CAs)");
   cmd->add_option("--cluster-api-url", a->cluster_api_url,
                   "The URL the other nodes and clients reach this node's API at (default: "
-                  "http://LISTEN)");
+                  "http://LISTEN, https:// with --tls-cert)");
   cmd->add_option("--cluster-lease-ttl", a->cluster_lease_ttl,
                   "Seconds a leader that stopped answering keeps the role")
       ->check(CLI::Range(int64_t{2}, int64_t{60}))
@@ -312,12 +340,12 @@ void add_node_command(CLI::App& app) {
                   "(repeatable; without one, only a development chain's virtual evidence "
                   "passes)");
   cmd->add_option("--cluster-peers", a->cluster_peers,
-                  "Nodes (http://HOST:PORT,...) to fetch blocks from that etcd no longer keeps "
+                  "Nodes (http[s]://HOST:PORT,...) to fetch blocks from that etcd no longer keeps "
                   "(besides the API URLs the nodes publish in etcd); each block is checked "
                   "and re-executed")
       ->delimiter(',')
       ->check([](const std::string& url) {
-        return url.rfind("http://", 0) == 0 ? std::string() : "a peer is http://HOST:PORT";
+        return http::parse_origin(url) ? std::string() : "a peer is http[s]://HOST:PORT";
       });
   cmd->callback([a] { finish(run_node(*a)); });
 }

@@ -4,6 +4,7 @@
 
 #include "app.hpp"
 #include "base/memory.hpp"
+#include "client.hpp"
 #include "meter_cli.hpp"
 #include "modules/agreements/cli.hpp"
 #include "modules/bank/cli.hpp"
@@ -19,6 +20,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "gridpact 0.1.0");
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(spdlog::stderr_color_mt("gridpact"));
+  app.add_option_function<std::string>(
+         "--cacert", [](const std::string& path) { gridpact::cli::ApiClient::set_ca_file(path); },
+         "CA file to verify a node's https:// API with (before the command; default: the "
+         "system's CAs)")
+      ->envname("GRIDPACT_CACERT");
   gridpact::cli::add_node_command(app);
   gridpact::cli::add_tx_commands(app);
   gridpact::cli::add_query_commands(app);

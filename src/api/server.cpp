@@ -119,6 +119,8 @@ Status Server::start() {
       options_.max_connections ? options_.max_connections : default_max_connections();
   o.max_streams = options_.max_streams;
   o.max_body_bytes = options_.max_body_bytes;
+  o.tls_cert_file = options_.tls_cert_file;
+  o.tls_key_file = options_.tls_key_file;
   o.filter = [this](const http::Request& req,
                     http::Headers& extra) -> std::optional<http::Response> {
     // DNS rebinding: a page whose name now resolves to this node still sends its own name.

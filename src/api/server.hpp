@@ -35,6 +35,8 @@ struct ServerOptions {
   // Expensive queries (module queries, /v1/accounts, /v1/db, /v1/attestation): their own
   // pool and per-client limits (api/query_gate.hpp).
   QueryLimits queries;
+  // HTTPS with this certificate chain and key (PEM files); both empty: plain HTTP.
+  std::string tls_cert_file, tls_key_file;
 };
 
 // Connections the process can hold: its RLIMIT_NOFILE less a reserve for the store's files

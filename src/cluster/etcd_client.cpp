@@ -1,9 +1,5 @@
 #include "cluster/etcd_client.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -11,8 +7,6 @@
 #include "cluster/codes.hpp"
 
 namespace gridpact::cluster {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 using json = nlohmann::json;
 
 void register_cluster_codes() {
@@ -78,7 +72,13 @@ Result<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view spec) {
     auto comma = spec.find(',');
     std::string_view one = spec.substr(0, comma);
     spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
-    if (one.starts_with("http://")) one.remove_prefix(7);
+    bool tls = false;
+    if (one.starts_with("http://")) {
+      one.remove_prefix(7);
+    } else if (one.starts_with("https://")) {
+      one.remove_prefix(8);
+      tls = true;
+    }
     auto colon = one.rfind(':');
     if (colon == std::string_view::npos || colon == 0)
       return error(Code::kInvalidArgument, "an etcd endpoint is HOST:PORT");
@@ -88,7 +88,7 @@ Result<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view spec) {
       port = port * 10 + (c - '0');
     }
     if (port == 0 || port > 65535) return error(Code::kInvalidArgument, "bad etcd port");
-    out.push_back({std::string(one.substr(0, colon)), static_cast<uint16_t>(port)});
+    out.push_back({std::string(one.substr(0, colon)), static_cast<uint16_t>(port), tls});
   }
   if (out.empty() || out.size() > 16)
     return error(Code::kInvalidArgument, "give 1 to 16 etcd endpoints");
@@ -100,59 +100,38 @@ std::string prefix_end(std::string prefix) {
   return end.empty() ? std::string(1, '\0') : end;  // "\0": every key, in etcd's terms
 }
 
-struct EtcdClient::Connection {
-  asio::io_context io;
-  beast::tcp_stream stream{io};
-  beast::flat_buffer buffer;
-};
-
-EtcdClient::EtcdClient(std::vector<EtcdEndpoint> endpoints, std::chrono::milliseconds timeout)
-    : endpoints_(std::move(endpoints)), timeout_(timeout) {}
+EtcdClient::EtcdClient(std::vector<EtcdEndpoint> endpoints, std::chrono::milliseconds timeout,
+                       http::TlsClientFiles tls)
+    : endpoints_(std::move(endpoints)),
+      timeout_(timeout),
+      http_(timeout, size_t{64} << 20, std::move(tls)) {}
 
 EtcdClient::~EtcdClient() = default;
 
 Result<std::string> EtcdClient::post(const std::string& path, const std::string& body) {
   std::lock_guard lock(mutex_);
   std::string last_error = "no endpoint";
-  // Each endpoint once, starting with the one that answered last.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  // Each endpoint once, starting with the one that answered last, within the one deadline.
   for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
     const EtcdEndpoint& ep = endpoints_[current_];
-    try {
-      if (!connection_) {
-        auto c = std::make_unique<Connection>();
-        asio::ip::tcp::resolver resolver(c->io);
-        auto addresses = resolver.resolve(ep.host, std::to_string(ep.port));
-        c->stream.expires_after(timeout_);
-        c->stream.connect(addresses);
-        connection_ = std::move(c);
-      }
-      beast::http::request<beast::http::string_body> req{beast::http::verb::post, path, 11};
-      req.set(beast::http::field::host, ep.host);
-      req.set(beast::http::field::content_type, "application/json");
-      req.keep_alive(true);
-      req.body() = body;
-      req.prepare_payload();
-      connection_->stream.expires_after(timeout_);
-      beast::http::write(connection_->stream, req);
-      beast::http::response_parser<beast::http::string_body> parser;
-      parser.body_limit(64u << 20);
-      beast::http::read(connection_->stream, connection_->buffer, parser);
-      auto res = parser.release();
-      if (!res.keep_alive()) connection_.reset();
-      if (res.result_int() != 200) {
-        // An answer from etcd itself (a bad request, no leader): not worth another member
-        // for a client error, but an unavailable member is.
-        last_error = ep.host + ":" + std::to_string(ep.port) + " answered " +
-                     std::to_string(res.result_int()) + ": " + res.body().substr(0, 300);
-        if (res.result_int() < 500) return etcd_error(last_error);
-      } else {
-        return std::move(res.body());
-      }
-    } catch (const std::exception& e) {
-      last_error = ep.host + ":" + std::to_string(ep.port) + ": " + e.what();
-      connection_.reset();
+    auto res = http_.request({ep.tls, ep.host, std::to_string(ep.port)}, "POST", path, body,
+                             "application/json", left);
+    if (!res) {
+      last_error = res.status().message;
+    } else if (res->status != 200) {
+      // An answer from etcd itself (a bad request, no leader): not worth another member
+      // for a client error, but an unavailable member is.
+      last_error = ep.host + ":" + std::to_string(ep.port) + " answered " +
+                   std::to_string(res->status) + ": " + res->body.substr(0, 300);
+      if (res->status < 500) return etcd_error(last_error);
+      http_.reset();
+    } else {
+      return std::move(res.value().body);
     }
-    connection_.reset();
     current_ = (current_ + 1) % endpoints_.size();
   }
   return error(kEtcdUnavailable, last_error);

@@ -9,8 +9,13 @@
 // also needs no streaming. What we lose: nothing for our use; the gateway maps one-to-one
 // onto the gRPC messages.
 //
-// One client holds one keep-alive connection at a time, to one of the endpoints; on a
-// connection error it moves on to the next endpoint. Calls are serialised (a mutex): give
+// One client holds one keep-alive connection at a time (http::Client), to one of the
+// endpoints; on a connection error it moves on to the next endpoint. A call takes at most
+// `timeout` in all, whichever members it tries: a member that went silent (a partition)
+// costs one call, and the next call starts with the next member. An `https://` endpoint
+// is reached over TLS: etcd's certificate is verified against the CA file given (etcd's
+// --trusted-ca-file side), and a client certificate is sent when one is given (for etcd's
+// --client-cert-auth). Calls are serialised (a mutex): give
 // each thread that needs its own pace its own client.
 #pragma once
 
@@ -21,15 +26,18 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "http/client.hpp"
 
 namespace gridpact::cluster {
 
 struct EtcdEndpoint {
   std::string host;
   uint16_t port = 0;
+  bool tls = false;
 };
 
-// "etcd://HOST:PORT,HOST:PORT" or "HOST:PORT,..." (http only; TLS is not done yet).
+// "etcd://ENDPOINT,ENDPOINT,..." or "ENDPOINT,...", each HOST:PORT, http://HOST:PORT or
+// https://HOST:PORT (TLS).
 Result<std::vector<EtcdEndpoint>> parse_etcd_endpoints(std::string_view spec);
 
 struct EtcdKv {
@@ -70,7 +78,8 @@ std::string prefix_end(std::string prefix);
 class EtcdClient {
  public:
   EtcdClient(std::vector<EtcdEndpoint> endpoints,
-             std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+             std::chrono::milliseconds timeout = std::chrono::milliseconds(2000),
+             http::TlsClientFiles tls = {});
   ~EtcdClient();
 
   // Keys in [key, range_end) (range_end empty: key alone), at most `limit` (0: all), only
@@ -87,14 +96,13 @@ class EtcdClient {
   Status revoke(int64_t lease);
 
  private:
-  struct Connection;
   // POSTs `body` to `path`; the answer's JSON text, or why not.
   Result<std::string> post(const std::string& path, const std::string& body);
   std::vector<EtcdEndpoint> endpoints_;
   std::chrono::milliseconds timeout_;
   std::mutex mutex_;
   size_t current_ = 0;
-  std::unique_ptr<Connection> connection_;
+  http::Client http_;
 };
 
 }  // namespace gridpact::cluster

@@ -3,10 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <thread>
 
 #include "cluster/codes.hpp"
 #include "cluster/testing.hpp"
+#include "http/testing_tls.hpp"
 
 namespace gridpact::cluster {
 namespace {
@@ -22,6 +29,35 @@ TEST(EtcdEndpoints, Parse) {
   EXPECT_FALSE(parse_etcd_endpoints("host:99999"));
   EXPECT_FALSE(parse_etcd_endpoints("host:x1"));
   EXPECT_EQ(prefix_end("a/"), "a0");
+  auto tls = parse_etcd_endpoints("etcd://https://10.0.0.1:2379,http://10.0.0.2:2379");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE((*tls)[0].tls);
+  EXPECT_EQ((*tls)[0].host, "10.0.0.1");
+  EXPECT_FALSE((*tls)[1].tls);
+}
+
+// Members that accept connections and never answer (a partition, a stopped process) cost
+// one timeout for the whole call, not a hung thread nor one timeout per member.
+TEST(EtcdClientSilent, SilentMemberCostsOneTimeout) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);  // the kernel completes connections; nobody reads
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const uint16_t port = ntohs(addr.sin_port);
+  EtcdClient c({{"127.0.0.1", port}, {"127.0.0.1", port}, {"127.0.0.1", port}},
+               std::chrono::milliseconds(600));
+  auto start = std::chrono::steady_clock::now();
+  auto r = c.range("x");
+  auto took = std::chrono::steady_clock::now() - start;
+  ::close(fd);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.status().code, kEtcdUnavailable);
+  EXPECT_GE(took, std::chrono::milliseconds(550));
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
 }
 
 class EtcdClientTest : public ::testing::Test {
@@ -103,6 +139,55 @@ TEST_F(EtcdClientTest, UnavailableWhenNoMemberAnswers) {
   auto r = c.range("x");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().code, kEtcdUnavailable);
+}
+
+// etcd serving clients over TLS only, and only to clients with a certificate its CA signed
+// (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth).
+class EtcdTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto made = http::make_test_pki(::testing::TempDir() + "/gridpact-etcd-tls-" +
+                                    std::to_string(::getpid()));
+    ASSERT_TRUE(made) << made.status().message;
+    pki = *made;
+    etcd.use_tls(pki.ca, pki.cert, pki.key, true);
+    ASSERT_TRUE(etcd.start()) << "etcd did not start over TLS";
+  }
+  void TearDown() override {
+    etcd.stop();
+    std::filesystem::remove_all(std::filesystem::path(pki.ca).parent_path());
+  }
+  http::TestPki pki;
+  testing::EtcdProcess etcd;
+};
+
+TEST_F(EtcdTlsTest, VerifiedClientWithCertificateIsServedOthersAreNot) {
+  EtcdClient good(etcd.endpoints(), std::chrono::milliseconds(2000), {pki.ca, pki.cert, pki.key});
+  ASSERT_TRUE(good.put("k", "v"));
+  auto r = good.range("k");
+  ASSERT_TRUE(r) << r.status().to_string();
+  ASSERT_EQ(r->kvs.size(), 1u);
+  EXPECT_EQ(r->kvs[0].value, "v");
+
+  // No client certificate: etcd refuses it.
+  EtcdClient anonymous(etcd.endpoints(), std::chrono::milliseconds(2000), {pki.ca, "", ""});
+  auto no_cert = anonymous.range("k");
+  ASSERT_FALSE(no_cert);
+  EXPECT_EQ(no_cert.status().code, kEtcdUnavailable);
+  // A certificate from another CA: refused too.
+  EtcdClient stranger(etcd.endpoints(), std::chrono::milliseconds(2000),
+                      {pki.ca, pki.other_cert, pki.other_key});
+  EXPECT_FALSE(stranger.range("k"));
+  // etcd's certificate checked against another CA: this client refuses etcd.
+  EtcdClient wrong_ca(etcd.endpoints(), std::chrono::milliseconds(2000),
+                      {pki.other_ca, pki.cert, pki.key});
+  auto refused = wrong_ca.range("k");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.status().message.find("TLS handshake failed"), std::string::npos)
+      << refused.status().message;
+  // Plain HTTP to the TLS port gets nothing.
+  EtcdClient plain({{"127.0.0.1", etcd.client_port(), false}}, std::chrono::milliseconds(2000));
+  EXPECT_FALSE(plain.range("k"));
 }
 
 }  // namespace

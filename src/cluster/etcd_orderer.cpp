@@ -45,9 +45,10 @@ EtcdOrderer::EtcdOrderer(Node& node, EtcdOrdererConfig config)
     : node_(node),
       config_(std::move(config)),
       prefix_("/gridpact/" + node.genesis().chain_id + "/"),
-      etcd_(config_.endpoints),
-      forward_etcd_(config_.endpoints),
-      status_etcd_(config_.endpoints) {
+      etcd_(config_.endpoints, config_.etcd_timeout, config_.etcd_tls),
+      forward_etcd_(config_.endpoints, config_.etcd_timeout, config_.etcd_tls),
+      status_etcd_(config_.endpoints, config_.etcd_timeout, config_.etcd_tls),
+      peers_(std::chrono::seconds(10), config_.peer_tls) {
   register_cluster_codes();
   config_.max_txs = std::min<size_t>(config_.max_txs, node.genesis().max_block_txs);
 }
@@ -297,8 +298,11 @@ void EtcdOrderer::keep_lease() {
 }
 
 void EtcdOrderer::step_down(const std::string& why) {
-  // Revoked, the lease frees `leader` for another node now rather than when it lapses.
-  if (int64_t lease = leader_lease_.exchange(0)) (void)etcd_.revoke(lease);
+  // Revoked, the lease frees `leader` for another node now rather than when it lapses (no
+  // call when it has lapsed already: etcd may be out of reach, and it freed the key itself).
+  const int64_t lease = leader_lease_.exchange(0);
+  if (lease && Clock::now() - lease_renewed_ < std::chrono::seconds(config_.lease_ttl_s))
+    (void)etcd_.revoke(lease);
   {
     std::lock_guard lock(pool_mutex_);
     pool_.reset();

@@ -59,7 +59,10 @@ struct EtcdOrdererConfig {
   uint64_t window_blocks = 10000;      // blocks kept in etcd
   std::chrono::milliseconds poll{20};  // how often followers look for the next block
   size_t max_txs = 1000;  // per block: one block must stay under etcd's request limit (1.5 MiB)
-  std::vector<std::string> peers{};  // http://HOST:PORT of nodes to catch up from
+  std::vector<std::string> peers{};              // http[s]://HOST:PORT of nodes to catch up from
+  std::chrono::milliseconds etcd_timeout{2000};  // one etcd call, connecting included
+  http::TlsClientFiles etcd_tls{};  // for https:// endpoints: etcd's CA, a client certificate
+  http::TlsClientFiles peer_tls{};  // for https:// peers: the CA of the nodes' certificates
   // Checks the leader before this node applies its first block: `gridpact node` verifies
   // the leader's GET /v1/attestation against the allowed measurements. Unset: no check.
   std::function<Status(const std::string& api_url, const PublicKey& leader)> check_leader{};

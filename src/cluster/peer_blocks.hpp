@@ -10,24 +10,23 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "http/client.hpp"
 #include "ledger/block.hpp"
 
 namespace gridpact::cluster {
 
 class PeerBlocks {
  public:
-  explicit PeerBlocks(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  explicit PeerBlocks(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                      http::TlsClientFiles tls = {});
   ~PeerBlocks();
   // Up to `count` blocks from height `from` on, from the node whose API is at `url`
-  // (http://HOST:PORT); fewer at the head of its chain. Keeps one connection to the last
-  // node asked.
+  // (http://HOST:PORT, or https://HOST:PORT verified with the CA of `tls`); fewer at the
+  // head of its chain. Keeps one connection to the last node asked.
   Result<std::vector<Block>> fetch(const std::string& url, uint64_t from, uint64_t count);
 
  private:
-  struct Connection;
-  std::chrono::milliseconds timeout_;
-  std::string url_;
-  std::unique_ptr<Connection> connection_;
+  http::Client http_;
 };
 
 }  // namespace gridpact::cluster

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 namespace gridpact::cluster::testing {
 
@@ -37,23 +38,46 @@ EtcdProcess::~EtcdProcess() {
   std::filesystem::remove_all(dir_);
 }
 
+void EtcdProcess::use_tls(std::string ca, std::string cert, std::string key,
+                          bool client_cert_auth) {
+  client_tls_ = {ca, client_cert_auth ? cert : "", client_cert_auth ? key : ""};
+  tls_ca_ = std::move(ca);
+  tls_cert_ = std::move(cert);
+  tls_key_ = std::move(key);
+  client_cert_auth_ = client_cert_auth;
+}
+
 bool EtcdProcess::start() {
   client_port_ = free_port();
   peer_port_ = free_port();
-  const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string client = (tls_cert_.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") +
+                             std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
   const std::string data = dir_ + "/data", log = dir_ + "/etcd.log";
   pid_ = fork();
   if (pid_ == 0) {
     FILE* out = freopen(log.c_str(), "w", stderr);
     (void)out;
-    execlp("etcd", "etcd", "--name", "test", "--data-dir", data.c_str(), "--listen-client-urls",
-           client.c_str(), "--advertise-client-urls", client.c_str(), "--listen-peer-urls",
-           peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(), "--initial-cluster",
-           ("test=" + peer).c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args{"etcd",        "--name",
+                                  "test",        "--data-dir",
+                                  data,          "--listen-client-urls",
+                                  client,        "--advertise-client-urls",
+                                  client,        "--listen-peer-urls",
+                                  peer,          "--initial-advertise-peer-urls",
+                                  peer,          "--initial-cluster",
+                                  "test=" + peer};
+    if (!tls_cert_.empty()) {
+      args.insert(args.end(),
+                  {"--cert-file", tls_cert_, "--key-file", tls_key_, "--trusted-ca-file", tls_ca_});
+      if (client_cert_auth_) args.push_back("--client-cert-auth");
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("etcd", argv.data());
     _exit(127);
   }
-  EtcdClient client_check(endpoints(), std::chrono::milliseconds(500));
+  EtcdClient client_check(endpoints(), std::chrono::milliseconds(500), client_tls_);
   for (int i = 0; i < 150; ++i) {
     if (client_check.range("probe")) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -9,8 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -25,6 +27,7 @@ using tcp = asio::ip::tcp;
 struct Shared {
   ServerOptions options;
   Router router;
+  std::unique_ptr<asio::ssl::context> tls;  // set when the server speaks HTTPS
   // Responders and streams post to sessions only while the io_context lives.
   std::mutex life_mutex;
   bool alive = true;
@@ -96,17 +99,28 @@ Status read_error_status(const beast::error_code& ec) {
 }
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr unsigned char kTlsHandshakeRecord = 0x16;  // the first byte of every TLS ClientHello
+
+// A whole answer written before any session exists, or on a connection that cannot carry a
+// session's answers (plain HTTP on a TLS port).
+std::string raw_answer(std::string_view status_line, const Status& s) {
+  std::string body = Response::error(s).body;
+  return "HTTP/1.1 " + std::string(status_line) +
+         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 }  // namespace
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : socket_(std::move(socket)),
+      : plain_(std::move(socket)),
         shared_(std::move(shared)),
-        timer_(socket_.get_executor()),
+        timer_(plain_.get_executor()),
         opt_(shared_->options) {
     shared_->connections++;
+    if (shared_->tls) tls_.emplace(std::move(plain_), *shared_->tls);
   }
   ~Session() {
     end_stream();
@@ -114,8 +128,18 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->connections--;
   }
 
-  void start() { wait_for_request(); }
-  asio::any_io_executor executor() { return socket_.get_executor(); }
+  void start() {
+    if (!tls_) return wait_for_request();
+    // The handshake is bounded like a request: a client that opens and stays silent, or
+    // trickles its hello, is closed at `handshake_timeout`.
+    phase_ = Phase::kIdle;
+    arm(opt_.handshake_timeout);
+    socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->handshake();
+    });
+  }
+  asio::any_io_executor executor() { return socket().get_executor(); }
 
   // On the strand, from Responder / EventStream.
   void deliver(uint64_t request, Response r) {
@@ -179,7 +203,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return close();
       case Phase::kReading:
         timed_out_ = true;
-        socket_.cancel();  // the read completes with operation_aborted and answers 408
+        socket().cancel();  // the read completes with operation_aborted and answers 408
         return;
       case Phase::kHandling:
         if (!answer(request_id_)) return;
@@ -191,12 +215,63 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  // An idle connection is just a pending readiness wait: no buffer, no worker.
+  // The socket beneath TLS, or the plain one.
+  tcp::socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
+  // Calls `f` with the stream requests are read from and answers written to.
+  template <typename F>
+  void with_stream(F&& f) {
+    if (tls_)
+      f(*tls_);
+    else
+      f(plain_);
+  }
+
+  // A TLS port answers a plain HTTP request with a plain 400 saying so, then closes;
+  // anything else that is not a TLS hello fails the handshake and is closed.
+  void handshake() {
+    unsigned char first = 0;
+    beast::error_code ec;
+    size_t n = socket().receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
+    if (ec || n == 0) return close();
+    if (first != kTlsHandshakeRecord && std::isalpha(first)) {
+      // Read what came (so that closing sends no reset over the answer), then answer.
+      char discard[4096];
+      socket().non_blocking(true, ec);
+      while (socket().read_some(asio::buffer(discard), ec) == sizeof discard) {
+      }
+      auto text = std::make_shared<std::string>(raw_answer(
+          "400 Bad Request",
+          error(Code::kBadFraming, "this port serves HTTPS: plain HTTP is not answered")));
+      phase_ = Phase::kWriting;
+      asio::async_write(
+          socket(), asio::buffer(*text),
+          [self = shared_from_this(), text](beast::error_code, size_t) { self->close(); });
+      return;
+    }
+    tls_->async_handshake(asio::ssl::stream_base::server,
+                          [self = shared_from_this()](beast::error_code e) {
+                            if (e) return self->close();
+                            self->wait_for_request();
+                          });
+  }
+
+  // An idle plain connection is just a pending readiness wait: no buffer, no worker. Under
+  // TLS, decrypted bytes may already wait inside the TLS layer where a readiness wait
+  // would not see them, so an idle TLS connection is a pending read of its first bytes.
   void wait_for_request() {
     phase_ = Phase::kIdle;
     if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
     arm(opt_.idle_timeout);
-    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+    if (tls_) {
+      tls_->async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+      return;
+    }
+    plain_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
       if (ec) return self->close();
       self->read_header();
     });
@@ -209,9 +284,11 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(opt_.max_url_bytes + opt_.max_header_bytes + 64));
     parser_->body_limit(opt_.max_body_bytes);
     arm(opt_.read_timeout);
-    bhttp::async_read_header(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    with_stream([&](auto& stream) {
+      bhttp::async_read_header(
+          stream, buffer_, *parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    });
   }
 
   void on_header(beast::error_code ec) {
@@ -232,22 +309,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->is_done()) return on_request();
     auto expect = h[bhttp::field::expect];
     if (beast::iequals(expect, "100-continue")) {
-      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code e, size_t) {
-                          if (e) return self->close();
-                          self->read_body();
-                        });
+      with_stream([&](auto& stream) {
+        asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](beast::error_code e, size_t) {
+                            if (e) return self->close();
+                            self->read_body();
+                          });
+      });
       return;
     }
     read_body();
   }
 
   void read_body() {
-    bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) return self->on_read_error(ec);
-                        self->on_request();
-                      });
+    with_stream([&](auto& stream) {
+      bhttp::async_read(stream, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->on_read_error(ec);
+                          self->on_request();
+                        });
+    });
   }
 
   void on_read_error(beast::error_code ec) {
@@ -256,7 +337,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return fail(error(Code::kRequestTimeout, "request not received in time"));
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
+        ec == asio::error::connection_reset || ec == bhttp::error::partial_message ||
+        ec.category() == asio::error::get_ssl_category() ||
+        ec == asio::ssl::error::stream_truncated)
       return close();
     if (ec == bhttp::error::header_limit) {
       // Still in the buffer (the parser consumes a header only once it is whole): a
@@ -294,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req.body = std::move(msg.body());
     if (beast::error_code ec; true) {
-      auto peer = socket_.remote_endpoint(ec);
+      auto peer = socket().remote_endpoint(ec);
       if (!ec) req.remote = peer.address().to_string();
     }
     shared_->requests_total++;
@@ -344,11 +427,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     // One gathered write: header and body leave in the same segment when they fit.
-    bhttp::async_write(socket_, *res,
-                       [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
-                         if (ec || !keep_alive) return self->close();
-                         self->wait_for_request();
-                       });
+    with_stream([&](auto& stream) {
+      bhttp::async_write(
+          stream, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+            if (ec || !keep_alive) return self->close();
+            self->wait_for_request();
+          });
+    });
   }
 
   std::string take_extra_headers() {
@@ -375,13 +460,15 @@ class Session : public std::enable_shared_from_this<Session> {
     for (auto& c : out_) *batch += c;
     out_.clear();
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(*batch),
-                      [self = shared_from_this(), batch](beast::error_code ec, size_t) {
-                        self->writing_ = false;
-                        self->out_bytes_ -= std::min(self->out_bytes_, batch->size());
-                        if (ec) return self->close();
-                        self->flush();
-                      });
+    with_stream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(*batch),
+                        [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                          self->writing_ = false;
+                          self->out_bytes_ -= std::min(self->out_bytes_, batch->size());
+                          if (ec) return self->close();
+                          self->flush();
+                        });
+    });
   }
   void heartbeat() {
     uint64_t gen = ++timer_gen_;
@@ -394,9 +481,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   // A subscriber sends nothing; a completed read means it left (or misbehaves).
   void watch_for_close() {
-    socket_.async_read_some(
-        asio::buffer(scratch_),
-        [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    with_stream([&](auto& stream) {
+      stream.async_read_some(
+          asio::buffer(scratch_),
+          [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+    });
   }
   void end_stream() {
     if (!stream_) return;
@@ -411,13 +500,14 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kClosed;
     disarm();
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket().close(ignored);
   }
 
   enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kClosed };
 
-  tcp::socket socket_;
+  tcp::socket plain_;  // moved into tls_ when the server speaks HTTPS
+  std::optional<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<Shared> shared_;
   asio::steady_timer timer_;
   const ServerOptions& opt_;
@@ -517,14 +607,12 @@ struct Server::Impl {
     socket.set_option(tcp::no_delay(true), ignored);
     if (shared->connections.load() >= shared->options.max_connections) {
       // Refused without a session: one small non-blocking write of the error, then close.
+      // (Under TLS there is no channel for it before a handshake: closed at once.)
       shared->refused_total++;
-      Response r = Response::error(error(Code::kOverloaded, "too many connections"));
       std::string text =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Connection: close\r\nContent-Length: " +
-          std::to_string(r.body.size()) + "\r\n\r\n" + r.body;
+          raw_answer("503 Service Unavailable", error(Code::kOverloaded, "too many connections"));
       socket.non_blocking(true, ignored);
-      socket.write_some(asio::buffer(text), ignored);
+      if (!shared->tls) socket.write_some(asio::buffer(text), ignored);
       socket.close(ignored);
       return;
     }
@@ -545,6 +633,20 @@ Server::~Server() {
 Status Server::start() {
   if (impl_) return error(Code::kInvalidArgument, "server already started");
   const ServerOptions& o = shared_->options;
+  if (!o.tls_cert_file.empty() || !o.tls_key_file.empty()) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    beast::error_code ec;
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                     ec);
+    if (!ec) ctx->use_certificate_chain_file(o.tls_cert_file, ec);
+    if (!ec) ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      return error(Code::kInvalidArgument, "cannot load the TLS certificate " + o.tls_cert_file +
+                                               " and key " + o.tls_key_file + ": " + ec.message());
+    shared_->tls = std::move(ctx);
+  }
   impl_ = std::make_unique<Impl>(o.threads);
   beast::error_code ec;
   auto address = asio::ip::make_address(o.host, ec);

@@ -22,7 +22,8 @@
 //   a code from base/error.hpp; a handler's exception becomes 500 STORAGE "internal error"
 //   (its text is logged, never sent).
 // - Connections beyond `max_connections` and streams beyond `max_streams` are refused with
-//   503 OVERLOADED.
+//   503 OVERLOADED (a TLS connection beyond the cap is closed: it has no channel yet).
+// - Optional TLS (OpenSSL through boost::asio::ssl): see ServerOptions::tls_cert_file.
 #pragma once
 
 #include <atomic>
@@ -162,6 +163,11 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds request_deadline{70000};
   std::chrono::milliseconds stream_heartbeat{15000};
+  // HTTPS: the certificate chain and private key (PEM files); both empty: plain HTTP. Every
+  // bound above holds under TLS too; a handshake must end within `handshake_timeout`, and
+  // a plain HTTP request to a TLS port gets a plain 400 BAD_FRAMING saying so.
+  std::string tls_cert_file, tls_key_file;
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 struct ServerStats {

@@ -15,6 +15,11 @@ conserved. Scenarios:
     kill-two-etcd      SIGKILL two etcd members of three: no block may commit while etcd has
                        no quorum (heights stay, nothing is acknowledged); one member comes
                        back and commits resume
+    partition          (root, `ip netns`; else skipped with exit code 77) every node in its
+                       own network namespace; the leader's link is cut: it must stop
+                       leading once its lease lapses and commit nothing while cut off, a new
+                       leader must take over and commit, and after the link is healed the
+                       old leader must hold the same chain (no fork)
 """
 import json
 import os
@@ -54,8 +59,9 @@ class Cluster:
         self.env = dict(os.environ, GRIDPACT=gridpact_exe, CLUSTER_LEASE_TTL=str(LEASE_TTL))
         self.script = os.path.join(ROOT, "scripts", "cluster.sh")
 
-    def up(self):
-        subprocess.run(["bash", self.script, "up", self.dir, "--nodes", "3"], env=self.env, check=True)
+    def up(self, netns=False):
+        subprocess.run(["bash", self.script, "up", self.dir, "--nodes", "3"] +
+                       (["--netns"] if netns else []), env=self.env, check=True)
         with open(os.path.join(self.dir, "nodes.txt")) as f:
             self.urls = [line.strip() for line in f if line.strip()]
         self.keys = [json.load(open(os.path.join(self.dir, "keys", f"node-{i + 1}.json")))["public_key"]
@@ -247,14 +253,85 @@ def kill_two_etcd(cluster, load):
     return problems
 
 
+SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
+
+
+def netns_unavailable():
+    """Why this machine cannot make network namespaces, or None."""
+    if os.geteuid() != 0:
+        return "not root"
+    probe = f"gpprobe{os.getpid()}"
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "ip netns add failed: " + r.stderr.strip()
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+def partition(cluster, load):
+    """Cut the leader off from etcd and clients, then heal. Returns problems."""
+    problems = []
+    env = dict(l.split("=", 1) for l in open(os.path.join(cluster.dir, "cluster.env")).read().split())
+    victim = cluster.leader()
+    ns = f"{env['NETNS']}n{victim + 1}"
+
+    def inside_height():  # the isolated node's height, asked from inside its namespace
+        r = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sf", "-m", "5",
+                            cluster.urls[victim] + "/v1/health"], capture_output=True, text=True)
+        return json.loads(r.stdout)["height"] if r.returncode == 0 else None
+
+    print(f"partition: node {victim + 1} (the leader) cut off", flush=True)
+    cluster.dead.add(victim)  # no load to it while it is cut off
+    subprocess.run(["bash", cluster.script, "partition", cluster.dir, str(victim + 1)],
+                   env=cluster.env, check=True)
+    cut = time.monotonic()
+    # etcd names the cut-off node until its lease lapses; then another must lead.
+    new_leader = victim
+    while new_leader == victim and time.monotonic() < cut + LEASE_TTL + 15:
+        new_leader = cluster.leader(timeout=LEASE_TTL + 15)
+        if new_leader == victim:
+            time.sleep(0.2)
+    if new_leader == victim:
+        problems.append("the cut-off node is still named leader")
+    print(f"node {new_leader + 1} leads {time.monotonic() - cut:.1f} s after the cut", flush=True)
+    # Past its lease (and one etcd call's timeout), the cut-off node commits nothing.
+    time.sleep(max(0.0, cut + LEASE_TTL + 3 - time.monotonic()))
+    h1 = inside_height()
+    t1 = time.monotonic()
+    time.sleep(3)
+    h2 = inside_height()
+    if h1 is None or h2 is None:
+        problems.append("the cut-off node did not answer from inside its namespace")
+    elif h1 != h2:
+        problems.append(f"the cut-off node committed while cut off: height {h1} -> {h2}")
+    acks = [e for e in list(load.history) if e["kind"] == "ack" and e["t"] > t1]
+    if not acks:
+        problems.append("no acknowledgement from the other nodes while the leader was cut off")
+    with open(os.path.join(cluster.dir, f"node-{victim + 1}.log")) as f:
+        if "no longer leads" not in f.read():
+            problems.append("the cut-off node never said it stopped leading")
+    print(f"cut off at height {h2}; {len(acks)} acknowledgements meanwhile", flush=True)
+    subprocess.run(["bash", cluster.script, "heal", cluster.dir, str(victim + 1)],
+                   env=cluster.env, check=True)
+    cluster.dead.discard(victim)
+    print(f"healed node {victim + 1}", flush=True)
+    time.sleep(4)
+    return problems
+
+
 def main():
     gridpact_exe, scenario = sys.argv[1], sys.argv[2]
     keep = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--keep" else None
+    if scenario == "partition":
+        why = netns_unavailable()
+        if why:
+            print(f"SKIP partition: network namespaces unavailable ({why})")
+            sys.exit(SKIP)
     cluster = Cluster(gridpact_exe, keep)
     ok = False
     outage_problems = []
     try:
-        cluster.up()
+        cluster.up(netns=scenario == "partition")
         chain_id = http(cluster.urls[0] + "/v1/chain")["chain_id"]
         alice = gridpact.Key.from_file(os.path.join(cluster.dir, "keys", "alice.json"))
         issuer = gridpact.Key.from_file(os.path.join(cluster.dir, "keys", "issuer.json"))
@@ -310,6 +387,8 @@ def main():
             time.sleep(4)
         elif scenario == "kill-two-etcd":
             outage_problems = kill_two_etcd(cluster, load)
+        elif scenario == "partition":
+            outage_problems = partition(cluster, load)
         else:
             raise SystemExit(f"unknown scenario {scenario}")
         load.finish()

@@ -1,0 +1,101 @@
+// The real executables over TLS with a CA made here: `gridpact node --tls-cert --tls-key`
+// serves HTTPS; `gridpact --cacert CA` reads its health and submits a transfer that
+// commits; a CLI trusting another CA, or speaking plain HTTP to the TLS port, is refused.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "http/testing_tls.hpp"
+
+namespace gridpact {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+struct CommandRun {
+  int rc = -1;
+  json out;
+};
+
+CommandRun gridpact(const std::string& args, const std::string& out_path) {
+  std::string cmd = std::string(GRIDPACT_EXE) + " " + args + " > " + out_path + " 2>/dev/null";
+  int status = std::system(cmd.c_str());
+  CommandRun r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(out_path);
+  r.out = json::parse(in, nullptr, false);
+  return r;
+}
+
+TEST(TlsCli, HttpsNodeServesTheCliThatTrustsItsCa) {
+  char tmpl[] = "/tmp/gridpact-tls-cli-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  auto pki = http::make_test_pki(dir + "/pki");
+  ASSERT_TRUE(pki) << pki.status().message;
+  const std::string data = dir + "/chain", port_file = dir + "/port", out = dir + "/out.json";
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* log = std::fopen((dir + "/node.log").c_str(), "w");
+    if (log) dup2(fileno(log), STDERR_FILENO);
+    execl(GRIDPACT_EXE, GRIDPACT_EXE, "node", "--data", data.c_str(), "--listen", "127.0.0.1:0",
+          "--port-file", port_file.c_str(), "--tls-cert", pki->cert.c_str(), "--tls-key",
+          pki->key.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct StopNode {
+    pid_t pid;
+    ~StopNode() {
+      ::kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } stop_node{pid};
+  int port = 0;
+  for (int i = 0; i < 300 && port == 0; ++i) {
+    std::ifstream in(port_file);
+    if (!(in >> port)) port = 0;
+    if (port == 0) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GT(port, 0) << "node did not start; see " << dir << "/node.log";
+  const std::string https = "https://127.0.0.1:" + std::to_string(port);
+
+  CommandRun health = gridpact("--cacert " + pki->ca + " query --node " + https + " health", out);
+  ASSERT_EQ(health.rc, 0) << health.out.dump();
+  EXPECT_TRUE(health.out.contains("height")) << health.out.dump();
+
+  std::ifstream issuer_file(data + "/keys/issuer.json");
+  const std::string issuer = json::parse(issuer_file)["public_key"];
+  CommandRun sent = gridpact("--cacert " + pki->ca + " tx transfer --node " + https + " --key " +
+                                 data + "/keys/alice.json --to " + issuer + " --amount 5",
+                             out);
+  ASSERT_EQ(sent.rc, 0) << sent.out.dump();
+  EXPECT_EQ(sent.out["status"], "committed") << sent.out.dump();
+
+  // The CA from the environment works as the flag does.
+  CommandRun from_env = gridpact("query --node " + https + " health", out + ".env");
+  EXPECT_NE(from_env.rc, 0) << "the system's CAs do not know the test CA";
+  setenv("GRIDPACT_CACERT", pki->ca.c_str(), 1);
+  from_env = gridpact("query --node " + https + " health", out);
+  unsetenv("GRIDPACT_CACERT");
+  EXPECT_EQ(from_env.rc, 0) << from_env.out.dump();
+
+  CommandRun wrong_ca =
+      gridpact("--cacert " + pki->other_ca + " query --node " + https + " health", out);
+  EXPECT_NE(wrong_ca.rc, 0);
+  CommandRun plain =
+      gridpact("query --node http://127.0.0.1:" + std::to_string(port) + " health", out);
+  EXPECT_NE(plain.rc, 0);
+  EXPECT_EQ(plain.out["error"]["name"], "BAD_FRAMING") << plain.out.dump();
+  if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gridpact
