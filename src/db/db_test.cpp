@@ -236,7 +236,18 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
     chain->block({}, now);
     for (auto [key, id, imp, exp] : {std::tuple{&seller_key, seller_meter, 0, 1000},
                                      std::tuple{&buyer_key, buyer_meter, 1000, 0}}) {
-      meters::Reading r{id, period, 1, static_cast<uint64_t>(imp), static_cast<uint64_t>(exp), {}};
+      // The periods since registration first, with unchanged registers: a first reading
+      // counts only for the registration period (meters.hpp).
+      uint64_t seq = 1;
+      auto info = meters::find_meter(chain->store(), id);
+      ASSERT_TRUE(info);
+      for (uint64_t q = meters::next_contiguous_period(chain->store(), *info); q < period; ++q) {
+        meters::Reading quiet{id, q, seq++, 0, 0, {}};
+        meters::sign_virtual(quiet, "test", *key);
+        tx(owner, meters::kReading, meters::encode(quiet));
+      }
+      meters::Reading r{id, period, seq, static_cast<uint64_t>(imp), static_cast<uint64_t>(exp),
+                        {}};
       meters::sign_virtual(r, "test", *key);
       tx(owner, meters::kReading, meters::encode(r));
     }

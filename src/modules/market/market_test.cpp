@@ -89,8 +89,17 @@ struct MarketTest : ::testing::Test {
     p.meter = meters::meter_id_of(key);
   }
 
-  // Cumulative registers at the end of `period` (initial registers are 0).
+  // Cumulative registers at the end of `period` (initial registers are 0), after the
+  // periods the meter has not reported yet with unchanged registers (a first reading counts
+  // only for the registration period, meters.hpp).
   Receipt reading(Party& p, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    auto info = meters::find_meter(chain->store(), p.meter);
+    auto last = meters::last_reading(chain->store(), p.meter).value_or(meters::LastReading{});
+    for (uint64_t q = meters::next_contiguous_period(chain->store(), *info); q < period; ++q)
+      if (Receipt rc = signed_reading(p, q, last.import_wh, last.export_wh); !rc.ok()) return rc;
+    return signed_reading(p, period, import_wh, export_wh);
+  }
+  Receipt signed_reading(Party& p, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
     meters::Reading r{p.meter, period, p.reading_seq++, import_wh, export_wh, {}};
     meters::sign_virtual(r, kChain, p.meter_key);
     return run(p.key, meters::kReading, meters::encode(r));
