@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <future>
+#include <thread>
 
 #include <fstream>
 
@@ -514,7 +516,7 @@ TEST(Follower, FollowsANodeAndResumes) {
 // Issue 20: /v1/db took a 20,000 km radius, a box that reads every listing. The bound is
 // checked before the model is touched (here there is none).
 TEST(Routes, RadiusIsBounded) {
-  Routes routes(nullptr);
+  Routes routes({});
   for (const char* q : {"assets", "match"}) {
     json params = {
         {"q", q}, {"lat_e6", "0"}, {"lon_e6", "0"}, {"premises", "1"}, {"radius_km", "20000"}};
@@ -523,6 +525,32 @@ TEST(Routes, RadiusIsBounded) {
     EXPECT_EQ(r.status().code, Code::kInvalidArgument);
     EXPECT_NE(r.status().message.find("500"), std::string::npos) << r.status().message;
   }
+}
+
+// Issue 20: /v1/db answered one query at a time, on one connection under one lock, so one
+// slow query held every other. Each query now takes a free connection of a small pool.
+TEST_P(ReadModelTest, ASlowDbQueryHoldsOneConnectionNotTheRoute) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "the slow query is PostgreSQL's pg_sleep";
+  const std::string u = url();
+  std::vector<std::unique_ptr<ReadModel>> models;
+  for (int i = 0; i < 2; ++i) models.push_back(open(u));
+  Routes routes(std::move(models));
+  std::promise<void> started;
+  std::thread slow([&] {
+    (void)routes.on_connection([&](ReadModel& m) -> Result<json> {
+      started.set_value();
+      (void)m.sql().query("SELECT pg_sleep(2)::text", {});
+      return json::object();
+    });
+  });
+  started.get_future().wait();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto h = routes.answer({{"q", "height"}});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  slow.join();
+  ASSERT_TRUE(h.is_ok()) << h.status().message;
+  EXPECT_EQ((*h)["last_height"], 0);
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
 }
 
 TEST(Sql, BadUrlsAreRefused) {

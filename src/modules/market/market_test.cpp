@@ -234,6 +234,54 @@ TEST_F(MarketTest, OrdersClearSettleAndConserveMoney) {
   EXPECT_EQ(query("mix/" + buyer_a.pk().hex(), {{"from_ms", 13 * P}})["total_wh"], 0);
 }
 
+// Issue 20: the trades and energy-mix queries answered every trade at once. They answer
+// pages of at most `limit` (1..1000) and where the next one starts (`next`, null at the end).
+TEST_F(MarketTest, TradesAndMixAnswerPages) {
+  start();
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 100'000).ok());
+  ASSERT_TRUE(offer(grid_b, 12, 2000, 50'000).ok());
+  ASSERT_TRUE(bid(buyer_a, 12, 2500, 250'000).ok());
+  ASSERT_TRUE(bid(buyer_b, 12, 400, 250'000).ok());
+  tick(12 * P);
+  const json all = query("trades", {{"period", 12}});
+  ASSERT_GE(all["trades"].size(), 3u);
+  EXPECT_TRUE(all["next"].is_null());
+  json paged = json::array();
+  json next = 0;
+  for (size_t pages = 0; !next.is_null(); ++pages) {
+    ASSERT_LT(pages, all["trades"].size());
+    json page = query("trades", {{"period", 12}, {"limit", 1}, {"from", next}});
+    ASSERT_EQ(page["trades"].size(), 1u);
+    paged.push_back(page["trades"][0]);
+    next = page["next"];
+  }
+  EXPECT_EQ(paged, all["trades"]);
+  EXPECT_EQ(market_module.query(chain->store(), "trades", {{"period", 12}, {"limit", 1001}})
+                .status()
+                .code,
+            Code::kInvalidArgument);
+
+  const std::string mix = "mix/" + buyer_a.pk().hex();
+  const json whole = query(mix);
+  ASSERT_GE(whole["trades"].size(), 2u);
+  EXPECT_TRUE(whole["next"].is_null());
+  json mixed = json::array();
+  uint64_t total = 0;
+  json after = "";
+  for (size_t pages = 0; !after.is_null(); ++pages) {
+    ASSERT_LT(pages, whole["trades"].size());
+    json params = {{"limit", 1}};
+    if (!after.get<std::string>().empty()) params["after"] = after;
+    json page = query(mix, params);
+    ASSERT_EQ(page["trades"].size(), 1u);
+    mixed.push_back(page["trades"][0]);
+    total += page["total_wh"].get<uint64_t>();
+    after = page["next"];
+  }
+  EXPECT_EQ(mixed, whole["trades"]);
+  EXPECT_EQ(total, whole["total_wh"].get<uint64_t>());
+}
+
 // A delivery short of the trades is shared pro rata by largest remainder: the seller's
 // 2,500 Wh over trades of 1,000 and 2,000 Wh are 833 + 1,667, every Wh counted once
 // (flooring both shares counted 2,499).
