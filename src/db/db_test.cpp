@@ -2,6 +2,7 @@
 // on a free loopback port (initdb in a temporary directory; as root, run as `postgres`).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include <fstream>
 
+#include "api/server.hpp"
 #include "attest/virtual_platform.hpp"
 #include "db/read_model.hpp"
 #include "db/routes.hpp"
@@ -551,6 +553,47 @@ TEST_P(ReadModelTest, ASlowDbQueryHoldsOneConnectionNotTheRoute) {
   ASSERT_TRUE(h.is_ok()) << h.status().message;
   EXPECT_EQ((*h)["last_height"], 0);
   EXPECT_LT(took, std::chrono::milliseconds(1000));
+}
+
+// Issue 20: /v1/db is an expensive query of the API's gate: a client beyond its share gets
+// 429 OVERLOADED (before any database work).
+TEST_P(ReadModelTest, DbRouteGoesThroughTheQueryGate) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the gate is the same for both engines";
+  std::vector<std::unique_ptr<ReadModel>> models;
+  models.push_back(open(url()));
+  auto routes = std::make_shared<Routes>(std::move(models));
+  api::ServerOptions o;
+  o.queries.per_client_per_second = 0;  // no refill: the burst is all a client gets
+  o.queries.per_client_burst = 2;
+  testing::TempDir node_dir;
+  KeyPair validator = KeyPair::generate();
+  bank::BankModule genesis_bank;
+  Genesis genesis = Genesis::parse(development_genesis("db-gate", validator.public_key(),
+                                                       issuer.public_key(), {}, {&genesis_bank}))
+                        .value();
+  std::vector<std::unique_ptr<Module>> mods;
+  mods.push_back(std::make_unique<bank::BankModule>());
+  auto node = Node::open({node_dir.str(), genesis, validator, {}, false}, std::move(mods)).value();
+  node->start();
+  {
+    api::Server server(*node, o);
+    install_routes(server, routes);
+    ASSERT_TRUE(server.start().is_ok());
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_read_timeout(10, 0);
+    std::vector<int> statuses;
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Get("/v1/db?q=height");
+      ASSERT_TRUE(r);
+      statuses.push_back(r->status);
+      if (r->status == 429) {
+        EXPECT_EQ(json::parse(r->body)["error"]["name"], "OVERLOADED");
+      }
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{200, 200, 429}));
+    server.stop();
+  }
+  node->stop();
 }
 
 TEST(Sql, BadUrlsAreRefused) {
