@@ -9,13 +9,13 @@ source "$(dirname "$0")/lib.sh"
 "$GRIDPACT" tx token-transfer --help >/dev/null 2>&1 || {
   echo "examples/incentives.sh needs the tokens CLI (gridpact tx token-transfer)" >&2; exit 2; }
 
-say "a development chain with 5-second periods; a period is final 5 s after it ends"
+say "a development chain with 5-second periods; a period is final 60 s after it ends"
 data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
 sed -i '/^\[market\]$/r /dev/stdin' "$data/genesis.toml" <<'EOF'
-settlement_deadline_ms = 5000
+settlement_deadline_ms = 60000
 EOF
 cat >> "$data/genesis.toml" <<'EOF'
 
@@ -41,10 +41,21 @@ register() {
   "$GRIDPACT" tx meter-register --node "$NODE" --key "$work/$1.json" --platform virtual \
     --meter-key "$work/$2.json" --microgrid north --source "$3" | jq -e '.receipt.ok' >/dev/null
 }
-# reading WHO METER PERIOD IMPORT EXPORT (cumulative registers)
+# reading WHO METER PERIOD IMPORT EXPORT (cumulative registers), after any period the meter
+# has not reported yet (catch_up, examples/lib.sh: only contiguous readings count).
 reading() {
+  local s
+  s=$(catch_up "$work/$1.json" "$work/$2.json" "$3")
   "$GRIDPACT" tx reading --node "$NODE" --key "$work/$1.json" --platform virtual --meter-key "$work/$2.json" \
-    --period "$3" --seq "$6" --import "$4" --export "$5" | jq -e '.receipt.ok' >/dev/null
+    --period "$3" --seq "$s" --import "$4" --export "$5" | jq -e '.receipt.ok' >/dev/null
+}
+# before_reading PERIOD WHO:METER...: the meters report the periods before PERIOD that have
+# started, so that their readings of PERIOD arrive right after it ends.
+before_reading() {
+  local p=$1 wm to=$(( $(now_period) + 1 ))
+  shift
+  [ "$to" -gt "$p" ] && to=$p
+  for wm in "$@"; do catch_up "$work/${wm%%:*}.json" "$work/${wm#*:}.json" "$to" >/dev/null; done
 }
 
 say "prosumers in microgrid north: sun (PV only), duo (PV and wind), farm (a big PV farm)"
@@ -59,13 +70,15 @@ register duo duo-wind wind
 register farm farm-pv pv
 register farm farm-pv2 pv   # sells in the market later (its first reading is contiguous)
 
+before_reading "$(( $(now_period) + 1 ))" sun:sun-pv duo:duo-pv duo:duo-wind farm:farm-pv
 p=$(( $(now_period) + 1 ))
 say "everyone exports in period $p: sun 3 kWh PV; duo 3 kWh PV + 1 kWh wind; farm 6 kWh PV"
+before_reading "$p" sun:sun-pv duo:duo-pv duo:duo-wind farm:farm-pv
 until [ "$(now_period)" -gt "$p" ]; do sleep 0.3; done
-reading sun sun-pv "$p" 0 3000 1
-reading duo duo-pv "$p" 0 3000 1
-reading duo duo-wind "$p" 0 1000 1
-reading farm farm-pv "$p" 0 6000 1
+reading sun sun-pv "$p" 0 3000
+reading duo duo-pv "$p" 0 3000
+reading duo duo-wind "$p" 0 1000
+reading farm farm-pv "$p" 0 6000
 echo "minted once the period is final (its end + settlement deadline) ..."
 until "$GRIDPACT" query --node "$NODE" tokens "$(pk "$work/sun.json")" 2>/dev/null | jq -e '.balance > 0' >/dev/null; do sleep 0.5; done
 
@@ -103,6 +116,7 @@ echo "sun redeemed 2 tokens: currency $cash -> $after"
 [ $((after - cash)) = 200000 ]
 "$GRIDPACT" query --node "$NODE" token-pool | jq -c .
 
+before_reading "$(( $(now_period) + 1 ))" farm:farm-pv2 sun:sun-home
 q=$(( $(now_period) + 2 ))
 say "a bid paid partly in tokens: sun bids for 2 kWh of farm's PV in period $q and commits 0.5 token"
 "$GRIDPACT" tx offer --node "$NODE" --key "$work/farm.json" --meter "$(meter_id "$work/farm-pv2.json")" \
@@ -113,11 +127,12 @@ order=$(jq -r '.id // .tx_id' "$work/bid.json")
 "$GRIDPACT" tx spend-tokens --node "$NODE" --key "$work/sun.json" --order "$order" --amount 500000 | jq -c '.receipt.events[].data'
 refuse NOT_OWN_BID "$GRIDPACT" tx spend-tokens --node "$NODE" --key "$work/duo.json" --order "$order" --amount 1
 refuse ALREADY_COMMITTED "$GRIDPACT" tx spend-tokens --node "$NODE" --key "$work/sun.json" --order "$order" --amount 1
+before_reading "$q" farm:farm-pv2 sun:sun-home
 until [ "$(now_period)" -gt "$q" ]; do sleep 0.3; done
 # Counted before the readings: the block of the last one settles the period.
 cash=$("$GRIDPACT" query --node "$NODE" module "bank/accounts/$(pk "$work/sun.json")" | jq '.balance + .locked')
-reading farm farm-pv2 "$q" 0 2000 1
-reading sun sun-home "$q" 2000 0 1
+reading farm farm-pv2 "$q" 0 2000
+reading sun sun-home "$q" 2000 0
 echo "settling ..."
 while "$GRIDPACT" query --node "$NODE" module "tokens/commitments/$order" >/dev/null 2>&1; do sleep 0.5; done
 "$GRIDPACT" query --node "$NODE" settlement --period "$q" --account "$(pk "$work/sun.json")" | jq -c '{bought_wh, received_wh, paid}'

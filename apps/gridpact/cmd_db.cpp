@@ -134,9 +134,13 @@ Result<std::unique_ptr<NodeExtension>> start_read_model(Node& node, api::Server&
   auto w = db::ReadModel::open(url);
   if (!w) return w.status();
   svc->writer = std::move(w.value());
-  auto r = db::ReadModel::open(url);
-  if (!r) return r.status();
-  svc->routes = std::make_shared<db::Routes>(std::move(r.value()));
+  std::vector<std::unique_ptr<db::ReadModel>> readers;
+  for (size_t i = 0; i < db::Routes::kMaxConnections; ++i) {
+    auto r = db::ReadModel::open(url);
+    if (!r) return r.status();
+    readers.push_back(std::move(r.value()));
+  }
+  svc->routes = std::make_shared<db::Routes>(std::move(readers));
   svc->follower = std::make_unique<db::Follower>(node, *svc->writer);
   if (Status s = svc->follower->start(); !s) return s;
   db::install_routes(server, svc->routes);

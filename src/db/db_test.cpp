@@ -2,15 +2,19 @@
 // on a free loopback port (initdb in a temporary directory; as root, run as `postgres`).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <future>
+#include <thread>
 
 #include <fstream>
 
+#include "api/server.hpp"
 #include "attest/virtual_platform.hpp"
 #include "db/read_model.hpp"
 #include "db/routes.hpp"
@@ -236,7 +240,18 @@ class ReadModelTest : public ::testing::TestWithParam<std::string> {
     chain->block({}, now);
     for (auto [key, id, imp, exp] : {std::tuple{&seller_key, seller_meter, 0, 1000},
                                      std::tuple{&buyer_key, buyer_meter, 1000, 0}}) {
-      meters::Reading r{id, period, 1, static_cast<uint64_t>(imp), static_cast<uint64_t>(exp), {}};
+      // The periods since registration first, with unchanged registers: a first reading
+      // counts only for the registration period (meters.hpp).
+      uint64_t seq = 1;
+      auto info = meters::find_meter(chain->store(), id);
+      ASSERT_TRUE(info);
+      for (uint64_t q = meters::next_contiguous_period(chain->store(), *info); q < period; ++q) {
+        meters::Reading quiet{id, q, seq++, 0, 0, {}};
+        meters::sign_virtual(quiet, "test", *key);
+        tx(owner, meters::kReading, meters::encode(quiet));
+      }
+      meters::Reading r{id, period, seq, static_cast<uint64_t>(imp), static_cast<uint64_t>(exp),
+                        {}};
       meters::sign_virtual(r, "test", *key);
       tx(owner, meters::kReading, meters::encode(r));
     }
@@ -503,7 +518,7 @@ TEST(Follower, FollowsANodeAndResumes) {
 // Issue 20: /v1/db took a 20,000 km radius, a box that reads every listing. The bound is
 // checked before the model is touched (here there is none).
 TEST(Routes, RadiusIsBounded) {
-  Routes routes(nullptr);
+  Routes routes({});
   for (const char* q : {"assets", "match"}) {
     json params = {
         {"q", q}, {"lat_e6", "0"}, {"lon_e6", "0"}, {"premises", "1"}, {"radius_km", "20000"}};
@@ -512,6 +527,73 @@ TEST(Routes, RadiusIsBounded) {
     EXPECT_EQ(r.status().code, Code::kInvalidArgument);
     EXPECT_NE(r.status().message.find("500"), std::string::npos) << r.status().message;
   }
+}
+
+// Issue 20: /v1/db answered one query at a time, on one connection under one lock, so one
+// slow query held every other. Each query now takes a free connection of a small pool.
+TEST_P(ReadModelTest, ASlowDbQueryHoldsOneConnectionNotTheRoute) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "the slow query is PostgreSQL's pg_sleep";
+  const std::string u = url();
+  std::vector<std::unique_ptr<ReadModel>> models;
+  for (int i = 0; i < 2; ++i) models.push_back(open(u));
+  Routes routes(std::move(models));
+  std::promise<void> started;
+  std::thread slow([&] {
+    (void)routes.on_connection([&](ReadModel& m) -> Result<json> {
+      started.set_value();
+      (void)m.sql().query("SELECT pg_sleep(2)::text", {});
+      return json::object();
+    });
+  });
+  started.get_future().wait();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto h = routes.answer({{"q", "height"}});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  slow.join();
+  ASSERT_TRUE(h.is_ok()) << h.status().message;
+  EXPECT_EQ((*h)["last_height"], 0);
+  EXPECT_LT(took, std::chrono::milliseconds(1000));
+}
+
+// Issue 20: /v1/db is an expensive query of the API's gate: a client beyond its share gets
+// 429 OVERLOADED (before any database work).
+TEST_P(ReadModelTest, DbRouteGoesThroughTheQueryGate) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the gate is the same for both engines";
+  std::vector<std::unique_ptr<ReadModel>> models;
+  models.push_back(open(url()));
+  auto routes = std::make_shared<Routes>(std::move(models));
+  api::ServerOptions o;
+  o.queries.per_client_per_second = 0;  // no refill: the burst is all a client gets
+  o.queries.per_client_burst = 2;
+  testing::TempDir node_dir;
+  KeyPair validator = KeyPair::generate();
+  bank::BankModule genesis_bank;
+  Genesis genesis = Genesis::parse(development_genesis("db-gate", validator.public_key(),
+                                                       issuer.public_key(), {}, {&genesis_bank}))
+                        .value();
+  std::vector<std::unique_ptr<Module>> mods;
+  mods.push_back(std::make_unique<bank::BankModule>());
+  auto node = Node::open({node_dir.str(), genesis, validator, {}, false}, std::move(mods)).value();
+  node->start();
+  {
+    api::Server server(*node, o);
+    install_routes(server, routes);
+    ASSERT_TRUE(server.start().is_ok());
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_read_timeout(10, 0);
+    std::vector<int> statuses;
+    for (int i = 0; i < 3; ++i) {
+      auto r = c.Get("/v1/db?q=height");
+      ASSERT_TRUE(r);
+      statuses.push_back(r->status);
+      if (r->status == 429) {
+        EXPECT_EQ(json::parse(r->body)["error"]["name"], "OVERLOADED");
+      }
+    }
+    EXPECT_EQ(statuses, (std::vector<int>{200, 200, 429}));
+    server.stop();
+  }
+  node->stop();
 }
 
 TEST(Sql, BadUrlsAreRefused) {

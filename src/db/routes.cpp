@@ -4,15 +4,36 @@
 
 namespace gridpact::db {
 
+Routes::Routes(std::vector<std::unique_ptr<ReadModel>> models) : free_(std::move(models)) {
+  if (free_.size() > kMaxConnections) free_.resize(kMaxConnections);
+}
+
+Result<json> Routes::on_connection(const std::function<Result<json>(ReadModel&)>& fn) {
+  std::unique_ptr<ReadModel> model;
+  {
+    std::unique_lock lock(mutex_);
+    freed_.wait(lock, [&] { return !free_.empty(); });
+    model = std::move(free_.back());
+    free_.pop_back();
+  }
+  struct GiveBack {
+    Routes& routes;
+    std::unique_ptr<ReadModel>& model;
+    ~GiveBack() {
+      {
+        std::lock_guard lock(routes.mutex_);
+        routes.free_.push_back(std::move(model));
+      }
+      routes.freed_.notify_one();
+    }
+  } give_back{*this, model};
+  return fn(*model);
+}
+
 Result<json> Routes::answer(const json& params) {
   std::string q = params.value("q", "");
-  agreements::MatchFilter f;
+  agreements::MatchFilter f;  // radius_km <= agreements::kMaxRadiusKm
   if (auto r = f.parse(params); !r) return r.status();
-  // The box the SQL reads grows with the square of the radius: a continent-wide one reads
-  // every listing. The state query (agreements /match) keeps its 20,000 km, rate-limited.
-  if (f.radius_m > kMaxRadiusKm * 1000)
-    return error(Code::kInvalidArgument,
-                 "radius_km must be <= " + std::to_string(kMaxRadiusKm) + " here");
   auto num = [&](const char* k) -> Result<int64_t> {
     if (!params.contains(k) || !params[k].is_string())
       return error(Code::kInvalidArgument, std::string("missing ") + k);
@@ -21,28 +42,31 @@ Result<json> Routes::answer(const json& params) {
       return error(Code::kInvalidArgument, std::string(k) + " must be an integer");
     return static_cast<int64_t>(std::stoll(s));
   };
-  std::lock_guard lock(mutex_);
   if (q == "match") {
     auto p = num("premises");
     if (!p) return p.status();
-    return model_->match(static_cast<uint64_t>(*p), f);
+    return on_connection([&](ReadModel& m) { return m.match(static_cast<uint64_t>(*p), f); });
   }
   if (q == "assets") {
     auto lat = num("lat_e6"), lon = num("lon_e6");
     if (!lat) return lat.status();
     if (!lon) return lon.status();
-    return model_->search_assets(*lat, *lon, f);
+    return on_connection([&](ReadModel& m) { return m.search_assets(*lat, *lon, f); });
   }
-  if (q == "agreements") return model_->agreements_of(params.value("account", ""));
+  if (q == "agreements")
+    return on_connection(
+        [&](ReadModel& m) { return m.agreements_of(params.value("account", "")); });
   if (q == "payments") {
     auto id = num("agreement");
     if (!id) return id.status();
-    return model_->payments_of(static_cast<uint64_t>(*id));
+    return on_connection([&](ReadModel& m) { return m.payments_of(static_cast<uint64_t>(*id)); });
   }
   if (q == "height") {
-    auto h = model_->last_height();
-    if (!h) return h.status();
-    return json{{"last_height", *h}};
+    return on_connection([](ReadModel& m) -> Result<json> {
+      auto h = m.last_height();
+      if (!h) return h.status();
+      return json{{"last_height", *h}};
+    });
   }
   return error(Code::kNotFound, "q is match, assets, agreements, payments or height");
 }

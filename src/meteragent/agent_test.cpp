@@ -155,7 +155,9 @@ TEST(MeterAgent, Tpm2MeterProvisionsRegistersAndReports) {
   auto r = chain.one(owner, meters::kRegister, meters::encode(*reg), now);
   ASSERT_TRUE(r.ok()) << r.message;
 
-  uint64_t period = now / meters::kDefaultPeriodMs;
+  // The agent reports four periods from the registration period on (a first reading counts
+  // only for that period, meters.hpp), relayed once the last one has started.
+  uint64_t period = now / meters::kDefaultPeriodMs + 3;
   auto source = profile_source("pv", period - 3, 4, 0, 0, *id).value();
   Collect out;
   ASSERT_TRUE(run(**platform, kChain, *source, out, Resume{}));
@@ -164,11 +166,12 @@ TEST(MeterAgent, Tpm2MeterProvisionsRegistersAndReports) {
   KeyPair relay = KeyPair::generate();
   for (const auto& reading : out.readings)
     txs.push_back(chain.sign(relay, meters::kReading, meters::encode(reading)));
-  auto receipts = chain.block(txs, now + 1000);
+  auto receipts = chain.block(txs, period * meters::kDefaultPeriodMs + 1000);
   for (const auto& rc : receipts) EXPECT_TRUE(rc.ok()) << rc.message;
   auto last = meters::last_reading(chain.store(), *id);
   EXPECT_EQ(last->seq, 4u);
   EXPECT_EQ(last->period, period);
+  EXPECT_TRUE(meters::period_energy(chain.store(), *id, period - 3));  // contiguous from the first
   EXPECT_TRUE(meters::period_energy(chain.store(), *id, period - 1));
 }
 

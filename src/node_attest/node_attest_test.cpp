@@ -51,9 +51,9 @@ struct NodeAttestTest : ::testing::Test {
     node->start();
   }
   // Serves `a` on a fresh server.
-  void serve(std::unique_ptr<NodeAttestor> a) {
+  void serve(std::unique_ptr<NodeAttestor> a, api::ServerOptions options = {}) {
     attestor = std::move(a);
-    server = std::make_unique<api::Server>(*node, api::ServerOptions{});
+    server = std::make_unique<api::Server>(*node, options);
     attestor->install(*server);
     ASSERT_TRUE(server->start().is_ok());
     client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
@@ -119,6 +119,20 @@ TEST_F(NodeAttestTest, VirtualAttestationVerifiesOverHttp) {
   // No challenge at all is allowed too (the verifier then accepts a possibly old answer).
   json plain = fetch({});
   EXPECT_EQ(verify_code(plain, {measurement, {}, true, {}}), Code::kOk);
+}
+
+// Issue 20: each GET /v1/attestation makes a quote (a TPM's under its lock): it is an
+// expensive query of the API's gate, so a client beyond its share gets 429 OVERLOADED.
+TEST_F(NodeAttestTest, AttestationGoesThroughTheQueryGate) {
+  api::ServerOptions o;
+  o.queries.per_client_per_second = 0;  // no refill: the burst is all a client gets
+  o.queries.per_client_burst = 2;
+  serve(NodeAttestor::create_virtual(genesis.chain_id, {validator, "validator"}, measurement), o);
+  fetch(random_challenge());
+  fetch(random_challenge());
+  json refused = fetch(random_challenge(), 429);
+  EXPECT_EQ(refused["error"]["name"], "OVERLOADED");
+  EXPECT_EQ(refused["error"]["message"].get<std::string>().rfind("rate limited", 0), 0u);
 }
 
 TEST_F(NodeAttestTest, VirtualAttestationMismatchesAreRefused) {

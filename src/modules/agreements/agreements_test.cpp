@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "attest/virtual_platform.hpp"
 #include "ledger/executor.hpp"
 #include "ledger/testing.hpp"
 #include "modules/agreements/match.hpp"
+#include "modules/agreements/records.hpp"  // encode_asset_state: many listings at once
 #include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
@@ -687,6 +689,55 @@ TEST_F(AgreementsTest, MatchingRanksListedAssetsForPremises) {
                 .status()
                 .code,
             Code::kInvalidArgument);
+}
+
+// Issue 20: /assets and /match scanned every asset in state per call. Each call now examines
+// at most kMaxExamined assets by id and answers `next`, where the following page resumes
+// (after=); the radius is bounded as in /v1/db.
+TEST_F(AgreementsTest, ListingQueriesExamineABoundedPageAndResume) {
+  const uint64_t first = register_asset(owner, 2000);
+  const uint64_t prem = register_premises(host, 40);
+  // Many more listings, written straight into a view of state (a transaction and a meter
+  // each would take minutes): copies of the first under the following ids.
+  StateOverlay s(chain->store());
+  Asset a = *find_asset(s, first);
+  const uint64_t last = first + kMaxExamined + 1500;
+  for (uint64_t id = first + 1; id <= last; ++id) {
+    a.id = id;
+    s.put(asset_key(id), encode_asset_state(a));
+  }
+  s.put("agr/next/asset", encode_u64(last));
+
+  std::set<uint64_t> seen;
+  json after = nullptr;
+  size_t pages = 0;
+  do {
+    json params = {{"limit", "1000"}};
+    if (!after.is_null()) params["after"] = std::to_string(after.get<uint64_t>());
+    auto r = agreements.query(s, "assets", params);
+    ASSERT_TRUE(r.is_ok()) << r.status().message;
+    ASSERT_LE((*r)["assets"].size(), 1000u);
+    for (const auto& x : (*r)["assets"]) EXPECT_TRUE(seen.insert(x["id"].get<uint64_t>()).second);
+    after = (*r)["next"];
+    ASSERT_LT(++pages, 20u);
+  } while (!after.is_null());
+  EXPECT_EQ(seen.size(), last);  // every listed asset once, ids 1..last
+  EXPECT_EQ(*seen.rbegin(), last);
+
+  // /match ranks within one page of examined assets: the first stops at kMaxExamined.
+  json params = {{"premises", std::to_string(prem)}};
+  auto m1 = agreements.query(s, "match", params);
+  ASSERT_TRUE(m1.is_ok()) << m1.status().message;
+  EXPECT_EQ((*m1)["next"], kMaxExamined);
+  EXPECT_EQ((*m1)["matches"].size(), 20u);  // the default limit
+  params["after"] = std::to_string(kMaxExamined);
+  auto m2 = agreements.query(s, "match", params);
+  ASSERT_TRUE(m2.is_ok()) << m2.status().message;
+  EXPECT_TRUE((*m2)["next"].is_null());
+  EXPECT_GT((*m2)["matches"][0]["asset"].get<uint64_t>(), kMaxExamined);
+
+  params["radius_km"] = std::to_string(kMaxRadiusKm + 1);
+  EXPECT_EQ(agreements.query(s, "match", params).status().code, Code::kInvalidArgument);
 }
 
 TEST_F(AgreementsTest, BlockLogRecordsEveryChangeInOrder) {

@@ -44,7 +44,8 @@ Result<bool> MatchFilter::parse(const json& params) {
   auto lim = param_u64(params, "limit", limit);
   for (const auto* r : {&mn, &mx, &rk, &mr, &lim})
     if (!*r) return r->status();
-  if (*rk > 20'000) return error(Code::kInvalidArgument, "radius_km must be <= 20000");
+  if (*rk > kMaxRadiusKm)
+    return error(Code::kInvalidArgument, "radius_km must be <= " + std::to_string(kMaxRadiusKm));
   if (*lim == 0 || *lim > 1000) return error(Code::kInvalidArgument, "limit must be 1..1000");
   if (*mn > *mx) return error(Code::kInvalidArgument, "min_w > max_w");
   min_w = *mn;

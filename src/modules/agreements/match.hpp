@@ -14,6 +14,13 @@
 
 namespace gridpact::agreements {
 
+// The bounds of the listing queries: the state queries (/assets, /match) examine at most
+// kMaxExamined assets per call, by id from after=<id>, and answer `next` (the id to resume
+// after) while any remain; the radius is at most kMaxRadiusKm there and in /v1/db (the box
+// that the SQL reads grows with its square).
+constexpr uint64_t kMaxRadiusKm = 500;
+constexpr uint64_t kMaxExamined = 5000;
+
 struct MatchFilter {
   uint8_t types = 0;  // type_bit mask; 0 = any
   uint64_t min_w = 0, max_w = UINT64_MAX;

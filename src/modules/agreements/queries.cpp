@@ -3,6 +3,26 @@
 #include "modules/agreements/records.hpp"
 
 namespace gridpact::agreements {
+namespace {
+
+// Visits the assets with ids after `after` in id order, at most kMaxExamined of them (point
+// reads: ids are issued in sequence), while `fn` returns true. Returns the id to resume
+// after, or nullopt once the last asset issued was examined.
+std::optional<uint64_t> each_asset(const StateReader& s, uint64_t after,
+                                   const std::function<bool(const Asset&)>& fn) {
+  const uint64_t last = get_u64(s, "agr/next/asset");
+  uint64_t id = after;
+  for (uint64_t examined = 0; id < last && examined < kMaxExamined; ++examined) {
+    auto v = s.get(asset_key(++id));
+    if (!v) continue;
+    auto a = decode_bytes<Asset>(*v, read_asset_state);
+    if (a && !fn(*a)) break;
+  }
+  if (id >= last) return std::nullopt;
+  return id;
+}
+
+}  // namespace
 
 json asset_json(const Asset& a) {
   return {{"id", a.id},
@@ -162,55 +182,62 @@ void AgreementsModule::declare_routes() {
             out.push_back({{"kind", static_cast<int>(e.kind)}, {"id", e.id}, {"period", e.period}});
           return json{{"height", h}, {"entries", out}};
         });
-  // Filters of the listings (MatchFilter::parse checks them together).
+  // Filters of the listings (MatchFilter::parse checks them together), and the cursor.
   std::vector<RouteParam> filter = {
       {"type", T::kText, "asset types, comma-separated (pv, wind, ...)", false, 64},
       {"min_w", T::kU64, "smallest capacity (W)"},
       {"max_w", T::kU64, "largest capacity (W)"},
-      {"radius_km", T::kU64, "at most this far from the premises (km)", false, 20'000},
+      {"radius_km", T::kU64, "at most this far from the premises (km, <= 500)", false,
+       kMaxRadiusKm},
       {"min_rating", T::kU64, "owner's rating at least (thousandths)"},
-      {"limit", T::kU64, "at most this many (1..1000)", false, 1000}};
-  route("/assets", "listed assets (a state scan; the SQL read model is the fast path)", filter,
-        [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+      {"limit", T::kU64, "at most this many (1..1000)", false, 1000},
+      {"after", T::kU64,
+       "resume after this asset id (the previous answer's next); at most 5,000 assets are "
+       "examined per call"}};
+  route("/assets",
+        "listed assets by id, a page of at most 5,000 examined (next: the after= of the "
+        "following page; the SQL read model is the fast path)",
+        filter, [](const StateReader& s, const QueryArgs& q) -> Result<json> {
           MatchFilter f;
           if (auto r = f.parse(q.params()); !r) return r.status();
           json out = json::array();
-          s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
-            auto a = decode_bytes<Asset>(v, read_asset_state);
-            if (!a || a->agreement || (f.types && !(f.types & type_bit(a->type))) ||
-                a->capacity_w < f.min_w || a->capacity_w > f.max_w)
+          auto next = each_asset(s, q.u64("after").value_or(0), [&](const Asset& a) {
+            if (a.agreement || (f.types && !(f.types & type_bit(a.type))) ||
+                a.capacity_w < f.min_w || a.capacity_w > f.max_w)
               return true;
-            out.push_back(asset_json(*a));
+            out.push_back(asset_json(a));
             return out.size() < f.limit;
           });
-          return json{{"assets", out}};
+          return json{{"assets", out}, {"next", next ? json(*next) : json(nullptr)}};
         });
   filter.insert(filter.begin(), {"premises", T::kU64, "premises id", true});
-  route("/match", "listed assets ranked for one premises (gridpact query match --db: indexed)",
-        filter, [](const StateReader& s, const QueryArgs& q) -> Result<json> {
-          // Ranks listed assets for one premises, scanning state (the SQL read model answers
-          // the same query with indexes: gridpact query match --db).
-          MatchFilter f;
-          if (auto r = f.parse(q.params()); !r) return r.status();
-          uint64_t pid = q.u64("premises").value_or(0);
-          if (pid == 0) return error(Code::kInvalidArgument, "match needs premises=<id>");
-          auto pr = find_premises(s, pid);
-          if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(pid));
-          uint64_t host_rating = rating_milli(rating_totals(s, pr->host));
-          std::vector<MatchResult> results;
-          s.scan("agr/asset/", [&](std::string_view, std::string_view v) {
-            auto a = decode_bytes<Asset>(v, read_asset_state);
-            if (!a) return true;
-            if (auto r =
-                    score_pair(*a, rating_milli(rating_totals(s, a->owner)), *pr, host_rating, f))
-              results.push_back(*r);
-            return true;
-          });
-          rank(results, f.limit);
-          json out = json::array();
-          for (const auto& r : results) out.push_back(match_json(r));
-          return json{{"premises", pid}, {"matches", out}};
+  route(
+      "/match",
+      "listed assets ranked for one premises, within a page of at most 5,000 examined by id "
+      "(next: the after= of the following page; gridpact query match --db: indexed)",
+      filter, [](const StateReader& s, const QueryArgs& q) -> Result<json> {
+        // Ranks listed assets for one premises, a page of state at a time (the SQL read
+        // model answers the same query at once with indexes: gridpact query match --db).
+        // A client that wants the best of all merges the pages' matches.
+        MatchFilter f;
+        if (auto r = f.parse(q.params()); !r) return r.status();
+        uint64_t pid = q.u64("premises").value_or(0);
+        if (pid == 0) return error(Code::kInvalidArgument, "match needs premises=<id>");
+        auto pr = find_premises(s, pid);
+        if (!pr) return error(kPremisesNotFound, "no premises " + std::to_string(pid));
+        uint64_t host_rating = rating_milli(rating_totals(s, pr->host));
+        std::vector<MatchResult> results;
+        auto next = each_asset(s, q.u64("after").value_or(0), [&](const Asset& a) {
+          if (auto r = score_pair(a, rating_milli(rating_totals(s, a.owner)), *pr, host_rating, f))
+            results.push_back(*r);
+          return true;
         });
+        rank(results, f.limit);
+        json out = json::array();
+        for (const auto& r : results) out.push_back(match_json(r));
+        return json{
+            {"premises", pid}, {"matches", out}, {"next", next ? json(*next) : json(nullptr)}};
+      });
 }
 
 }  // namespace gridpact::agreements

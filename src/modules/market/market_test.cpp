@@ -89,8 +89,17 @@ struct MarketTest : ::testing::Test {
     p.meter = meters::meter_id_of(key);
   }
 
-  // Cumulative registers at the end of `period` (initial registers are 0).
+  // Cumulative registers at the end of `period` (initial registers are 0), after the
+  // periods the meter has not reported yet with unchanged registers (a first reading counts
+  // only for the registration period, meters.hpp).
   Receipt reading(Party& p, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
+    auto info = meters::find_meter(chain->store(), p.meter);
+    auto last = meters::last_reading(chain->store(), p.meter).value_or(meters::LastReading{});
+    for (uint64_t q = meters::next_contiguous_period(chain->store(), *info); q < period; ++q)
+      if (Receipt rc = signed_reading(p, q, last.import_wh, last.export_wh); !rc.ok()) return rc;
+    return signed_reading(p, period, import_wh, export_wh);
+  }
+  Receipt signed_reading(Party& p, uint64_t period, uint64_t import_wh, uint64_t export_wh) {
     meters::Reading r{p.meter, period, p.reading_seq++, import_wh, export_wh, {}};
     meters::sign_virtual(r, kChain, p.meter_key);
     return run(p.key, meters::kReading, meters::encode(r));
@@ -223,6 +232,54 @@ TEST_F(MarketTest, OrdersClearSettleAndConserveMoney) {
   EXPECT_EQ(mix["trades"][0]["seller_meter"], pv_a.meter.hex());
   EXPECT_EQ(mix["trades"][0]["receipts"]["bid_tx"], mix["trades"][0]["bid"]);
   EXPECT_EQ(query("mix/" + buyer_a.pk().hex(), {{"from_ms", 13 * P}})["total_wh"], 0);
+}
+
+// Issue 20: the trades and energy-mix queries answered every trade at once. They answer
+// pages of at most `limit` (1..1000) and where the next one starts (`next`, null at the end).
+TEST_F(MarketTest, TradesAndMixAnswerPages) {
+  start();
+  ASSERT_TRUE(offer(pv_a, 12, 1000, 100'000).ok());
+  ASSERT_TRUE(offer(grid_b, 12, 2000, 50'000).ok());
+  ASSERT_TRUE(bid(buyer_a, 12, 2500, 250'000).ok());
+  ASSERT_TRUE(bid(buyer_b, 12, 400, 250'000).ok());
+  tick(12 * P);
+  const json all = query("trades", {{"period", 12}});
+  ASSERT_GE(all["trades"].size(), 3u);
+  EXPECT_TRUE(all["next"].is_null());
+  json paged = json::array();
+  json next = 0;
+  for (size_t pages = 0; !next.is_null(); ++pages) {
+    ASSERT_LT(pages, all["trades"].size());
+    json page = query("trades", {{"period", 12}, {"limit", 1}, {"from", next}});
+    ASSERT_EQ(page["trades"].size(), 1u);
+    paged.push_back(page["trades"][0]);
+    next = page["next"];
+  }
+  EXPECT_EQ(paged, all["trades"]);
+  EXPECT_EQ(market_module.query(chain->store(), "trades", {{"period", 12}, {"limit", 1001}})
+                .status()
+                .code,
+            Code::kInvalidArgument);
+
+  const std::string mix = "mix/" + buyer_a.pk().hex();
+  const json whole = query(mix);
+  ASSERT_GE(whole["trades"].size(), 2u);
+  EXPECT_TRUE(whole["next"].is_null());
+  json mixed = json::array();
+  uint64_t total = 0;
+  json after = "";
+  for (size_t pages = 0; !after.is_null(); ++pages) {
+    ASSERT_LT(pages, whole["trades"].size());
+    json params = {{"limit", 1}};
+    if (!after.get<std::string>().empty()) params["after"] = after;
+    json page = query(mix, params);
+    ASSERT_EQ(page["trades"].size(), 1u);
+    mixed.push_back(page["trades"][0]);
+    total += page["total_wh"].get<uint64_t>();
+    after = page["next"];
+  }
+  EXPECT_EQ(mixed, whole["trades"]);
+  EXPECT_EQ(total, whole["total_wh"].get<uint64_t>());
 }
 
 // A delivery short of the trades is shared pro rata by largest remainder: the seller's

@@ -113,8 +113,9 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
                                         std::to_string(last.period));
   // Registration is the meter's zero reading: its initial registers stand for the start of
   // the registration period, so a first reading can be attributed to that period only.
-  // (Under meters.first_reading_from_registration, off by default for now: clients and
-  // tests that start reading later must first report the quiet periods.)
+  // (Parameter meters.first_reading_from_registration, on by default: a client that starts
+  // later first reports the quiet periods, next_contiguous_period(). A state without the
+  // parameter is a chain from before it and keeps its rule.)
   const bool strict = ctx.state.get(param_key(kFirstReadingParam)) &&
                       read_bool_param(ctx.state, kFirstReadingParam);
   const uint64_t registered = period_at(ctx.state, m->registered_time_ms);

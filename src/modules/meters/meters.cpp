@@ -84,10 +84,10 @@ std::vector<ParamSpec> MetersModule::param_table() const {
                              "virtual (INSECURE, software key) meters may register"),
           ParamSpec::u64("meters.firmware_pcr", attest::kDefaultFirmwarePcr, 0,
                          attest::kNumPcrs - 1, "the TPM PCR that holds the firmware measurement"),
-          ParamSpec::boolean(std::string(kFirstReadingParam), false,
+          ParamSpec::boolean(std::string(kFirstReadingParam), true,
                              "a meter's first reading is accepted only from its registration "
-                             "period and counts only for that period (off: any period, as "
-                             "before; on once every client reports from registration)")};
+                             "period and counts only for that period (off: any period, which "
+                             "lets an owner put all energy since registration into one)")};
 }
 
 void MetersModule::end_block(BlockContext& ctx) {

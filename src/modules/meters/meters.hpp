@@ -97,12 +97,14 @@
 // the market's use to their period (a cancelled offer does not shorten it); an agreement
 // ended early or defaulted gives the meter back from the period it closed in.
 //
-// A reading is "contiguous" when it is the meter's first (delta from the registration's
-// initial registers) or the previous reading is for period - 1. With the parameter
-// meters.first_reading_from_registration (off by default for now), a first reading is
-// contiguous only for the registration period (the period of the registration block's
-// time): one for an earlier period is refused (PERIOD_OUT_OF_ORDER), one for a later
-// period is accepted but not contiguous. period_energy() returns
+// A reading is "contiguous" when it is the meter's first and for its registration period
+// (the period of the registration block's time; delta from the registration's initial
+// registers) or the previous reading is for period - 1. A first reading for an earlier
+// period is refused (PERIOD_OUT_OF_ORDER); one for a later period is accepted but not
+// contiguous, so a meter that starts reporting late first reports the periods since its
+// registration (next_contiguous_period()). The parameter
+// meters.first_reading_from_registration (on by default) turns this rule off when false: a
+// first reading of any period then counts. period_energy() returns
 // only contiguous readings: a reading after a gap covers several periods and is not
 // attributed to any one of them (so nobody can bunch energy into one period by skipping).
 //
@@ -407,6 +409,10 @@ struct LastReading {
   bool has_reading = false;
 };
 std::optional<LastReading> last_reading(const StateReader& s, const Hash32& meter_id);
+// The period a meter's next reading must be for to count as contiguous: the one after its
+// last reading, or its registration period before the first. A client that starts later
+// first reports the periods in between with unchanged registers (quiet periods).
+uint64_t next_contiguous_period(const StateReader& s, const MeterInfo& m);
 
 struct StoredReading {
   uint64_t period = 0;

@@ -224,11 +224,9 @@ TEST_F(MetersTest, ReadingsCommitAndEnergyIsDerivedFromDeltas) {
 
 // Issue 20: a first reading counted as contiguous for any period would let an owner put all
 // energy since registration into one chosen period. It counts only for the registration
-// period; before that it is refused, after it it is a gap.
+// period; before that it is refused, after it it is a gap. (The default genesis: the rule
+// is on unless a chain turns meters.first_reading_from_registration off.)
 TEST_F(MetersTest, FirstReadingIsContiguousOnlyInTheRegistrationPeriod) {
-  start({{"allow_virtual", true},
-         {"authority", authority.public_key().hex()},
-         {"first_reading_from_registration", true}});
   register_meter();  // in period 3
   Hash32 id = id_of(meter);
   EXPECT_EQ(find_meter(state(), id)->registered_time_ms / kPeriod, 3u);

@@ -199,6 +199,12 @@ std::optional<LastReading> last_reading(const StateReader& s, const Hash32& id) 
                      sv[32] != 0};
 }
 
+uint64_t next_contiguous_period(const StateReader& s, const MeterInfo& m) {
+  auto last = last_reading(s, m.id);
+  if (last && last->has_reading) return last->period + 1;
+  return period_at(s, m.registered_time_ms);
+}
+
 std::optional<StoredReading> stored_reading(const StateReader& s, const Hash32& id,
                                             uint64_t period) {
   auto v = s.get(reading_key(id, period));
