@@ -1,6 +1,7 @@
 #include "sim/ledger.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +16,13 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// CPU seconds the calling thread has used.
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace
@@ -77,6 +85,7 @@ Result<Ledger::Prepared> Ledger::prepare(std::vector<Pending> pending) {
 
 Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
   auto t2 = Clock::now();
+  const double cpu2 = thread_cpu_s();
   std::vector<Transaction> txs = std::move(p.txs);
   std::vector<Hash32> ids = std::move(p.ids);
   const size_t n = txs.size();
@@ -85,10 +94,13 @@ Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
   CommitBatch batch = std::move(executed).value();
   batch.block.header.sign(validator);
   auto t3 = Clock::now();
+  const double cpu3 = thread_cpu_s();
   r_.timing.execute_s += std::chrono::duration<double>(t3 - t2).count();
+  r_.timing.execute_cpu_s += cpu3 - cpu2;
   if (Status st = store_->commit(batch); !st) return st;
   double commit = since(t3);
   r_.timing.commit_s += commit;
+  r_.timing.commit_cpu_s += thread_cpu_s() - cpu3;
   r_.blocks++;
   r_.transactions += n;
   for (size_t i = 0; i < n; ++i)

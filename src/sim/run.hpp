@@ -97,6 +97,10 @@ struct TokenSource {
 struct Timing {
   double model_s = 0, sign_s = 0, verify_s = 0, execute_s = 0, commit_s = 0, read_s = 0,
          total_s = 0;
+  // CPU time of the thread that executes and commits the blocks, one after another: what
+  // bounds the run on an idle machine however many cores sign, whatever else the machine
+  // runs (the wall times above grow with the machine's load).
+  double execute_cpu_s = 0, commit_cpu_s = 0;
 };
 
 struct RunResult {

@@ -77,6 +77,12 @@ TEST(Simulate, FiguresComeFromTheLedgerAndAddUp) {
   double self = sum["self_sufficiency_pct"].get<double>();
   EXPECT_GT(self, 0);
   EXPECT_LT(self, 100);
+  // The executing thread's CPU time (the bench's idle-machine estimate): some, and never
+  // more than the wall time of the same phases.
+  EXPECT_GT(r.timing.execute_cpu_s, 0);
+  EXPECT_GT(r.timing.commit_cpu_s, 0);
+  EXPECT_LE(r.timing.execute_cpu_s, r.timing.execute_s + 0.01);
+  EXPECT_LE(r.timing.commit_cpu_s, r.timing.commit_s + 0.01);
   // Money is conserved: what households paid went to other households or the operator.
   int64_t households_net = 0;
   for (const auto& h : r.households) {
