@@ -12,7 +12,8 @@ namespace gridpact::cluster {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr size_t kOpsPerTxn = 100;  // etcd refuses more than --max-txn-ops (128) by default
+constexpr size_t kOpsPerTxn = 100;        // etcd refuses more than --max-txn-ops (128) by default
+constexpr size_t kMaxForwarded = 100000;  // ids of forwarded transactions the leader remembers
 
 std::string as_string(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -327,7 +328,14 @@ void EtcdOrderer::pull_pending() {
     auto id = Hash32::from_hex(kv.key.substr(key("pending/").size()));
     if (id && known_.count(*id)) continue;
     auto tx = Transaction::decode(as_bytes(kv.value), kv.value.size());
-    Result<Hash32> added = tx ? pool_->add(std::move(*tx)) : Result<Hash32>(tx.status());
+    bool mine = false;
+    if (id) {
+      std::lock_guard lock(forwarded_mutex_);
+      mine = forwarded_.erase(*id) > 0;
+    }
+    Result<Hash32> added = !tx    ? Result<Hash32>(tx.status())
+                           : mine ? pool_->add(std::move(*tx), *id)
+                                  : pool_->add(std::move(*tx));
     if (added) {
       known_.insert(*added);
       continue;
@@ -418,6 +426,13 @@ Status EtcdOrderer::forward_once() {
   // Taken transactions exist nowhere else: retry until etcd has them (or the node stops).
   for (size_t i = 0; i < puts.size() && running_;) {
     auto end = std::min(puts.size(), i + kOpsPerTxn);
+    if (leading() && batch.tx_ids.size() == batch.txs.size()) {
+      // Its pool_ will find them in pending/: no second verification there.
+      std::lock_guard lock(forwarded_mutex_);
+      if (forwarded_.size() + (end - i) > kMaxForwarded) forwarded_.clear();
+      forwarded_.insert(batch.tx_ids.begin() + static_cast<std::ptrdiff_t>(i),
+                        batch.tx_ids.begin() + static_cast<std::ptrdiff_t>(end));
+    }
     auto ok = forward_etcd_.txn({}, {puts.begin() + static_cast<std::ptrdiff_t>(i),
                                      puts.begin() + static_cast<std::ptrdiff_t>(end)});
     if (ok) {

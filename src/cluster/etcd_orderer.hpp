@@ -120,7 +120,11 @@ class EtcdOrderer : public Orderer {
   std::unique_ptr<Mempool> pool_;  // the leader's: pending transactions to order
   std::mutex pool_mutex_;          // pool_ against the commit subscriber
   std::set<Hash32> known_;         // pending transactions already in pool_
-  int64_t pending_seen_ = 0;       // etcd revision up to which pending/ was read
+  // Transactions this node forwarded while leading: admitted (signature verified) by its
+  // own mempool, so its pool_ need not verify them again. Bounded: cleared when full.
+  std::mutex forwarded_mutex_;
+  std::set<Hash32> forwarded_;
+  int64_t pending_seen_ = 0;  // etcd revision up to which pending/ was read
   bool sealed_ok_ = false;
   int subscription_ = -1;
   std::unique_ptr<BlockClock> clock_;

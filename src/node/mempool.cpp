@@ -12,11 +12,20 @@ Mempool::Mempool(Limits limits, std::string chain_id, NonceReader committed_nonc
       standing_(std::move(standing)) {}
 
 Result<Hash32> Mempool::add(Transaction tx) {
+  return admit(std::move(tx), nullptr);
+}
+
+Result<Hash32> Mempool::add(Transaction tx, const Hash32& verified_id) {
+  return admit(std::move(tx), &verified_id);
+}
+
+Result<Hash32> Mempool::admit(Transaction tx, const Hash32* verified_id) {
   if (tx.chain_id != chain_id_)
     return error(Code::kWrongChain, "transaction is for chain '" + tx.chain_id + "'");
   if (Status s = check_(tx); !s) return s;
-  if (!tx.signature_valid()) return error(Code::kBadSignature, "signature does not verify");
   Hash32 id = tx.id();
+  if (!(verified_id && id == *verified_id) && !tx.signature_valid())
+    return error(Code::kBadSignature, "signature does not verify");
   const size_t size = tx.encoded_size();
   const auto now = clock_();
 

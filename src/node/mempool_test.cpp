@@ -41,6 +41,19 @@ TEST_F(MempoolTest, RejectsBadTransactionsWithCodes) {
   EXPECT_EQ(pool.size(), 0u);
 }
 
+// Only the very bytes admitted before skip verification: the id covers the signature.
+TEST_F(MempoolTest, AVerifiedIdSkipsVerificationOfThatTransactionOnly) {
+  auto forged = tx(alice, 0);
+  forged.nonce = 1;  // the signature no longer verifies
+  const Hash32 good = tx(alice, 1).id();
+  EXPECT_EQ(pool.add(forged, good).status().code, Code::kBadSignature);
+  EXPECT_EQ(pool.size(), 0u);
+  // Under its own id it is taken as verified: the caller vouches for those bytes.
+  auto added = pool.add(forged, forged.id());
+  ASSERT_TRUE(added) << added.status().to_string();
+  EXPECT_EQ(*added, forged.id());
+}
+
 TEST_F(MempoolTest, NoncesBecomeReadyInOrder) {
   committed[alice.public_key()] = 3;
   EXPECT_EQ(pool.add(tx(alice, 2)).status().code, Code::kNonceReused);
