@@ -40,7 +40,7 @@ pk() { jq -r .public_key "$1"; }
 # contiguous readings, so a meter that starts reporting later reports the quiet periods
 # first. Prints the sequence number its reading of PERIOD takes.
 catch_up() {
-  local key=$1 meter_key=$2 to=$3 id m from n imp exp
+  local key=$1 meter_key=$2 to=$3 id m from n imp exp q
   id=$(jq -r .public_key "$meter_key" | xxd -r -p | sha256sum | cut -d' ' -f1)
   m=$("$GRIDPACT" query --node "$NODE" module "meters/meter/$id")
   from=$(jq -r 'if .last_period != null then .last_period + 1 else .registered_period end' <<<"$m")

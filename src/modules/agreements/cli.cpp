@@ -318,7 +318,7 @@ void add_filter_options(CLI::App& cmd, FilterArgs& f) {
   cmd.add_option("--type", f.type, "Types, e.g. pv,wind");
   cmd.add_option("--min-w", f.min_w, "Minimum capacity, W");
   cmd.add_option("--max-w", f.max_w, "Maximum capacity, W");
-  cmd.add_option("--radius-km", f.radius_km, "Search radius, km (default 50)");
+  cmd.add_option("--radius-km", f.radius_km, "Search radius, km (default 50, at most 500)");
   cmd.add_option("--min-rating", f.min_rating,
                  "Minimum rating of both parties, thousandths (e.g. 3500)");
   cmd.add_option("--limit", f.limit, "At most this many results (default 20)");
