@@ -73,6 +73,9 @@ make_netns() {  # make_netns I
   ip link set "${ns}r" up
   ip -n "$ns" addr add "$NETNS_NET.$i.2/24" dev "${ns}n"
   ip -n "$ns" link set "${ns}n" up
+  # The nodes reach each other (a leader's attestation, peer catch-up) through this
+  # namespace: the others' addresses are routed over the veth pair.
+  ip -n "$ns" route add "$NETNS_NET.0.0/16" via "$NETNS_NET.$i.1"
 }
 
 # A CA (DIR/tls/ca.pem) and one certificate for every etcd member and node, server and
@@ -132,6 +135,9 @@ up() {
   source "$dir/cluster.env"
   if [ -n "$netns" ]; then
     for i in $(seq "$nodes"); do make_netns "$i"; done
+    # Forwarding between the namespaces, as it was restored by `down`.
+    echo "IP_FORWARD_WAS=$(cat /proc/sys/net/ipv4/ip_forward)" >>"$dir/cluster.env"
+    echo 1 >/proc/sys/net/ipv4/ip_forward 2>/dev/null || echo "cannot enable IP forwarding: nodes reach only etcd" >&2
   fi
   if [ -n "$tls" ]; then make_tls "$nodes"; fi
   for i in 1 2 3; do start_etcd "$i" new; done
@@ -232,6 +238,7 @@ down() {
     source "$dir/cluster.env"
     if [ -n "${NETNS:-}" ]; then  # the veth pairs go with their namespaces
       for n in $(seq "$NODES"); do ip netns del "${NETNS}n$n" 2>/dev/null || true; done
+      [ -n "${IP_FORWARD_WAS:-}" ] && echo "$IP_FORWARD_WAS" >/proc/sys/net/ipv4/ip_forward
     fi
   fi
   rm -f "$dir/cluster.env"
