@@ -238,7 +238,7 @@ down() {
     source "$dir/cluster.env"
     if [ -n "${NETNS:-}" ]; then  # the veth pairs go with their namespaces
       for n in $(seq "$NODES"); do ip netns del "${NETNS}n$n" 2>/dev/null || true; done
-      [ -n "${IP_FORWARD_WAS:-}" ] && echo "$IP_FORWARD_WAS" >/proc/sys/net/ipv4/ip_forward
+      [ -z "${IP_FORWARD_WAS:-}" ] || echo "$IP_FORWARD_WAS" >/proc/sys/net/ipv4/ip_forward || true
     fi
   fi
   rm -f "$dir/cluster.env"
