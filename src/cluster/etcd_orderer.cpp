@@ -124,6 +124,7 @@ Result<size_t> EtcdOrderer::follow() {
   auto r = etcd_.range(key(height_key(next_)), prefix_end(key("blocks/")), 16);
   if (!r) return r.status();
   size_t applied = 0;
+  std::optional<json> leader;  // read when a block needs it
   for (const EtcdKv& kv : r->kvs) {
     auto height = key_height(kv.key);
     if (!height || *height != next_) {
@@ -146,7 +147,7 @@ Result<size_t> EtcdOrderer::follow() {
                  " in etcd does not decode: " + block.status().to_string());
       return error(kClusterHalted, "block " + std::to_string(next_) + " does not decode");
     }
-    if (Status s = check_proposer(block->header.proposer); !s) return s;
+    if (Status s = check_proposer(block->header.proposer, leader); !s) return s;
     if (Status s = apply(std::move(*block), "in etcd"); !s) return s;
     ++applied;
   }
@@ -175,33 +176,31 @@ Status EtcdOrderer::apply(Block block, const std::string& source) {
   return Status::ok();
 }
 
-Status EtcdOrderer::check_proposer(const PublicKey& proposer) {
+Status EtcdOrderer::check_proposer(const PublicKey& proposer, std::optional<json>& leader) {
   if (!config_.check_leader || attested_.count(proposer) ||
       proposer == node_.options().validator_key->public_key())
     return Status::ok();
-  auto fail = [this](const std::string& why) {
-    std::lock_guard lock(attest_mutex_);
+  if (!leader) {  // read once per follow(), not once per block
+    auto r = etcd_.range(key("leader"));
+    if (!r) return r.status();
+    leader = r->kvs.empty() ? json() : json::parse(r->kvs[0].value, nullptr, false);
+  }
+  if (!leader->is_object() || leader->value("public_key", "") != proposer.hex())
+    return Status::ok();  // an earlier leader's block (see the header)
+  const auto now = Clock::now();
+  std::lock_guard lock(attest_mutex_);
+  if (now < next_attest_) return error(kLeaderNotAttested, attest_error_);
+  const std::string url = leader->value("api", "");
+  if (Status s = config_.check_leader(url, proposer); !s) {
+    next_attest_ = now + std::chrono::seconds(1);  // a failing leader is asked once a second
+    const std::string why =
+        "leader " + proposer.hex().substr(0, 8) + " at " + url + ": " + s.to_string();
     if (attest_error_ != why) spdlog::error("cluster: not following the leader: {}", why);
     attest_error_ = why;
     return error(kLeaderNotAttested, why);
-  };
-  const auto now = Clock::now();
-  if (now < next_attest_) {
-    std::lock_guard lock(attest_mutex_);
-    return error(kLeaderNotAttested, attest_error_);
   }
-  next_attest_ = now + std::chrono::seconds(1);
-  auto leader = etcd_.range(key("leader"));
-  if (!leader) return leader.status();
-  json l = leader->kvs.empty() ? json() : json::parse(leader->kvs[0].value, nullptr, false);
-  if (!l.is_object() || l.value("public_key", "") != proposer.hex())
-    return Status::ok();  // an earlier leader's block (see the header)
-  const std::string url = l.value("api", "");
-  if (Status s = config_.check_leader(url, proposer); !s)
-    return fail("leader " + proposer.hex().substr(0, 8) + " at " + url + ": " + s.to_string());
   attested_.insert(proposer);
   spdlog::info("cluster: leader {} at {} passed its attestation", proposer.hex().substr(0, 8), url);
-  std::lock_guard lock(attest_mutex_);
   attest_error_.clear();
   return Status::ok();
 }

@@ -92,7 +92,8 @@ class EtcdOrderer : public Orderer {
   // Checks `block` (height, proposer, signature) and applies it; halts the node if it fails.
   Status apply(Block block, const std::string& source);
   // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
-  Status check_proposer(const PublicKey& proposer);
+  // `leader`: the `leader` key's value, read here once if unset.
+  Status check_proposer(const PublicKey& proposer, std::optional<json>& leader);
   // Applies the blocks up to `last` from peers; how many, or why none could.
   Result<size_t> catch_up(uint64_t last);
   void campaign();
@@ -130,9 +131,9 @@ class EtcdOrderer : public Orderer {
   std::unique_ptr<BlockClock> clock_;
 
   std::set<PublicKey> attested_;  // proposers check_leader passed (orderer thread)
-  std::chrono::steady_clock::time_point next_attest_;
   std::mutex attest_mutex_;
-  std::string attest_error_;  // the last failed check, for GET /v1/cluster
+  std::chrono::steady_clock::time_point next_attest_;  // after a failed check
+  std::string attest_error_;                           // the last failed check, for GET /v1/cluster
 
   std::mutex url_mutex_;
   std::string api_url_;
