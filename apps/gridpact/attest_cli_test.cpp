@@ -15,6 +15,7 @@
 
 #include "attest/swtpm_process.hpp"
 #include "attest/x509.hpp"
+#include "cli_testing.hpp"
 #include "ledger/testing.hpp"
 #include "node/genesis.hpp"
 #include "node_attest/node_attest.hpp"
@@ -24,21 +25,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct CommandRun {
-  int rc = -1;
-  json out;
-};
-
-// Runs a gridpact command, returns its exit code and its stdout as JSON.
-CommandRun gridpact(const std::string& args, const std::string& out_path) {
-  std::string cmd = std::string(GRIDPACT_EXE) + " " + args + " > " + out_path + " 2>/dev/null";
-  int status = std::system(cmd.c_str());
-  CommandRun r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out_path);
-  r.out = json::parse(in, nullptr, false);
-  return r;
-}
+using testing::CommandRun;
+constexpr auto gridpact = testing::run_gridpact;
 
 TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
   if (!attest::SwtpmProcess::available()) GTEST_SKIP() << "swtpm not installed";

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli_testing.hpp"
 #include "http/testing_tls.hpp"
 
 namespace gridpact {
@@ -21,20 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-struct CommandRun {
-  int rc = -1;
-  json out;
-};
-
-CommandRun gridpact(const std::string& args, const std::string& out_path) {
-  std::string cmd = std::string(GRIDPACT_EXE) + " " + args + " > " + out_path + " 2>/dev/null";
-  int status = std::system(cmd.c_str());
-  CommandRun r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out_path);
-  r.out = json::parse(in, nullptr, false);
-  return r;
-}
+using testing::CommandRun;
+constexpr auto gridpact = testing::run_gridpact;
 
 TEST(TlsCli, HttpsNodeServesTheCliThatTrustsItsCa) {
   char tmpl[] = "/tmp/gridpact-tls-cli-XXXXXX";

@@ -188,10 +188,15 @@ Status EtcdOrderer::check_proposer(const PublicKey& proposer, std::optional<json
   if (!leader->is_object() || leader->value("public_key", "") != proposer.hex())
     return Status::ok();  // an earlier leader's block (see the header)
   const auto now = Clock::now();
-  std::lock_guard lock(attest_mutex_);
-  if (now < next_attest_) return error(kLeaderNotAttested, attest_error_);
+  if (now < next_attest_) {
+    std::lock_guard lock(attest_mutex_);
+    return error(kLeaderNotAttested, attest_error_);
+  }
+  // Asked without the mutex: GET /v1/cluster must not wait on the leader's answer.
   const std::string url = leader->value("api", "");
-  if (Status s = config_.check_leader(url, proposer); !s) {
+  const Status s = config_.check_leader(url, proposer);
+  std::lock_guard lock(attest_mutex_);
+  if (!s) {
     next_attest_ = now + std::chrono::seconds(1);  // a failing leader is asked once a second
     const std::string why =
         "leader " + proposer.hex().substr(0, 8) + " at " + url + ": " + s.to_string();

@@ -132,7 +132,7 @@ class EtcdOrderer : public Orderer {
 
   std::set<PublicKey> attested_;  // proposers check_leader passed (orderer thread)
   std::mutex attest_mutex_;
-  std::chrono::steady_clock::time_point next_attest_;  // after a failed check
+  std::chrono::steady_clock::time_point next_attest_;  // after a failed check (orderer thread)
   std::string attest_error_;                           // the last failed check, for GET /v1/cluster
 
   std::mutex url_mutex_;
