@@ -5,15 +5,18 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <future>
 
 #include "cluster/codes.hpp"
 
 namespace gridpact::cluster {
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kOpsPerTxn = 100;        // etcd refuses more than --max-txn-ops (128) by default
 constexpr size_t kMaxForwarded = 100000;  // ids of forwarded transactions the leader remembers
+constexpr uint64_t kCatchUpBatch = 1000;  // blocks per request to a peer
 
 std::string as_string(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -148,19 +151,31 @@ Result<size_t> EtcdOrderer::follow() {
       return error(kClusterHalted, "block " + std::to_string(next_) + " does not decode");
     }
     if (Status s = check_proposer(block->header.proposer, leader); !s) return s;
-    if (Status s = apply(std::move(*block), "in etcd"); !s) return s;
+    // Blocks in etcd can be read again: only the last of a batch waits for the disk.
+    const bool last_read = &kv == &r->kvs.back();
+    if (Status s = apply(receive(std::move(*block)), "in etcd", last_read); !s) return s;
     ++applied;
   }
   return applied;
 }
 
-Status EtcdOrderer::apply(Block block, const std::string& source) {
+EtcdOrderer::Received EtcdOrderer::receive(Block block) {
+  Received r;
+  r.signature_valid = block.header.signature_valid();
+  r.tx_ids.reserve(block.txs.size());
+  for (const Transaction& tx : block.txs) r.tx_ids.push_back(tx.id());
+  r.block = std::move(block);
+  return r;
+}
+
+Status EtcdOrderer::apply(Received received, const std::string& source, bool durable) {
+  Block& block = received.block;
   std::string bad;
   // Whether the proposer is in the validator set is decided by the node on the state the
   // block builds on (Node::may_sign), when it executes the block.
   if (block.header.height != next_)
     bad = "names height " + std::to_string(block.header.height);
-  else if (!block.header.signature_valid())
+  else if (!received.signature_valid)
     bad = "carries a signature that does not verify";
   if (!bad.empty()) {
     node_.halt("block " + std::to_string(next_) + " " + source + " " + bad);
@@ -169,7 +184,9 @@ Status EtcdOrderer::apply(Block block, const std::string& source) {
   OrderedBatch batch;
   batch.time_ms = block.header.time_ms;
   batch.txs = std::move(block.txs);
+  batch.tx_ids = std::move(received.tx_ids);
   batch.sealed = block.header;
+  batch.durable = durable;
   deliver_(std::move(batch));
   if (node_.halted()) return error(kClusterHalted, *node_.halted());
   ++next_;
@@ -230,20 +247,42 @@ Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
   size_t applied = 0;
   Status last_error = Status::ok();
   for (const std::string& url : urls) {
+    // The next batch is fetched, decoded and received while this one is applied.
+    auto fetch = [this, &url, last](uint64_t from) {
+      return std::async(
+          std::launch::async, [this, url, from, last]() -> Result<std::vector<Received>> {
+            auto blocks =
+                peers_.fetch(url, from, std::min<uint64_t>(kCatchUpBatch, last - from + 1));
+            if (!blocks) return blocks.status();
+            std::vector<Received> received;
+            received.reserve(blocks->size());
+            for (Block& b : std::move(blocks).value()) received.push_back(receive(std::move(b)));
+            return received;
+          });
+    };
+    auto next_batch = fetch(next_);
     while (running_ && next_ <= last) {
-      auto blocks = peers_.fetch(url, next_, std::min<uint64_t>(1000, last - next_ + 1));
+      auto blocks = next_batch.get();
       if (!blocks || blocks->empty()) {
         last_error = blocks ? error(kPeerError, url + " holds no block " + std::to_string(next_))
                             : blocks.status();
         break;
       }
-      std::vector<Block> got = std::move(blocks).value();
-      for (Block& b : got) {
+      std::vector<Received> got = std::move(blocks).value();
+      const uint64_t after = next_ + got.size();
+      if (after <= last) next_batch = fetch(after);
+      for (Received& b : got) {
         if (next_ > last) break;
-        if (Status s = apply(std::move(b), "from " + url); !s) return s;
+        // Fetched blocks can be fetched again: only the last of a batch waits for the disk.
+        const bool durable = &b == &got.back() || next_ == last;
+        if (Status s = apply(std::move(b), "from " + url, durable); !s) {
+          if (next_batch.valid()) next_batch.wait();
+          return s;
+        }
         ++applied;
       }
     }
+    if (next_batch.valid()) next_batch.wait();
     if (next_ > last) break;
   }
   if (applied == 0 && !last_error) return last_error;

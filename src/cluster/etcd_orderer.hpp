@@ -89,8 +89,18 @@ class EtcdOrderer : public Orderer {
   void run();
   // Applies the blocks etcd holds from next_ on; how many, or why it cannot.
   Result<size_t> follow();
-  // Checks `block` (height, proposer, signature) and applies it; halts the node if it fails.
-  Status apply(Block block, const std::string& source);
+  // A block as received, with the checks that need no state done (on any thread: catch-up
+  // does them for the next batch of blocks while it applies this one).
+  struct Received {
+    Block block;
+    bool signature_valid = false;  // the proposer's signature on the header
+    std::vector<Hash32> tx_ids;    // tx_ids[i] == block.txs[i].id()
+  };
+  static Received receive(Block block);
+  // Checks the block (height, proposer's signature) and applies it; halts the node if it
+  // fails. `durable`: false for a block that need not reach the disk before the next (see
+  // OrderedBatch::durable).
+  Status apply(Received received, const std::string& source, bool durable);
   // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
   // `leader`: the `leader` key's value, read here once if unset.
   Status check_proposer(const PublicKey& proposer, std::optional<json>& leader);

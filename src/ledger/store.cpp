@@ -317,13 +317,14 @@ Status Store::commit(const CommitBatch& batch) {
   for (const auto& [k, v] : batch.meta) wb.Put(cf_meta_, "meta/" + k, v);
 
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync;
+  wo.sync = options_.sync && batch.durable;
   auto write_start = std::chrono::steady_clock::now();
   auto s = db_->Write(wo, &wb);
   last_write_time_ = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - write_start);
   if (wb.GetDataSize() > (64 << 20)) commit_write_.reset();  // a genesis: not kept
   if (!s.ok()) return error(Code::kStorage, "commit failed: " + s.ToString());
+  if (wo.sync) ++synced_commits_;
   state_cache_->apply(batch.state_changes);
   // Room in the node table for the next block, so that it grows here, beside the next
   // block's execution, not inside it (a block that crossed the line paid for moving the

@@ -7,8 +7,11 @@
 //
 // A block, its receipts and its state changes are written in one atomic, fsynced
 // WriteBatch: after a crash the store holds every acknowledged block whole, and nothing of
-// a block that was not acknowledged. The tree follows from the state, so it needs no
-// durability of its own: the rebuilt tree's root is checked against the latest block's.
+// a block that was not acknowledged (a block committed with `durable` false, one that can
+// be fetched again, is atomic but waits for the next synced write to be durable: a crash
+// of the machine may cut the chain back to it, never into it). The tree follows from the
+// state, so it needs no durability of its own: the rebuilt tree's root is checked against
+// the latest block's.
 //
 // State proofs: against the latest block and the `proof_history_blocks` before it, as far
 // back as the block the store opened at (an archive of every root is not kept).
@@ -59,6 +62,9 @@ struct CommitBatch {
   // How long each module's end_block took, in the executor's module order: for metrics
   // only, never hashed or stored.
   std::vector<uint32_t> end_block_us;
+  // False: written without waiting for the disk (Options::sync), for a block that can be
+  // fetched again; the log's next synced write makes it durable with everything before it.
+  bool durable = true;
 };
 
 class Store : public StateReader, public TreeNodeSource {
@@ -112,6 +118,8 @@ class Store : public StateReader, public TreeNodeSource {
   Status commit(const CommitBatch& batch);
   // How long the last commit's write took: the log append and, with `sync`, its fsync.
   std::chrono::microseconds last_write_time() const { return last_write_time_; }
+  // Commits that waited for the disk (Options::sync and CommitBatch::durable).
+  uint64_t synced_commits() const { return synced_commits_; }
 
  private:
   Store() = default;
@@ -140,6 +148,7 @@ class Store : public StateReader, public TreeNodeSource {
   // allocated (and faulted in) again per block. Touched by commit only.
   std::unique_ptr<rocksdb::WriteBatch> commit_write_;
   std::chrono::microseconds last_write_time_{0};
+  std::atomic<uint64_t> synced_commits_{0};
 };
 
 std::string height_key(uint64_t height);

@@ -349,4 +349,33 @@ TEST(Store, RejectsOutOfOrderCommit) {
   EXPECT_EQ(store->commit(b).code, Code::kStorage);
 }
 
+// A block that can be fetched again is committed without waiting for the disk; the next
+// durable one syncs the log and every write before it, and all of them survive a reopen.
+TEST(Store, OnlyDurableBlocksWaitForTheDisk) {
+  TempDir dir;
+  auto alice = KeyPair::generate();
+  EchoModule echo;
+  {
+    auto store = Store::open(dir.path.string()).value();
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.genesis({}, sha256("doc"), 1000).value()).is_ok());
+    EXPECT_EQ(store->synced_commits(), 1u);
+    for (uint64_t n = 0; n < 3; ++n) {
+      auto b = ex.execute({tx_of(alice, n, "v" + std::to_string(n))}, 2000 + n, true).value();
+      b.durable = n == 2;
+      ASSERT_TRUE(store->commit(b).is_ok());
+    }
+    EXPECT_EQ(store->synced_commits(), 2u);
+  }
+  auto store = Store::open(dir.path.string()).value();
+  EXPECT_EQ(store->height(), 3u);
+  EXPECT_EQ(store->get(account_key("echo/", alice.public_key())), "v2");
+  // A store opened without sync never waits, durable or not.
+  TempDir other;
+  auto unsynced = Store::open(other.path.string(), {.sync = false}).value();
+  Executor ex(*unsynced, {&echo}, "t");
+  ASSERT_TRUE(unsynced->commit(ex.genesis({}, sha256("doc"), 1000).value()).is_ok());
+  EXPECT_EQ(unsynced->synced_commits(), 0u);
+}
+
 }  // namespace gridpact

@@ -204,6 +204,7 @@ void Node::on_batch(OrderedBatch batch) {
     std::abort();
   }
   auto cb = std::make_shared<CommitBatch>(std::move(result).value());
+  cb->durable = batch.durable;
   const uint64_t execute_us = micros_since(start);
   if (sealed) {
     if (!matches_sealed(cb->block.header, *batch.sealed)) return;

@@ -24,6 +24,10 @@ struct OrderedBatch {
   // node executes it, verifying the transactions' signatures, and commits it only if its
   // own header equals this one; it then stores this header, proposer's signature included.
   std::optional<BlockHeader> sealed;
+  // False for a block this node can fetch again (a follower's, from etcd or a peer): its
+  // commit does not wait for the disk, whose next durable commit covers it. A crash loses
+  // at most such blocks, which the node then fetches again.
+  bool durable = true;
 };
 
 // Where orderers take candidate transactions from (the mempool).
