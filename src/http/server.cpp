@@ -120,6 +120,10 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(plain_.get_executor()),
         opt_(shared_->options) {
     shared_->connections++;
+    // The peer's address, read once per connection rather than a system call per request.
+    beast::error_code ec;
+    auto peer = plain_.remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string();
     if (shared_->tls) tls_.emplace(std::move(plain_), *shared_->tls);
   }
   ~Session() {
@@ -376,10 +380,7 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     req.body = std::move(msg.body());
-    if (beast::error_code ec; true) {
-      auto peer = socket().remote_endpoint(ec);
-      if (!ec) req.remote = peer.address().to_string();
-    }
+    req.remote = remote_;
     shared_->requests_total++;
     extra_headers_.clear();
     if (!parse_target(req.target, req))
@@ -506,7 +507,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kClosed };
 
-  tcp::socket plain_;  // moved into tls_ when the server speaks HTTPS
+  tcp::socket plain_;   // moved into tls_ when the server speaks HTTPS
+  std::string remote_;  // the client's address, as Request::remote
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<Shared> shared_;
   asio::steady_timer timer_;
