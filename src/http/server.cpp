@@ -188,15 +188,31 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
+  // The current phase ends at `d` from now. The timer is moved only when the new deadline
+  // comes before its expiry: a keep-alive request re-arms four times (idle, read, handle,
+  // write), each later than the last write's, so a request usually costs no timer
+  // operation; a timer that fires before the deadline waits again until it.
   void arm(std::chrono::milliseconds d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+    if (timer_pending_ && timer_expiry_ <= deadline_) return;
+    wait_until_deadline();
+  }
+  void wait_until_deadline() {
     uint64_t gen = ++timer_gen_;
-    timer_.expires_after(d);
+    timer_pending_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
-      if (!ec && gen == self->timer_gen_) self->on_timeout();
+      if (gen != self->timer_gen_) return;  // replaced, or disarmed
+      self->timer_pending_ = false;
+      if (ec) return;
+      if (std::chrono::steady_clock::now() < self->deadline_) return self->wait_until_deadline();
+      self->on_timeout();
     });
   }
   void disarm() {
     ++timer_gen_;
+    timer_pending_ = false;
     timer_.cancel();
   }
 
@@ -473,6 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void heartbeat() {
     uint64_t gen = ++timer_gen_;
+    timer_pending_ = false;  // the timer beats now; no deadline waits on it
     timer_.expires_after(opt_.stream_heartbeat);
     timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
       if (ec || gen != self->timer_gen_ || !self->stream_) return;
@@ -517,6 +534,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Phase phase_ = Phase::kIdle;
   uint64_t timer_gen_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};  // of the current phase (arm)
+  std::chrono::steady_clock::time_point timer_expiry_{};
+  bool timer_pending_ = false;  // a wait for deadline_ is set, at timer_expiry_
   uint64_t request_id_ = 0;
   bool handling_ = false;
   bool keep_alive_ = true;
