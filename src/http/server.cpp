@@ -550,15 +550,26 @@ class Session : public std::enable_shared_from_this<Session> {
   char scratch_[64];
 };
 
-// Posts `fn(session)` to the session's strand while the server lives; false otherwise.
+// Runs `fn(session)` on the session's strand while the server lives; false otherwise. A
+// handler answering at once is already on that strand: it runs there and then, without a
+// post (a queued handler, often another worker woken for it); from any other thread it is
+// posted.
 template <typename Fn>
 static bool post_to(const std::shared_ptr<Shared>& shared, const std::weak_ptr<Session>& weak,
                     Fn fn) {
-  std::lock_guard lock(shared->life_mutex);
-  if (!shared->alive) return false;
-  auto s = weak.lock();
-  if (!s) return false;
-  asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(shared->life_mutex);
+    if (!shared->alive) return false;
+    s = weak.lock();
+    if (!s) return false;
+    const auto* strand = s->executor().target<asio::strand<asio::io_context::executor_type>>();
+    if (!strand || !strand->running_in_this_thread()) {
+      asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+      return true;
+    }
+  }
+  fn(*s);  // on a worker of the io_context, which therefore lives
   return true;
 }
 
