@@ -12,6 +12,9 @@
 //   METRIC api_wait_commit_orders_per_s     the same with POST /v1/tx?wait=commit
 //   METRIC api_all_in_flight_orders_per_s   every account sends its 20 at once (pipelined on
 //                                           its connection), until all are committed
+//   METRIC <figure>_block_execute_ms / _commit_ms / _fsync_ms   per block of each figure
+//                                           above, the mean from the node's block timings
+//                                           (the server side's block cycle)
 //   METRIC api_health_p99_ms                GET /v1/health while 10,000 idle keep-alive
 //                                           connections and 1,000 event subscribers are held
 //                                           (counts printed as api_health_idle_connections
@@ -25,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -240,6 +244,29 @@ int main(int argc, char** argv) {
   const double orders = Workload::kAccounts * Workload::kPerAccount;
   int status = 0;
 
+  // Per block, since the last call: the mean execute, commit (fsync included) and fsync
+  // milliseconds, from the node's block histograms (what the server side's cycle costs).
+  auto block_ms = [&, last = std::array<double, 4>{}]() mutable {
+    const std::string text = node->block_metrics().prometheus();
+    auto value = [&](const std::string& name) {
+      auto at = text.find("\n" + name + " ");
+      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + name.size() + 2));
+    };
+    std::array<double, 4> now{
+        value("gridpact_block_execute_seconds_count"), value("gridpact_block_execute_seconds_sum"),
+        value("gridpact_block_commit_seconds_sum"), value("gridpact_block_fsync_seconds_sum")};
+    const double blocks = std::max(1.0, now[0] - last[0]);
+    std::array<double, 3> out{};
+    for (size_t i = 0; i < 3; ++i) out[i] = 1000 * (now[i + 1] - last[i + 1]) / blocks;
+    last = now;
+    return out;
+  };
+  auto block_metrics = [&](const std::string& prefix) {
+    auto [execute, commit, fsync] = block_ms();
+    bench::metric(prefix + "_block_execute_ms", execute, "ms");
+    bench::metric(prefix + "_block_commit_ms", commit, "ms");
+    bench::metric(prefix + "_block_fsync_ms", fsync, "ms");
+  };
   auto txs_per_block = [&, blocks = node->stats().blocks_committed,
                         txs = node->stats().txs_committed]() mutable {
     auto st = node->stats();
@@ -253,12 +280,14 @@ int main(int argc, char** argv) {
     auto txs = w.round(0);
     double cpu0 = cpu_us();
     txs_per_block();
+    block_ms();
     auto r = one_in_flight(port, w, txs, false);
     bench::metric("api_one_in_flight_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
     bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
     bench::metric("api_one_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
     bench::metric("api_one_in_flight_orders_per_block", txs_per_block(), "orders");
+    block_metrics("api_one_in_flight");
     if (static_cast<double>(r.ok) != orders) status = 1;
   }
   {
@@ -270,6 +299,7 @@ int main(int argc, char** argv) {
     bench::metric("api_wait_commit_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
     bench::metric("api_wait_commit_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
     bench::metric("api_wait_commit_orders_per_block", txs_per_block(), "orders");
+    block_metrics("api_wait_commit");
     if (static_cast<double>(r.ok) != orders) status = 1;
   }
   // All in flight: each account pipelines its 20 on one connection; done when committed.
@@ -302,6 +332,7 @@ int main(int argc, char** argv) {
                   static_cast<double>(node->stats().txs_committed - before) / secs, "orders/s");
     bench::metric("api_all_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
     bench::metric("api_all_in_flight_orders_per_block", txs_per_block(), "orders");
+    block_metrics("api_all_in_flight");
     if (static_cast<double>(accepted.load()) != orders) status = 1;
   }
   // Health while idle connections and subscribers are held, by a child process (so that

@@ -145,6 +145,7 @@ int clear_in_block(size_t per_side) {
     if (run(*node, orders).second != orders.size()) return 1;
     const double before = market_end_block_s(*node);
     const uint64_t height_before = node->stats().height;
+    bench::profile_begin();  // GRIDPACT_PERF_CTL: the wait for the gate and the clearing block
     json params = {{"period", std::to_string(period)}};
     auto deadline = Clock::now() + std::chrono::seconds(30);
     while (!node->query("market", "price", params) && Clock::now() < deadline)
@@ -154,6 +155,7 @@ int clear_in_block(size_t per_side) {
     // A block's timings are recorded after its state is visible, before the next commit.
     const uint64_t cleared_at = summary->value("height", uint64_t{0});
     node->wait_height(cleared_at + 1, std::chrono::seconds(10));
+    bench::profile_end();
     const double ms = (market_end_block_s(*node) - before) * 1000;
     std::fprintf(stderr, "cleared period %llu: %s\n", static_cast<unsigned long long>(period),
                  summary->dump().substr(0, 200).c_str());

@@ -43,7 +43,7 @@ std::string gap_event(uint64_t from, uint64_t to) {
 CommitFeed::CommitFeed(Node& node, size_t retained_blocks)
     : node_(node), retained_(retained_blocks) {
   for (Module* m : node_.executor().modules())
-    for (const auto& t : m->tx_types()) type_names_[t.type] = std::string(t.name);
+    for (const auto& t : m->tx_types()) type_names_[t.type] = json(std::string(t.name)).dump();
 }
 
 CommitFeed::~CommitFeed() {
@@ -265,14 +265,15 @@ void CommitFeed::deliver(const Committed& c) {
     if (it == account_followers_.end()) continue;
     const auto& t = c.txs[i];
     auto name = type_names_.find(t.type);
-    json j = {{"tx_id", t.id.hex()},
-              {"height", h},
-              {"index", i},
-              {"type", t.type},
-              {"type_name", name == type_names_.end() ? std::string() : name->second},
-              {"code", t.code},
-              {"code_name", code_name(static_cast<Code>(t.code))}};
-    const std::string event = sse("tx", j.dump(), h);
+    // What json{...}.dump() printed (keys in order), written directly: one event per
+    // committed transaction is the feed's hot path.
+    std::string data =
+        "{\"code\":" + std::to_string(t.code) +
+        ",\"code_name\":" + json(std::string(code_name(static_cast<Code>(t.code)))).dump() +
+        ",\"height\":" + std::to_string(h) + ",\"index\":" + std::to_string(i) + ",\"tx_id\":\"" +
+        t.id.hex() + "\",\"type\":" + std::to_string(t.type) +
+        ",\"type_name\":" + (name == type_names_.end() ? "\"\"" : name->second) + "}";
+    const std::string event = sse("tx", data, h);
     std::erase_if(it->second, [&](const auto& s) { return !s->send(event); });
     if (it->second.empty()) account_followers_.erase(it);
   }

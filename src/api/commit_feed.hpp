@@ -94,7 +94,7 @@ class CommitFeed {
 
   std::mutex accounts_mutex_;
   std::map<PublicKey, std::vector<std::shared_ptr<http::EventStream>>> account_followers_;
-  std::map<uint16_t, std::string> type_names_;
+  std::map<uint16_t, std::string> type_names_;  // each a JSON string, quoted and escaped
 };
 
 }  // namespace gridpact::api

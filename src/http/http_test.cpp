@@ -435,6 +435,25 @@ TEST_F(HttpTest, IdleConnectionClosedAndSlowRequestGets408) {
   EXPECT_EQ(error_code_of(r->body), static_cast<int>(Code::kRequestTimeout));
 }
 
+// The timer is moved only when a phase's deadline comes earlier (server.cpp, arm): an
+// answer's shorter write bound expires while the connection idles, and must not close it.
+TEST_F(HttpTest, IdleTimeoutRunsFromTheLastAnswerPastShorterPhaseBounds) {
+  ServerOptions o;
+  o.idle_timeout = 600ms;
+  o.read_timeout = 100ms;
+  serve(o);
+  Probe p(port_);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(p.send(get("/v1/health")));
+    auto r = p.reply(2000ms);
+    ASSERT_TRUE(r) << "request " << i;
+    EXPECT_EQ(r->status, 200);
+    std::this_thread::sleep_for(300ms);  // past the answer's 100 ms bound, within the idle one
+  }
+  EXPECT_TRUE(p.closes_within(2000ms));  // and the idle bound still closes it
+  EXPECT_TRUE(p.buffer().empty());
+}
+
 TEST_F(HttpTest, ConnectionCapRefusesWith503) {
   ServerOptions o;
   o.max_connections = 3;

@@ -120,6 +120,10 @@ class Session : public std::enable_shared_from_this<Session> {
         timer_(plain_.get_executor()),
         opt_(shared_->options) {
     shared_->connections++;
+    // The peer's address, read once per connection rather than a system call per request.
+    beast::error_code ec;
+    auto peer = plain_.remote_endpoint(ec);
+    if (!ec) remote_ = peer.address().to_string();
     if (shared_->tls) tls_.emplace(std::move(plain_), *shared_->tls);
   }
   ~Session() {
@@ -184,15 +188,31 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
+  // The current phase ends at `d` from now. The timer is moved only when the new deadline
+  // comes before its expiry: a keep-alive request re-arms four times (idle, read, handle,
+  // write), each later than the last write's, so a request usually costs no timer
+  // operation; a timer that fires before the deadline waits again until it.
   void arm(std::chrono::milliseconds d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+    if (timer_pending_ && timer_expiry_ <= deadline_) return;
+    wait_until_deadline();
+  }
+  void wait_until_deadline() {
     uint64_t gen = ++timer_gen_;
-    timer_.expires_after(d);
+    timer_pending_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
-      if (!ec && gen == self->timer_gen_) self->on_timeout();
+      if (gen != self->timer_gen_) return;  // replaced, or disarmed
+      self->timer_pending_ = false;
+      if (ec) return;
+      if (std::chrono::steady_clock::now() < self->deadline_) return self->wait_until_deadline();
+      self->on_timeout();
     });
   }
   void disarm() {
     ++timer_gen_;
+    timer_pending_ = false;
     timer_.cancel();
   }
 
@@ -376,10 +396,7 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     req.body = std::move(msg.body());
-    if (beast::error_code ec; true) {
-      auto peer = socket().remote_endpoint(ec);
-      if (!ec) req.remote = peer.address().to_string();
-    }
+    req.remote = remote_;
     shared_->requests_total++;
     extra_headers_.clear();
     if (!parse_target(req.target, req))
@@ -472,6 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   void heartbeat() {
     uint64_t gen = ++timer_gen_;
+    timer_pending_ = false;  // the timer beats now; no deadline waits on it
     timer_.expires_after(opt_.stream_heartbeat);
     timer_.async_wait([self = shared_from_this(), gen](beast::error_code ec) {
       if (ec || gen != self->timer_gen_ || !self->stream_) return;
@@ -506,7 +524,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming, kClosed };
 
-  tcp::socket plain_;  // moved into tls_ when the server speaks HTTPS
+  tcp::socket plain_;   // moved into tls_ when the server speaks HTTPS
+  std::string remote_;  // the client's address, as Request::remote
   std::optional<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<Shared> shared_;
   asio::steady_timer timer_;
@@ -515,6 +534,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Phase phase_ = Phase::kIdle;
   uint64_t timer_gen_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};  // of the current phase (arm)
+  std::chrono::steady_clock::time_point timer_expiry_{};
+  bool timer_pending_ = false;  // a wait for deadline_ is set, at timer_expiry_
   uint64_t request_id_ = 0;
   bool handling_ = false;
   bool keep_alive_ = true;
@@ -528,15 +550,26 @@ class Session : public std::enable_shared_from_this<Session> {
   char scratch_[64];
 };
 
-// Posts `fn(session)` to the session's strand while the server lives; false otherwise.
+// Runs `fn(session)` on the session's strand while the server lives; false otherwise. A
+// handler answering at once is already on that strand: it runs there and then, without a
+// post (a queued handler, often another worker woken for it); from any other thread it is
+// posted.
 template <typename Fn>
 static bool post_to(const std::shared_ptr<Shared>& shared, const std::weak_ptr<Session>& weak,
                     Fn fn) {
-  std::lock_guard lock(shared->life_mutex);
-  if (!shared->alive) return false;
-  auto s = weak.lock();
-  if (!s) return false;
-  asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard lock(shared->life_mutex);
+    if (!shared->alive) return false;
+    s = weak.lock();
+    if (!s) return false;
+    const auto* strand = s->executor().target<asio::strand<asio::io_context::executor_type>>();
+    if (!strand || !strand->running_in_this_thread()) {
+      asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+      return true;
+    }
+  }
+  fn(*s);  // on a worker of the io_context, which therefore lives
   return true;
 }
 

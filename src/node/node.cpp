@@ -78,9 +78,9 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   }
   SoloOrderer::Config order{std::chrono::milliseconds(g.block_interval_ms),
                             std::chrono::milliseconds(g.idle_interval_ms), g.max_block_txs};
-  order.busy = [n = node.get()] {
-    std::lock_guard lock(n->pipeline_mutex_);
-    return n->to_commit_ != nullptr;
+  order.wait_idle = [n = node.get()](std::chrono::steady_clock::time_point until) {
+    std::unique_lock lock(n->pipeline_mutex_);
+    return n->pipeline_cv_.wait_until(lock, until, [n] { return n->to_commit_ == nullptr; });
   };
   node->orderer_ = std::make_unique<SoloOrderer>(*node->mempool_, std::move(order));
   node->solo_ = true;

@@ -63,12 +63,13 @@ void SoloOrderer::run(Deliver deliver) {
     while (running_ && source_.ready() == 0 && clock::now() < idle_due)
       source_.wait_ready(1, std::min(idle_due, clock::now() + std::chrono::milliseconds(50)));
     // While the previous block is still being written, let this one fill (at most the
-    // interval); polled each millisecond, so it is cut within one of the write's end.
+    // interval): cut when the write ends, or when the block is full (seen within a
+    // millisecond).
     auto fill_until = clock::now() + config_.interval;
-    while (running_ && config_.busy && source_.ready() < config_.max_txs &&
-           clock::now() < fill_until && config_.busy())
-      source_.wait_ready(config_.max_txs,
-                         std::min(fill_until, clock::now() + std::chrono::milliseconds(1)));
+    while (running_ && config_.wait_idle && source_.ready() < config_.max_txs &&
+           clock::now() < fill_until)
+      if (config_.wait_idle(std::min(fill_until, clock::now() + std::chrono::milliseconds(1))))
+        break;
     if (!running_) break;
     // The previous block is handed over (deliver returned): cut now with all that waits.
     OrderedBatch batch = source_.take(config_.max_txs);

@@ -5,9 +5,10 @@
 // grow with the load; on an idle node a transaction waits for no timer.
 //
 // `interval` is the longest a waiting transaction is held back for a fuller block, which
-// happens only while `busy` says the previous block is still being written: this one could
-// not be handed over before that ends anyway, and a fuller block costs less per
-// transaction. A full block (`max_txs` ready) is cut at once, busy or not.
+// happens only while the previous block is still being written (`wait_idle`): this one
+// could not be handed over before that ends anyway, and a fuller block costs less per
+// transaction. The block is cut the moment the write ends (`wait_idle` returns then, not
+// at a poll), and a full block (`max_txs` ready, looked at each millisecond) goes at once.
 // With nothing to order it still cuts an empty block every `idle_interval`, so that
 // time-driven work (gate closure, billing) happens on a quiet chain too.
 #pragma once
@@ -49,8 +50,9 @@ class SoloOrderer : public Orderer {
     std::chrono::milliseconds idle_interval{1000};
     size_t max_txs = 5000;
     std::chrono::milliseconds max_clock_ahead{1000};  // see BlockClock
-    // True while the committer still holds the previous block; none: never busy.
-    std::function<bool()> busy = {};
+    // Waits until the committer no longer holds the previous block (true) or until the
+    // time given (false, still busy); none: never busy.
+    std::function<bool(std::chrono::steady_clock::time_point)> wait_idle = {};
   };
   SoloOrderer(TxSource& source, Config config) : source_(source), config_(std::move(config)) {}
   ~SoloOrderer() override { stop(); }

@@ -177,7 +177,11 @@ TEST(SoloOrderer, WhileTheCommitterIsBusyABlockFillsUntilFullOrFree) {
   QueueSource source;
   std::atomic<bool> busy{true};
   SoloOrderer::Config config{std::chrono::milliseconds(5000), std::chrono::seconds(60), 10};
-  config.busy = [&] { return busy.load(); };
+  config.wait_idle = [&](std::chrono::steady_clock::time_point until) {
+    while (busy && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    return !busy;
+  };
   SoloOrderer orderer(source, config);
   std::mutex m;
   std::vector<size_t> sizes;
