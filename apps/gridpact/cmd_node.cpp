@@ -43,6 +43,8 @@ struct NodeArgs {
   std::string tls_cert, tls_key;                  // HTTPS for the API
   http::TlsClientFiles etcd_tls;                  // for https:// etcd endpoints
   std::string peer_cacert;                        // CA of the peers' HTTPS certificates
+  // Cluster mode: verify the client signatures of an attested leader's blocks too.
+  bool verify_signatures = false;
 };
 
 // Idle keep-alive connections and event subscribers each hold a descriptor: take the
@@ -97,6 +99,7 @@ int run_node(const NodeArgs& a) {
   options.proof_history_blocks = a.proof_history;
   options.mempool = a.mempool;
   options.mempool.waiting_ttl = std::chrono::milliseconds(a.mempool_waiting_ttl_ms);
+  options.verify_sealed_signatures = a.verify_signatures;
   // The MQTT bridge's relay key (DATA/keys/relay.json), loaded before the node opens so
   // that the mempool can tell it apart.
   std::optional<KeyPair> relay;
@@ -339,6 +342,10 @@ void add_node_command(CLI::App& app) {
                   "PEM or DER file of an AK enrolment CA a leader's TPM evidence must chain to "
                   "(repeatable; without one, only a development chain's virtual evidence "
                   "passes)");
+  cmd->add_flag("--verify-signatures", a->verify_signatures,
+                "Cluster mode: verify the client signatures of every block another node sealed, "
+                "also an attested leader's (default: trusted, as that leader's build verified "
+                "them; `verify-chain` checks them all)");
   cmd->add_option("--cluster-peers", a->cluster_peers,
                   "Nodes (http[s]://HOST:PORT,...) to fetch blocks from that etcd no longer keeps "
                   "(besides the API URLs the nodes publish in etcd); each block is checked "

@@ -1,5 +1,6 @@
 #include "cluster/etcd_client.hpp"
 
+#include <array>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -17,34 +18,51 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+// Each byte's value in kAlphabet, or -1. Every value and key of every call passes through
+// these two (a block of 1,000 transfers is 350 KB of base64), so they work by table.
+constexpr std::array<int8_t, 256> kDecode = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}();
+
 std::string base64(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  std::string out((in.size() + 2) / 3 * 4, '=');
+  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+  char* o = out.data();
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3, o += 4) {
+    const uint32_t n = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    o[0] = kAlphabet[(n >> 18) & 63];
+    o[1] = kAlphabet[(n >> 12) & 63];
+    o[2] = kAlphabet[(n >> 6) & 63];
+    o[3] = kAlphabet[n & 63];
+  }
+  if (i < in.size()) {  // one or two bytes left: the rest of `out` stays '='
+    uint32_t n = uint32_t{p[i]} << 16;
+    if (i + 1 < in.size()) n |= uint32_t{p[i + 1]} << 8;
+    o[0] = kAlphabet[(n >> 18) & 63];
+    o[1] = kAlphabet[(n >> 12) & 63];
+    if (i + 1 < in.size()) o[2] = kAlphabet[(n >> 6) & 63];
   }
   return out;
 }
 
 std::optional<std::string> unbase64(std::string_view in) {
   std::string out;
+  out.reserve(in.size() / 4 * 3 + 3);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : in) {
     if (c == '=') break;
-    const char* p = std::strchr(kAlphabet, c);
-    if (!p || !c) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kAlphabet);
+    const int v = kDecode[static_cast<uint8_t>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
     }
   }
   return out;

@@ -87,6 +87,16 @@ TEST_F(EtcdClientTest, PutRangeAndBinaryValues) {
   ASSERT_TRUE(newer);
   ASSERT_EQ(newer->kvs.size(), 1u);
   EXPECT_EQ(newer->kvs[0].key, "p/2");
+  // Every byte value, at every length modulo 3 (base64's padding), comes back as it went.
+  for (size_t len : {0u, 1u, 2u, 3u, 4u, 5u, 256u, 257u, 258u}) {
+    std::string all(len, '\0');
+    for (size_t i = 0; i < len; ++i) all[i] = static_cast<char>((i * 7 + len) & 0xff);
+    ASSERT_TRUE(c.put("b/" + std::to_string(len), all));
+    auto back = c.range("b/" + std::to_string(len));
+    ASSERT_TRUE(back);
+    ASSERT_EQ(back->kvs.size(), 1u);
+    EXPECT_EQ(back->kvs[0].value, all) << len;
+  }
 }
 
 TEST_F(EtcdClientTest, CreateOnlyTransactionWritesOnce) {

@@ -15,7 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr size_t kOpsPerTxn = 100;        // etcd refuses more than --max-txn-ops (128) by default
-constexpr size_t kMaxForwarded = 100000;  // ids of forwarded transactions the leader remembers
 constexpr uint64_t kCatchUpBatch = 1000;  // blocks per request to a peer
 
 std::string as_string(const Bytes& b) {
@@ -98,7 +97,10 @@ void EtcdOrderer::run() {
       std::this_thread::sleep_for(config_.poll);
       continue;
     }
-    auto applied = follow();
+    // Leading, nobody else can write a block (each needs the lease on `leader`, which is
+    // ours): no read of etcd per block. If the lease is gone after all, sealing fails, the
+    // node steps down and reads what was written.
+    auto applied = leading() ? Result<size_t>(size_t{0}) : follow();
     if (!applied) {
       if (applied.status().to_string() != last_error.to_string())
         spdlog::warn("cluster: {}", applied.status().to_string());
@@ -187,6 +189,8 @@ Status EtcdOrderer::apply(Received received, const std::string& source, bool dur
   batch.tx_ids = std::move(received.tx_ids);
   batch.sealed = block.header;
   batch.durable = durable;
+  batch.proposer_attested = attested_.count(block.header.proposer) > 0 ||
+                            block.header.proposer == node_.options().validator_key->public_key();
   deliver_(std::move(batch));
   if (node_.halted()) return error(kClusterHalted, *node_.halted());
   ++next_;
@@ -348,7 +352,10 @@ void EtcdOrderer::step_down(const std::string& why) {
   if (lease && Clock::now() - lease_renewed_ < std::chrono::seconds(config_.lease_ttl_s))
     (void)etcd_.revoke(lease);
   {
+    // What pool_ holds goes to pending/ for the next leader (this node's own transactions
+    // are nowhere else; those from pending/ are put again, unchanged).
     std::lock_guard lock(pool_mutex_);
+    if (pool_) keep_unforwarded(pool_->take(SIZE_MAX));
     pool_.reset();
   }
   known_.clear();
@@ -371,14 +378,7 @@ void EtcdOrderer::pull_pending() {
     auto id = Hash32::from_hex(kv.key.substr(key("pending/").size()));
     if (id && known_.count(*id)) continue;
     auto tx = Transaction::decode(as_bytes(kv.value), kv.value.size());
-    bool mine = false;
-    if (id) {
-      std::lock_guard lock(forwarded_mutex_);
-      mine = forwarded_.erase(*id) > 0;
-    }
-    Result<Hash32> added = !tx    ? Result<Hash32>(tx.status())
-                           : mine ? pool_->add(std::move(*tx), *id)
-                                  : pool_->add(std::move(*tx));
+    Result<Hash32> added = tx ? pool_->add(std::move(*tx)) : Result<Hash32>(tx.status());
     if (added) {
       known_.insert(*added);
       continue;
@@ -406,23 +406,27 @@ void EtcdOrderer::lead() {
   }
   OrderedBatch batch = pool_->take(config_.max_txs);
   batch.time_ms = clock_->stamp();
-  std::vector<Hash32> ids = batch.tx_ids;
+  OrderedBatch taken;  // the transactions again, if the block is not sealed
+  taken.txs = batch.txs;
+  taken.tx_ids = batch.tx_ids;
   sealed_ok_ = false;
   deliver_(std::move(batch));
-  if (node_.halted()) return;
   if (!sealed_ok_) {
-    step_down("block " + std::to_string(next_) + " was not sealed");
+    // Perhaps in etcd after all (an error after the write): the next leader's pool refuses
+    // whatever a block already holds, as a used nonce.
+    keep_unforwarded(std::move(taken));
+    if (!node_.halted()) step_down("block " + std::to_string(next_) + " was not sealed");
     return;
   }
+  if (node_.halted()) return;
+  const std::vector<Hash32>& ids = taken.tx_ids;
   ++next_;
   last_block_ = now;
   // The ordered transactions leave pending/ (a leader that dies first leaves them to the
   // next, whose pool refuses them as used nonces), and the oldest block leaves the window.
   std::vector<EtcdOp> done;
-  for (const Hash32& id : ids) {
-    known_.erase(id);
-    done.push_back(EtcdOp::del(key("pending/" + id.hex())));
-  }
+  for (const Hash32& id : ids)
+    if (known_.erase(id)) done.push_back(EtcdOp::del(key("pending/" + id.hex())));
   if (next_ - 1 > config_.window_blocks)
     done.push_back(EtcdOp::del(key(height_key(next_ - 1 - config_.window_blocks))));
   for (size_t i = 0; i < done.size(); i += kOpsPerTxn)
@@ -460,8 +464,42 @@ void EtcdOrderer::forward_loop() {
   }
 }
 
+void EtcdOrderer::keep_unforwarded(OrderedBatch batch) {
+  std::lock_guard lock(unforwarded_mutex_);
+  for (size_t i = 0; i < batch.txs.size(); ++i) {
+    unforwarded_.txs.push_back(std::move(batch.txs[i]));
+    unforwarded_.tx_ids.push_back(batch.tx_ids[i]);
+  }
+}
+
 Status EtcdOrderer::forward_once() {
-  OrderedBatch batch = node_.mempool().take(kOpsPerTxn * 10);
+  OrderedBatch batch = node_.mempool().take(kOpsPerTxn * 10);  // with its ids (a Mempool's)
+  OrderedBatch to_pending;
+  {
+    // Leading: this node's transactions go into pool_ as they are (admission verified
+    // their signatures; pool_ does not again), with no trip through pending/ and back.
+    std::lock_guard lock(pool_mutex_);
+    if (pool_) {
+      for (size_t i = 0; i < batch.txs.size(); ++i) {
+        auto added = pool_->add(batch.txs[i], batch.tx_ids[i]);
+        const Code c = added ? Code::kOk : added.status().code;
+        // Refused for now (a full pool, a nonce ahead): pending/ keeps it for a rescan.
+        if (c == Code::kMempoolFull || c == Code::kSenderQuota || c == Code::kNonceTooFar) {
+          to_pending.txs.push_back(std::move(batch.txs[i]));
+          to_pending.tx_ids.push_back(batch.tx_ids[i]);
+        }
+      }
+      batch = std::move(to_pending);
+    }
+  }
+  {
+    std::lock_guard lock(unforwarded_mutex_);
+    for (size_t i = 0; i < unforwarded_.txs.size(); ++i) {
+      batch.txs.push_back(std::move(unforwarded_.txs[i]));
+      batch.tx_ids.push_back(unforwarded_.tx_ids[i]);
+    }
+    unforwarded_ = {};
+  }
   std::vector<EtcdOp> puts;
   for (size_t i = 0; i < batch.txs.size(); ++i)
     puts.push_back(
@@ -469,13 +507,6 @@ Status EtcdOrderer::forward_once() {
   // Taken transactions exist nowhere else: retry until etcd has them (or the node stops).
   for (size_t i = 0; i < puts.size() && running_;) {
     auto end = std::min(puts.size(), i + kOpsPerTxn);
-    if (leading() && batch.tx_ids.size() == batch.txs.size()) {
-      // Its pool_ will find them in pending/: no second verification there.
-      std::lock_guard lock(forwarded_mutex_);
-      if (forwarded_.size() + (end - i) > kMaxForwarded) forwarded_.clear();
-      forwarded_.insert(batch.tx_ids.begin() + static_cast<std::ptrdiff_t>(i),
-                        batch.tx_ids.begin() + static_cast<std::ptrdiff_t>(end));
-    }
     auto ok = forward_etcd_.txn({}, {puts.begin() + static_cast<std::ptrdiff_t>(i),
                                      puts.begin() + static_cast<std::ptrdiff_t>(end)});
     if (ok) {

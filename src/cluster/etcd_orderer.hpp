@@ -22,16 +22,22 @@
 //
 // Client transactions: whichever node a client talks to admits the transaction into its
 // own mempool (signature, nonce) and moves it into `pending/`; the leader admits pending
-// transactions into a mempool of its own and orders from it. A client that waits for
-// commit (POST /v1/tx?wait=commit) is answered when its node commits the block, so an
-// acknowledged transaction is in etcd, on a quorum of its members.
+// transactions into a mempool of its own (pool_) and orders from it. The leader's own
+// node's transactions go into pool_ directly, verified once: they travel through etcd only
+// in their block (those a block did not take when it steps down, or in a block it could
+// not seal, go to `pending/` then). A client that waits for commit (POST
+// /v1/tx?wait=commit) is answered when its node commits the block, so an acknowledged
+// transaction is in etcd, on a quorum of its members.
 //
 // Joining by attestation: with `check_leader` set, a node applies a block from etcd only
 // once the proposer has passed it in this process. The proposer is asked while it holds
 // `leader` (its API URL is there); a block by a proposer that no longer leads is an
 // earlier leader's, checked by the nodes that followed it then, and is applied on its
 // signature and the validator set alone. A leader that fails is asked again at most once
-// a second; meanwhile this node applies nothing more (GET /v1/cluster says why).
+// a second; meanwhile this node applies nothing more (GET /v1/cluster says why). The
+// blocks of a proposer that passed (or of this node) are trusted for their client
+// signatures (OrderedBatch::proposer_attested); an earlier leader's blocks, and every block
+// when `check_leader` is unset, have them verified again.
 //
 // etcd keeps the last `window_blocks` blocks; a node that lags further behind fetches the
 // blocks before the window from a peer's API (GET /v1/blocks/encoded: the `peers` of its
@@ -111,9 +117,12 @@ class EtcdOrderer : public Orderer {
   void step_down(const std::string& why);
   void pull_pending();
   void lead();
-  // The forwarder's thread: the local mempool into pending/, this node's status into nodes/.
+  // The forwarder's thread: the local mempool into pending/ (leading: into pool_), this
+  // node's status into nodes/.
   void forward_loop();
   Status forward_once();
+  // Hands `batch` to the forwarder, for pending/.
+  void keep_unforwarded(OrderedBatch batch);
   void publish_status();
 
   Node& node_;
@@ -131,10 +140,11 @@ class EtcdOrderer : public Orderer {
   std::unique_ptr<Mempool> pool_;  // the leader's: pending transactions to order
   std::mutex pool_mutex_;          // pool_ against the commit subscriber
   std::set<Hash32> known_;         // pending transactions already in pool_
-  // Transactions this node forwarded while leading: admitted (signature verified) by its
-  // own mempool, so its pool_ need not verify them again. Bounded: cleared when full.
-  std::mutex forwarded_mutex_;
-  std::set<Hash32> forwarded_;
+  // Transactions taken from pool_ that no block holds (this node stepped down, or its block
+  // was not sealed): the forwarder puts them into pending/ for whoever leads next. At most
+  // one pool's worth a step-down; each step-down follows a won campaign.
+  std::mutex unforwarded_mutex_;
+  OrderedBatch unforwarded_;
   int64_t pending_seen_ = 0;  // etcd revision up to which pending/ was read
   bool sealed_ok_ = false;
   int subscription_ = -1;

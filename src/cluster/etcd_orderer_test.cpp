@@ -16,6 +16,7 @@
 #include "http/testing_tls.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
+#include "node/verify.hpp"
 
 namespace gridpact::cluster {
 namespace {
@@ -27,6 +28,18 @@ std::vector<std::unique_ptr<Module>> modules() {
   m.push_back(std::make_unique<bank::BankModule>());
   return m;
 }
+
+// Hands the node one batch of its own, as a leader's orderer does: the node executes it
+// without checking client signatures (its mempool checks those) and signs the block.
+class OneBatchOrderer : public Orderer {
+ public:
+  explicit OneBatchOrderer(OrderedBatch batch) : batch_(std::move(batch)) {}
+  void start(Deliver deliver) override { deliver(std::move(batch_)); }
+  void stop() override {}
+
+ private:
+  OrderedBatch batch_;
+};
 
 struct ClusterNode {
   gridpact::testing::TempDir dir;
@@ -49,6 +62,7 @@ class EtcdOrdererTest : public ::testing::Test {
     o.validators = {validators[1].public_key(), validators[2].public_key()};
     o.may_sign = std::move(rule);
     o.sync_commits = sync_commits;
+    o.verify_sealed_signatures = verify_sealed_signatures;
     EtcdOrdererConfig config{.endpoints = etcd.endpoints(), .lease_ttl_s = 2};
     config.etcd_tls = etcd.client_tls();
     config.peer_tls = peer_tls;
@@ -111,6 +125,7 @@ class EtcdOrdererTest : public ::testing::Test {
   testing::EtcdProcess etcd;
   http::TlsClientFiles peer_tls;
   bool sync_commits = false;  // fsync per durable block (off: the tests need no disk waits)
+  bool verify_sealed_signatures = false;  // for the nodes open() starts next
   std::vector<KeyPair> validators{KeyPair::generate(), KeyPair::generate(), KeyPair::generate()};
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
@@ -353,6 +368,81 @@ TEST_F(EtcdOrdererTest, AFollowerAppliesNoBlockOfALeaderThatFailsItsAttestation)
   commit(*a, transfer(1, KeyPair::generate().public_key(), 1));
   ASSERT_TRUE(b->node->wait_height(a->node->store().height().value(), 10s));
   EXPECT_EQ(asked.load(), asked_when_trusted) << "a leader that passed is not asked again";
+}
+
+// Client signatures: by default a follower trusts an attested leader for them and applies
+// its block as sealed, even one holding a transaction its sender never signed; a node that
+// verifies them again (--verify-signatures), or one that attested no leader, halts on it;
+// and verify_chain (`gridpact verify-chain`) refuses the chain, naming the leader.
+TEST_F(EtcdOrdererTest, AnAttestedLeaderIsTrustedForClientSignaturesUnlessANodeVerifiesThem) {
+  // validators[0] forges: alice signed 10 for bob, the block says 900,000.
+  auto bob = KeyPair::generate().public_key();
+  Transaction tx = transfer(0, bob, 10);
+  tx.payload = bank::encode(bank::TransferPayload{bob, 900'000, ""});
+  ASSERT_FALSE(tx.signature_valid());
+  Block forged;
+  {
+    gridpact::testing::TempDir dir;
+    NodeOptions o;
+    o.data_dir = dir.str();
+    o.genesis = genesis;
+    o.validator_key = validators[0];
+    o.sync_commits = false;
+    OrderedBatch batch;
+    batch.time_ms = genesis.time_ms + 1000;
+    batch.txs = {tx};
+    auto forger = Node::open(std::move(o), modules(), [&](Node&) {
+                    return std::make_unique<OneBatchOrderer>(std::move(batch));
+                  }).value();
+    forger->start();
+    ASSERT_TRUE(forger->wait_height(1, 10s));
+    forged = forger->store().block(1).value();
+    forger->stop();
+  }
+  // The forger holds `leader` (as far as etcd says) and block 1 is its block.
+  const std::string prefix = "/gridpact/" + genesis.chain_id + "/";
+  EtcdClient client(etcd.endpoints(), 2000ms, etcd.client_tls());
+  const json leader = {{"public_key", validators[0].public_key().hex()},
+                       {"api", "http://127.0.0.1:1/forger"}};
+  ASSERT_TRUE(client.put(prefix + "leader", leader.dump()));
+  const Bytes bytes = forged.encode();
+  ASSERT_TRUE(
+      client.put(prefix + EtcdOrderer::height_key(1), std::string(bytes.begin(), bytes.end())));
+
+  EtcdOrdererConfig attests;
+  attests.check_leader = [&](const std::string&, const PublicKey& key) -> Status {
+    return key == validators[0].public_key() ? Status::ok()
+                                             : error(Code::kUnauthorized, "not the leader");
+  };
+  auto trusting = open(validators[1], 10000, {}, {}, attests);
+  verify_sealed_signatures = true;
+  auto verifying = open(validators[2], 10000, {}, {}, attests);
+  verify_sealed_signatures = false;
+  auto unattested = open(KeyPair::generate());  // no check_leader: attests nobody
+  ASSERT_TRUE(trusting->node->wait_height(1, 10s));
+  EXPECT_FALSE(trusting->node->halted().has_value()) << *trusting->node->halted();
+  EXPECT_EQ(bank::balance(trusting->node->store(), bob), 900'000u);
+  for (ClusterNode* n : {verifying.get(), unattested.get()}) {
+    for (int i = 0; i < 100 && !n->node->halted(); ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(n->node->halted().has_value());
+    EXPECT_NE(n->node->halted()->find("block 1"), std::string::npos) << *n->node->halted();
+    EXPECT_EQ(n->node->store().height().value_or(0), 0u);
+  }
+
+  // The audit: the trusting node's chain is refused, with the forger named.
+  trusting->node->stop();
+  std::vector<std::unique_ptr<Module>> owned = modules();
+  std::vector<Module*> raw;
+  for (auto& m : owned) raw.push_back(m.get());
+  gridpact::testing::TempDir scratch;
+  auto report = verify_chain(
+      trusting->node->store(), genesis, raw, scratch.str() + "/verify",
+      [&](const StateReader&, const PublicKey& key) { return key == validators[0].public_key(); });
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.status().code, Code::kStateRootMismatch);
+  EXPECT_NE(report.status().message.find("client signature"), std::string::npos)
+      << report.status().message;
+  EXPECT_NE(report.status().message.find(validators[0].public_key().hex()), std::string::npos);
 }
 
 // Everything over TLS with a CA made here: etcd serves only TLS clients with a certificate

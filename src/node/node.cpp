@@ -179,8 +179,6 @@ void Node::halt(std::string reason) {
 void Node::on_batch(OrderedBatch batch) {
   if (halted()) return;
   auto start = std::chrono::steady_clock::now();
-  // A block sealed elsewhere: its transactions' signatures are checked again here, so a
-  // validator's signature alone cannot put a transaction in a sender's name.
   const bool sealed = batch.sealed.has_value();
   const PublicKey signer = sealed ? batch.sealed->proposer : options_.validator_key->public_key();
   bool in_set = false;
@@ -196,8 +194,12 @@ void Node::on_batch(OrderedBatch batch) {
       spdlog::warn("not cutting {}", why);
     return;
   }
-  auto result =
-      executor_->execute(std::move(batch.txs), batch.time_ms, sealed, std::move(batch.tx_ids));
+  // Client signatures: this node's own batches were verified at admission; a block sealed
+  // elsewhere is trusted for them only if its proposer is attested (NodeOptions says why).
+  const bool verify_signatures =
+      sealed && (options_.verify_sealed_signatures || !batch.proposer_attested);
+  auto result = executor_->execute(std::move(batch.txs), batch.time_ms, verify_signatures,
+                                   std::move(batch.tx_ids));
   if (!result) {
     // A block that cannot be built means a broken store: stop loudly, never fork silently.
     spdlog::critical("cannot execute block: {}", result.status().to_string());

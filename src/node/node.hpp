@@ -45,6 +45,11 @@ struct NodeOptions {
   SignerRule may_sign{};
   // Keys besides the genesis validator that may sign blocks when `may_sign` is unset.
   std::vector<PublicKey> validators{};
+  // Verify the client signatures of every block another node sealed, even when its proposer
+  // is attested (OrderedBatch::proposer_attested). Off: an attested leader in the validator
+  // set is trusted for them, as its build verified each one at admission; `gridpact
+  // verify-chain` still checks them all, and a forged one is signed by its leader.
+  bool verify_sealed_signatures = false;
 };
 
 class Node;

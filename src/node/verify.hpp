@@ -1,8 +1,10 @@
 // Re-executes a stored chain from genesis in a scratch store and checks that every block
 // links to its predecessor, carries the signature of a key that may sign it (`may_sign`
-// on the state the block builds on; unset: the genesis validator), and reproduces
-// exactly the stored transaction, receipt and state roots. This is what every follower
-// node does; `gridpact verify-chain` runs it on a data directory.
+// on the state the block builds on; unset: the genesis validator), holds only
+// transactions whose client signatures verify (a follower trusts an attested leader for
+// them; this is the audit: a forged one is refused, naming the proposer that signed its
+// block), and reproduces exactly the stored transaction, receipt and state roots.
+// `gridpact verify-chain` runs it on a data directory.
 #pragma once
 
 #include "ledger/store.hpp"

@@ -21,13 +21,18 @@ struct OrderedBatch {
   // hash every transaction again; empty when the source does not know them.
   std::vector<Hash32> tx_ids;
   // Set when the batch is a block another node sealed (a cluster follower applies it): the
-  // node executes it, verifying the transactions' signatures, and commits it only if its
-  // own header equals this one; it then stores this header, proposer's signature included.
+  // node executes it and commits it only if its own header equals this one; it then stores
+  // this header, proposer's signature included.
   std::optional<BlockHeader> sealed;
   // False for a block this node can fetch again (a follower's, from etcd or a peer): its
   // commit does not wait for the disk, whose next durable commit covers it. A crash loses
   // at most such blocks, which the node then fetches again.
   bool durable = true;
+  // A sealed block whose proposer passed the orderer's attestation check in this process
+  // (it runs the allowed executable, which admits only correctly signed transactions), or
+  // is this node: the node trusts its client signatures unless it was told to verify them
+  // again (NodeOptions::verify_sealed_signatures). False: the node verifies them.
+  bool proposer_attested = false;
 };
 
 // Where orderers take candidate transactions from (the mempool).
