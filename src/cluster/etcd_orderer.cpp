@@ -155,17 +155,20 @@ Result<size_t> EtcdOrderer::follow() {
     if (Status s = check_proposer(block->header.proposer, leader); !s) return s;
     // Blocks in etcd can be read again: only the last of a batch waits for the disk.
     const bool last_read = &kv == &r->kvs.back();
-    if (Status s = apply(receive(std::move(*block)), "in etcd", last_read); !s) return s;
+    if (Status s = apply(receive(std::move(*block), false), "in etcd", last_read); !s) return s;
     ++applied;
   }
   return applied;
 }
 
-EtcdOrderer::Received EtcdOrderer::receive(Block block) {
+EtcdOrderer::Received EtcdOrderer::receive(Block block, bool verify_clients) {
   Received r;
   r.signature_valid = block.header.signature_valid();
   r.tx_ids.reserve(block.txs.size());
   for (const Transaction& tx : block.txs) r.tx_ids.push_back(tx.id());
+  r.client_signatures_valid =
+      verify_clients && std::all_of(block.txs.begin(), block.txs.end(),
+                                    [](const Transaction& tx) { return tx.signature_valid(); });
   r.block = std::move(block);
   return r;
 }
@@ -189,6 +192,7 @@ Status EtcdOrderer::apply(Received received, const std::string& source, bool dur
   batch.tx_ids = std::move(received.tx_ids);
   batch.sealed = block.header;
   batch.durable = durable;
+  batch.signatures_verified = received.client_signatures_valid;
   batch.proposer_attested = attested_.count(block.header.proposer) > 0 ||
                             block.header.proposer == node_.options().validator_key->public_key();
   deliver_(std::move(batch));
@@ -251,7 +255,8 @@ Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
   size_t applied = 0;
   Status last_error = Status::ok();
   for (const std::string& url : urls) {
-    // The next batch is fetched, decoded and received while this one is applied.
+    // The next batch is fetched, decoded and checked (every signature) while this one is
+    // applied.
     auto fetch = [this, &url, last](uint64_t from) {
       return std::async(
           std::launch::async, [this, url, from, last]() -> Result<std::vector<Received>> {
@@ -260,7 +265,8 @@ Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
             if (!blocks) return blocks.status();
             std::vector<Received> received;
             received.reserve(blocks->size());
-            for (Block& b : std::move(blocks).value()) received.push_back(receive(std::move(b)));
+            for (Block& b : std::move(blocks).value())
+              received.push_back(receive(std::move(b), true));
             return received;
           });
     };

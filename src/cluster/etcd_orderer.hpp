@@ -99,10 +99,13 @@ class EtcdOrderer : public Orderer {
   // does them for the next batch of blocks while it applies this one).
   struct Received {
     Block block;
-    bool signature_valid = false;  // the proposer's signature on the header
-    std::vector<Hash32> tx_ids;    // tx_ids[i] == block.txs[i].id()
+    bool signature_valid = false;          // the proposer's signature on the header
+    std::vector<Hash32> tx_ids;            // tx_ids[i] == block.txs[i].id()
+    bool client_signatures_valid = false;  // checked only when asked (see receive)
   };
-  static Received receive(Block block);
+  // `verify_clients`: also verify every transaction's signature (catch-up, whose blocks are
+  // mostly earlier leaders', never attested by this node, so verified anyway).
+  static Received receive(Block block, bool verify_clients);
   // Checks the block (height, proposer's signature) and applies it; halts the node if it
   // fails. `durable`: false for a block that need not reach the disk before the next (see
   // OrderedBatch::durable).

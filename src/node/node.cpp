@@ -196,8 +196,8 @@ void Node::on_batch(OrderedBatch batch) {
   }
   // Client signatures: this node's own batches were verified at admission; a block sealed
   // elsewhere is trusted for them only if its proposer is attested (NodeOptions says why).
-  const bool verify_signatures =
-      sealed && (options_.verify_sealed_signatures || !batch.proposer_attested);
+  const bool verify_signatures = sealed && !batch.signatures_verified &&
+                                 (options_.verify_sealed_signatures || !batch.proposer_attested);
   auto result = executor_->execute(std::move(batch.txs), batch.time_ms, verify_signatures,
                                    std::move(batch.tx_ids));
   if (!result) {

@@ -33,6 +33,9 @@ struct OrderedBatch {
   // is this node: the node trusts its client signatures unless it was told to verify them
   // again (NodeOptions::verify_sealed_signatures). False: the node verifies them.
   bool proposer_attested = false;
+  // Every client signature in the sealed block was verified already, on another thread (a
+  // catching-up follower verifies the next batch of blocks while it applies this one).
+  bool signatures_verified = false;
 };
 
 // Where orderers take candidate transactions from (the mempool).
