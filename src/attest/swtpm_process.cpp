@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "attest/codes.hpp"
+
 namespace gridpact::attest {
 namespace {
 
@@ -93,7 +95,11 @@ bool SwtpmProcess::available() {
 }
 
 Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
-  if (!available()) return error(Code::kNotFound, "swtpm or swtpm_setup is not on PATH");
+  register_attest_codes();
+  if (!available())
+    return error(kSwtpmNotInstalled,
+                 "swtpm or swtpm_setup is not on PATH (Debian packages swtpm, swtpm-tools; "
+                 "scripts/install-deps.sh installs them)");
   std::unique_ptr<SwtpmProcess> p(new SwtpmProcess);
   std::string tmpl = (std::filesystem::temp_directory_path() / "gridpact-swtpm-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return error(Code::kStorage, "mkdtemp failed");
