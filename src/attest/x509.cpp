@@ -179,7 +179,8 @@ CertificateAuthority CertificateAuthority::create_intermediate(const std::string
   CertificateAuthority ca;
   ca.key_ = P256KeyPair::generate();
   X509Ptr issuer = from_der(cert_der_);
-  X509Ptr x = make_cert(ca.key_.pkey(), cn, issuer.get(), key_.pkey(), true, 3650);
+  ca.valid_from_ = valid_from_;
+  X509Ptr x = make_cert(ca.key_.pkey(), cn, issuer.get(), key_.pkey(), true, 3650, valid_from_);
   if (!x) throw std::runtime_error("cannot create intermediate CA certificate");
   ca.cert_der_ = to_der(x.get());
   return ca;

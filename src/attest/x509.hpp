@@ -52,7 +52,7 @@ class CertificateAuthority {
   // is `subject_key`, for which the caller must hold the private key).
   Result<Bytes> issue(const P256Point& subject_point, const std::string& common_name,
                       bool is_ca = false, int days = 3650) const;
-  // An intermediate CA signed by this one.
+  // An intermediate CA signed by this one (dated as this one).
   CertificateAuthority create_intermediate(const std::string& common_name) const;
 
  private:
