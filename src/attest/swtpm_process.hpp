@@ -26,6 +26,8 @@ class SwtpmProcess {
   // temporary directory, then swtpm socket on 127.0.0.1:P (command) and P+1 (control), waiting
   // until it accepts.
   static Result<std::unique_ptr<SwtpmProcess>> start();
+  // The swtpm gets SIGTERM when the thread that called start() ends (PR_SET_PDEATHSIG),
+  // so call it from a thread that outlives the object (not a short-lived worker).
   // SIGTERM (then SIGKILL after 2 s) to the recorded pid, and removes the directory.
   ~SwtpmProcess();
 

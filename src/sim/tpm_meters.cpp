@@ -9,20 +9,14 @@ namespace gridpact::sim {
 Result<std::unique_ptr<TpmMeters>> TpmMeters::start(uint32_t count, int64_t valid_from_s) {
   std::unique_ptr<TpmMeters> t(new TpmMeters);
   t->measurement_ = sha256("gridpact simulate: meter firmware sim-1");
-  // Manufacturing a TPM (EK keys and certificates) takes about a second: all at once.
-  std::vector<std::future<Result<std::unique_ptr<attest::SwtpmProcess>>>> starting;
-  for (uint32_t k = 0; k < count; ++k)
-    starting.push_back(
-        std::async(std::launch::async, [] { return attest::SwtpmProcess::start(); }));
-  Status first_error = Status::ok();
-  for (auto& f : starting) {
-    auto s = f.get();  // every one is collected, so that each started swtpm is stopped
-    if (s)
-      t->swtpms_.push_back(std::move(s).value());
-    else if (first_error)
-      first_error = s.status();
+  // In this thread, one after another: an swtpm stops with the thread that started it
+  // (swtpm_process.hpp), and this one runs the simulation.
+  for (uint32_t k = 0; k < count; ++k) {
+    auto s = attest::SwtpmProcess::start();
+    if (!s) return s.status();  // those started already stop with `t`
+    t->swtpms_.push_back(std::move(s).value());
   }
-  if (!first_error) return first_error;
+  Status first_error = Status::ok();
 
   // The EK certificates chain to each swtpm's own local CA: the enrolment CA trusts those.
   std::vector<Bytes> ek_roots;

@@ -22,7 +22,7 @@ namespace gridpact::sim {
 
 class TpmMeters {
  public:
-  // Starts `count` swtpm instances and provisions one meter in each (in parallel). The CA's
+  // Starts `count` swtpm instances, then provisions one meter in each (in parallel). The CA's
   // certificates are valid from `valid_from_s` (unix seconds: before the simulated
   // chain's first block) for ten years. SWTPM_NOT_INSTALLED without swtpm.
   static Result<std::unique_ptr<TpmMeters>> start(uint32_t count, int64_t valid_from_s);
