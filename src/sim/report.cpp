@@ -168,6 +168,8 @@ std::string report_html(const RunResult& r, const json& sum) {
   row("self-sufficiency", num(sum["self_sufficiency_pct"].get<double>()) + " %");
   row("renewable share", num(sum["renewable_share_pct"].get<double>()) + " %");
   row("energy traded between peers (chain)", num(sum["energy"]["peer_kwh"].get<double>()) + " kWh");
+  row("meters", std::to_string(sum["meters"]["virtual"].get<uint64_t>()) + " virtual, " +
+                    std::to_string(sum["meters"]["tpm2"].get<uint64_t>()) + " tpm2 (swtpm)");
   row("grid operator's zone fees (chain)",
       num(static_cast<double>(r.dso_fees_micro) / 1e6) + " units");
   row("lease income of owners (chain)",
