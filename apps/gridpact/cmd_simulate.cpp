@@ -8,8 +8,11 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "app.hpp"
+#include "attest/codes.hpp"
+#include "attest/swtpm_process.hpp"
 #include "sim/report.hpp"
 #include "sim/run.hpp"
 
@@ -23,7 +26,12 @@ struct SimulateArgs {
   std::string out = "sim-out";
   unsigned threads = 0;
   bool print_scenario = false;
+  std::vector<std::string> tpm;  // --tpm [N]: no value, or an empty one, without N
+  bool tpm_given = false;
 };
+
+constexpr uint32_t kDefaultTpmMeters = 3;
+constexpr uint32_t kMaxTpmMeters = 16;  // one swtpm process each
 
 // Checks that `dir` can hold the run: creatable, writable, and with room for about
 // `bytes` (the chain and the report), before any work starts.
@@ -86,6 +94,21 @@ int run(const SimulateArgs& a) {
   const uint64_t need = uint64_t{s.households} * s.total_periods() * 1536 + (64u << 20);
   if (Status st = check_output(a.out, need); !st) return fail(st);
 
+  uint32_t tpm_meters = 0;
+  if (a.tpm_given) {
+    const std::string n = a.tpm.empty() ? "" : a.tpm.front();
+    tpm_meters = kDefaultTpmMeters;
+    if (!n.empty() &&
+        (n.size() > 2 || n.find_first_not_of("0123456789") != std::string::npos ||
+         (tpm_meters = static_cast<uint32_t>(std::stoul(n))) < 1 || tpm_meters > kMaxTpmMeters))
+      return fail(error(Code::kInvalidArgument,
+                        "--tpm must be in 1.." + std::to_string(kMaxTpmMeters) + ", not " + n));
+    if (!attest::SwtpmProcess::available())  // before any work (run_simulation checks it too)
+      return fail(error(attest::kSwtpmNotInstalled,
+                        "--tpm needs swtpm and swtpm_setup on PATH (Debian packages swtpm, "
+                        "swtpm-tools; scripts/install-deps.sh installs them)"));
+  }
+
   unsigned threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
   const std::string chain = a.out + "/chain", partial = a.out + "/.chain.partial";
   std::filesystem::remove_all(partial);
@@ -93,10 +116,14 @@ int run(const SimulateArgs& a) {
   std::cerr << "simulating " << s.households << " households for " << s.days << " days ("
             << s.total_periods() << " periods, seed " << s.seed << ", " << threads
             << " threads) through the ledger in " << chain << "\n";
+  if (tpm_meters > 0)
+    std::cerr << "starting " << tpm_meters << " swtpm instances on loopback for " << tpm_meters
+              << " TPM meters\n";
   auto last = std::chrono::steady_clock::now();
   sim::RunOptions o;
   o.chain_dir = partial;
   o.threads = threads;
+  o.tpm_meters = tpm_meters;
   o.progress = [&](uint64_t done, uint64_t total) {
     auto now = std::chrono::steady_clock::now();
     if (done != total && now - last < std::chrono::milliseconds(tty ? 200 : 5000)) return;
@@ -154,6 +181,9 @@ int run(const SimulateArgs& a) {
             << " kWh\n"
             << "  grid operator's zone fees            "
             << money(static_cast<int64_t>(r.dso_fees_micro)) << " units\n"
+            << "  meters                               " << sum["meters"]["virtual"] << " virtual, "
+            << sum["meters"]["tpm2"] << " tpm2 (swtpm)"
+            << (r.tpm_meters.empty() ? "" : ": state root differs on every run") << "\n"
             << "  ledger                               " << r.blocks << " blocks, "
             << r.transactions << " transactions, state root " << r.state_root.substr(0, 16)
             << "...\n";
@@ -183,9 +213,22 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("--out", a->out, "Output folder (default: sim-out)");
   cmd->add_option("--threads", a->threads,
                   "Threads (default: all cores); results do not depend on it");
+  cmd->add_option("--tpm", a->tpm,
+                  "Make N prosumers' meters (default 3, at most 16) tpm2 meters, each on its own "
+                  "swtpm on loopback (stopped at the end): registered with TPM evidence, "
+                  "readings signed in the TPM. Needs swtpm (SWTPM_NOT_INSTALLED otherwise). "
+                  "Every energy and money figure (bills, trades, fees, tokens_by_source) equals "
+                  "the run without --tpm with the same seed; the state root does not, nor "
+                  "between two --tpm runs (a TPM key is new each run and the meter ids and "
+                  "signatures are in state)")
+      ->expected(0, 1)
+      ->option_text("[N]");
   cmd->add_flag("--print-scenario", a->print_scenario,
                 "Print the built-in default scenario and exit");
-  cmd->callback([a] { finish(run(*a)); });
+  cmd->callback([a, cmd] {
+    a->tpm_given = cmd->count("--tpm") > 0;
+    finish(run(*a));
+  });
 }
 
 }  // namespace gridpact::cli

@@ -29,7 +29,9 @@ namespace gridpact::attest {
     "the AK or activated credential fails enrolment")                                          \
   X(kBadPolicy, 1010, "BAD_ATTEST_POLICY", "an attestation policy could not be parsed")        \
   X(kResettablePcr, 1011, "RESETTABLE_PCR",                                                    \
-    "the firmware PCR is resettable by software and the policy is not a development one")
+    "the firmware PCR is resettable by software and the policy is not a development one")      \
+  X(kSwtpmNotInstalled, 1012, "SWTPM_NOT_INSTALLED",                                           \
+    "swtpm or swtpm_setup (the TPM emulator) is not on PATH")
 GRIDPACT_CODES(kAttestCodes, "attest", 1000, GRIDPACT_ATTEST_CODES);
 
 // Registers the names above with base/error (idempotent, thread-safe). Every public entry

@@ -199,6 +199,25 @@ TEST(X509, ChainsAndPemParsing) {
             Bytes(leaf_key.public_point().bytes.begin(), leaf_key.public_point().bytes.end()));
 }
 
+// A root dated from a past time (a simulated chain's block times: gridpact simulate --tpm)
+// issues certificates valid from then on, checked at those times; an undated one's are not.
+TEST(X509, ARootDatedInThePastIssuesCertificatesValidFromThen) {
+  const int64_t june_2025 = 1'748'822'400;  // 2025-06-02T00:00:00Z
+  CertificateAuthority root = CertificateAuthority::create_root("root", 3650, june_2025);
+  CertificateAuthority inter = root.create_intermediate("inter");
+  P256KeyPair key = P256KeyPair::generate();
+  Bytes leaf = inter.issue(key.public_point(), "ak").value();
+  const std::vector<Bytes> chain = {leaf, inter.certificate()};
+  EXPECT_TRUE(verify_chain(chain, {root.certificate()}, june_2025 + 3600, LeafUse::kSigning));
+  EXPECT_TRUE(verify_chain(chain, {root.certificate()}, std::nullopt, LeafUse::kSigning));
+  EXPECT_EQ(verify_chain(chain, {root.certificate()}, june_2025 - 1).code, kUntrustedCa);
+  EXPECT_EQ(verify_chain(chain, {root.certificate()}, june_2025 + 3651LL * 86'400).code,
+            kUntrustedCa);
+  CertificateAuthority undated = CertificateAuthority::create_root("undated");
+  Bytes now_leaf = undated.issue(key.public_point(), "ak").value();
+  EXPECT_EQ(verify_chain({now_leaf}, {undated.certificate()}, june_2025 + 3600).code, kUntrustedCa);
+}
+
 // Issue 20: certificates are checked at the given time or now (never ignored), and an
 // AK certificate must be a signing certificate, not any certificate from the CA.
 TEST(X509, ValidityAlwaysCheckedAndLeafMustBeForSigning) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "attest/codes.hpp"
 
 namespace gridpact::attest {
 namespace {
@@ -37,11 +40,16 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid != 0) {
     if (fd >= 0) close(fd);
     return pid;
   }
+  // Stopped with the thread that started it, however that ends (a killed `gridpact
+  // simulate --tpm` leaves no swtpm behind); the check covers a parent already gone.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(127);
   if (fd >= 0) {
     dup2(fd, 1);  // dup2 clears O_CLOEXEC on the copies
     dup2(fd, 2);
@@ -93,7 +101,11 @@ bool SwtpmProcess::available() {
 }
 
 Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
-  if (!available()) return error(Code::kNotFound, "swtpm or swtpm_setup is not on PATH");
+  register_attest_codes();
+  if (!available())
+    return error(kSwtpmNotInstalled,
+                 "swtpm or swtpm_setup is not on PATH (Debian packages swtpm, swtpm-tools; "
+                 "scripts/install-deps.sh installs them)");
   std::unique_ptr<SwtpmProcess> p(new SwtpmProcess);
   std::string tmpl = (std::filesystem::temp_directory_path() / "gridpact-swtpm-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return error(Code::kStorage, "mkdtemp failed");

@@ -1,6 +1,8 @@
-// Test and benchmark support (library gridpact_attest_testing, not gridpact_attest): a
-// private swtpm, manufactured with EK certificates under a private local CA, listening on
-// a free loopback port, stopped by its process id.
+// A private swtpm (the TPM 2.0 emulator) for tests, benchmarks and `gridpact simulate
+// --tpm`: manufactured with EK certificates under a private local CA, listening on a free
+// loopback port, stopped by its process id when the object goes. An emulator, not a
+// security boundary: its PCR 16 is resettable, so chains that accept its meters are
+// development chains (verifier.hpp).
 //
 // swtpm_setup is given its own configuration, so its local CA lives in the temporary
 // directory (ca/) instead of the shared /var/lib/swtpm-localca: tests need neither root
@@ -20,9 +22,12 @@ class SwtpmProcess {
  public:
   // True if swtpm and swtpm_setup are on PATH.
   static bool available();
-  // swtpm_setup --tpm2 --create-ek-cert into a fresh temporary directory, then
-  // swtpm socket on 127.0.0.1:P (command) and P+1 (control), waiting until it accepts.
+  // SWTPM_NOT_INSTALLED if they are not. Otherwise swtpm_setup --tpm2 --create-ek-cert into a fresh
+  // temporary directory, then swtpm socket on 127.0.0.1:P (command) and P+1 (control), waiting
+  // until it accepts.
   static Result<std::unique_ptr<SwtpmProcess>> start();
+  // The swtpm gets SIGTERM when the thread that called start() ends (PR_SET_PDEATHSIG),
+  // so call it from a thread that outlives the object (not a short-lived worker).
   // SIGTERM (then SIGKILL after 2 s) to the recorded pid, and removes the directory.
   ~SwtpmProcess();
 

@@ -60,8 +60,9 @@ bool add_ext(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // Builds and signs a certificate; `issuer` null means self-signed.
+// Valid for `days` from `valid_from` (unix seconds), or from an hour ago.
 X509Ptr make_cert(EVP_PKEY* subject_key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key,
-                  bool is_ca, int days) {
+                  bool is_ca, int days, std::optional<int64_t> valid_from = std::nullopt) {
   X509Ptr x(X509_new());
   if (!x) return nullptr;
   X509_set_version(x.get(), 2);
@@ -71,8 +72,14 @@ X509Ptr make_cert(EVP_PKEY* subject_key, const std::string& cn, X509* issuer, EV
   BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x.get()));
   BN_free(bn);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), static_cast<long>(days) * 86400);
+  if (valid_from) {
+    const auto from = static_cast<time_t>(*valid_from);
+    ASN1_TIME_set(X509_getm_notBefore(x.get()), from);
+    ASN1_TIME_adj(X509_getm_notAfter(x.get()), from, days, 0);
+  } else {
+    X509_gmtime_adj(X509_getm_notBefore(x.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x.get()), static_cast<long>(days) * 86400);
+  }
   X509_set_pubkey(x.get(), subject_key);
   X509_NAME* name = X509_get_subject_name(x.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -157,10 +164,12 @@ std::optional<Bytes> certificate_ec_point(const Bytes& der) {
   return ec_public_point(key);
 }
 
-CertificateAuthority CertificateAuthority::create_root(const std::string& cn, int days) {
+CertificateAuthority CertificateAuthority::create_root(const std::string& cn, int days,
+                                                       std::optional<int64_t> valid_from) {
   CertificateAuthority ca;
   ca.key_ = P256KeyPair::generate();
-  X509Ptr x = make_cert(ca.key_.pkey(), cn, nullptr, ca.key_.pkey(), true, days);
+  ca.valid_from_ = valid_from;
+  X509Ptr x = make_cert(ca.key_.pkey(), cn, nullptr, ca.key_.pkey(), true, days, valid_from);
   if (!x) throw std::runtime_error("cannot create CA certificate");
   ca.cert_der_ = to_der(x.get());
   return ca;
@@ -170,7 +179,8 @@ CertificateAuthority CertificateAuthority::create_intermediate(const std::string
   CertificateAuthority ca;
   ca.key_ = P256KeyPair::generate();
   X509Ptr issuer = from_der(cert_der_);
-  X509Ptr x = make_cert(ca.key_.pkey(), cn, issuer.get(), key_.pkey(), true, 3650);
+  ca.valid_from_ = valid_from_;
+  X509Ptr x = make_cert(ca.key_.pkey(), cn, issuer.get(), key_.pkey(), true, 3650, valid_from_);
   if (!x) throw std::runtime_error("cannot create intermediate CA certificate");
   ca.cert_der_ = to_der(x.get());
   return ca;
@@ -215,7 +225,7 @@ Result<Bytes> CertificateAuthority::issue(const P256Point& subject_point, const 
   auto subject = P256PublicKey::parse(subject_point);
   if (!subject) return error(kEnrolmentRejected, "subject key is not a P-256 point");
   X509Ptr issuer = from_der(cert_der_);
-  X509Ptr x = make_cert(subject->pkey(), cn, issuer.get(), key_.pkey(), is_ca, days);
+  X509Ptr x = make_cert(subject->pkey(), cn, issuer.get(), key_.pkey(), is_ca, days, valid_from_);
   if (!x) return error(kEnrolmentRejected, "cannot sign certificate");
   return to_der(x.get());
 }

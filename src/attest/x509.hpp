@@ -35,8 +35,12 @@ std::optional<Bytes> certificate_ec_point(const Bytes& der);
 // A P-256 certificate authority with its private key in memory.
 class CertificateAuthority {
  public:
-  // A self-signed root valid for `days` from now.
-  static CertificateAuthority create_root(const std::string& common_name, int days = 3650);
+  // A self-signed root valid for `days` from an hour ago, or from `valid_from` (unix
+  // seconds) when given; such a root also dates the certificates it issues from then. A
+  // chain whose block times lie in the past (gridpact simulate --tpm replays a simulated
+  // year) checks them at those times.
+  static CertificateAuthority create_root(const std::string& common_name, int days = 3650,
+                                          std::optional<int64_t> valid_from = std::nullopt);
   // Loads a CA from its certificate (DER or PEM) and PEM private key.
   static Result<CertificateAuthority> load(std::string_view cert, std::string_view key_pem);
 
@@ -48,12 +52,13 @@ class CertificateAuthority {
   // is `subject_key`, for which the caller must hold the private key).
   Result<Bytes> issue(const P256Point& subject_point, const std::string& common_name,
                       bool is_ca = false, int days = 3650) const;
-  // An intermediate CA signed by this one.
+  // An intermediate CA signed by this one (dated as this one).
   CertificateAuthority create_intermediate(const std::string& common_name) const;
 
  private:
   P256KeyPair key_;
   Bytes cert_der_;
+  std::optional<int64_t> valid_from_;
 };
 
 }  // namespace gridpact::attest

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "meteragent/agent.hpp"
 #include "modules/all_modules.hpp"
 #include "modules/meters/testing.hpp"
 #include "sim/community.hpp"
@@ -57,6 +58,14 @@ Result<Ledger::Prepared> Ledger::prepare(std::vector<Pending> pending) {
     txs[i].nonce = nonces_[pending[i].key->public_key()]++;
     txs[i].type = pending[i].type;
   }
+  // TPM meters sign one after another: a meter's TPM connection serves one caller.
+  for (Pending& p : pending) {
+    if (!p.tpm_meter) continue;
+    auto sig = p.tpm_meter->sign(meters::reading_digest(genesis_.chain_id, p.reading));
+    if (!sig) return sig.status();
+    p.reading.signature = *sig;
+    p.payload = meters::encode(p.reading);
+  }
   parallel_for(pending.size(), o_.threads, [&](size_t i) {
     Pending& p = pending[i];
     if (p.meter_key) {
@@ -66,7 +75,7 @@ Result<Ledger::Prepared> Ledger::prepare(std::vector<Pending> pending) {
     txs[i].payload = std::move(p.payload);
     txs[i].sign(*p.key);
   });
-  for (const auto& p : pending) r_.signatures += p.meter_key ? 2 : 1;
+  for (const auto& p : pending) r_.signatures += p.meter_key || p.tpm_meter ? 2 : 1;
   auto t1 = Clock::now();
   r_.timing.sign_s += std::chrono::duration<double>(t1 - t0).count();
   std::vector<Hash32> ids(txs.size());

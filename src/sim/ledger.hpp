@@ -11,17 +11,23 @@
 #include "node/genesis.hpp"
 #include "sim/run.hpp"
 
+namespace gridpact::meteragent {
+class Platform;
+}
+
 namespace gridpact::sim {
 
 // One transaction to be signed: by `key`, with the next nonce of that account. A reading
-// is signed by its meter first (the meter's key signs the registers, the account relays).
+// is signed by its meter first (the meter's key, or the TPM of a tpm2 meter, signs the
+// registers; the account relays).
 struct Pending {
   const KeyPair* key = nullptr;
   uint16_t type = 0;
   Bytes payload;
   const KeyPair* meter_key = nullptr;
   meters::Reading reading;
-  Hash32* id_out = nullptr;  // where the signed transaction's id goes (orders)
+  Hash32* id_out = nullptr;                   // where the signed transaction's id goes (orders)
+  meteragent::Platform* tpm_meter = nullptr;  // a tpm2 meter signs `reading` instead
 };
 
 class Ledger {

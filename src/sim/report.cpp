@@ -151,8 +151,13 @@ std::string report_html(const RunResult& r, const json& sum) {
     << s.seed << ", price rule " << esc(s.price_rule)
     << ". Every figure marked <em>chain</em> was read back from the ledger's state (" << r.blocks
     << " blocks, " << r.transactions << " signed transactions, state root <code>"
-    << r.state_root.substr(0, 16)
-    << "…</code>).</p>\n<table><tr><th>figure</th><th>value</th></tr>";
+    << r.state_root.substr(0, 16) << "…</code>).";
+  if (!r.tpm_meters.empty())
+    o << " " << r.tpm_meters.size()
+      << " prosumers' meters were tpm2 meters on swtpm (TPM-attested, readings signed in the "
+         "TPM: a new key each run, so the state root differs from run to run; the energy and "
+         "money figures do not); the other meters were virtual.";
+  o << "</p>\n<table><tr><th>figure</th><th>value</th></tr>";
   auto row = [&](const std::string& k, const std::string& v) {
     o << "<tr><td>" << esc(k) << "</td><td>" << esc(v) << "</td></tr>";
   };
@@ -163,6 +168,8 @@ std::string report_html(const RunResult& r, const json& sum) {
   row("self-sufficiency", num(sum["self_sufficiency_pct"].get<double>()) + " %");
   row("renewable share", num(sum["renewable_share_pct"].get<double>()) + " %");
   row("energy traded between peers (chain)", num(sum["energy"]["peer_kwh"].get<double>()) + " kWh");
+  row("meters", std::to_string(sum["meters"]["virtual"].get<uint64_t>()) + " virtual, " +
+                    std::to_string(sum["meters"]["tpm2"].get<uint64_t>()) + " tpm2 (swtpm)");
   row("grid operator's zone fees (chain)",
       num(static_cast<double>(r.dso_fees_micro) / 1e6) + " units");
   row("lease income of owners (chain)",
@@ -314,6 +321,9 @@ json summary_json(const RunResult& r) {
   for (const auto& a : r.agreements)
     for (int64_t p : a.paid_per_day) agreement_paid += static_cast<uint64_t>(p);
   const double self = pct(load - (imp - peer), load);
+  json tpm2 = json::array();
+  for (const auto& t : r.tpm_meters)
+    tpm2.push_back({{"household", t.household}, {"meter", t.meter}, {"readings", t.readings}});
   json tokens = json::object();
   for (const auto& [name, t] : r.tokens_by_source)
     tokens[name] = {{"meters", t.meters}, {"export_wh", t.wh}, {"tokens_micro", t.tokens_micro}};
@@ -349,6 +359,10 @@ json summary_json(const RunResult& r) {
           {"renewable_share_pct", self},
           {"tokens_by_source", tokens},
           {"dso_fees_micro", r.dso_fees_micro},
+          {"meters",
+           {{"virtual", r.households.size() + n_own - r.tpm_meters.size()},
+            {"tpm2", r.tpm_meters.size()},
+            {"tpm2_meters", tpm2}}},
           {"ledger",
            {{"blocks", r.blocks},
             {"transactions", r.transactions},

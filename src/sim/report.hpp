@@ -22,6 +22,8 @@
 //       grid's mix is not counted as renewable); equal to self-sufficiency while every
 //       local source is renewable
 //   dso_fees_micro                 the operator's zone fees on traded energy
+//   meters                         virtual and tpm2 meter counts; tpm2_meters: household,
+//       meter id and readings on chain of each TPM meter (--tpm; its ids are new each run)
 #pragma once
 
 #include <string>

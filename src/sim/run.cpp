@@ -16,6 +16,7 @@
 #include "node/genesis.hpp"
 #include "sim/ledger.hpp"
 #include "sim/readback.hpp"
+#include "sim/tpm_meters.hpp"
 
 namespace gridpact::sim {
 namespace {
@@ -43,7 +44,7 @@ std::string microgrid_name(uint32_t m) {
 
 std::string genesis_toml(const Scenario& s, uint64_t time_ms, const PublicKey& validator,
                          const PublicKey& issuer, const PublicKey& operator_key,
-                         const std::vector<PublicKey>& accounts) {
+                         const std::vector<PublicKey>& accounts, const TpmMeters* tpm) {
   std::ostringstream t;
   t << "# A simulated community (gridpact simulate). Development chain: INSECURE keys.\n"
     << "chain_id = \"" << kChainId << "\"\ndevelopment = true\ntime_ms = " << time_ms << "\n\n"
@@ -53,8 +54,13 @@ std::string genesis_toml(const Scenario& s, uint64_t time_ms, const PublicKey& v
     << "\"" << operator_key.hex() << "\" = " << kOperatorBalance << "\n";
   for (const auto& a : accounts) t << "\"" << a.hex() << "\" = " << kStartBalance << "\n";
   t << "\n[agreements]\n\n[meters]\nperiod_ms = " << s.period_ms()
-    << "\nallow_virtual = true\nauthority = \"" << issuer.hex() << "\"\n\n"
-    << "[market]\noperator = \"" << operator_key.hex() << "\"\nrule = \"" << s.price_rule
+    << "\nallow_virtual = true\nauthority = \"" << issuer.hex() << "\"\n";
+  // TPM meters (--tpm): the run's enrolment CA and the firmware they measure.
+  if (tpm)
+    t << "trusted_roots = \"\"\"\n"
+      << tpm->trusted_root_pem() << "\"\"\"\nallowed_measurements = [\""
+      << tpm->firmware_measurement().hex() << "\"]\n";
+  t << "\n[market]\noperator = \"" << operator_key.hex() << "\"\nrule = \"" << s.price_rule
     << "\"\nretail_tariff = " << s.retail_tariff << "\nfeed_in_tariff = " << s.feed_in_tariff
     << "\ngate_closure_ms = 0\nsettlement_deadline_ms = " << 4 * s.period_ms()
     << "\nmax_periods_ahead = " << s.price_updates + 2 << "\n";
@@ -95,6 +101,28 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   const uint64_t p0 = start_ms / P;
   const uint32_t U = s.price_updates;
 
+  // TPM meters (--tpm N): the first N prosumers' connection meters, each on its swtpm,
+  // stopped when `tpm` goes (on every return below).
+  const uint64_t genesis_ms = start_ms - 12 * P;
+  std::unique_ptr<TpmMeters> tpm;
+  std::vector<meteragent::Platform*> tpm_of(n, nullptr);
+  if (o.tpm_meters > 0) {
+    std::vector<uint32_t> chosen;
+    for (uint32_t i = 0; i < n && chosen.size() < o.tpm_meters; ++i)
+      if (c.households[i].role == Role::kProsumer) chosen.push_back(i);
+    if (chosen.size() < o.tpm_meters)
+      return error(Code::kInvalidArgument, "--tpm " + std::to_string(o.tpm_meters) +
+                                               ": the community has only " +
+                                               std::to_string(chosen.size()) + " prosumers");
+    auto started = TpmMeters::start(o.tpm_meters, static_cast<int64_t>(genesis_ms / 1000) - 86'400);
+    if (!started) return started.status();
+    tpm = std::move(started).value();
+    for (size_t k = 0; k < chosen.size(); ++k) {
+      tpm_of[chosen[k]] = &tpm->meter(k);
+      r.tpm_meters.push_back({chosen[k], tpm->meter(k).meter_id().hex(), 0});
+    }
+  }
+
   // Accounts and meters.
   const KeyPair validator = derive_key(s.seed, "validator", 0);
   const KeyPair issuer = derive_key(s.seed, "issuer", 0);
@@ -109,14 +137,14 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   }
   std::vector<Hash32> meter(n), asset_meter(n);
   for (uint32_t i = 0; i < n; ++i) {
-    meter[i] = meters::virtual_meter_id(meter_keys[i]);
+    meter[i] = tpm_of[i] ? tpm_of[i]->meter_id() : meters::virtual_meter_id(meter_keys[i]);
     asset_meter[i] = meters::virtual_meter_id(asset_meter_keys[i]);
   }
 
   Ledger ledger(s, o, r);
   if (Status st =
-          ledger.open(genesis_toml(s, start_ms - 12 * P, validator.public_key(),
-                                   issuer.public_key(), operator_key.public_key(), accounts));
+          ledger.open(genesis_toml(s, genesis_ms, validator.public_key(), issuer.public_key(),
+                                   operator_key.public_key(), accounts, tpm.get()));
       !st)
     return st;
   Module& agreements_module = ledger.module("agreements");
@@ -156,13 +184,19 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
                                            : meters::Source::kConsumer;
       f.location = "household " + std::to_string(i);
       f.firmware_version = "sim-1";
-      txs.push_back(
-          {&keys[i],
-           meters::kRegister,
-           meters::encode(meters::virtual_registration(meter_keys[i], accounts[i], kChainId, f)),
-           nullptr,
-           {},
-           nullptr});
+      if (tpm_of[i]) {  // evidence from the TPM: a quote of PCR 16 and the key certified
+        auto reg = meteragent::registration(*tpm_of[i], kChainId, accounts[i], f);
+        if (!reg) return reg.status();
+        txs.push_back({&keys[i], meters::kRegister, meters::encode(*reg), nullptr, {}, nullptr});
+      } else {
+        txs.push_back(
+            {&keys[i],
+             meters::kRegister,
+             meters::encode(meters::virtual_registration(meter_keys[i], accounts[i], kChainId, f)),
+             nullptr,
+             {},
+             nullptr});
+      }
       if (h.role == Role::kOwner) {
         f.source = meters::Source::kPv;
         f.location = "leased system of household " + std::to_string(i);
@@ -294,9 +328,10 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
         signs.push_back({&keys[i],
                          meters::kReading,
                          {},
-                         &meter_keys[i],
+                         tpm_of[i] ? nullptr : &meter_keys[i],
                          meters::Reading{meter[i], q, ++seq[i], 0, 0, {}},
-                         nullptr});
+                         nullptr,
+                         tpm_of[i]});
         if (c.households[i].role == Role::kOwner)
           signs.push_back({&keys[i],
                            meters::kReading,
@@ -329,15 +364,15 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
       for (uint32_t i = 0; i < n; ++i) {
         reg_import[i] += static_cast<uint64_t>(c.flows[i].import[q]);
         reg_export[i] += static_cast<uint64_t>(c.flows[i].export_wh[q]);
-        // Each meter sends its reading itself: the transaction's signature is the meter's
-        // (meters.hpp), one signature per reading.
-        txs.push_back({&meter_keys[i],
-                       meters::kReading,
-                       meters::encode(meters::Reading{
-                           meter[i], p0 + q, ++seq[i], reg_import[i], reg_export[i], {}}),
-                       nullptr,
-                       {},
-                       nullptr});
+        // Each virtual meter sends its reading itself: the transaction's signature is the
+        // meter's (meters.hpp), one signature per reading. A TPM meter signs its reading in
+        // the TPM, and its household relays it.
+        meters::Reading reading{meter[i], p0 + q, ++seq[i], reg_import[i], reg_export[i], {}};
+        if (tpm_of[i])
+          txs.push_back({&keys[i], meters::kReading, {}, nullptr, reading, nullptr, tpm_of[i]});
+        else
+          txs.push_back(
+              {&meter_keys[i], meters::kReading, meters::encode(reading), nullptr, {}, nullptr});
         if (c.households[i].role == Role::kOwner) {
           asset_export[i] += static_cast<uint64_t>(c.flows[i].asset_wh[q]);
           txs.push_back({&asset_meter_keys[i],
@@ -485,6 +520,10 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   r.state_root = ledger.store().state_root().hex();
   auto t_read = Clock::now();
   read_back({ledger.store(), market_module, c, accounts, meter, asset_meter, p0, kStartBalance}, r);
+  for (TpmMeterResult& t : r.tpm_meters)
+    t.readings = meters::readings(ledger.store(), meter[t.household], p0, p0 + K - 1,
+                                  meters::kMaxQueryResults)
+                     .size();
   r.timing.read_s = since(t_read);
   r.timing.total_s = since(start);
   return r;

@@ -26,6 +26,18 @@
 // The market clears each period at its gate and settles it from the readings; the
 // agreements module bills each day. Everything reported as a ledger figure is read back
 // from the chain's state afterwards.
+//
+// TPM meters (RunOptions::tpm_meters, `gridpact simulate --tpm N`): the first N prosumers'
+// connection meters are tpm2 meters on swtpm (tpm_meters.hpp), registered with TPM
+// evidence under the run's enrolment CA (which the genesis trusts), their readings signed
+// in the TPM (ECDSA P-256) and relayed by their households. What stays equal to a run
+// without --tpm with the same scenario and seed: every energy and money figure (meter
+// registers and period energy, trades and prices, bills and baselines, agreements, zone
+// fees, tokens_by_source in Wh, micro-tokens and meters), since the market ranks orders by
+// price and book position, never by meter id. What differs: the TPM meters' ids (SHA-256 of
+// a fresh TPM key) and their ECDSA signatures, which are in state and in the blocks, hence
+// the state root and the transaction ids, also between two --tpm runs; the signature count
+// (a relayed reading carries two); and the summary's `meters` section.
 #pragma once
 
 #include <functional>
@@ -41,6 +53,10 @@ namespace gridpact::sim {
 struct RunOptions {
   std::string chain_dir;  // created; must not exist
   unsigned threads = 1;   // signing, admission checks and model inputs; results never depend on it
+  // The first `tpm_meters` prosumers' connection meters are tpm2 meters on swtpm
+  // (tpm_meters.hpp); INVALID_ARGUMENT if there are fewer prosumers, SWTPM_NOT_INSTALLED
+  // without swtpm. 0: every meter is virtual.
+  uint32_t tpm_meters = 0;
   // Called after each block with (blocks done, blocks in all).
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -94,6 +110,13 @@ struct TokenSource {
   std::vector<uint64_t> per_period;  // micro-tokens minted for each simulated period
 };
 
+// A tpm2 meter of the run (--tpm).
+struct TpmMeterResult {
+  uint32_t household = 0;
+  std::string meter;      // its id (hex): SHA-256 of the TPM key, new on every run
+  uint64_t readings = 0;  // its readings of the simulated periods on chain
+};
+
 struct Timing {
   double model_s = 0, sign_s = 0, verify_s = 0, execute_s = 0, commit_s = 0, read_s = 0,
          total_s = 0;
@@ -114,6 +137,7 @@ struct RunResult {
   std::string state_root;
   uint64_t dso_fees_micro = 0;
   std::map<std::string, TokenSource> tokens_by_source;  // "pv", "wind", ...
+  std::vector<TpmMeterResult> tpm_meters;               // empty without --tpm
   std::vector<double> block_tx_per_s;  // per block: transactions / (execute + commit) time
   Timing timing;
 };
