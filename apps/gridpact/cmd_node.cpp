@@ -34,6 +34,7 @@ struct NodeArgs {
   size_t api_threads = 0, api_max_connections = 0;
   size_t api_max_streams = api::ServerOptions{}.max_streams;
   api::QueryLimits queries;
+  uint64_t query_refusal_delay_ms = api::QueryLimits{}.refusal_delay.count();
   std::string cluster;          // etcd://HOST:PORT,...: cluster mode
   std::string cluster_api_url;  // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
@@ -83,6 +84,7 @@ int run_node(const NodeArgs& a) {
   server_options.max_connections = a.api_max_connections;
   server_options.max_streams = a.api_max_streams;
   server_options.queries = a.queries;
+  server_options.queries.refusal_delay = std::chrono::milliseconds(a.query_refusal_delay_ms);
   if (a.tls_cert.empty() != a.tls_key.empty())
     return fail(error(Code::kInvalidArgument, "give --tls-cert and --tls-key together"));
   if (a.etcd_tls.cert_file.empty() != a.etcd_tls.key_file.empty())
@@ -305,6 +307,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--api-query-burst", a->queries.per_client_burst,
                   "Expensive queries one client address may start at once after a pause")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-query-refusal-delay-ms", a->query_refusal_delay_ms,
+                  "How long a refused expensive query waits for its 429 or 503 answer (a client "
+                  "retrying at once then costs one request per delay and connection)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{10'000}))
       ->capture_default_str();
   cmd->add_option("--cluster", a->cluster,
                   "Cluster mode: order blocks through these etcd members "
