@@ -652,7 +652,7 @@ TEST(QueryGateTest, PoolThreadsRunAtALowerPriority) {
 
 // Issue 20 (queries): refusals were answered at once, so 8 clients retrying at once on one
 // address made about 20,000 requests a second, and parsing and refusing them kept both cores
-// busy (bench/run abuse: the honest client's commit latency p99 at 6.4x its baseline). A
+// busy (bench/run abuse: the honest client's commit latency p99 at 4.4-10.6x its baseline). A
 // refusal is now held for the refusal delay on a timer: a connection gets one answer per
 // delay, and while refusals are held the only HTTP worker still answers /v1/health at once.
 TEST_F(ApiTest, RefusedQueriesAreHeldWithoutHoldingAWorker) {

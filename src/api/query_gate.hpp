@@ -8,12 +8,12 @@
 // the pool, any further one is refused (HTTP 503, OVERLOADED).
 //
 // What refusing costs: a client that retries at once, on many connections, would keep the
-// HTTP workers busy parsing and refusing (about 20,000 refusals a second on 2 cores, enough
-// to double an honest client's commit latency). So the API holds each refusal for
-// `refusal_delay` before answering (no thread held, see http::Responder::send_after): a
-// connection then costs one request per `refusal_delay`. And the pool's threads run at a
-// lower priority (`nice`): the queries that are admitted still take what the block producer
-// and the HTTP workers leave, never their time.
+// HTTP workers busy parsing and refusing (about 20,000 refusals a second on 2 cores, which
+// put an honest client's commit latency p99 at 4-11 times its baseline in bench/run abuse).
+// So the API holds each refusal for `refusal_delay` before answering (no thread held, see
+// http::Responder::send_after): a connection then costs one request per `refusal_delay`.
+// And the pool's threads run at a lower priority (`nice`): the queries that are admitted
+// take what the block producer and the HTTP workers leave, never their time.
 #pragma once
 
 #include <chrono>
