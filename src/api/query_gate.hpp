@@ -4,8 +4,8 @@
 // producer keeps a core. Each client (remote address) may have `per_client_in_flight`
 // queries queued or running and start `per_client_per_second` a second (bursts of
 // `per_client_burst`); beyond either it is refused at once (the API answers HTTP 429 with
-// the error OVERLOADED, code 429, "rate limited: ..."). When `max_queued` queries wait for
-// the pool, any further one is refused (HTTP 503, OVERLOADED).
+// the error OVERLOADED, code 429, "rate limited: ...", after the refusal delay below). When
+// `max_queued` queries wait for the pool, any further one is refused (HTTP 503, OVERLOADED).
 //
 // What refusing costs: a client that retries at once, on many connections, would keep the
 // HTTP workers busy parsing and refusing (about 20,000 refusals a second on 2 cores, which
