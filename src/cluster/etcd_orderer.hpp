@@ -91,6 +91,9 @@ class EtcdOrderer : public Orderer {
   Result<size_t> follow();
   // Checks `block` (height, proposer, signature) and applies it; halts the node if it fails.
   Status apply(Block block, const std::string& source);
+  // OK once this node's clock has reached `header`'s time less kMaxBlockTimeAheadOfClockMs
+  // (ledger/block_time.hpp); BLOCK_FROM_FUTURE before, and follow() tries again.
+  Status wait_for_clock(const BlockHeader& header);
   // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
   // `leader`: the `leader` key's value, read here once if unset.
   Status check_proposer(const PublicKey& proposer, std::optional<json>& leader);
@@ -134,6 +137,7 @@ class EtcdOrderer : public Orderer {
   std::mutex attest_mutex_;
   std::chrono::steady_clock::time_point next_attest_;  // after a failed check (orderer thread)
   std::string attest_error_;                           // the last failed check, for GET /v1/cluster
+  std::string waiting_for_clock_;  // why the next block waits for this node's clock, if it does
 
   std::mutex url_mutex_;
   std::string api_url_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "ledger/block_time.hpp"
 #include "ledger/development.hpp"
 
 namespace gridpact {
@@ -120,7 +121,7 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   const Staged* staged = current_staged(*height);
   std::optional<BlockHeader> prev = staged ? staged->batch->block.header : store_.header(*height);
   if (!prev) return error(Code::kStorage, "no header at the chain's height");
-  if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
+  time_ms = bounded_block_time(prev->time_ms, time_ms);  // never back, at most an hour on
 
   CommitBatch batch;
   auto& h = batch.block.header;

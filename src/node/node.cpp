@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "ledger/block_time.hpp"
+
 namespace gridpact {
 namespace {
 
@@ -146,6 +148,9 @@ bool Node::matches_sealed(const BlockHeader& mine, const BlockHeader& sealed) {
   std::string what;
   if (mine.height != sealed.height || mine.prev_hash != sealed.prev_hash)
     what = "it does not extend this node's chain";
+  else if (sealed.time_ms > mine.time_ms)  // the executor bounded it (ledger/block_time.hpp)
+    what = "its time runs more than " + std::to_string(kMaxBlockTimeStepMs / 1000) +
+           " s ahead of the previous block's";
   else if (mine.time_ms != sealed.time_ms || mine.tx_count != sealed.tx_count)
     what = "its time or transaction count differs";
   else if (mine.tx_root != sealed.tx_root)

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "ledger/block_time.hpp"
+#include "ledger/executor.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "node/verify.hpp"
@@ -235,6 +237,70 @@ TEST(KeyFile, NeverOverwritesAKeyNorFollowsASymlink) {
   // And a key is never read through a symlink.
   std::filesystem::create_symlink(path, dir.str() + "/alias.json");
   EXPECT_FALSE(read_key_file(dir.str() + "/alias.json").is_ok());
+}
+
+// Hands the node the batches a test gives it, on the test's thread, as a cluster's
+// orderer does on its own.
+struct HandOrderer : Orderer {
+  Deliver deliver;
+  void start(Deliver d) override { deliver = std::move(d); }
+  void stop() override {}
+};
+
+// A sealed block stamped more than an hour after its predecessor is never applied: the
+// node halts and says why; a block an hour on is applied. verify-chain refuses the jump.
+TEST_F(NodeTest, RefusesASealedBlockFarAheadOfThePreviousOne) {
+  HandOrderer* orderer = nullptr;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.genesis = genesis;
+  o.validator_key = validator;
+  o.sync_commits = false;
+  auto node = Node::open(std::move(o), modules(), [&](Node&) {
+                auto h = std::make_unique<HandOrderer>();
+                orderer = h.get();
+                return h;
+              }).value();
+  node->start();
+  ASSERT_NE(orderer, nullptr);
+  const BlockHeader genesis_header = *node->store().header(0);
+  // The leader's own block: asked for a day on, it is stamped an hour on.
+  const uint64_t day = 86'400'000;
+  orderer->deliver(OrderedBatch{genesis_header.time_ms + day, {}, {}, std::nullopt});
+  ASSERT_TRUE(node->wait_height(1, std::chrono::seconds(10)));
+  const BlockHeader first = *node->store().header(1);
+  EXPECT_EQ(first.time_ms, genesis_header.time_ms + kMaxBlockTimeStepMs);
+  // Another validator's block a day after block 1 (else the same as block 2 would be).
+  BlockHeader forged = first;
+  forged.height = 2;
+  forged.prev_hash = first.hash();
+  forged.time_ms = first.time_ms + day;
+  forged.sign(validator);
+  orderer->deliver(OrderedBatch{forged.time_ms, {}, {}, forged});
+  ASSERT_TRUE(node->halted().has_value());
+  EXPECT_NE(node->halted()->find("block 2 by " + validator.public_key().hex() +
+                                 ": its time runs more than 3600 s ahead of the previous block's"),
+            std::string::npos)
+      << *node->halted();
+  EXPECT_EQ(node->store().height(), 1u);
+  node->stop();
+
+  // The same block written into a store: verify-chain names it.
+  auto store = Store::open(dir.str() + "/forged", {.sync = false}).value();
+  bank::BankModule bank;
+  Executor executor(*store, {&bank}, genesis.chain_id);
+  ASSERT_TRUE(
+      store->commit(executor.genesis(genesis.document, genesis.hash, genesis.time_ms).value())
+          .is_ok());
+  for (const BlockHeader& h : {first, forged}) {
+    auto batch = executor.execute({}, h.time_ms, true).value();
+    batch.block.header = h;
+    ASSERT_TRUE(store->commit(batch).is_ok());
+  }
+  auto report = verify_chain(*store, genesis, {&bank}, dir.str() + "/scratch");
+  EXPECT_EQ(report.status().code, Code::kStateRootMismatch);
+  EXPECT_EQ(report.status().message,
+            "block 2: time runs more than 3600 s ahead of the previous block's");
 }
 
 }  // namespace

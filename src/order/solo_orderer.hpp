@@ -16,6 +16,7 @@
 #include <functional>
 #include <thread>
 
+#include "ledger/block_time.hpp"
 #include "order/orderer.hpp"
 
 namespace gridpact {
@@ -48,7 +49,7 @@ class SoloOrderer : public Orderer {
     std::chrono::milliseconds interval{100};
     std::chrono::milliseconds idle_interval{1000};
     size_t max_txs = 5000;
-    std::chrono::milliseconds max_clock_ahead{1000};  // see BlockClock
+    std::chrono::milliseconds max_clock_ahead{kMaxBlockTimeAheadOfClockMs};  // see BlockClock
     // True while the committer still holds the previous block; none: never busy.
     std::function<bool()> busy = {};
   };
