@@ -1,11 +1,12 @@
 // How far a block's time may run ahead: of the previous block's (a chain rule, the same on
 // every node) and of the clock of the node that applies it (a local check).
 //
-// - Chain rule: a block's time is at most the previous block's plus kMaxBlockTimeStepMs.
-//   The executor clamps every block it builds to it, so a leader never seals one beyond it
-//   (after a longer outage block time catches up in steps of an hour, one block each); a
-//   sealed block beyond it does not re-execute to the same header, and the node halts
-//   saying so, as `verify-chain` refuses it. An hour, not the leader's one-second bound on
+// - Chain rule: a block's time is at most the previous block's plus kMaxBlockTimeStepMs,
+//   from block 2 on (genesis' time is the document's, often 0). A node's executor clamps
+//   every block it builds to it (Executor::bound_time_steps), so a leader never seals one
+//   beyond it (after a longer outage block time catches up in steps of an hour, one block
+//   each); a sealed block beyond it does not re-execute to the same header, and the node
+//   halts saying so, as `verify-chain` refuses it. An hour, not the leader's one-second bound on
 //   its own clock (BlockClock): the gap after a stopped chain is chain-visible, its
 //   duration is not, and blocks one second apart could never catch up with an outage.
 // - Local check: a follower does not apply a block whose time is more than
@@ -22,13 +23,5 @@ namespace gridpact {
 
 inline constexpr uint64_t kMaxBlockTimeStepMs = 3'600'000;
 inline constexpr uint64_t kMaxBlockTimeAheadOfClockMs = 1'000;
-
-// The time the executor gives the block after one at `prev_ms` when asked for `time_ms`:
-// never before the previous block's, at most kMaxBlockTimeStepMs after it.
-constexpr uint64_t bounded_block_time(uint64_t prev_ms, uint64_t time_ms) {
-  if (time_ms < prev_ms) return prev_ms;
-  if (time_ms - prev_ms > kMaxBlockTimeStepMs) return prev_ms + kMaxBlockTimeStepMs;
-  return time_ms;
-}
 
 }  // namespace gridpact

@@ -121,7 +121,9 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   const Staged* staged = current_staged(*height);
   std::optional<BlockHeader> prev = staged ? staged->batch->block.header : store_.header(*height);
   if (!prev) return error(Code::kStorage, "no header at the chain's height");
-  time_ms = bounded_block_time(prev->time_ms, time_ms);  // never back, at most an hour on
+  if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
+  if (bound_time_steps_ && prev->height > 0)
+    time_ms = std::min(time_ms, prev->time_ms + kMaxBlockTimeStepMs);
 
   CommitBatch batch;
   auto& h = batch.block.header;

@@ -52,6 +52,7 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   std::vector<Module*> raw;
   for (auto& m : node->modules_) raw.push_back(m.get());
   node->executor_ = std::make_unique<Executor>(*node->store_, raw, g.chain_id);
+  node->executor_->bound_time_steps();
 
   if (!node->store_->height()) {
     auto batch = node->executor_->genesis(g.document, g.hash, g.time_ms);

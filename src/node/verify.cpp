@@ -15,6 +15,7 @@ Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
   auto scratch = Store::open(scratch_dir, {.sync = false});
   if (!scratch) return scratch.status();
   Executor executor(*scratch.value(), modules, genesis.chain_id);
+  executor.bound_time_steps();
   auto mismatch = [](uint64_t h, const std::string& what) {
     return error(Code::kStateRootMismatch, "block " + std::to_string(h) + ": " + what);
   };
