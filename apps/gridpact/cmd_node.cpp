@@ -27,6 +27,7 @@ struct NodeArgs {
   NodeAttestArgs attest;
   std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
   std::string mqtt_username, mqtt_password_file, mqtt_ca, mqtt_cert, mqtt_key;
+  uint64_t mqtt_in_flight_timeout_s = meteragent::MqttBridge::kInFlightTimeout.count();
   size_t proof_history = NodeOptions{}.proof_history_blocks;
   Mempool::Limits mempool;
   std::vector<std::string> allowed_hosts, cors_origins;
@@ -202,7 +203,8 @@ int run_node(const NodeArgs& a) {
     mo.tls_ca_file = a.mqtt_ca;
     mo.tls_cert_file = a.mqtt_cert;
     mo.tls_key_file = a.mqtt_key;
-    bridge = std::make_unique<meteragent::MqttBridge>(**node, *relay, mo);
+    bridge = std::make_unique<meteragent::MqttBridge>(
+        **node, *relay, mo, std::chrono::seconds(a.mqtt_in_flight_timeout_s));
     if (Status s = bridge->start(); !s) return fail(s);
   }
 
@@ -243,6 +245,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--mqtt-ca", a->mqtt_ca, "CA file: connect to the broker over TLS, verified");
   cmd->add_option("--mqtt-cert", a->mqtt_cert, "Client certificate for the broker (TLS)");
   cmd->add_option("--mqtt-key", a->mqtt_key, "Client key for the broker (TLS)");
+  cmd->add_option("--mqtt-in-flight-timeout-s", a->mqtt_in_flight_timeout_s,
+                  "Seconds a relayed reading may stay uncommitted before a later copy of it is "
+                  "relayed again")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3600}));
   cmd->add_option("--proof-history", a->proof_history,
                   "Blocks back that state proofs can be served against (each keeps the tree "
                   "nodes its block replaced in memory)")
