@@ -27,6 +27,7 @@ struct NodeArgs {
   NodeAttestArgs attest;
   std::string mqtt;  // HOST:PORT of the broker the meters bridge subscribes to
   std::string mqtt_username, mqtt_password_file, mqtt_ca, mqtt_cert, mqtt_key;
+  uint64_t mqtt_in_flight_timeout_s = meteragent::MqttBridge::kInFlightTimeout.count();
   size_t proof_history = NodeOptions{}.proof_history_blocks;
   Mempool::Limits mempool;
   std::vector<std::string> allowed_hosts, cors_origins;
@@ -34,6 +35,7 @@ struct NodeArgs {
   size_t api_threads = 0, api_max_connections = 0;
   size_t api_max_streams = api::ServerOptions{}.max_streams;
   api::QueryLimits queries;
+  uint64_t query_refusal_delay_ms = api::QueryLimits{}.refusal_delay.count();
   std::string cluster;          // etcd://HOST:PORT,...: cluster mode
   std::string cluster_api_url;  // how the others reach this node's API
   int64_t cluster_lease_ttl = 3;
@@ -85,6 +87,7 @@ int run_node(const NodeArgs& a) {
   server_options.max_connections = a.api_max_connections;
   server_options.max_streams = a.api_max_streams;
   server_options.queries = a.queries;
+  server_options.queries.refusal_delay = std::chrono::milliseconds(a.query_refusal_delay_ms);
   if (a.tls_cert.empty() != a.tls_key.empty())
     return fail(error(Code::kInvalidArgument, "give --tls-cert and --tls-key together"));
   if (a.etcd_tls.cert_file.empty() != a.etcd_tls.key_file.empty())
@@ -203,7 +206,8 @@ int run_node(const NodeArgs& a) {
     mo.tls_ca_file = a.mqtt_ca;
     mo.tls_cert_file = a.mqtt_cert;
     mo.tls_key_file = a.mqtt_key;
-    bridge = std::make_unique<meteragent::MqttBridge>(**node, *relay, mo);
+    bridge = std::make_unique<meteragent::MqttBridge>(
+        **node, *relay, mo, std::chrono::seconds(a.mqtt_in_flight_timeout_s));
     if (Status s = bridge->start(); !s) return fail(s);
   }
 
@@ -244,6 +248,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--mqtt-ca", a->mqtt_ca, "CA file: connect to the broker over TLS, verified");
   cmd->add_option("--mqtt-cert", a->mqtt_cert, "Client certificate for the broker (TLS)");
   cmd->add_option("--mqtt-key", a->mqtt_key, "Client key for the broker (TLS)");
+  cmd->add_option("--mqtt-in-flight-timeout-s", a->mqtt_in_flight_timeout_s,
+                  "Seconds a relayed reading may stay uncommitted before a later copy of it is "
+                  "relayed again")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3600}));
   cmd->add_option("--proof-history", a->proof_history,
                   "Blocks back that state proofs can be served against (each keeps the tree "
                   "nodes its block replaced in memory)")
@@ -308,6 +317,11 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--api-query-burst", a->queries.per_client_burst,
                   "Expensive queries one client address may start at once after a pause")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--api-query-refusal-delay-ms", a->query_refusal_delay_ms,
+                  "How long a refused expensive query waits for its 429 or 503 answer (a client "
+                  "retrying at once then costs one request per delay and connection)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{10'000}))
       ->capture_default_str();
   cmd->add_option("--cluster", a->cluster,
                   "Cluster mode: order blocks through these etcd members "

@@ -1,8 +1,12 @@
 #include "api/query_gate.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace gridpact::api {
 
@@ -108,7 +112,22 @@ QueryGate::Admission QueryGate::run(const std::string& client, std::function<voi
   return Admission::kQueued;
 }
 
+namespace {
+
+// Linux gives each thread its own nice value: this lowers the calling thread's priority only.
+void lower_priority(int nice) {
+  if (nice == 0) return;
+  const auto tid = static_cast<id_t>(gettid());
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0 && setpriority(PRIO_PROCESS, tid, std::clamp(now + nice, -20, 19)) == 0) return;
+  spdlog::warn("api: could not lower the priority of a query thread: {}", std::strerror(errno));
+}
+
+}  // namespace
+
 void QueryGate::worker() {
+  lower_priority(limits_.nice);
   for (;;) {
     Job job;
     {

@@ -113,11 +113,14 @@ http::Handler Server::gated(http::Handler handler) {
     });
     if (admitted == QueryGate::Admission::kQueued) return;
     Status why = gate_->refusal(admitted);
+    if (admitted == QueryGate::Admission::kStopped) return res.send(http::Response::error(why));
     // A client over its own limits gets 429 (Too Many Requests), whatever the code's usual
-    // status; a full queue is the node's overload, 503.
-    res.send(admitted == QueryGate::Admission::kRateLimited
-                 ? http::Response::json_text(http::error_body(why), 429)
-                 : http::Response::error(why));
+    // status; a full queue is the node's overload, 503. Either is held for the refusal delay
+    // (query_gate.hpp: what refusing costs).
+    res.send_after(admitted == QueryGate::Admission::kRateLimited
+                       ? http::Response::json_text(http::error_body(why), 429)
+                       : http::Response::error(why),
+                   options_.queries.refusal_delay);
   };
 }
 

@@ -12,6 +12,8 @@ namespace gridpact::cluster {
     "this node stopped applying blocks: it could not reproduce a block of the cluster")            \
   X(kBehindWindow, 1803, "BEHIND_WINDOW", "the blocks this node lacks are no longer kept in etcd") \
   X(kPeerError, 1804, "PEER_ERROR", "a peer could not serve blocks, or served something else")     \
+  X(kBlockFromFuture, 1805, "BLOCK_FROM_FUTURE",                                                   \
+    "the next block is stamped ahead of this node's clock: applied once the clock reaches it")     \
   X(kLeaderNotAttested, 1810, "LEADER_NOT_ATTESTED",                                               \
     "the leader's attestation did not verify: this node applies none of its blocks")
 

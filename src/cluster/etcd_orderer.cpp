@@ -88,7 +88,7 @@ void EtcdOrderer::stop() {
 
 void EtcdOrderer::run() {
   next_ = node_.store().height().value_or(0) + 1;
-  clock_ = std::make_unique<BlockClock>(std::chrono::milliseconds(1000));
+  clock_ = std::make_unique<BlockClock>(std::chrono::milliseconds(kMaxBlockTimeAheadOfClockMs));
   last_block_ = Clock::now();
   Status last_error = Status::ok();
   while (running_) {
@@ -186,6 +186,7 @@ Status EtcdOrderer::apply(Received received, const std::string& source, bool dur
     node_.halt("block " + std::to_string(next_) + " " + source + " " + bad);
     return error(kClusterHalted, "block " + std::to_string(next_) + " " + bad);
   }
+  if (Status s = wait_for_clock(block.header); !s) return s;
   OrderedBatch batch;
   batch.time_ms = block.header.time_ms;
   batch.txs = std::move(block.txs);
@@ -199,6 +200,17 @@ Status EtcdOrderer::apply(Received received, const std::string& source, bool dur
   if (node_.halted()) return error(kClusterHalted, *node_.halted());
   ++next_;
   return Status::ok();
+}
+
+Status EtcdOrderer::wait_for_clock(const BlockHeader& header) {
+  std::string why;
+  if (header.time_ms > wall_clock_ms() + kMaxBlockTimeAheadOfClockMs)
+    why = "block " + std::to_string(header.height) + " by " + header.proposer.hex().substr(0, 8) +
+          " is stamped more than " + std::to_string(kMaxBlockTimeAheadOfClockMs) +
+          " ms ahead of this node's clock: not applied before the clock reaches it";
+  std::lock_guard lock(attest_mutex_);
+  waiting_for_clock_ = why;  // shown by GET /v1/cluster; follow() logs it and retries
+  return why.empty() ? Status::ok() : error(kBlockFromFuture, why);
 }
 
 Status EtcdOrderer::check_proposer(const PublicKey& proposer, std::optional<json>& leader) {
@@ -575,6 +587,7 @@ Result<json> EtcdOrderer::status() {
   if (auto h = node_.halted()) out["this_node"]["halted"] = *h;
   std::lock_guard lock(attest_mutex_);
   if (!attest_error_.empty()) out["this_node"]["leader_not_attested"] = attest_error_;
+  if (!waiting_for_clock_.empty()) out["this_node"]["waiting_for_clock"] = waiting_for_clock_;
   return out;
 }
 

@@ -110,6 +110,9 @@ class EtcdOrderer : public Orderer {
   // fails. `durable`: false for a block that need not reach the disk before the next (see
   // OrderedBatch::durable).
   Status apply(Received received, const std::string& source, bool durable);
+  // OK once this node's clock has reached `header`'s time less kMaxBlockTimeAheadOfClockMs
+  // (ledger/block_time.hpp); BLOCK_FROM_FUTURE before, and follow() tries again.
+  Status wait_for_clock(const BlockHeader& header);
   // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
   // `leader`: the `leader` key's value, read here once if unset.
   Status check_proposer(const PublicKey& proposer, std::optional<json>& leader);
@@ -157,6 +160,7 @@ class EtcdOrderer : public Orderer {
   std::mutex attest_mutex_;
   std::chrono::steady_clock::time_point next_attest_;  // after a failed check (orderer thread)
   std::string attest_error_;                           // the last failed check, for GET /v1/cluster
+  std::string waiting_for_clock_;  // why the next block waits for this node's clock, if it does
 
   std::mutex url_mutex_;
   std::string api_url_;

@@ -208,6 +208,46 @@ TEST_F(EtcdOrdererTest, ABlockThatDoesNotReproduceHaltsTheNode) {
   EXPECT_FALSE(b->orderer->leading());
 }
 
+// A block stamped ahead of a follower's clock waits, said in GET /v1/cluster, and is
+// applied once the clock is within kMaxBlockTimeAheadOfClockMs of it; nothing halts.
+TEST_F(EtcdOrdererTest, ABlockFromTheFutureWaitsForTheFollowersClock) {
+  auto a = open(validators[0]);
+  ASSERT_EQ(leader({a.get()}), 0);
+  const uint64_t h = a->node->store().height().value();
+  ASSERT_TRUE(a->node->wait_height(h + 2, 20s));  // an empty block on an empty block
+  a->node->stop();                                // revokes its lease: nobody leads
+  const uint64_t top = a->node->store().height().value();
+  // The leader's next block, stamped 3 s ahead of the clocks here.
+  Block ahead;
+  ahead.header = a->node->store().header(top).value();
+  ASSERT_EQ(ahead.header.tx_count, 0u);
+  ahead.header.prev_hash = ahead.header.hash();
+  ahead.header.height = top + 1;
+  const uint64_t stamped = wall_clock_ms() + 3000;
+  ahead.header.time_ms = stamped;
+  ahead.header.sign(validators[0]);
+  const Bytes bytes = ahead.encode();
+  EtcdClient etcd_client(etcd.endpoints());
+  ASSERT_TRUE(etcd_client.put(a->orderer->key(EtcdOrderer::height_key(top + 1)),
+                              std::string(bytes.begin(), bytes.end())));
+  auto b = open(validators[2]);
+  ASSERT_TRUE(b->node->wait_height(top, 20s));
+  std::this_thread::sleep_for(500ms);
+  auto status = b->orderer->status();
+  ASSERT_TRUE(status) << status.status().to_string();
+  EXPECT_EQ(b->node->store().height(), top);
+  EXPECT_NE((*status)["this_node"]
+                .value("waiting_for_clock", "")
+                .find("block " + std::to_string(top + 1)),
+            std::string::npos)
+      << status->dump();
+  ASSERT_TRUE(b->node->wait_height(top + 1, 10s));
+  EXPECT_GE(wall_clock_ms() + kMaxBlockTimeAheadOfClockMs, stamped);
+  EXPECT_EQ(b->node->store().header(top + 1)->hash(), ahead.header.hash());
+  EXPECT_FALSE(b->node->halted().has_value());
+  EXPECT_FALSE(b->orderer->status()->at("this_node").contains("waiting_for_clock"));
+}
+
 // etcd keeps 5 blocks here: a new node fetches the older ones from a peer's API, checks
 // and re-executes each, and then follows etcd; it ends with the same chain.
 TEST_F(EtcdOrdererTest, ANewNodeCatchesUpFromAPeerPastTheWindow) {

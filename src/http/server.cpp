@@ -579,6 +579,16 @@ void Responder::send(Response response) const {
   });
 }
 
+void Responder::send_after(Response response, std::chrono::milliseconds delay) const {
+  post_to(shared_, session_, [id = request_, delay, r = std::move(response)](Session& s) mutable {
+    auto timer = std::make_shared<asio::steady_timer>(s.executor(), delay);
+    timer->async_wait(
+        [timer, self = s.shared_from_this(), id, r = std::move(r)](beast::error_code) mutable {
+          self->deliver(id, std::move(r));  // on stop too: deliver ignores a closed session
+        });
+  });
+}
+
 std::shared_ptr<EventStream> Responder::open_stream() const {
   if (shared_->streams.fetch_add(1) >= shared_->options.max_streams) {
     shared_->streams--;

@@ -103,6 +103,10 @@ class EventStream {
 class Responder {
  public:
   void send(Response response) const;
+  // Sends `response` after `delay`, holding no worker meanwhile (a timer on the connection):
+  // a refusal held this long costs a client that retries at once one request per `delay`
+  // per connection instead of a busy loop. The request's deadline still applies.
+  void send_after(Response response, std::chrono::milliseconds delay) const;
   // Answers with a chunked text/event-stream and returns the stream; nullptr (after a 503
   // OVERLOADED answer) when `max_streams` are already open.
   std::shared_ptr<EventStream> open_stream() const;

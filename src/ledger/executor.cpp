@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "ledger/block_time.hpp"
 #include "ledger/development.hpp"
 
 namespace gridpact {
@@ -121,6 +122,8 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   std::optional<BlockHeader> prev = staged ? staged->batch->block.header : store_.header(*height);
   if (!prev) return error(Code::kStorage, "no header at the chain's height");
   if (time_ms < prev->time_ms) time_ms = prev->time_ms;  // block time never goes back
+  if (bound_time_steps_ && prev->height > 0)
+    time_ms = std::min(time_ms, prev->time_ms + kMaxBlockTimeStepMs);
 
   CommitBatch batch;
   auto& h = batch.block.header;

@@ -30,6 +30,11 @@ class Executor {
   Result<CommitBatch> execute(std::vector<Transaction> txs, uint64_t time_ms, bool check_signatures,
                               std::vector<Hash32> tx_ids = {});
 
+  // From now on, each block after block 1 is stamped at most kMaxBlockTimeStepMs after its
+  // predecessor (ledger/block_time.hpp): the chain rule of nodes and verify-chain. Off for
+  // module tests and the simulator, whose blocks jump through days.
+  void bound_time_steps() { bound_time_steps_ = true; }
+
   // Pipelining: after execute() returns block n, the caller may stage() it so that the
   // next execute() builds block n+1 on top of it while block n is still being committed.
   // A staged block is used only while it is exactly one ahead of the store; the caller
@@ -58,6 +63,7 @@ class Executor {
 
   Store& store_;
   std::vector<Module*> modules_;
+  bool bound_time_steps_ = false;
   std::string chain_id_;
   std::shared_ptr<Staged> staged_;
 };

@@ -19,8 +19,12 @@ bool signed_by(const meters::MeterInfo& m, const Hash32& digest, const Signature
 
 }  // namespace
 
-MqttBridge::MqttBridge(Node& node, KeyPair relay, MqttOptions options)
-    : node_(node), relay_(std::move(relay)), options_(std::move(options)) {
+MqttBridge::MqttBridge(Node& node, KeyPair relay, MqttOptions options,
+                       std::chrono::milliseconds in_flight_timeout)
+    : node_(node),
+      relay_(std::move(relay)),
+      options_(std::move(options)),
+      in_flight_timeout_(in_flight_timeout) {
   if (options_.client_id.empty()) options_.client_id = "gridpact-node-" + node.genesis().chain_id;
 }
 
@@ -76,10 +80,12 @@ Status MqttBridge::handle(const std::string& topic, const uint8_t* payload, size
       meters::last_reading(node_.store(), meter->id).value_or(meters::LastReading{}).seq;
   if (auto f = in_flight_.find(meter->id); f != in_flight_.end()) {
     // Delivered only when committed: a relayed reading that never made it is forgotten.
-    if (f->second.seq <= committed || node_.store().find_tx(f->second.tx_id) ||
-        std::chrono::steady_clock::now() - f->second.submitted > kInFlightTimeout)
+    if (f->second.seq <= committed || node_.store().find_tx(f->second.tx_id)) {
       in_flight_.erase(f);
-    else if (reading->seq <= f->second.seq) {
+    } else if (std::chrono::steady_clock::now() - f->second.submitted > in_flight_timeout_) {
+      in_flight_.erase(f);
+      nonce_known_ = false;  // the lost transaction's nonce was never used
+    } else if (reading->seq <= f->second.seq) {
       ++stats_.duplicates;
       return Status::ok();
     }

@@ -9,7 +9,9 @@
 // sequence number must be above the last one committed for the meter and above the one
 // of a relayed reading still on its way (else a duplicate: an MQTT redelivery). A relayed
 // reading counts as delivered only once it is committed: if it is not committed within
-// `kInFlightTimeout` (dropped by the mempool, or failed), a later copy is relayed again.
+// `in_flight_timeout` (default kInFlightTimeout; dropped by the node), a later copy is
+// relayed again, under a nonce read again from committed state (the lost one took its
+// nonce with it).
 // A forged message, whatever sequence number it claims, changes nothing for the meter.
 //
 // Malformed payloads (MALFORMED_READING, TOPIC_MISMATCH) are logged with their code, the
@@ -38,7 +40,8 @@ struct BridgeStats {
 class MqttBridge {
  public:
   static constexpr std::chrono::seconds kInFlightTimeout{60};
-  MqttBridge(Node& node, KeyPair relay, MqttOptions options);
+  MqttBridge(Node& node, KeyPair relay, MqttOptions options,
+             std::chrono::milliseconds in_flight_timeout = kInFlightTimeout);
   ~MqttBridge();
   Status start();
   void stop();
@@ -50,6 +53,7 @@ class MqttBridge {
   Node& node_;
   KeyPair relay_;
   MqttOptions options_;
+  std::chrono::milliseconds in_flight_timeout_;
   std::unique_ptr<MqttClient> client_;
   mutable std::mutex mu_;
   uint64_t next_nonce_ = 0;

@@ -11,10 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "attest/virtual_platform.hpp"
+#include "http/testing_tls.hpp"
 #include "ledger/testing.hpp"
 #include "meteragent/agent.hpp"
 
@@ -47,11 +50,14 @@ bool port_open(int port) {
 // A private mosquitto: config and persistence file in a temp dir, stopped by its pid.
 class Mosquitto {
  public:
-  explicit Mosquitto(const std::string& dir) : dir_(dir), port_(free_port()) {
+  // `listener_options`: lines for the listener (TLS files, authentication); none: anonymous
+  // plain TCP.
+  explicit Mosquitto(const std::string& dir,
+                     const std::string& listener_options = "allow_anonymous true\n")
+      : dir_(dir), port_(free_port()) {
     std::ofstream(dir_ + "/mosquitto.conf")
         << "listener " << port_ << " 127.0.0.1\n"
-        << "allow_anonymous true\n"
-        << "persistence true\n"
+        << listener_options << "persistence true\n"
         << "persistence_location " << dir_ << "/\n"
         << "autosave_interval 1\n"
         << "log_dest file " << dir_
@@ -110,6 +116,7 @@ struct BridgeTest : ::testing::Test {
   }
   std::unique_ptr<Node> node;
   std::unique_ptr<Mosquitto> broker;
+  virtual OrdererFactory orderer() { return {}; }  // none: the node's solo orderer
 
   void SetUp() override {
     std::filesystem::create_directories(dir.path / "node");
@@ -121,7 +128,7 @@ struct BridgeTest : ::testing::Test {
     o.sync_commits = false;
     std::vector<std::unique_ptr<Module>> modules;
     modules.push_back(std::make_unique<meters::MetersModule>());
-    node = Node::open(std::move(o), std::move(modules)).value();
+    node = Node::open(std::move(o), std::move(modules), orderer()).value();
     node->start();
     broker = std::make_unique<Mosquitto>((dir.path / "broker").string());
     ASSERT_TRUE(broker->start()) << "mosquitto did not start";
@@ -293,6 +300,149 @@ TEST_F(BridgeTest, ForgedReadingDoesNotSilenceTheMeter) {
   EXPECT_EQ(meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 100).size(), 3u);
   EXPECT_EQ(bridge.handle(topic, meters::encode(forged).data(), meters::kReadingSize).code,
             meters::kReadingBadSignature);
+}
+
+// The node's mempool, except that the next `drop` transactions it hands the orderer are
+// lost: never executed, and the pool lets go of them (as a node restarted with an empty
+// pool would).
+struct LosingSource : TxSource {
+  Mempool* pool = nullptr;
+  std::atomic<int> drop{0}, dropped{0};
+  OrderedBatch take(size_t max) override {
+    OrderedBatch b = pool->take(drop > 0 ? 1 : max);
+    if (drop > 0 && !b.txs.empty()) {
+      pool->committed(b.txs);
+      --drop, ++dropped;
+      return {};
+    }
+    return b;
+  }
+  size_t ready() const override { return pool->ready(); }
+  void wait_ready(size_t count, std::chrono::steady_clock::time_point deadline) override {
+    pool->wait_ready(count, deadline);
+  }
+};
+
+struct BridgeLossTest : BridgeTest {
+  LosingSource source;
+  OrdererFactory orderer() override {
+    return [this](Node& n) {
+      source.pool = &n.mempool();
+      return std::make_unique<SoloOrderer>(
+          source, SoloOrderer::Config{std::chrono::milliseconds(100), std::chrono::seconds(1)});
+    };
+  }
+};
+
+// Issue 20: a reading is delivered only when committed. One the node lost after relaying
+// it is not relayed again while in flight (copies are duplicates), is relayed again after
+// the in-flight timeout, and once committed, a further copy changes nothing.
+TEST_F(BridgeLossTest, AReadingTheNodeLostIsRelayedAgainAfterTheTimeout) {
+  using namespace std::chrono_literals;
+  MqttBridge bridge(*node, relay, {"127.0.0.1", broker->port(), "gridpact-node-loss", 5}, 800ms);
+  ASSERT_TRUE(bridge.start());
+  auto pub = MqttClient::connect({"127.0.0.1", broker->port(), "meter-loss", 5}).value();
+  uint64_t period = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count()) /
+                    meters::kDefaultPeriodMs;
+  const std::string topic = reading_topic(meter_id());
+  const Bytes first = meters::encode(reading(period - 1, 1, 10));
+  auto publish_and_wait = [&](uint64_t received) {
+    ASSERT_TRUE(pub->publish(topic, first));
+    ASSERT_TRUE(pub->flush(std::chrono::seconds(10)));
+    for (int i = 0; i < 200 && bridge.stats().received < received; ++i)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(bridge.stats().received, received);
+  };
+  source.drop = 1;
+  publish_and_wait(1);
+  for (int i = 0; i < 200 && source.dropped == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(source.dropped, 1);
+  // The meter sends it again, as it does until it sees it committed: still in flight.
+  publish_and_wait(2);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(bridge.stats().submitted, 1u);
+  EXPECT_EQ(bridge.stats().duplicates, 1u);
+  EXPECT_EQ(committed_seq(), 0u);
+  // After the timeout the next copy is relayed again, and committed.
+  std::this_thread::sleep_for(800ms);
+  publish_and_wait(3);
+  ASSERT_TRUE(wait_seq(1)) << "committed up to seq " << committed_seq();
+  EXPECT_EQ(bridge.stats().submitted, 2u);
+  // Delivered: one more copy is a duplicate, relayed no more.
+  publish_and_wait(4);
+  EXPECT_EQ(bridge.stats().submitted, 2u);
+  EXPECT_EQ(bridge.stats().duplicates, 2u);
+  EXPECT_EQ(meters::readings(node->store(), meter_id(), 0, UINT64_MAX, 100).size(), 1u);
+}
+
+// Issue 20: the bridge must support broker authentication and TLS. Against a mosquitto that
+// takes TLS only and refuses anonymous clients: the bridge's client options (user name,
+// password, CA) connect and carry a message; no password or a wrong one is refused at
+// connect with the broker's reason (it was retried until a 10 s timeout), and a CA that did
+// not sign the broker's certificate never connects.
+TEST(MqttTest, BrokerAuthenticationAndTls) {
+  testing::TempDir dir;
+  const std::string d = dir.str();
+  auto pki = http::make_test_pki(d + "/pki");
+  ASSERT_TRUE(pki) << pki.status().to_string();
+  const std::string passwords = d + "/passwd";
+  ASSERT_EQ(std::system(
+                ("mosquitto_passwd -b -c " + passwords + " relay s3cret >/dev/null 2>&1").c_str()),
+            0);
+  Mosquitto broker(d, "allow_anonymous false\npassword_file " + passwords + "\ncafile " + pki->ca +
+                          "\ncertfile " + pki->cert + "\nkeyfile " + pki->key + "\n");
+  ASSERT_TRUE(broker.start());
+  MqttOptions o;
+  o.port = broker.port();
+  o.client_id = "mqtt-test";
+  o.username = "relay";
+  o.password = "s3cret";
+  o.tls_ca_file = pki->ca;
+  std::mutex mu;
+  std::vector<std::string> got;
+  auto client = MqttClient::connect(o, [&](const std::string& topic, const uint8_t*, size_t) {
+    std::lock_guard lock(mu);
+    got.push_back(topic);
+  });
+  ASSERT_TRUE(client) << client.status().to_string();
+  ASSERT_TRUE((*client)->subscribe("t/#").is_ok());
+  ASSERT_TRUE((*client)->publish("t/1", Bytes{1, 2, 3}).is_ok());
+  ASSERT_TRUE((*client)->flush(std::chrono::seconds(10)).is_ok());
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard lock(mu);
+      if (!got.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(got, std::vector<std::string>{"t/1"});
+  }
+
+  auto refusal = [&](MqttOptions bad) {
+    bad.client_id = "mqtt-test-bad";
+    auto c = MqttClient::connect(bad);
+    return c ? std::string("connected") : c.status().message;
+  };
+  // Credentials: refused by the broker's CONNACK, reported at once with its reason.
+  MqttOptions anonymous = o;
+  anonymous.username.clear();
+  anonymous.password.clear();
+  MqttOptions wrong_password = o;
+  wrong_password.password = "guess";
+  for (const auto& bad : {anonymous, wrong_password}) {
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(refusal(bad).rfind("MQTT broker refused the connection", 0), 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));  // not a timeout
+  }
+  // A broker whose certificate the CA does not vouch for is never connected to (the TLS
+  // failure is reported at once or after the connect timeout, as libmosquitto notices it).
+  MqttOptions other_ca = o;
+  other_ca.tls_ca_file = pki->other_ca;
+  EXPECT_NE(refusal(other_ca), "connected");
 }
 
 }  // namespace

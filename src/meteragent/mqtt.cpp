@@ -39,6 +39,8 @@ struct MqttClient::Impl {
   std::set<int> unacked;
   std::set<int> acked_early;
   bool is_connected = false;
+  int refused = 0;        // the broker's last CONNACK refusal (bad credentials...): 0 if none
+  int first_failure = 0;  // why the connection ended before it was ever accepted (TLS...)
   uint64_t connects = 0;
   uint64_t subacks = 0;
 
@@ -59,6 +61,7 @@ void on_connect(mosquitto* m, void* obj, int rc) {
   {
     std::lock_guard lock(impl->mu);
     impl->is_connected = rc == 0;
+    impl->refused = rc;
     if (rc == 0) ++impl->connects;
     sub = impl->subscription;
   }
@@ -68,10 +71,14 @@ void on_connect(mosquitto* m, void* obj, int rc) {
   impl->cv.notify_all();
 }
 
-void on_disconnect(mosquitto*, void* obj, int) {
+void on_disconnect(mosquitto*, void* obj, int rc) {
   auto* impl = static_cast<MqttClient::Impl*>(obj);
-  std::lock_guard lock(impl->mu);
-  impl->is_connected = false;
+  {
+    std::lock_guard lock(impl->mu);
+    impl->is_connected = false;
+    if (impl->connects == 0) impl->first_failure = rc;
+  }
+  impl->cv.notify_all();
 }
 
 void on_publish(mosquitto*, void* obj, int mid) {
@@ -145,8 +152,17 @@ Result<std::unique_ptr<MqttClient>> MqttClient::connect(const MqttOptions& o, On
   if (rc != MOSQ_ERR_SUCCESS) return mqtt_error(rc, "mosquitto_loop_start");
   {
     std::unique_lock lock(impl->mu);
-    if (!impl->cv.wait_for(lock, std::chrono::seconds(10), [&] { return impl->is_connected; }))
+    // A refusal (bad credentials) would be retried for ever: say so now, with the reason.
+    if (!impl->cv.wait_for(lock, std::chrono::seconds(10), [&] {
+          return impl->is_connected || impl->refused != 0 || impl->first_failure != 0;
+        }))
       return error(Code::kTimeout, "MQTT broker did not accept the connection");
+    if (impl->refused != 0)
+      return error(Code::kStorage, std::string("MQTT broker refused the connection: ") +
+                                       mosquitto_connack_string(impl->refused));
+    if (!impl->is_connected)
+      return mqtt_error(impl->first_failure,
+                        "cannot connect to MQTT broker " + o.host + ":" + std::to_string(o.port));
   }
   return std::unique_ptr<MqttClient>(new MqttClient(std::move(impl)));
 }

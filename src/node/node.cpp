@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "ledger/block_time.hpp"
+
 namespace gridpact {
 namespace {
 
@@ -50,6 +52,7 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   std::vector<Module*> raw;
   for (auto& m : node->modules_) raw.push_back(m.get());
   node->executor_ = std::make_unique<Executor>(*node->store_, raw, g.chain_id);
+  node->executor_->bound_time_steps();
 
   if (!node->store_->height()) {
     auto batch = node->executor_->genesis(g.document, g.hash, g.time_ms);
@@ -146,6 +149,9 @@ bool Node::matches_sealed(const BlockHeader& mine, const BlockHeader& sealed) {
   std::string what;
   if (mine.height != sealed.height || mine.prev_hash != sealed.prev_hash)
     what = "it does not extend this node's chain";
+  else if (sealed.time_ms > mine.time_ms)  // the executor bounded it (ledger/block_time.hpp)
+    what = "its time runs more than " + std::to_string(kMaxBlockTimeStepMs / 1000) +
+           " s ahead of the previous block's";
   else if (mine.time_ms != sealed.time_ms || mine.tx_count != sealed.tx_count)
     what = "its time or transaction count differs";
   else if (mine.tx_root != sealed.tx_root)

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "ledger/block_time.hpp"
+#include "ledger/executor.hpp"
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "node/verify.hpp"
@@ -235,6 +237,73 @@ TEST(KeyFile, NeverOverwritesAKeyNorFollowsASymlink) {
   // And a key is never read through a symlink.
   std::filesystem::create_symlink(path, dir.str() + "/alias.json");
   EXPECT_FALSE(read_key_file(dir.str() + "/alias.json").is_ok());
+}
+
+// Hands the node the batches a test gives it, on the test's thread, as a cluster's
+// orderer does on its own.
+struct HandOrderer : Orderer {
+  Deliver deliver;
+  void start(Deliver d) override { deliver = std::move(d); }
+  void stop() override {}
+};
+
+// A sealed block stamped more than an hour after its predecessor is never applied: the
+// node halts and says why. The node's own blocks keep to the hour; verify-chain refuses
+// the jump.
+TEST_F(NodeTest, RefusesASealedBlockFarAheadOfThePreviousOne) {
+  HandOrderer* orderer = nullptr;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.genesis = genesis;
+  o.validator_key = validator;
+  o.sync_commits = false;
+  auto node = Node::open(std::move(o), modules(), [&](Node&) {
+                auto h = std::make_unique<HandOrderer>();
+                orderer = h.get();
+                return h;
+              }).value();
+  node->start();
+  ASSERT_NE(orderer, nullptr);
+  // Block 1 takes any time (genesis' is the document's); the leader's own block 2, asked
+  // for a day on, is stamped an hour on.
+  const uint64_t t1 = 1'800'000'000'000, day = 86'400'000;
+  orderer->deliver(OrderedBatch{t1, {}, {}, std::nullopt});
+  orderer->deliver(OrderedBatch{t1 + day, {}, {}, std::nullopt});
+  ASSERT_TRUE(node->wait_height(2, std::chrono::seconds(10)));
+  const BlockHeader first = *node->store().header(1), second = *node->store().header(2);
+  EXPECT_EQ(first.time_ms, t1);
+  EXPECT_EQ(second.time_ms, t1 + kMaxBlockTimeStepMs);
+  // Another validator's block a day after block 2 (else the same as block 3 would be).
+  BlockHeader forged = second;
+  forged.height = 3;
+  forged.prev_hash = second.hash();
+  forged.time_ms = second.time_ms + day;
+  forged.sign(validator);
+  orderer->deliver(OrderedBatch{forged.time_ms, {}, {}, forged});
+  ASSERT_TRUE(node->halted().has_value());
+  EXPECT_NE(node->halted()->find("block 3 by " + validator.public_key().hex() +
+                                 ": its time runs more than 3600 s ahead of the previous block's"),
+            std::string::npos)
+      << *node->halted();
+  EXPECT_EQ(node->store().height(), 2u);
+  node->stop();
+
+  // The same block written into a store: verify-chain names it.
+  auto store = Store::open(dir.str() + "/forged", {.sync = false}).value();
+  bank::BankModule bank;
+  Executor executor(*store, {&bank}, genesis.chain_id);
+  ASSERT_TRUE(
+      store->commit(executor.genesis(genesis.document, genesis.hash, genesis.time_ms).value())
+          .is_ok());
+  for (const BlockHeader& h : {first, second, forged}) {
+    auto batch = executor.execute({}, h.time_ms, true).value();
+    batch.block.header = h;
+    ASSERT_TRUE(store->commit(batch).is_ok());
+  }
+  auto report = verify_chain(*store, genesis, {&bank}, dir.str() + "/scratch");
+  EXPECT_EQ(report.status().code, Code::kStateRootMismatch);
+  EXPECT_EQ(report.status().message,
+            "block 3: time runs more than 3600 s ahead of the previous block's");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "ledger/block_time.hpp"
 #include "ledger/executor.hpp"
 
 namespace gridpact {
@@ -14,6 +15,7 @@ Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
   auto scratch = Store::open(scratch_dir, {.sync = false});
   if (!scratch) return scratch.status();
   Executor executor(*scratch.value(), modules, genesis.chain_id);
+  executor.bound_time_steps();
   auto mismatch = [](uint64_t h, const std::string& what) {
     return error(Code::kStateRootMismatch, "block " + std::to_string(h) + ": " + what);
   };
@@ -50,6 +52,9 @@ Result<ChainReport> verify_chain(const Store& source, const Genesis& genesis,
     auto batch = executor.execute(std::move(block->txs), stored.time_ms, false);
     if (!batch) return batch.status();
     const BlockHeader& mine = batch->block.header;
+    if (stored.time_ms > mine.time_ms)  // the executor bounded it (ledger/block_time.hpp)
+      return mismatch(h, "time runs more than " + std::to_string(kMaxBlockTimeStepMs / 1000) +
+                             " s ahead of the previous block's");
     if (mine.tx_root != stored.tx_root) return mismatch(h, "transaction root differs");
     if (mine.receipts_root != stored.receipts_root) return mismatch(h, "receipts root differs");
     if (mine.state_root != stored.state_root)

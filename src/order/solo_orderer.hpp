@@ -17,6 +17,7 @@
 #include <functional>
 #include <thread>
 
+#include "ledger/block_time.hpp"
 #include "order/orderer.hpp"
 
 namespace gridpact {
@@ -49,7 +50,7 @@ class SoloOrderer : public Orderer {
     std::chrono::milliseconds interval{100};
     std::chrono::milliseconds idle_interval{1000};
     size_t max_txs = 5000;
-    std::chrono::milliseconds max_clock_ahead{1000};  // see BlockClock
+    std::chrono::milliseconds max_clock_ahead{kMaxBlockTimeAheadOfClockMs};  // see BlockClock
     // Waits until the committer no longer holds the previous block (true) or until the
     // time given (false, still busy); none: never busy.
     std::function<bool(std::chrono::steady_clock::time_point)> wait_idle = {};
