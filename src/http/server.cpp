@@ -563,9 +563,11 @@ static bool post_to(const std::shared_ptr<Shared>& shared, const std::weak_ptr<S
     if (!shared->alive) return false;
     s = weak.lock();
     if (!s) return false;
-    const auto* strand = s->executor().target<asio::strand<asio::io_context::executor_type>>();
+    // `target` points into the executor: it must outlive the check.
+    const asio::any_io_executor executor = s->executor();
+    const auto* strand = executor.target<asio::strand<asio::io_context::executor_type>>();
     if (!strand || !strand->running_in_this_thread()) {
-      asio::post(s->executor(), [s, fn = std::move(fn)]() mutable { fn(*s); });
+      asio::post(executor, [s, fn = std::move(fn)]() mutable { fn(*s); });
       return true;
     }
   }
