@@ -567,7 +567,9 @@ static bool post_to(const std::shared_ptr<Shared>& shared, const std::weak_ptr<S
     const asio::any_io_executor executor = s->executor();
     const auto* strand = executor.target<asio::strand<asio::io_context::executor_type>>();
     if (!strand || !strand->running_in_this_thread()) {
-      asio::post(executor, [s, fn = std::move(fn)]() mutable { fn(*s); });
+      // Moved, so that no reference is dropped here, outside the lock: the last one would
+      // destroy the session on this thread, perhaps after the io_context.
+      asio::post(executor, [s = std::move(s), fn = std::move(fn)]() mutable { fn(*s); });
       return true;
     }
   }
