@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <future>
+#include <iterator>
+#include <utility>
 
 #include "cluster/codes.hpp"
 
@@ -19,6 +21,12 @@ constexpr uint64_t kCatchUpBatch = 1000;  // blocks per request to a peer
 
 std::string as_string(const Bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// Appends `from`'s transactions and their ids to `to`.
+void append(OrderedBatch& to, OrderedBatch from) {
+  std::move(from.txs.begin(), from.txs.end(), std::back_inserter(to.txs));
+  to.tx_ids.insert(to.tx_ids.end(), from.tx_ids.begin(), from.tx_ids.end());
 }
 
 const uint8_t* as_bytes(const std::string& s) {
@@ -484,10 +492,7 @@ void EtcdOrderer::forward_loop() {
 
 void EtcdOrderer::keep_unforwarded(OrderedBatch batch) {
   std::lock_guard lock(unforwarded_mutex_);
-  for (size_t i = 0; i < batch.txs.size(); ++i) {
-    unforwarded_.txs.push_back(std::move(batch.txs[i]));
-    unforwarded_.tx_ids.push_back(batch.tx_ids[i]);
-  }
+  append(unforwarded_, std::move(batch));
 }
 
 Status EtcdOrderer::forward_once() {
@@ -512,11 +517,7 @@ Status EtcdOrderer::forward_once() {
   }
   {
     std::lock_guard lock(unforwarded_mutex_);
-    for (size_t i = 0; i < unforwarded_.txs.size(); ++i) {
-      batch.txs.push_back(std::move(unforwarded_.txs[i]));
-      batch.tx_ids.push_back(unforwarded_.tx_ids[i]);
-    }
-    unforwarded_ = {};
+    append(batch, std::exchange(unforwarded_, {}));
   }
   std::vector<EtcdOp> puts;
   for (size_t i = 0; i < batch.txs.size(); ++i)
