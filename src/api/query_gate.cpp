@@ -77,7 +77,8 @@ Status QueryGate::refusal(Admission a) const {
   return error(Code::kShuttingDown, "the node is stopping");
 }
 
-QueryGate::Admission QueryGate::run(const std::string& client, std::function<void()> work) {
+QueryGate::Admission QueryGate::run(const std::string& client, std::function<void()> work,
+                                    std::function<void()> then) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Admission::kStopped;
@@ -106,7 +107,7 @@ QueryGate::Admission QueryGate::run(const std::string& client, std::function<voi
     }
     c.tokens_milli -= 1000;
     c.in_flight++;
-    queue_.push_back({client, std::move(work)});
+    queue_.push_back({client, std::move(work), std::move(then)});
   }
   cv_.notify_one();
   return Admission::kQueued;
@@ -142,9 +143,12 @@ void QueryGate::worker() {
     } catch (const std::exception& e) {  // the work answers its own errors; this is a bug
       spdlog::warn("api: an expensive query threw: {}", e.what());
     }
-    std::lock_guard lock(mu_);
-    if (auto it = clients_.find(job.client); it != clients_.end() && it->second.in_flight > 0)
-      it->second.in_flight--;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = clients_.find(job.client); it != clients_.end() && it->second.in_flight > 0)
+        it->second.in_flight--;
+    }
+    if (job.then) job.then();
   }
 }
 

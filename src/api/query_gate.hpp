@@ -50,8 +50,11 @@ class QueryGate {
   void start();
   void stop();  // runs nothing more; joins the pool (queued work is dropped unanswered)
   enum class Admission { kQueued, kRateLimited, kQueueFull, kStopped };
-  // Queues `work` for `client`, or says why not.
-  Admission run(const std::string& client, std::function<void()> work);
+  // Queues `work` for `client`, or says why not. On a pool thread: runs `work`, counts the
+  // query out of the client's in-flight ones, then runs `then` (the answer): a client that
+  // waits for each answer before it asks again is never refused for the query just answered.
+  Admission run(const std::string& client, std::function<void()> work,
+                std::function<void()> then = {});
   // The API's answer to a refusal: HTTP 429 (rate limited) or 503, error OVERLOADED, or
   // 503 SHUTTING_DOWN.
   Status refusal(Admission a) const;
@@ -67,6 +70,7 @@ class QueryGate {
   struct Job {
     std::string client;
     std::function<void()> work;
+    std::function<void()> then;
   };
   void worker();
   void forget_idle(Clock::time_point now);

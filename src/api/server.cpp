@@ -14,8 +14,12 @@
 namespace gridpact::api {
 namespace {
 
+http::Response json_answer(const json& body, int status = 200) {
+  return http::Response::json_text(body.dump(), status);
+}
+
 void reply(const http::Responder& res, const json& body, int status = 200) {
-  res.send(http::Response::json_text(body.dump(), status));
+  res.send(json_answer(body, status));
 }
 
 void reply_error(const http::Responder& res, const Status& s) {
@@ -98,19 +102,22 @@ void Server::extend(const Extension& ext) {
   ext(router_);
 }
 
-http::Handler Server::gated(http::Handler handler) {
-  return [this, handler = std::move(handler)](http::Request& req, const http::Responder& res) {
+http::Handler Server::gated(Query query) {
+  return [this, query = std::move(query)](http::Request& req, const http::Responder& res) {
     auto request = std::make_shared<http::Request>(std::move(req));
-    QueryGate::Admission admitted = gate_->run(request->remote, [handler, request, res] {
+    auto answer = std::make_shared<http::Response>();
+    auto compute = [query, request, answer] {
       try {
-        handler(*request, res);
+        *answer = query(*request);
       } catch (const Error& e) {
-        res.send(http::Response::error(e.status()));
+        *answer = http::Response::error(e.status());
       } catch (const std::exception& e) {
         spdlog::warn("api: {} threw: {}", request->path, e.what());
-        res.send(http::Response::error(error(Code::kStorage, "internal error")));
+        *answer = http::Response::error(error(Code::kStorage, "internal error"));
       }
-    });
+    };
+    QueryGate::Admission admitted =
+        gate_->run(request->remote, compute, [res, answer] { res.send(std::move(*answer)); });
     if (admitted == QueryGate::Admission::kQueued) return;
     Status why = gate_->refusal(admitted);
     if (admitted == QueryGate::Admission::kStopped) return res.send(http::Response::error(why));
@@ -305,10 +312,11 @@ void Server::add_read_routes(http::Router& r) {
     block(*h, res);
   });
 
-  r.add("GET", "/v1/accounts/{pk}", gated([this](http::Request& req, const http::Responder& res) {
+  r.add("GET", "/v1/accounts/{pk}", gated([this](http::Request& req) {
           auto who = PublicKey::from_hex(req.param("pk"));
           if (!who)
-            return reply_error(res, error(Code::kInvalidArgument, "an account is 64 hex digits"));
+            return http::Response::error(
+                error(Code::kInvalidArgument, "an account is 64 hex digits"));
           Store& st = node_.store();
           std::vector<std::string> keys = {nonce_key(*who)};
           for (Module* m : node_.executor().modules())
@@ -348,14 +356,15 @@ void Server::add_read_routes(http::Router& r) {
                     ? decode_u64(std::string(nonce_bytes->begin(), nonce_bytes->end())).value_or(0)
                     : 0;
             if (!consistent || st.height().value_or(0) != height) continue;
-            return reply(res, {{"account", who->hex()},
-                               {"nonce", nonce},
-                               {"modules", modules},
-                               {"height", height},
-                               {"header", header_json(*header)},
-                               {"state_proofs", proofs}});
+            return json_answer({{"account", who->hex()},
+                                {"nonce", nonce},
+                                {"modules", modules},
+                                {"height", height},
+                                {"header", header_json(*header)},
+                                {"state_proofs", proofs}});
           }
-          reply_error(res, error(Code::kOverloaded, "the state changed under every read; retry"));
+          return http::Response::error(
+              error(Code::kOverloaded, "the state changed under every read; retry"));
         }));
 
   r.add("GET", "/v1/state", [this](http::Request& req, const http::Responder& res) {
@@ -470,15 +479,15 @@ void Server::add_module_routes(http::Router& r) {
     for (const Route& route : m->routes()) {
       std::string name(m->name());
       std::string path = "/v1/" + name + route.path;  // a variable: openapi_test reads literals
-      r.add("GET", path, gated([this, name](http::Request& req, const http::Responder& res) {
+      r.add("GET", path, gated([this, name](http::Request& req) {
               json params = json::object();
               for (const auto& [k, v] : req.query) params[k] = v;
               // The module matches the path against its routes again and checks the
               // parameters.
               auto answer =
                   node_.query(name, std::string_view(req.path).substr(4 + name.size()), params);
-              if (!answer) return reply_error(res, answer.status());
-              reply(res, *answer);
+              if (!answer) return http::Response::error(answer.status());
+              return json_answer(*answer);
             }));
     }
 }

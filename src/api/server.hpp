@@ -55,10 +55,13 @@ class Server {
   Server(Node& node, ServerOptions options);
   ~Server();
   void extend(const Extension& ext);
-  // `handler` as an expensive query: run through the query gate (its own pool, per-client
+  // An expensive query computes its whole answer; the gate sends it.
+  using Query = std::function<http::Response(http::Request&)>;
+  // `query` as a route's handler: run through the query gate (its own pool, per-client
   // limits), answered HTTP 429 (over the client's limits) or 503 (queue full) with the
-  // error OVERLOADED when the gate refuses it.
-  http::Handler gated(http::Handler handler);
+  // error OVERLOADED when the gate refuses it. The client's query is counted out before its
+  // answer is sent (QueryGate::run).
+  http::Handler gated(Query query);
   Status start();  // binds and serves on the server's own workers
   void stop();
   int port() const { return port_; }

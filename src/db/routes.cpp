@@ -73,18 +73,16 @@ Result<json> Routes::answer(const json& params) {
 
 void install_routes(api::Server& server, std::shared_ptr<Routes> routes) {
   server.extend([&server, routes](http::Router& router) {
-    router.add("GET", "/v1/db",
-               server.gated([routes](http::Request& req, const http::Responder& res) {
-                 json params = json::object();
-                 for (const auto& [k, v] : req.query) params[k] = v;
-                 auto answer = routes->answer(params);
-                 if (answer) return res.send(http::Response::json_text(answer->dump()));
-                 const Status& s = answer.status();
-                 // Premises unknown to the read model are a missing resource, like NOT_FOUND.
-                 const int status =
-                     s.code == agreements::kPremisesNotFound ? 404 : http::status_for(s.code);
-                 res.send(http::Response::json_text(http::error_body(s), status));
-               }));
+    router.add("GET", "/v1/db", server.gated([routes](http::Request& req) {
+      json params = json::object();
+      for (const auto& [k, v] : req.query) params[k] = v;
+      auto answer = routes->answer(params);
+      if (answer) return http::Response::json_text(answer->dump());
+      const Status& s = answer.status();
+      // Premises unknown to the read model are a missing resource, like NOT_FOUND.
+      const int status = s.code == agreements::kPremisesNotFound ? 404 : http::status_for(s.code);
+      return http::Response::json_text(http::error_body(s), status);
+    }));
   });
 }
 

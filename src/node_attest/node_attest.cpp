@@ -156,20 +156,17 @@ Result<json> NodeAttestor::attest(const Bytes& challenge) {
 void NodeAttestor::install(api::Server& server) {
   server.extend([this, &server](http::Router& router) {
     // A TPM quote takes the TPM's lock for a while: an expensive query (per-client limits).
-    router.add("GET", "/v1/attestation",
-               server.gated([this](http::Request& req, const http::Responder& res) {
-                 auto challenge = from_hex(req.query_value("challenge").value_or(""));
-                 Result<json> doc =
-                     challenge ? attest(*challenge)
-                               : Result<json>(error(kBadChallenge, "challenge must be hex"));
-                 if (!doc) {
-                   const Status& s = doc.status();
-                   res.send(http::Response::json_text(
-                       http::error_body(s), s.code == kAttestationUnavailable ? 503 : 400));
-                   return;
-                 }
-                 res.send(http::Response::json_text(doc->dump()));
-               }));
+    router.add("GET", "/v1/attestation", server.gated([this](http::Request& req) {
+      auto challenge = from_hex(req.query_value("challenge").value_or(""));
+      Result<json> doc = challenge ? attest(*challenge)
+                                   : Result<json>(error(kBadChallenge, "challenge must be hex"));
+      if (!doc) {
+        const Status& s = doc.status();
+        return http::Response::json_text(http::error_body(s),
+                                         s.code == kAttestationUnavailable ? 503 : 400);
+      }
+      return http::Response::json_text(doc->dump());
+    }));
   });
 }
 
