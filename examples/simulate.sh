@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The community simulator: a small scenario run twice with one seed (with 1 and 2 threads):
-# the summaries and the final state roots are equal, the chain replays with verify-chain,
-# and bad scenarios are refused before any work with the field named.
+# the summaries and the final state roots are equal, the chain replays with verify-chain, a
+# run with two meters on swtpm trades the same, and bad scenarios are refused before any work
+# with the field named.
 source "$(dirname "$0")/lib.sh"
 
 cat > "$work/small.toml" <<'TOML'
@@ -27,6 +28,15 @@ say "replay the chain from genesis"
 [ "$(jq -r .state_root "$work/verify.json")" = "$root" ]
 jq -e '.consumers.savings_vs_grid_pct > 0 and .prosumers.gain_vs_feed_in_pct > 0 and .ledger.failed_transactions == 0' \
   "$work/run1/summary.json" >/dev/null
+
+say "two prosumers' meters on swtpm (TPM 2.0 emulator): readings signed inside the TPM"
+"$GRIDPACT" simulate --scenario "$work/small.toml" --out "$work/tpm" --tpm 2 >/dev/null 2>&1
+jq -c .meters "$work/tpm/summary.json"
+jq -e '.meters.tpm2 == 2' "$work/tpm/summary.json" >/dev/null
+# The same trades and money as the virtual run: only the meters' keys and signatures differ.
+jq -e --slurpfile v "$work/run1/summary.json" '.consumers == $v[0].consumers and .prosumers == $v[0].prosumers' \
+  "$work/tpm/summary.json" >/dev/null
+"$GRIDPACT" verify-chain --data "$work/tpm/chain" | jq -e .verified >/dev/null
 
 say "bad scenarios are refused before any work"
 printf 'days = 0\n' > "$work/bad.toml"
