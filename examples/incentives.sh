@@ -9,13 +9,13 @@ source "$(dirname "$0")/lib.sh"
 "$GRIDPACT" tx token-transfer --help >/dev/null 2>&1 || {
   echo "examples/incentives.sh needs the tokens CLI (gridpact tx token-transfer)" >&2; exit 2; }
 
-say "a development chain with 5-second periods; a period is final 60 s after it ends"
+say "a development chain with 5-second periods; a period is final 20 s after it ends"
 data=$work/chain
 start_node "$data"
 stop_node
 sed -i 's/^period_ms = .*/period_ms = 5000/' "$data/genesis.toml"
 sed -i '/^\[market\]$/r /dev/stdin' "$data/genesis.toml" <<'EOF'
-settlement_deadline_ms = 60000
+settlement_deadline_ms = 20000
 EOF
 cat >> "$data/genesis.toml" <<'EOF'
 

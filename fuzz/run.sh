@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS]: builds every libFuzzer target (fuzz_* here and in src/) with clang
-# in build-fuzz/ and runs each for SECONDS (default 15) on a scratch copy of its seed
-# corpus (fuzz/corpus/<target>/, or the folder named in the table below). Fails on any
-# crash, sanitizer report or invariant violation. Crash inputs are kept in
-# build-fuzz/fuzz-artifacts/.
+# in build-fuzz/ (or $GRIDPACT_FUZZ_BUILD) and runs each for SECONDS (default 15) on a
+# scratch copy of its seed corpus (fuzz/corpus/<target>/, or the folder named in the table
+# below). Fails on any crash, sanitizer report or invariant violation. Crash inputs are kept
+# in the build's fuzz-artifacts/.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-15}
 build=${GRIDPACT_FUZZ_BUILD:-$root/build-fuzz}
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGRIDPACT_FUZZ=ON \
-  -DGRIDPACT_BENCH=OFF -DGRIDPACT_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# A build already configured with the fuzz targets (scripts/test.sh's sanitizer build, via
+# GRIDPACT_FUZZ_BUILD) is used as it is; any other is configured here.
+if ! grep -qs '^GRIDPACT_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGRIDPACT_FUZZ=ON \
+    -DGRIDPACT_BENCH=OFF -DGRIDPACT_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
 targets=$(ninja -C "$build" -t targets all | grep -o '^fuzz_[a-z0-9_]*' | sort -u)
 [ -n "$targets" ] || { echo "fuzz/run.sh: no fuzz targets configured" >&2; exit 1; }
 # shellcheck disable=SC2086

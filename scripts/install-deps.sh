@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config git curl jq python3 ca-certificates openssl \
-  clang libclang-rt-14-dev clang-format \
+  clang libclang-rt-14-dev llvm clang-format \
   libsodium-dev librocksdb-dev libssl-dev \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev \
   libcpp-httplib-dev libboost1.81-dev \

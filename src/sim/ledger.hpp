@@ -32,7 +32,7 @@ struct Pending {
 
 class Ledger {
  public:
-  Ledger(const Scenario& s, const RunOptions& o, RunResult& r) : s_(s), o_(o), r_(r) {}
+  Ledger(const RunOptions& o, RunResult& r) : o_(o), r_(r) {}
 
   // Writes genesis into the chain directory, opens the store and runs genesis.
   Status open(const std::string& genesis_text);
@@ -58,7 +58,6 @@ class Ledger {
   const std::string& first_failures() const { return first_failures_; }
 
  private:
-  const Scenario& s_;
   const RunOptions& o_;
   RunResult& r_;
   Genesis genesis_;

@@ -141,7 +141,7 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     asset_meter[i] = meters::virtual_meter_id(asset_meter_keys[i]);
   }
 
-  Ledger ledger(s, o, r);
+  Ledger ledger(o, r);
   if (Status st =
           ledger.open(genesis_toml(s, genesis_ms, validator.public_key(), issuer.public_key(),
                                    operator_key.public_key(), accounts, tpm.get()));

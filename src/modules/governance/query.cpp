@@ -65,11 +65,11 @@ json GovernanceModule::proposal_json(const StateReader& s, uint64_t id,
 void GovernanceModule::declare_routes() {
   using T = RouteParam::Type;
   route("/members", "the members and the threshold", {},
-        [this](const StateReader& s, const QueryArgs&) -> Result<json> {
+        [](const StateReader& s, const QueryArgs&) -> Result<json> {
           return json{{"members", keys_json(members(s))}, {"threshold", threshold(s)}};
         });
   route("/validators", "the validator set", {},
-        [this](const StateReader& s, const QueryArgs&) -> Result<json> {
+        [](const StateReader& s, const QueryArgs&) -> Result<json> {
           return json{{"validators", keys_json(validators(s))}};
         });
   route("/proposals", "proposals, oldest first, with their changes and votes",
