@@ -171,18 +171,18 @@ Status decrypt_seed(Secret<32>& seed, const json& e, const json& public_key_hex,
 
 // Writes `text` to `path` with mode 0600 whatever the umask. A temporary file beside it,
 // created new (never an existing file, never through a symlink), written and fsynced, is
-// renamed into place: over the file at `path` when `replace` (a regular file: the rename
-// replaces the directory entry, never what a symlink would point to), else only if nothing
-// is there, so an existing key is never overwritten. A crash leaves the old file or the
-// whole new one.
+// renamed into place: over the file at `path` when `replace` (a regular file, whose owner
+// the new one keeps: the rename replaces the directory entry, never what a symlink would
+// point to), else only if nothing is there, so an existing key is never overwritten. A
+// crash leaves the old file or the whole new one.
 Status write_private_file(const std::string& path, const std::string& text, bool replace) {
   auto fail = [&](const std::string& what) {
     return error(Code::kStorage, what + " " + path + ": " + std::strerror(errno));
   };
+  struct stat old {};
   if (replace) {
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return fail("cannot replace key file");
-    if (!S_ISREG(st.st_mode))
+    if (::lstat(path.c_str(), &old) != 0) return fail("cannot replace key file");
+    if (!S_ISREG(old.st_mode))
       return error(Code::kInvalidArgument,
                    "key file " + path + " is not a regular file (a symlink?): not replaced");
   }
@@ -190,6 +190,15 @@ Status write_private_file(const std::string& path, const std::string& text, bool
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail("cannot create key file");
   bool ok = ::fchmod(fd, 0600) == 0;
+  // A replaced key keeps its owner (root converting the key of a service's user), or is
+  // not replaced.
+  if (ok && replace && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) &&
+      ::fchown(fd, old.st_uid, old.st_gid) != 0) {
+    Status s = fail("cannot give the new key file the owner of");
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
   for (size_t done = 0; ok && done < text.size();) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;

@@ -98,7 +98,7 @@ Status write_key_file(const std::string& path, const KeyPair& key, const Passphr
 
 // Replaces the key file at `path` (a regular file, never a symlink) by `key`, encrypted
 // when `passphrase` is given (`gridpact keys encrypt|decrypt`): the same fsynced temporary
-// file, renamed over the old one.
+// file, with the old one's owner, renamed over it.
 Status replace_key_file(const std::string& path, const KeyPair& key, const Passphrase* passphrase,
                         KdfLimits kdf = kModerateKdf);
 

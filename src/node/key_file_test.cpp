@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <filesystem>
@@ -321,6 +322,17 @@ TEST_F(KeyFileTest, ReplaceEncryptsAndDecryptsInPlaceButNeverThroughASymlink) {
                           std::filesystem::directory_iterator()),
             1)
       << "no temporary file left";
+
+  // Root converting a service user's key: the new file keeps the old one's owner.
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(path.c_str(), 4321, 4321), 0);
+    ASSERT_TRUE(replace_key_file(path, key, &passphrase_, kTestKdf).is_ok());
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 4321u);
+    EXPECT_EQ(st.st_gid, 4321u);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    ASSERT_TRUE(replace_key_file(path, key, nullptr).is_ok());
+  }
 
   std::string link = dir_.str() + "/link.json";
   std::filesystem::create_symlink(path, link);
