@@ -268,13 +268,19 @@ Result<std::unique_ptr<Passphrase>> passphrase_from_environment() {
     if (fd < 0) return unreadable(std::strerror(errno));
     char buffer[kMaxPassphraseLine];
     size_t size = 0;
+    int read_error = 0;
     while (size < sizeof buffer) {
       ssize_t n = ::read(fd, buffer + size, sizeof buffer - size);
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0) read_error = errno;
       if (n <= 0) break;
       size += static_cast<size_t>(n);
     }
     ::close(fd);
+    if (read_error != 0) {
+      sodium_memzero(buffer, sizeof buffer);
+      return unreadable(std::strerror(read_error));
+    }
     auto newline = static_cast<const char*>(std::memchr(buffer, '\n', size));
     size_t line = newline ? static_cast<size_t>(newline - buffer) : size;
     if (line > 0 && buffer[line - 1] == '\r') --line;

@@ -285,6 +285,11 @@ TEST_F(KeyFileTest, PassphraseFromTheEnvironment) {
   EXPECT_EQ(passphrase_from_environment().status().code, keys::kPassphraseUnreadable);
   std::ofstream(file) << std::string(5000, 'x');
   EXPECT_EQ(passphrase_from_environment().status().code, keys::kPassphraseUnreadable);
+  ::setenv("GRIDPACT_KEY_PASSPHRASE_FILE", dir_.str().c_str(), 1);  // a directory
+  auto directory = passphrase_from_environment();
+  EXPECT_EQ(directory.status().code, keys::kPassphraseUnreadable);
+  EXPECT_NE(directory.status().message.find("directory"), std::string::npos)
+      << directory.status().message;
   ::setenv("GRIDPACT_KEY_PASSPHRASE_FILE", (dir_.str() + "/missing").c_str(), 1);
   EXPECT_EQ(passphrase_from_environment().status().code, keys::kPassphraseUnreadable);
   EXPECT_EQ(write_key_file(dir_.str() + "/k.json", KeyPair::generate()).code,
