@@ -20,7 +20,8 @@ start_node() {
   rm -f "$work/port"
   "$GRIDPACT" node --data "$data" --listen 127.0.0.1:0 --port-file "$work/port" 2>"$work/node.log" &
   node_pid=$!
-  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  # Up to 30 s: a node unlocking encrypted keys spends about a second of CPU on each.
+  for _ in $(seq 300); do [ -s "$work/port" ] && break; sleep 0.1; done
   [ -s "$work/port" ] || { cat "$work/node.log" >&2; echo "node did not start" >&2; exit 1; }
   NODE="http://127.0.0.1:$(cat "$work/port")"
 }

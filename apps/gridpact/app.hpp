@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "modules/all_modules.hpp"
+#include "node/key_file.hpp"
 #include "node/node.hpp"
 
 namespace gridpact::api {
@@ -77,6 +78,8 @@ void add_tx_commands(CLI::App& app);
 void add_query_commands(CLI::App& app);
 void add_verify_commands(CLI::App& app);
 void add_demo_command(CLI::App& app);
+// `gridpact keygen`, `gridpact keys encrypt|decrypt` (cmd_keys.cpp).
+void add_keys_commands(CLI::App& app);
 void add_db_commands(CLI::App& app);
 void add_codes_command(CLI::App& app);
 // The SQL read model's queries (cmd_db.cpp): query assets, and --db on the agreements

@@ -18,6 +18,7 @@
 #include "cli_testing.hpp"
 #include "ledger/testing.hpp"
 #include "node/genesis.hpp"
+#include "node/key_file.hpp"
 #include "node_attest/node_attest.hpp"
 
 namespace gridpact {

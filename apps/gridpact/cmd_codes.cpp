@@ -13,6 +13,7 @@
 #include "modules/market/market.hpp"
 #include "modules/meters/meters.hpp"
 #include "modules/tokens/tokens.hpp"
+#include "node/key_file.hpp"
 #include "node_attest/node_attest.hpp"
 
 namespace gridpact::cli {
@@ -31,6 +32,7 @@ const CodeTable* const kAllCodeTables[] = {
     &node_attest::kNodeAttestCodes,
     &governance::kGovernanceCodes,
     &cluster::kClusterCodes,
+    &keys::kKeyFileCodes,
 };
 // clang-format on
 

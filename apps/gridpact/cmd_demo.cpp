@@ -121,17 +121,6 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--data", a->data, "Data directory (default: a fresh temporary one)");
   cmd->add_flag("--keep", a->keep, "Keep the temporary data directory");
   cmd->callback([a] { finish(run_demo(*a)); });
-
-  auto out = std::make_shared<std::string>();
-  auto* keygen = app.add_subcommand("keygen", "Create an Ed25519 key file (mode 0600)");
-  keygen->add_option("--out", *out, "Key file to write")->required();
-  keygen->callback([out] {
-    if (std::filesystem::exists(*out))
-      finish(fail(error(Code::kInvalidArgument, *out + " exists")));
-    auto key = KeyPair::generate();
-    if (Status s = write_key_file(*out, key); !s) finish(fail(s));
-    print_json({{"public_key", key.public_key().hex()}, {"file", *out}});
-  });
 }
 
 }  // namespace gridpact::cli

@@ -24,6 +24,7 @@
 #include "ledger/testing.hpp"
 #include "modules/bank/bank.hpp"
 #include "node/genesis.hpp"
+#include "node/key_file.hpp"
 
 namespace gridpact {
 namespace {

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   gridpact::cli::add_module_commands(app, gridpact::bank::add_commands);
   gridpact::cli::add_verify_commands(app);
   gridpact::cli::add_demo_command(app);
+  gridpact::cli::add_keys_commands(app);
   gridpact::cli::add_module_commands(app, gridpact::agreements::add_commands);
   gridpact::cli::add_read_model_queries(app);
   gridpact::cli::add_db_commands(app);

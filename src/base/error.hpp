@@ -4,7 +4,8 @@
 // in API responses and in the CLI's exit messages. Never renumber one; add new ones.
 // Ranges: 1xx encoding, 2xx authentication and ordering, 3xx bank, 4xx API and input,
 // 5xx node and storage, 1000+ belong to the modules, each owning one hundred:
-// 10xx attest, 11xx meters, 12xx market, 13xx agreements, 14xx db, 15xx node_attest.
+// 10xx attest, 11xx meters, 12xx market, 13xx agreements, 14xx db, 15xx node_attest,
+// 16xx governance, 17xx tokens, 18xx cluster, 19xx key files (node/key_file.hpp).
 // `gridpact codes` lists every code with its module and meaning.
 //
 // Every code is declared once, as one line of a list macro:

@@ -1,13 +1,7 @@
 #include "node/genesis.hpp"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <toml++/toml.h>
-#include <cstring>
-#include <filesystem>
+
 #include <fstream>
 #include <sstream>
 
@@ -120,74 +114,6 @@ std::string development_genesis(const std::string& chain_id, const PublicKey& va
   for (const Module* m : modules)
     if (std::string section = m->default_genesis(accounts); !section.empty()) s << "\n" << section;
   return s.str();
-}
-
-Status write_key_file(const std::string& path, const KeyPair& key) {
-  json j = {{"public_key", key.public_key().hex()}, {"seed", key.seed().hex()}};
-  const std::string text = j.dump(2) + "\n";
-  auto fail = [&](const std::string& what) {
-    return error(Code::kStorage, what + " " + path + ": " + std::strerror(errno));
-  };
-  // A temporary file beside the key, created new (never an existing file, never through a
-  // symlink) with mode 0600 whatever the umask, written and fsynced; then renamed into
-  // place only if nothing is there, so an existing key is never overwritten and a crash
-  // leaves either no key or a whole one.
-  std::string tmp = path + ".tmp-" + KeyPair::generate().public_key().hex().substr(0, 16);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return fail("cannot create key file");
-  bool ok = ::fchmod(fd, 0600) == 0;
-  for (size_t done = 0; ok && done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  Status status = ok ? Status::ok() : fail("cannot write key file");
-  ::close(fd);
-  if (status && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0)
-    status = errno == EEXIST ? error(Code::kAlreadyExists,
-                                     "key file " + path + " exists (or is a symlink): not replaced")
-                             : fail("cannot create key file");
-  if (!status) {
-    ::unlink(tmp.c_str());
-    return status;
-  }
-  // The rename is durable once the directory is.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::ok();
-}
-
-Result<KeyPair> read_key_file(const std::string& path) {
-  // Never through a symlink: a key is where its path says.
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return error(errno == ELOOP ? Code::kInvalidArgument : Code::kNotFound,
-                 "cannot read key file " + path + ": " + std::strerror(errno));
-  std::string buffer;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0 || buffer.size() > (1 << 16)) break;
-    buffer.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  std::optional<std::string> text = std::move(buffer);
-  json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("seed") || !j["seed"].is_string())
-    return error(Code::kInvalidArgument, "key file " + path + " is not a GridPact key file");
-  auto seed = FixedBytes<32>::from_hex(j["seed"].get<std::string>());
-  if (!seed) return error(Code::kInvalidArgument, "key file " + path + " has a bad seed");
-  auto key = KeyPair::from_seed(*seed);
-  if (j.contains("public_key") && j["public_key"] != key.public_key().hex())
-    return error(Code::kInvalidArgument, "key file " + path + ": public key does not match seed");
-  return key;
 }
 
 }  // namespace gridpact

@@ -47,11 +47,4 @@ std::string development_genesis(const std::string& chain_id, const PublicKey& va
                                 const std::vector<std::pair<PublicKey, uint64_t>>& balances,
                                 const std::vector<Module*>& modules);
 
-// Key files: JSON {"public_key": hex, "seed": hex}, mode 0600. The seed is secret;
-// nothing else in GridPact ever prints it. write_key_file never replaces what is at
-// `path` (a key or a symlink: ALREADY_EXISTS) and writes through a fsynced temporary file;
-// read_key_file never follows a symlink.
-Status write_key_file(const std::string& path, const KeyPair& key);
-Result<KeyPair> read_key_file(const std::string& path);
-
 }  // namespace gridpact

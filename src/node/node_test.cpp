@@ -1,7 +1,6 @@
 #include "node/node.hpp"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <filesystem>
 
@@ -194,49 +193,6 @@ TEST(Genesis, RejectsBadDocuments) {
                 .status()
                 .code,
             Code::kBadGenesis);
-}
-
-TEST(KeyFile, RoundTripsWithPrivatePermissions) {
-  testing::TempDir dir;
-  auto key = KeyPair::generate();
-  std::string path = dir.str() + "/k.json";
-  ASSERT_TRUE(write_key_file(path, key).is_ok());
-  EXPECT_EQ(read_key_file(path)->public_key(), key.public_key());
-  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::group_read,
-            std::filesystem::perms::none);
-  EXPECT_FALSE(read_key_file(dir.str() + "/missing").is_ok());
-}
-
-TEST(KeyFile, PrivateUnderAPermissiveUmask) {
-  testing::TempDir dir;
-  mode_t old = ::umask(0);
-  Status written = write_key_file(dir.str() + "/k.json", KeyPair::generate());
-  ::umask(old);
-  ASSERT_TRUE(written.is_ok()) << written.to_string();
-  struct stat st;
-  ASSERT_EQ(::lstat((dir.str() + "/k.json").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
-  // Only the key is left: no temporary file.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.str()),
-                          std::filesystem::directory_iterator()),
-            1);
-}
-
-TEST(KeyFile, NeverOverwritesAKeyNorFollowsASymlink) {
-  testing::TempDir dir;
-  auto first = KeyPair::generate();
-  std::string path = dir.str() + "/k.json";
-  ASSERT_TRUE(write_key_file(path, first).is_ok());
-  EXPECT_EQ(write_key_file(path, KeyPair::generate()).code, Code::kAlreadyExists);
-  EXPECT_EQ(read_key_file(path)->public_key(), first.public_key());
-  // A symlink planted where a key will be written: refused, its target untouched.
-  std::string target = dir.str() + "/target", link = dir.str() + "/planted.json";
-  std::filesystem::create_symlink(target, link);
-  EXPECT_EQ(write_key_file(link, KeyPair::generate()).code, Code::kAlreadyExists);
-  EXPECT_FALSE(std::filesystem::exists(target));
-  // And a key is never read through a symlink.
-  std::filesystem::create_symlink(path, dir.str() + "/alias.json");
-  EXPECT_FALSE(read_key_file(dir.str() + "/alias.json").is_ok());
 }
 
 // Hands the node the batches a test gives it, on the test's thread, as a cluster's

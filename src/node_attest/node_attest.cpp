@@ -11,6 +11,7 @@
 #include "attest/virtual_platform.hpp"
 #include "attest/x509.hpp"
 #include "node/genesis.hpp"
+#include "node/key_file.hpp"
 
 namespace gridpact::node_attest {
 
