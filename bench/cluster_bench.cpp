@@ -34,6 +34,7 @@
 #include "cluster/testing.hpp"
 #include "modules/all_modules.hpp"
 #include "modules/bank/bank.hpp"
+#include "node/key_file.hpp"
 
 using namespace gridpact;
 using Clock = std::chrono::steady_clock;
