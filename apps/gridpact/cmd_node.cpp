@@ -1,4 +1,3 @@
-#include <malloc.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -59,16 +58,7 @@ void raise_descriptor_limit() {
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the descriptor limit");
 }
 
-// glibc gives freed memory at the top of a thread's heap back to the kernel past 128 KiB,
-// and a catch-up allocates each fetched batch on one thread and frees it on another: the heap
-// shrank and grew again for every batch, the kernel zeroing its pages anew (7 % of the
-// catch-up's CPU; cluster_catchup_100k_blocks_s 70.7 -> 63.5 s). A node keeps 64 MiB instead.
-void keep_freed_memory() {
-  if (mallopt(M_TRIM_THRESHOLD, 64 << 20) != 1) spdlog::warn("mallopt(M_TRIM_THRESHOLD) failed");
-}
-
 int run_node(const NodeArgs& a) {
-  keep_freed_memory();
   DataDir dir{a.data};
   std::string genesis_path = a.genesis;
   std::string key_path = a.validator_key;
