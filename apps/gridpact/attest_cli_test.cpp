@@ -24,9 +24,8 @@
 namespace gridpact {
 namespace {
 
-using namespace std::chrono_literals;
-
 using testing::CommandRun;
+using testing::NodeProcess;
 constexpr auto gridpact = testing::run_gridpact;
 
 TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
@@ -64,30 +63,10 @@ TEST(AttestCli, TpmNodeIsVerifiedByVerifyNode) {
   EXPECT_EQ(refused.out["error"]["name"], "UNTRUSTED_CA");
 
   std::string data = dir.str() + "/chain";
-  std::string port_file = dir.str() + "/port";
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* log = std::fopen((dir.str() + "/node.log").c_str(), "w");
-    if (log) dup2(fileno(log), STDERR_FILENO);
-    execl(GRIDPACT_EXE, GRIDPACT_EXE, "node", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), "--attest-tpm", ("tcp:127.0.0.1:" + port).c_str(),
-          "--attest-ak", (dir.str() + "/ak.blob").c_str(), "--attest-ak-cert",
-          (dir.str() + "/ak.der").c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct StopNode {
-    pid_t pid;
-    ~StopNode() {
-      ::kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  } stop_node{pid};
-  int node_port = 0;
-  for (int i = 0; i < 300 && node_port == 0; ++i) {
-    std::ifstream in(port_file);
-    if (!(in >> node_port)) node_port = 0;
-    if (node_port == 0) std::this_thread::sleep_for(100ms);
-  }
+  NodeProcess running(dir.str(),
+                      {"--data", data, "--attest-tpm", "tcp:127.0.0.1:" + port, "--attest-ak",
+                       dir.str() + "/ak.blob", "--attest-ak-cert", dir.str() + "/ak.der"});
+  const int node_port = running.wait_port();
   ASSERT_GT(node_port, 0) << "node did not start; see " << dir.str() << "/node.log";
   std::string url = "http://127.0.0.1:" + std::to_string(node_port);
   std::string measurement = node_attest::measure_file(GRIDPACT_EXE).value().hex();

@@ -23,10 +23,10 @@
 namespace gridpact {
 namespace {
 
-using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 using testing::CommandRun;
+using testing::NodeProcess;
 constexpr auto gridpact = testing::run_gridpact;
 
 // The least Argon2id work libsodium allows: files the test writes open fast (GridPact
@@ -92,32 +92,9 @@ TEST_F(KeysCli, NodeStartsFromEncryptedKeysOnlyWithThePassphrase) {
   const std::string passphrase_file = dir_.path + "/passphrase";
   std::ofstream(passphrase_file) << kPassphrase << "\n";
   ::setenv("GRIDPACT_KEY_PASSPHRASE_FILE", passphrase_file.c_str(), 1);
-  const std::string port_file = dir_.path + "/port", log = dir_.path + "/node.log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f) {
-      dup2(fileno(f), STDOUT_FILENO);
-      dup2(fileno(f), STDERR_FILENO);
-    }
-    execl(GRIDPACT_EXE, GRIDPACT_EXE, "node", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct StopNode {
-    pid_t pid;
-    ~StopNode() {
-      ::kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  } stop_node{pid};
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::ifstream in(port_file);
-    if (!(in >> port)) port = 0;
-    if (port == 0) std::this_thread::sleep_for(100ms);
-  }
-  ASSERT_GT(port, 0) << "node did not start: " << read_text(log);
+  NodeProcess running(dir_.path, {"--data", data});
+  const int port = running.wait_port();
+  ASSERT_GT(port, 0) << "node did not start: " << read_text(running.log);
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
 
   // The validator signs blocks, and a client command signs with an encrypted key too.
@@ -136,7 +113,7 @@ TEST_F(KeysCli, NodeStartsFromEncryptedKeysOnlyWithThePassphrase) {
   CommandRun unsigned_tx = gridpact(transfer_again, out);
   EXPECT_EQ(unsigned_tx.out["error"]["name"], "KEY_LOCKED") << unsigned_tx.out.dump();
 
-  EXPECT_EQ(read_text(log).find(kPassphrase), std::string::npos) << "never logged";
+  EXPECT_EQ(read_text(running.log).find(kPassphrase), std::string::npos) << "never logged";
 }
 
 TEST_F(KeysCli, KeygenEncryptAndDecryptInPlace) {

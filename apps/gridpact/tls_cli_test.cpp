@@ -19,10 +19,10 @@
 namespace gridpact {
 namespace {
 
-using namespace std::chrono_literals;
 using json = nlohmann::json;
 
 using testing::CommandRun;
+using testing::NodeProcess;
 constexpr auto gridpact = testing::run_gridpact;
 
 TEST(TlsCli, HttpsNodeServesTheCliThatTrustsItsCa) {
@@ -30,29 +30,9 @@ TEST(TlsCli, HttpsNodeServesTheCliThatTrustsItsCa) {
   const std::string dir = mkdtemp(tmpl);
   auto pki = http::make_test_pki(dir + "/pki");
   ASSERT_TRUE(pki) << pki.status().message;
-  const std::string data = dir + "/chain", port_file = dir + "/port", out = dir + "/out.json";
-  pid_t pid = fork();
-  if (pid == 0) {
-    FILE* log = std::fopen((dir + "/node.log").c_str(), "w");
-    if (log) dup2(fileno(log), STDERR_FILENO);
-    execl(GRIDPACT_EXE, GRIDPACT_EXE, "node", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), "--tls-cert", pki->cert.c_str(), "--tls-key",
-          pki->key.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  struct StopNode {
-    pid_t pid;
-    ~StopNode() {
-      ::kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  } stop_node{pid};
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::ifstream in(port_file);
-    if (!(in >> port)) port = 0;
-    if (port == 0) std::this_thread::sleep_for(100ms);
-  }
+  const std::string data = dir + "/chain", out = dir + "/out.json";
+  NodeProcess running(dir, {"--data", data, "--tls-cert", pki->cert, "--tls-key", pki->key});
+  const int port = running.wait_port();
   ASSERT_GT(port, 0) << "node did not start; see " << dir << "/node.log";
   const std::string https = "https://127.0.0.1:" + std::to_string(port);
 
