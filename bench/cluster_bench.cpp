@@ -9,9 +9,12 @@
 // and the catch-up of a new node past etcd's window:
 //   METRIC cluster_catchup_100k_blocks_s   a new `gridpact node --cluster` process applies
 //     100,000 blocks of 10 transfers: the first 90,000 from a peer's block API, the last
-//     10,000 from etcd (its window), each checked and re-executed (client signatures too).
+//     10,000 from etcd (its window), each checked and re-executed.
 // The chain it catches up is made beforehand by an in-process node whose orderer hands it
-// blocks back to back (no block interval); that node then serves its API as the peer.
+// blocks back to back (no block interval), under the validator key of an earlier leader;
+// a `gridpact node` process on that chain and key then serves its API as the peer. The new
+// node asks it for its attestation (virtual: a development chain) and, as it passes, trusts
+// its blocks' client signatures (as a follower trusts an attested leader's).
 // Quick mode (GRIDPACT_BENCH_QUICK=1): fewer transfers and 2,000 blocks (metric
 // cluster_catchup_2k_blocks_s).
 #include <httplib.h>
@@ -323,12 +326,14 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   if (!peer->wait_height(blocks, std::chrono::seconds(3600))) die("the chain was not made");
   std::fprintf(stderr, "made %" PRIu64 " blocks in %.1f s\n", blocks,
                std::chrono::duration<double>(Clock::now() - made).count());
-  api::Server server(*peer, {});
-  if (!server.start()) die("peer API");
   // etcd holds the window: the last blocks, as a leader would have left them.
   cluster::testing::EtcdProcess etcd;
   if (!etcd.start()) die("etcd did not start");
-  cleanup = [&etcd] { etcd.stop(); };
+  pid_t peer_pid = 0;
+  cleanup = [&etcd, &peer_pid] {
+    if (peer_pid > 0) kill(peer_pid, SIGTERM);
+    etcd.stop();
+  };
   cluster::EtcdClient client(etcd.endpoints());
   const std::string prefix = "/gridpact/" + genesis.chain_id + "/";
   for (uint64_t h = blocks - window + 1; h <= blocks; ++h) {
@@ -337,17 +342,28 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
                     std::string(bytes.begin(), bytes.end())))
       die("etcd put");
   }
-  // Nobody leads: the new node's key is not in the validator set, so it only follows, and
-  // the blocks are an earlier leader's (applied on their signature and the set, with no
-  // live leader's attestation to ask for).
+  peer->stop();
+  peer.reset();
+  // The peer: the earlier leader's node, solo (nobody submits, so it makes no block).
   std::ofstream(dir + "/genesis.toml") << genesis_text;
+  if (!write_key_file(dir + "/validator.json", validator)) die("validator key");
+  const std::string peer_url = "http://127.0.0.1:" + std::to_string(cluster::testing::free_port());
+  sh("'" + kGridpact + "' node --data '" + dir + "/peer' --genesis '" + dir +
+     "/genesis.toml' --validator-key '" + dir + "/validator.json' --listen " + peer_url.substr(7) +
+     " >'" + dir + "/peer.log' 2>&1 & echo $! >'" + dir + "/peer.pid'");
+  peer_pid = std::stoi(slurp(dir + "/peer.pid"));
+  for (auto until = Clock::now() + std::chrono::seconds(60); height_of(peer_url) < blocks;) {
+    if (Clock::now() > until || kill(peer_pid, 0) != 0) die("the peer did not start: see peer.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Nobody leads: the new node's key is not in the validator set, so it only follows, and
+  // the blocks are an earlier leader's (applied on their signature and the set).
   sh("'" + kGridpact + "' keygen --out '" + dir + "/new.json' >/dev/null");
   const std::string new_url = "127.0.0.1:" + std::to_string(cluster::testing::free_port());
   auto start = Clock::now();
   sh("'" + kGridpact + "' node --data '" + dir + "/new' --genesis '" + dir +
      "/genesis.toml' --validator-key '" + dir + "/new.json' --listen " + new_url +
-     " --cluster etcd://" + etcd.endpoint() +
-     " --cluster-peers http://127.0.0.1:" + std::to_string(server.port()) + " >'" + dir +
+     " --cluster etcd://" + etcd.endpoint() + " --cluster-peers " + peer_url + " >'" + dir +
      "/new.log' 2>&1 & echo $! >'" + dir + "/new.pid'");
   const pid_t pid = std::stoi(slurp(dir + "/new.pid"));
   uint64_t h = 0;
@@ -363,14 +379,17 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
      " 2>/dev/null; do sleep 0.1; done");
   if (h < blocks)
     die("the new node reached " + std::to_string(h) + " only; see " + dir + "/new.log");
-  if (height_of("http://127.0.0.1:" + std::to_string(server.port())) < blocks) die("peer");
+  if (height_of(peer_url) < blocks) die("peer");
+  if (slurp(dir + "/new.log").find("passed its attestation") == std::string::npos)
+    die("the new node did not attest the peer: see " + dir + "/new.log");
   const std::string label = blocks == 100'000 ? "100k" : std::to_string(blocks / 1000) + "k";
   bench::metric("cluster_catchup_" + label + "_blocks_s", secs, "s");
   bench::metric("cluster_catchup_blocks_per_s", static_cast<double>(blocks) / secs, "blocks/s");
   bench::metric("cluster_catchup_cpu_us_per_tx",
                 cpu * 1e6 / static_cast<double>(blocks * per_block), "us");
-  server.stop();
-  peer->stop();
+  sh("kill " + std::to_string(peer_pid) + "; while kill -0 " + std::to_string(peer_pid) +
+     " 2>/dev/null; do sleep 0.1; done");
+  peer_pid = 0;
   cleanup = nullptr;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <future>
 #include <iterator>
+#include <map>
 #include <utility>
 
 #include "cluster/codes.hpp"
@@ -202,8 +203,7 @@ Status EtcdOrderer::apply(Received received, const std::string& source, bool dur
   batch.sealed = block.header;
   batch.durable = durable;
   batch.signatures_verified = received.client_signatures_valid;
-  batch.proposer_attested = attested_.count(block.header.proposer) > 0 ||
-                            block.header.proposer == node_.options().validator_key->public_key();
+  batch.proposer_attested = attested(block.header.proposer);
   deliver_(std::move(batch));
   if (node_.halted()) return error(kClusterHalted, *node_.halted());
   ++next_;
@@ -221,10 +221,32 @@ Status EtcdOrderer::wait_for_clock(const BlockHeader& header) {
   return why.empty() ? Status::ok() : error(kBlockFromFuture, why);
 }
 
+bool EtcdOrderer::attested(const PublicKey& proposer) {
+  if (proposer == node_.options().validator_key->public_key()) return true;
+  std::lock_guard lock(attest_mutex_);
+  return attested_.count(proposer) > 0;
+}
+
+void EtcdOrderer::attest_proposer(const PublicKey& proposer, const std::string& url,
+                                  std::set<PublicKey>& asked) {
+  if (!config_.check_leader || asked.count(proposer) || attested(proposer)) return;
+  asked.insert(proposer);
+  const std::string who = proposer.hex().substr(0, 8);
+  if (const Status s = config_.check_leader(url, proposer); !s) {
+    spdlog::info("cluster: catch-up verifies every client signature of {}'s blocks ({})", who,
+                 s.to_string());
+    return;
+  }
+  spdlog::info(
+      "cluster: {} at {} passed its attestation: its blocks' client signatures are "
+      "trusted",
+      who, url);
+  std::lock_guard lock(attest_mutex_);
+  attested_.insert(proposer);
+}
+
 Status EtcdOrderer::check_proposer(const PublicKey& proposer, std::optional<json>& leader) {
-  if (!config_.check_leader || attested_.count(proposer) ||
-      proposer == node_.options().validator_key->public_key())
-    return Status::ok();
+  if (!config_.check_leader || attested(proposer)) return Status::ok();
   if (!leader) {  // read once per follow(), not once per block
     auto r = etcd_.range(key("leader"));
     if (!r) return r.status();
@@ -262,31 +284,43 @@ Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
     std::lock_guard lock(url_mutex_);
     me = api_url_;
   }
+  std::map<PublicKey, std::string> node_urls;  // the API each node publishes, by its key
   if (auto nodes = etcd_.range(key("nodes/"), prefix_end(key("nodes/")), 256)) {
     for (const EtcdKv& kv : nodes->kvs) {
       json n = json::parse(kv.value, nullptr, false);
       if (!n.is_object() || !n.contains("api") || !n["api"].is_string()) continue;
       std::string url = n["api"];
+      if (auto k = PublicKey::from_hex(n.value("public_key", ""))) node_urls[*k] = url;
       if (url != me && std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
     }
   }
+  std::set<PublicKey> asked;  // proposers asked for their attestation (once per catch-up)
   spdlog::info("cluster: catching up blocks {} to {} from peers ({} known)", next_, last,
                urls.size());
   size_t applied = 0;
   Status last_error = Status::ok();
   for (const std::string& url : urls) {
-    // The next batch is fetched, decoded and checked (every signature) while this one is
-    // applied.
-    auto fetch = [this, &url, last](uint64_t from) {
+    // The next batch is fetched, decoded and checked while this one is applied. Its
+    // proposers are asked for their attestation first (where they publish their API, else
+    // at the peer serving their blocks): the blocks of one that passes are trusted for their
+    // client signatures, like an attested leader's; the others have every one verified.
+    auto fetch = [this, &url, &node_urls, &asked, last](uint64_t from) {
       return std::async(
-          std::launch::async, [this, url, from, last]() -> Result<std::vector<Received>> {
+          std::launch::async,
+          [this, url, from, last, &node_urls, &asked]() -> Result<std::vector<Received>> {
             auto blocks =
                 peers_.fetch(url, from, std::min<uint64_t>(kCatchUpBatch, last - from + 1));
             if (!blocks) return blocks.status();
             std::vector<Received> received;
             received.reserve(blocks->size());
-            for (Block& b : std::move(blocks).value())
-              received.push_back(receive(std::move(b), true));
+            for (Block& b : std::move(blocks).value()) {
+              const PublicKey& proposer = b.header.proposer;
+              const auto published = node_urls.find(proposer);
+              attest_proposer(proposer, published == node_urls.end() ? url : published->second,
+                              asked);
+              const bool trusted = attested(proposer);
+              received.push_back(receive(std::move(b), !trusted));
+            }
             return received;
           });
     };

@@ -36,8 +36,11 @@
 // signature and the validator set alone. A leader that fails is asked again at most once
 // a second; meanwhile this node applies nothing more (GET /v1/cluster says why). The
 // blocks of a proposer that passed (or of this node) are trusted for their client
-// signatures (OrderedBatch::proposer_attested); an earlier leader's blocks, and every block
-// when `check_leader` is unset, have them verified again.
+// signatures (OrderedBatch::proposer_attested): its attested build verified each one at
+// admission. Catching up from a peer, each proposer of the fetched blocks is asked once
+// (at the API it publishes in `nodes/`, else at the peer serving its blocks); the blocks of
+// an earlier leader that cannot be asked or fails, and every block when `check_leader` is
+// unset, have their client signatures verified again.
 //
 // etcd keeps the last `window_blocks` blocks; a node that lags further behind fetches the
 // blocks before the window from a peer's API (GET /v1/blocks/encoded: the `peers` of its
@@ -103,8 +106,8 @@ class EtcdOrderer : public Orderer {
     std::vector<Hash32> tx_ids;            // tx_ids[i] == block.txs[i].id()
     bool client_signatures_valid = false;  // checked only when asked (see receive)
   };
-  // `verify_clients`: also verify every transaction's signature (catch-up, whose blocks are
-  // mostly earlier leaders', never attested by this node, so verified anyway).
+  // `verify_clients`: also verify every transaction's signature (catch-up, for the blocks of
+  // a proposer that did not pass its attestation).
   static Received receive(Block block, bool verify_clients);
   // Checks the block (height, proposer's signature) and applies it; halts the node if it
   // fails. `durable`: false for a block that need not reach the disk before the next (see
@@ -116,6 +119,13 @@ class EtcdOrderer : public Orderer {
   // OK if blocks by `proposer` may be applied (config_.check_leader); LEADER_NOT_ATTESTED.
   // `leader`: the `leader` key's value, read here once if unset.
   Status check_proposer(const PublicKey& proposer, std::optional<json>& leader);
+  // Whether blocks by `proposer` are trusted for their client signatures: this node's own,
+  // or a proposer that passed check_leader (any thread).
+  bool attested(const PublicKey& proposer);
+  // Catch-up: asks `proposer` at `url` for its attestation, unless it is already attested or
+  // in `asked` (then adds it there); a pass makes it attested.
+  void attest_proposer(const PublicKey& proposer, const std::string& url,
+                       std::set<PublicKey>& asked);
   // Applies the blocks up to `last` from peers; how many, or why none could.
   Result<size_t> catch_up(uint64_t last);
   void campaign();
@@ -156,7 +166,7 @@ class EtcdOrderer : public Orderer {
   int subscription_ = -1;
   std::unique_ptr<BlockClock> clock_;
 
-  std::set<PublicKey> attested_;  // proposers check_leader passed (orderer thread)
+  std::set<PublicKey> attested_;  // proposers check_leader passed (under attest_mutex_)
   std::mutex attest_mutex_;
   std::chrono::steady_clock::time_point next_attest_;  // after a failed check (orderer thread)
   std::string attest_error_;                           // the last failed check, for GET /v1/cluster

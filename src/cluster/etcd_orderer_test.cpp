@@ -29,16 +29,18 @@ std::vector<std::unique_ptr<Module>> modules() {
   return m;
 }
 
-// Hands the node one batch of its own, as a leader's orderer does: the node executes it
-// without checking client signatures (its mempool checks those) and signs the block.
-class OneBatchOrderer : public Orderer {
+// Hands the node batches of its own, as a leader's orderer does: the node executes them
+// without checking client signatures (its mempool checks those) and signs each block.
+class BatchesOrderer : public Orderer {
  public:
-  explicit OneBatchOrderer(OrderedBatch batch) : batch_(std::move(batch)) {}
-  void start(Deliver deliver) override { deliver(std::move(batch_)); }
+  explicit BatchesOrderer(std::vector<OrderedBatch> batches) : batches_(std::move(batches)) {}
+  void start(Deliver deliver) override {
+    for (OrderedBatch& b : batches_) deliver(std::move(b));
+  }
   void stop() override {}
 
  private:
-  OrderedBatch batch_;
+  std::vector<OrderedBatch> batches_;
 };
 
 struct ClusterNode {
@@ -432,7 +434,7 @@ TEST_F(EtcdOrdererTest, AnAttestedLeaderIsTrustedForClientSignaturesUnlessANodeV
     batch.time_ms = genesis.time_ms + 1000;
     batch.txs = {tx};
     auto forger = Node::open(std::move(o), modules(), [&](Node&) {
-                    return std::make_unique<OneBatchOrderer>(std::move(batch));
+                    return std::make_unique<BatchesOrderer>(std::vector{std::move(batch)});
                   }).value();
     forger->start();
     ASSERT_TRUE(forger->wait_height(1, 10s));
@@ -483,6 +485,89 @@ TEST_F(EtcdOrdererTest, AnAttestedLeaderIsTrustedForClientSignaturesUnlessANodeV
   EXPECT_NE(report.status().message.find("client signature"), std::string::npos)
       << report.status().message;
   EXPECT_NE(report.status().message.find(validators[0].public_key().hex()), std::string::npos);
+}
+
+// Catching up from a peer, a node asks the proposer of the blocks for its attestation (at
+// the API the proposer publishes in nodes/, else at the peer): a proposer that passes is
+// trusted for its blocks' client signatures, as an attested leader is, so the forged block
+// is applied; a node for which it fails verifies them and halts on that block.
+TEST_F(EtcdOrdererTest, CatchUpTrustsClientSignaturesOnlyOfAProposerThatPassesItsAttestation) {
+  auto bob = KeyPair::generate().public_key();
+  Transaction tx = transfer(0, bob, 10);
+  tx.payload = bank::encode(bank::TransferPayload{bob, 900'000, ""});
+  ASSERT_FALSE(tx.signature_valid());
+  // The earlier leader validators[0]: block 1 forged, block 2 honest (in etcd's window).
+  gridpact::testing::TempDir dir;
+  NodeOptions o;
+  o.data_dir = dir.str();
+  o.genesis = genesis;
+  o.validator_key = validators[0];
+  o.sync_commits = false;
+  std::vector<OrderedBatch> batches(2);
+  batches[0].time_ms = genesis.time_ms + 1000;
+  batches[0].txs = {tx};
+  batches[1].time_ms = genesis.time_ms + 2000;
+  batches[1].txs = {transfer(1, bob, 10)};
+  auto earlier = Node::open(std::move(o), modules(), [&](Node&) {
+                   return std::make_unique<BatchesOrderer>(std::move(batches));
+                 }).value();
+  earlier->start();
+  ASSERT_TRUE(earlier->wait_height(2, 10s));
+  api::Server server(*earlier, {});
+  ASSERT_TRUE(server.start());
+  const std::string peer = "http://127.0.0.1:" + std::to_string(server.port());
+  const std::string prefix = "/gridpact/" + genesis.chain_id + "/";
+  EtcdClient client(etcd.endpoints(), 2000ms, etcd.client_tls());
+  const Bytes block2 = earlier->store().block(2)->encode();
+  ASSERT_TRUE(
+      client.put(prefix + EtcdOrderer::height_key(2), std::string(block2.begin(), block2.end())));
+
+  std::mutex mutex;
+  std::vector<std::string> asked;  // the URLs check_leader was asked with
+  auto checker = [&](bool passes) {
+    EtcdOrdererConfig c;
+    c.check_leader = [&, passes](const std::string& url, const PublicKey& key) -> Status {
+      std::lock_guard lock(mutex);
+      asked.push_back(url);
+      return passes && key == validators[0].public_key()
+                 ? Status::ok()
+                 : error(Code::kUnauthorized, "measurement not allowed");
+    };
+    return c;
+  };
+  // Nothing published: the peer serving the blocks is asked.
+  auto trusting = open(validators[1], 10000, {peer}, {}, checker(true));
+  ASSERT_TRUE(trusting->node->wait_height(2, 10s)) << trusting->node->halted().value_or("");
+  EXPECT_EQ(bank::balance(trusting->node->store(), bob), 900'010u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(asked, std::vector<std::string>{peer}) << "asked once, at the peer";
+    asked.clear();
+  }
+  auto verifying = open(validators[2], 10000, {peer}, {}, checker(false));
+  for (int i = 0; i < 100 && !verifying->node->halted(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(verifying->node->halted().has_value());
+  EXPECT_NE(verifying->node->halted()->find("block 1"), std::string::npos)
+      << *verifying->node->halted();
+  EXPECT_EQ(verifying->node->store().height().value_or(0), 0u);
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_FALSE(asked.empty());
+    EXPECT_EQ(asked.front(), peer);
+    asked.clear();
+  }
+  // A proposer that publishes its API is asked there, not at the peer.
+  const std::string published = "http://127.0.0.1:1/published";
+  const json entry = {{"public_key", validators[0].public_key().hex()}, {"api", published}};
+  ASSERT_TRUE(client.put(prefix + "nodes/" + validators[0].public_key().hex(), entry.dump()));
+  auto third = open(KeyPair::generate(), 10000, {peer}, {}, checker(true));
+  ASSERT_TRUE(third->node->wait_height(2, 10s)) << third->node->halted().value_or("");
+  EXPECT_EQ(bank::balance(third->node->store(), bob), 900'010u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(asked, std::vector<std::string>{published});
+  }
+  server.stop();
 }
 
 // Everything over TLS with a CA made here: etcd serves only TLS clients with a certificate
