@@ -424,7 +424,7 @@ void load_runs(const std::string& base, size_t senders, size_t rounds) {
 int main() {
   crypto_init();
   const bool quick = bench::quick();
-  const size_t senders = 512, rounds = quick ? 4 : 40;
+  const size_t senders = 512, rounds = quick ? 4 : 160;
   const std::string base =
       (fs::temp_directory_path() / ("gridpact-bench-cluster-" + std::to_string(getpid()))).string();
   fs::create_directories(base);

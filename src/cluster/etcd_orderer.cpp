@@ -457,11 +457,15 @@ void EtcdOrderer::pull_pending() {
 
 void EtcdOrderer::lead() {
   pull_pending();
+  // This node's own transactions, taken here rather than by the forwarder: one thread
+  // hand-over less per block (what does not fit goes to pending/ through the forwarder).
+  if (OrderedBatch refused = take_local(config_.max_txs); !refused.txs.empty())
+    keep_unforwarded(std::move(refused));
   const auto now = Clock::now();
   const bool idle_due =
       now - last_block_ >= std::chrono::milliseconds(node_.genesis().idle_interval_ms);
   if (pool_->ready() == 0 && !idle_due) {
-    pool_->wait_ready(1, now + config_.poll);
+    node_.mempool().wait_ready(1, now + config_.poll);
     return;
   }
   OrderedBatch batch = pool_->take(config_.max_txs);
@@ -512,7 +516,11 @@ bool EtcdOrderer::seal(const Block& block) {
 void EtcdOrderer::forward_loop() {
   auto next_status = Clock::now();
   while (running_) {
-    node_.mempool().wait_ready(1, Clock::now() + std::chrono::milliseconds(50));
+    // Leading, the orderer thread takes this node's transactions itself (lead()).
+    if (leading())
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    else
+      node_.mempool().wait_ready(1, Clock::now() + std::chrono::milliseconds(50));
     if (Status s = forward_once(); !s) {
       spdlog::warn("cluster: forwarding transactions: {}", s.to_string());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -529,26 +537,27 @@ void EtcdOrderer::keep_unforwarded(OrderedBatch batch) {
   append(unforwarded_, std::move(batch));
 }
 
-Status EtcdOrderer::forward_once() {
-  OrderedBatch batch = node_.mempool().take(kOpsPerTxn * 10);  // with its ids (a Mempool's)
+OrderedBatch EtcdOrderer::take_local(size_t max) {
+  OrderedBatch batch = node_.mempool().take(max);  // with its ids (a Mempool's)
   OrderedBatch to_pending;
-  {
-    // Leading: this node's transactions go into pool_ as they are (admission verified
-    // their signatures; pool_ does not again), with no trip through pending/ and back.
-    std::lock_guard lock(pool_mutex_);
-    if (pool_) {
-      for (size_t i = 0; i < batch.txs.size(); ++i) {
-        auto added = pool_->add(batch.txs[i], batch.tx_ids[i]);
-        const Code c = added ? Code::kOk : added.status().code;
-        // Refused for now (a full pool, a nonce ahead): pending/ keeps it for a rescan.
-        if (c == Code::kMempoolFull || c == Code::kSenderQuota || c == Code::kNonceTooFar) {
-          to_pending.txs.push_back(std::move(batch.txs[i]));
-          to_pending.tx_ids.push_back(batch.tx_ids[i]);
-        }
-      }
-      batch = std::move(to_pending);
+  // Leading: this node's transactions go into pool_ as they are (admission verified their
+  // signatures; pool_ does not again), with no trip through pending/ and back.
+  std::lock_guard lock(pool_mutex_);
+  if (!pool_) return batch;
+  for (size_t i = 0; i < batch.txs.size(); ++i) {
+    auto added = pool_->add(batch.txs[i], batch.tx_ids[i]);
+    const Code c = added ? Code::kOk : added.status().code;
+    // Refused for now (a full pool, a nonce ahead): pending/ keeps it for a rescan.
+    if (c == Code::kMempoolFull || c == Code::kSenderQuota || c == Code::kNonceTooFar) {
+      to_pending.txs.push_back(std::move(batch.txs[i]));
+      to_pending.tx_ids.push_back(batch.tx_ids[i]);
     }
   }
+  return to_pending;
+}
+
+Status EtcdOrderer::forward_once() {
+  OrderedBatch batch = take_local(kOpsPerTxn * 10);
   {
     std::lock_guard lock(unforwarded_mutex_);
     append(batch, std::exchange(unforwarded_, {}));

@@ -137,6 +137,9 @@ class EtcdOrderer : public Orderer {
   // node's status into nodes/.
   void forward_loop();
   Status forward_once();
+  // Takes up to `max` of the local mempool's transactions; leading, adds them to pool_ and
+  // returns those it refused for now (else returns them all, for pending/).
+  OrderedBatch take_local(size_t max);
   // Hands `batch` to the forwarder, for pending/.
   void keep_unforwarded(OrderedBatch batch);
   void publish_status();
