@@ -9,6 +9,8 @@
 //                                           /v1/tx, then waits for its id on its own
 //                                           /v1/events/accounts/{pk} stream
 //   METRIC api_one_in_flight_p50_ms / _p99_ms   submit to commit notice
+//   METRIC <figure>_client_cpu_us_per_order     the client threads' share of _cpu_us_per_order
+//                                           (the load generator's own cost)
 //   METRIC api_wait_commit_orders_per_s     the same with POST /v1/tx?wait=commit
 //   METRIC api_all_in_flight_orders_per_s   every account sends its 20 at once (pipelined on
 //                                           its connection), until all are committed
@@ -59,6 +61,16 @@ double cpu_us() {
   getrusage(RUSAGE_SELF, &u);
   auto us = [](const timeval& t) {
     return 1e6 * static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec);
+  };
+  return us(u.ru_utime) + us(u.ru_stime);
+}
+
+// CPU microseconds the calling thread has used (a client thread's, at its end).
+uint64_t thread_cpu_us() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  auto us = [](const timeval& t) {
+    return static_cast<uint64_t>(t.tv_sec) * 1'000'000 + static_cast<uint64_t>(t.tv_usec);
   };
   return us(u.ru_utime) + us(u.ru_stime);
 }
@@ -140,6 +152,7 @@ struct RoundResult {
   double secs = 0;
   size_t ok = 0;
   std::vector<double> latency_ms;
+  uint64_t client_cpu_us = 0;  // the client threads' CPU: the load generator's share
 };
 
 // Every account on its own thread and connection(s), one request in flight; `wait`: with
@@ -149,6 +162,7 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
   RoundResult r;
   r.latency_ms.assign(Workload::kAccounts * Workload::kPerAccount, 0);
   std::atomic<size_t> ok{0};
+  std::atomic<uint64_t> client_cpu{0};
   std::vector<std::unique_ptr<Conn>> streams;
   if (!wait)
     for (size_t a = 0; a < Workload::kAccounts; ++a) {
@@ -160,6 +174,10 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
   std::vector<std::thread> threads;
   for (size_t a = 0; a < Workload::kAccounts; ++a)
     threads.emplace_back([&, a] {
+      struct CountCpu {
+        std::atomic<uint64_t>& total;
+        ~CountCpu() { total += thread_cpu_us(); }
+      } count{client_cpu};
       Conn c(port);
       for (size_t n = 0; n < Workload::kPerAccount; ++n) {
         const Transaction& tx = txs[a][n];
@@ -182,6 +200,7 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
   for (auto& t : threads) t.join();
   r.secs = ms_since(start) / 1000;
   r.ok = ok;
+  r.client_cpu_us = client_cpu;
   return r;
 }
 
@@ -286,6 +305,8 @@ int main(int argc, char** argv) {
     bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
     bench::metric("api_one_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_one_in_flight_client_cpu_us_per_order",
+                  static_cast<double>(r.client_cpu_us) / orders, "us");
     bench::metric("api_one_in_flight_orders_per_block", txs_per_block(), "orders");
     block_metrics("api_one_in_flight");
     if (static_cast<double>(r.ok) != orders) status = 1;
@@ -298,6 +319,8 @@ int main(int argc, char** argv) {
     bench::metric("api_wait_commit_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_wait_commit_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
     bench::metric("api_wait_commit_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_wait_commit_client_cpu_us_per_order",
+                  static_cast<double>(r.client_cpu_us) / orders, "us");
     bench::metric("api_wait_commit_orders_per_block", txs_per_block(), "orders");
     block_metrics("api_wait_commit");
     if (static_cast<double>(r.ok) != orders) status = 1;
