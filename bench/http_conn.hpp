@@ -47,39 +47,48 @@ class Conn {
   // (nullopt if the connection ends first). For event streams, where `text` is an id.
   std::optional<std::string> read_until(const std::string& text) {
     for (;;) {
-      if (auto at = in_.find(text); at != std::string::npos) {
-        auto line = in_.rfind('\n', at);
-        line = line == std::string::npos ? 0 : line + 1;
-        std::string before = in_.substr(line, at - line);
-        in_.erase(0, at + text.size());
-        return before;
-      }
-      char buf[16384];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      in_.append(buf, static_cast<size_t>(n));
+      if (auto line = take_until(text)) return line;
+      if (!fill()) return std::nullopt;
     }
   }
   // The next response's status and body (Content-Length framed); status 0 on failure.
   std::pair<int, std::string> response() {
     for (;;) {
-      size_t end = in_.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        size_t cl = in_.find("Content-Length: ");
-        if (cl == std::string::npos || cl > end) cl = in_.find("content-length: ");
-        size_t len = cl < end ? std::stoul(in_.substr(cl + 16)) : 0;
-        if (in_.size() >= end + 4 + len) {
-          int status = std::stoi(in_.substr(9, 3));
-          std::string body = in_.substr(end + 4, len);
-          in_.erase(0, end + 4 + len);
-          return {status, body};
-        }
-      }
-      char buf[16384];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return {0, ""};
-      in_.append(buf, static_cast<size_t>(n));
+      if (auto r = take_response()) return *std::move(r);
+      if (!fill()) return {0, ""};
     }
+  }
+
+  // For a client that waits on many connections at once (epoll): the descriptor, one read
+  // of what has arrived, and the two parses above on what is already read.
+  int fd() const { return fd_; }
+  bool fill() {
+    char buf[16384];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    in_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  std::optional<std::string> take_until(const std::string& text) {
+    auto at = in_.find(text);
+    if (at == std::string::npos) return std::nullopt;
+    auto line = in_.rfind('\n', at);
+    line = line == std::string::npos ? 0 : line + 1;
+    std::string before = in_.substr(line, at - line);
+    in_.erase(0, at + text.size());
+    return before;
+  }
+  std::optional<std::pair<int, std::string>> take_response() {
+    size_t end = in_.find("\r\n\r\n");
+    if (end == std::string::npos) return std::nullopt;
+    size_t cl = in_.find("Content-Length: ");
+    if (cl == std::string::npos || cl > end) cl = in_.find("content-length: ");
+    size_t len = cl < end ? std::stoul(in_.substr(cl + 16)) : 0;
+    if (in_.size() < end + 4 + len) return std::nullopt;
+    int status = std::stoi(in_.substr(9, 3));
+    std::string body = in_.substr(end + 4, len);
+    in_.erase(0, end + 4 + len);
+    return std::pair{status, std::move(body)};
   }
 
  private:
