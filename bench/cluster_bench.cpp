@@ -171,12 +171,17 @@ Nodes start_cluster(const std::string& dir, int count) {
   return n;
 }
 
+// SIGTERM, then waits until the process is gone.
+void stop_process(pid_t pid) {
+  sh("kill " + std::to_string(pid) + "; while kill -0 " + std::to_string(pid) +
+     " 2>/dev/null; do sleep 0.1; done");
+}
+
 void stop(const Nodes& n) {
   if (n.cluster)
     sh("GRIDPACT='" + kGridpact + "' bash '" + kScript + "' down '" + n.dir + "'");
   else
-    sh("kill " + std::to_string(n.pids[0]) + "; while kill -0 " + std::to_string(n.pids[0]) +
-       " 2>/dev/null; do sleep 0.1; done");
+    stop_process(n.pids[0]);
   fs::remove_all(n.dir);
 }
 
@@ -375,8 +380,7 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const double cpu = h >= blocks ? cpu_s(pid) : 0;
-  sh("kill " + std::to_string(pid) + "; while kill -0 " + std::to_string(pid) +
-     " 2>/dev/null; do sleep 0.1; done");
+  stop_process(pid);
   if (h < blocks)
     die("the new node reached " + std::to_string(h) + " only; see " + dir + "/new.log");
   if (height_of(peer_url) < blocks) die("peer");
@@ -387,8 +391,7 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   bench::metric("cluster_catchup_blocks_per_s", static_cast<double>(blocks) / secs, "blocks/s");
   bench::metric("cluster_catchup_cpu_us_per_tx",
                 cpu * 1e6 / static_cast<double>(blocks * per_block), "us");
-  sh("kill " + std::to_string(peer_pid) + "; while kill -0 " + std::to_string(peer_pid) +
-     " 2>/dev/null; do sleep 0.1; done");
+  stop_process(peer_pid);
   peer_pid = 0;
   cleanup = nullptr;
 }

@@ -122,11 +122,12 @@ class EtcdOrderer : public Orderer {
   // Whether blocks by `proposer` are trusted for their client signatures: this node's own,
   // or a proposer that passed check_leader (any thread).
   bool attested(const PublicKey& proposer);
-  // Catch-up: asks `proposer` at `url` for its attestation, unless it is already attested or
-  // in `asked` (then adds it there); a pass makes it attested.
-  void attest_proposer(const PublicKey& proposer, const std::string& url,
+  // Catch-up (catch_up.cpp): whether blocks by `proposer` are trusted for their client
+  // signatures, asking it at `url` for its attestation first unless it is attested already
+  // or in `asked` (then adds it there); a pass makes it attested.
+  bool attest_proposer(const PublicKey& proposer, const std::string& url,
                        std::set<PublicKey>& asked);
-  // Applies the blocks up to `last` from peers; how many, or why none could.
+  // Applies the blocks up to `last` from peers (catch_up.cpp); how many, or why none could.
   Result<size_t> catch_up(uint64_t last);
   void campaign();
   void keep_lease();

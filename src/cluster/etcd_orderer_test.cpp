@@ -86,6 +86,22 @@ class EtcdOrdererTest : public ::testing::Test {
     return n;
   }
 
+  // A node outside the cluster that makes blocks of `batches` under validators[0], as an
+  // earlier leader did (for forged blocks: its batches are not checked for signatures).
+  std::unique_ptr<Node> open_earlier_leader(const std::string& dir,
+                                            std::vector<OrderedBatch> batches) {
+    NodeOptions o;
+    o.data_dir = dir;
+    o.genesis = genesis;
+    o.validator_key = validators[0];
+    o.sync_commits = false;
+    auto node = Node::open(std::move(o), modules(), [&](Node&) {
+                  return std::make_unique<BatchesOrderer>(std::move(batches));
+                }).value();
+    node->start();
+    return node;
+  }
+
   Transaction transfer(uint64_t nonce, const PublicKey& to, uint64_t amount) {
     return transfer_from(alice, nonce, to, amount);
   }
@@ -425,18 +441,10 @@ TEST_F(EtcdOrdererTest, AnAttestedLeaderIsTrustedForClientSignaturesUnlessANodeV
   Block forged;
   {
     gridpact::testing::TempDir dir;
-    NodeOptions o;
-    o.data_dir = dir.str();
-    o.genesis = genesis;
-    o.validator_key = validators[0];
-    o.sync_commits = false;
     OrderedBatch batch;
     batch.time_ms = genesis.time_ms + 1000;
     batch.txs = {tx};
-    auto forger = Node::open(std::move(o), modules(), [&](Node&) {
-                    return std::make_unique<BatchesOrderer>(std::vector{std::move(batch)});
-                  }).value();
-    forger->start();
+    auto forger = open_earlier_leader(dir.str(), {std::move(batch)});
     ASSERT_TRUE(forger->wait_height(1, 10s));
     forged = forger->store().block(1).value();
     forger->stop();
@@ -498,20 +506,12 @@ TEST_F(EtcdOrdererTest, CatchUpTrustsClientSignaturesOnlyOfAProposerThatPassesIt
   ASSERT_FALSE(tx.signature_valid());
   // The earlier leader validators[0]: block 1 forged, block 2 honest (in etcd's window).
   gridpact::testing::TempDir dir;
-  NodeOptions o;
-  o.data_dir = dir.str();
-  o.genesis = genesis;
-  o.validator_key = validators[0];
-  o.sync_commits = false;
   std::vector<OrderedBatch> batches(2);
   batches[0].time_ms = genesis.time_ms + 1000;
   batches[0].txs = {tx};
   batches[1].time_ms = genesis.time_ms + 2000;
   batches[1].txs = {transfer(1, bob, 10)};
-  auto earlier = Node::open(std::move(o), modules(), [&](Node&) {
-                   return std::make_unique<BatchesOrderer>(std::move(batches));
-                 }).value();
-  earlier->start();
+  auto earlier = open_earlier_leader(dir.str(), std::move(batches));
   ASSERT_TRUE(earlier->wait_height(2, 10s));
   api::Server server(*earlier, {});
   ASSERT_TRUE(server.start());
