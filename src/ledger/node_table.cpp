@@ -141,6 +141,15 @@ void NodeTable::release_all(std::span<const Hash32> hashes) {
       [&](Shard& shard, size_t i) { shard.release(hashes[i]); });
 }
 
+size_t NodeTable::capacity() const {
+  size_t n = 0;
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    n += 3 * shard.slots.size() / 4;
+  }
+  return n;
+}
+
 size_t NodeTable::size() const {
   return locked_size(shards_);
 }

@@ -53,7 +53,8 @@ class NodeTable {
   // Room for `nodes` in all, so that the table does not grow (moving every node into
   // fresh memory, a pause of seconds for a large tree) before it holds that many.
   void reserve(size_t nodes);
-  size_t size() const;  // distinct nodes held
+  size_t size() const;      // distinct nodes held
+  size_t capacity() const;  // nodes it can hold before it grows
 
  private:
   // 128 bytes, aligned: the reference count and the hash (all a probe reads) in the first

@@ -74,6 +74,10 @@ class Store : public StateReader, public TreeNodeSource {
     size_t proof_history_blocks = 8;       // past roots that state proofs can use
     size_t state_cache_entries = 1 << 21;  // latest values of recently used keys
     bool sync = true;                      // fsync each block (off only in benchmarks)
+    // Room made in the tree's node table when the tree is first built (genesis, or the
+    // load of a stored state), written at once, so that the first blocks neither move the
+    // table as it doubles nor touch fresh memory in it (a node: 65,536 nodes, 16 MiB).
+    size_t reserved_tree_nodes = 0;
   };
   static Result<std::unique_ptr<Store>> open(const std::string& path, Options options);
   static Result<std::unique_ptr<Store>> open(const std::string& path) {
@@ -97,6 +101,7 @@ class Store : public StateReader, public TreeNodeSource {
   // the next block can be built on it: content-addressed, they change no committed root.
   // (A block that is never committed leaves its nodes behind: memory, not state.)
   void add_tree_nodes(std::span<const std::pair<Hash32, TreeNode>> nodes) { nodes_.add_all(nodes); }
+  size_t tree_capacity() const { return nodes_.capacity(); }  // nodes held before it grows
   // The oldest height whose state root get_node can serve (the latest, at least).
   uint64_t oldest_provable_height() const { return oldest_provable_.load(); }
 

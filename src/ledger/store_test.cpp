@@ -223,6 +223,29 @@ TEST(Store, KeepsTheTreeOfRecentRootsOnly) {
   EXPECT_THROW(tree.prove(roots[2], sha256(ka)), Error);
 }
 
+// A store asked to reserve room for its tree has it from genesis, and again when it
+// reopens and rebuilds the tree; one not asked starts small.
+TEST(Store, ReservesRoomForTheTreeWhenAskedTo) {
+  TempDir dir;
+  EchoModule echo;
+  {
+    auto store =
+        Store::open(dir.path.string(), {.sync = false, .reserved_tree_nodes = 50'000}).value();
+    Executor ex(*store, {&echo}, "t");
+    ASSERT_TRUE(store->commit(ex.genesis(json::object(), sha256("g"), 0).value()).is_ok());
+    EXPECT_GE(store->tree_capacity(), 50'000u);
+  }
+  {
+    auto store = Store::open(dir.path.string(), {.sync = false}).value();
+    ASSERT_TRUE(store->load_tree().is_ok());
+    EXPECT_LT(store->tree_capacity(), 50'000u);
+  }
+  auto store =
+      Store::open(dir.path.string(), {.sync = false, .reserved_tree_nodes = 50'000}).value();
+  ASSERT_TRUE(store->load_tree().is_ok());
+  EXPECT_GE(store->tree_capacity(), 50'000u);
+}
+
 static rocksdb::DB* open_raw(const std::filesystem::path& path,
                              std::vector<rocksdb::ColumnFamilyHandle*>& handles,
                              std::vector<std::string>& names) {

@@ -11,6 +11,12 @@
 namespace gridpact {
 namespace {
 
+// The state tree's node table starts with room for this many nodes (16 MiB), enough for a
+// community's first thousands of orders: fresh memory is touched once, at open, not in
+// the first blocks (where, on a virtual machine, each new page can cost more than the
+// work done in it).
+constexpr size_t kReservedTreeNodes = 1 << 16;
+
 uint64_t micros_since(std::chrono::steady_clock::time_point start) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - start)
@@ -45,7 +51,8 @@ Result<std::unique_ptr<Node>> Node::open(NodeOptions options,
   auto store = Store::open(node->options_.data_dir + "/db",
                            {.read_only = false,
                             .proof_history_blocks = node->options_.proof_history_blocks,
-                            .sync = node->options_.sync_commits});
+                            .sync = node->options_.sync_commits,
+                            .reserved_tree_nodes = kReservedTreeNodes});
   if (!store) return store.status();
   node->store_ = std::move(store).value();
 
