@@ -1,5 +1,5 @@
 // Agreements: terms, templates, signing, billing, arrears and default, amendments.
-#include "modules/agreements/test_fixtures.hpp"
+#include "modules/agreements/testing.hpp"
 
 namespace gridpact::agreements {
 namespace {

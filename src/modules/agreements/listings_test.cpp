@@ -1,6 +1,6 @@
 // Listings, matching, paged queries, the block log, the due index, sharded billing and
 // conservation of money; queries and payload views.
-#include "modules/agreements/test_fixtures.hpp"
+#include "modules/agreements/testing.hpp"
 
 namespace gridpact::agreements {
 namespace {

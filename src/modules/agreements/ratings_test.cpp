@@ -1,5 +1,5 @@
 // Ratings of agreements and of market trades; payload encodings; one use per meter.
-#include "modules/agreements/test_fixtures.hpp"
+#include "modules/agreements/testing.hpp"
 
 namespace gridpact::agreements {
 namespace {
