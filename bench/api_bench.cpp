@@ -39,6 +39,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <thread>
 
 #include "api/server.hpp"
@@ -159,6 +160,30 @@ struct RoundResult {
   uint64_t client_cpu_us = 0;  // the client threads' CPU: the load generator's share
 };
 
+// Waits on many connections at once from one thread: each watched with a tag, handed back
+// with the connections that have something to read.
+class Poller {
+ public:
+  Poller() : ep_(::epoll_create1(0)) {}
+  ~Poller() { ::close(ep_); }
+  Poller(const Poller&) = delete;
+  void watch(const Conn& c, uint64_t tag) {
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = tag;
+    ::epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd(), &e);
+  }
+  // The tags of the connections ready within a minute; none after a minute of nothing.
+  std::span<const epoll_event> wait() {
+    const int got = ::epoll_wait(ep_, ready_.data(), static_cast<int>(ready_.size()), 60'000);
+    return {ready_.data(), got > 0 ? static_cast<size_t>(got) : 0};
+  }
+
+ private:
+  int ep_;
+  std::array<epoll_event, 256> ready_{};
+};
+
 // Every account on its own connection(s), one request in flight; `wait`: with
 // ?wait=commit, else following its own account stream for the id. One client thread waits
 // on all the connections at once (epoll), so that the load generator's CPU stays small
@@ -182,21 +207,15 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
       // The account event: {"code":N,...,"tx_id":"..."} (keys in order).
       events[a].push_back("\"tx_id\":\"" + tx.id().hex());
     }
-  const int ep = ::epoll_create1(0);
-  auto watch = [ep](const Conn& c, uint64_t tag) {
-    epoll_event e{};
-    e.events = EPOLLIN;
-    e.data.u64 = tag;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd(), &e);
-  };
+  Poller poller;
   for (size_t a = 0; a < kAccounts; ++a) {
     accounts[a].post = std::make_unique<Conn>(port);
-    watch(*accounts[a].post, a * 2);
+    poller.watch(*accounts[a].post, a * 2);
     if (wait) continue;
     accounts[a].stream = std::make_unique<Conn>(port);
     accounts[a].stream->send(get("/v1/events/accounts/" + w.keys[a].public_key().hex()));
     accounts[a].stream->read_until("\r\n\r\n");  // subscribed once the header is back
-    watch(*accounts[a].stream, a * 2 + 1);
+    poller.watch(*accounts[a].stream, a * 2 + 1);
   }
   const uint64_t cpu0 = thread_cpu_us();
   auto start = Clock::now();
@@ -208,15 +227,14 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
   };
   size_t active = kAccounts;
   for (size_t a = 0; a < kAccounts; ++a) send_next(a);
-  std::array<epoll_event, 256> ready{};
   while (active > 0) {
-    const int got = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 60'000);
-    if (got <= 0) break;  // nothing for a minute: the missing orders count as failed
-    for (int i = 0; i < got; ++i) {
-      const size_t a = ready[static_cast<size_t>(i)].data.u64 / 2;
+    auto ready = poller.wait();
+    if (ready.empty()) break;  // nothing for a minute: the missing orders count as failed
+    for (const epoll_event& e : ready) {
+      const size_t a = e.data.u64 / 2;
       Account& acc = accounts[a];
       if (acc.failed || acc.n == kPerAccount) continue;
-      Conn& conn = ready[static_cast<size_t>(i)].data.u64 % 2 ? *acc.stream : *acc.post;
+      Conn& conn = e.data.u64 % 2 ? *acc.stream : *acc.post;
       if (!conn.fill()) acc.failed = true;
       if (!acc.answered)
         if (auto resp = acc.post->take_response()) {
@@ -246,7 +264,6 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
   }
   r.secs = ms_since(start) / 1000;
   r.client_cpu_us = thread_cpu_us() - cpu0;
-  ::close(ep);
   return r;
 }
 
@@ -262,35 +279,30 @@ RoundResult all_in_flight(uint16_t port, const std::vector<std::vector<Transacti
     for (const auto& tx : txs[a]) requests[a] += post_tx(tx, false);
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<size_t> answered(kAccounts, 0);
-  const int ep = ::epoll_create1(0);
+  Poller poller;
   for (size_t a = 0; a < kAccounts; ++a) {
     conns.push_back(std::make_unique<Conn>(port));
-    epoll_event e{};
-    e.events = EPOLLIN;
-    e.data.u64 = a;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, conns[a]->fd(), &e);
+    poller.watch(*conns[a], a);
   }
   const uint64_t cpu0 = thread_cpu_us();
   auto start = Clock::now();
   size_t open = 0;
   for (size_t a = 0; a < kAccounts; ++a) open += conns[a]->send(requests[a]) ? 1 : 0;
-  std::array<epoll_event, 256> ready{};
   while (open > 0) {
-    const int got = ::epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 60'000);
-    if (got <= 0) break;
-    for (int i = 0; i < got; ++i) {
-      const size_t a = ready[static_cast<size_t>(i)].data.u64;
+    auto ready = poller.wait();
+    if (ready.empty()) break;
+    for (const epoll_event& e : ready) {
+      const size_t a = e.data.u64;
       if (answered[a] == kPerAccount) continue;
-      bool alive = conns[a]->fill();
-      while (alive && answered[a] < kPerAccount)
-        if (auto resp = conns[a]->take_response()) {
-          ++answered[a];
-          if (resp->first == 200) r.ok++;
-        } else {
-          break;
-        }
-      if (!alive || answered[a] == kPerAccount) --open;
-      if (!alive) answered[a] = kPerAccount;
+      const bool alive = conns[a]->fill();
+      for (; alive && answered[a] < kPerAccount; ++answered[a]) {
+        auto resp = conns[a]->take_response();
+        if (!resp) break;
+        if (resp->first == 200) r.ok++;
+      }
+      if (alive && answered[a] < kPerAccount) continue;
+      answered[a] = kPerAccount;  // all answered, or the connection ended
+      --open;
     }
   }
   const uint64_t accepted = r.ok;
@@ -299,7 +311,6 @@ RoundResult all_in_flight(uint16_t port, const std::vector<std::vector<Transacti
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   r.secs = ms_since(start) / 1000;
   r.client_cpu_us = thread_cpu_us() - cpu0;
-  ::close(ep);
   return r;
 }
 

@@ -10,6 +10,11 @@ namespace {
 
 constexpr size_t kInitialSlots = 64;
 
+// Nodes a shard of `slots` holds before it grows: at most three quarters full (node_table.hpp).
+constexpr size_t room_in(size_t slots) {
+  return 3 * slots / 4;
+}
+
 }  // namespace
 
 // Bytes 0-7 place a node in its shard's table; the shard is chosen by byte 8 (the table
@@ -38,7 +43,7 @@ void NodeTable::reserve(size_t nodes) {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     size_t count = shard.slots.empty() ? kInitialSlots : shard.slots.size();
-    while (4 * per_shard > 3 * count) count *= 2;
+    while (per_shard > room_in(count)) count *= 2;
     if (count > shard.slots.size()) shard.grow(count);
   }
 }
@@ -67,7 +72,7 @@ void NodeTable::Shard::prefetch(const Hash32& hash) const {
 }
 
 void NodeTable::Shard::add(const Hash32& hash, const TreeNode& node) {
-  if (4 * (size + 1) > 3 * slots.size()) grow(slots.empty() ? kInitialSlots : 2 * slots.size());
+  if (size + 1 > room_in(slots.size())) grow(slots.empty() ? kInitialSlots : 2 * slots.size());
   Slot& slot = slots[probe(hash)];
   if (slot.refs++ > 0) return;
   slot.leaf = node.leaf;
@@ -145,7 +150,7 @@ size_t NodeTable::capacity() const {
   size_t n = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    n += 3 * shard.slots.size() / 4;
+    n += room_in(shard.slots.size());
   }
   return n;
 }

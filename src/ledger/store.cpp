@@ -184,8 +184,7 @@ Status Store::load_tree() const {
     return error(Code::kStateRootMismatch, "the state on disk gives root " + root.hex() +
                                                ", block " + std::to_string(at) + " says " +
                                                expected.hex());
-  // Room for the tree to double before the table grows.
-  nodes_.reserve(std::max(2 * built.size(), options_.reserved_tree_nodes));
+  nodes_.reserve(first_tree_room(built.size()));
   nodes_.add_all(built);
   oldest_provable_ = at;
   tree_loaded_.store(true, std::memory_order_release);
@@ -332,7 +331,7 @@ Status Store::commit(const CommitBatch& batch) {
   // whole tree): after genesis (perhaps a million accounts) for the tree to double, after
   // a block for one more as large as the largest so far.
   if (header.height > 0) largest_block_nodes_ = std::max(largest_block_nodes_, batch.added_nodes);
-  nodes_.reserve(header.height == 0 ? std::max(2 * nodes_.size(), options_.reserved_tree_nodes)
+  nodes_.reserve(header.height == 0 ? first_tree_room(nodes_.size())
                                     : nodes_.size() + largest_block_nodes_);
   // The nodes a block replaced stay for proofs against the roots before it, until it is
   // proof_history_blocks old.

@@ -17,6 +17,7 @@
 // back as the block the store opened at (an archive of every root is not kept).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -129,6 +130,11 @@ class Store : public StateReader, public TreeNodeSource {
  private:
   Store() = default;
   std::optional<std::string> read(rocksdb::ColumnFamilyHandle* cf, std::string_view key) const;
+  // Room for a tree of `nodes` just built (genesis, or loaded): for it to double, and at
+  // least what the options reserve.
+  size_t first_tree_room(size_t nodes) const {
+    return std::max(2 * nodes, options_.reserved_tree_nodes);
+  }
 
   Options options_;
   std::unique_ptr<rocksdb::DB> db_;
