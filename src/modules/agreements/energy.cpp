@@ -19,8 +19,9 @@ MeteredEnergy metered_energy(const StateReader& s, const Hash32& meter, uint64_t
   // `len` only says whether the chain has settlement periods: their boundaries come from
   // the meters' period schedule (the length can change at a period boundary).
   if (len == 0 || to_ms <= from_ms) return out;
-  uint64_t first = meters::period_from(s, from_ms);
-  uint64_t end = meters::period_from(s, to_ms);
+  const meters::PeriodSchedule schedule(s);
+  uint64_t first = schedule.from(from_ms);
+  uint64_t end = schedule.from(to_ms);
   for (uint64_t p = first; p < end; ++p) {
     auto e = meters::period_energy(s, meter, p);
     if (!e) {
@@ -45,8 +46,9 @@ uint64_t reading_lag_ms(const StateReader& s) {
 // schedule gives the boundaries; the length can change at a period boundary).
 Status bind_asset_meter(StateOverlay& s, const Billing& b, uint64_t id) {
   uint64_t end = sat_add(b.start_ms, b.period_ms * static_cast<uint64_t>(b.periods));
+  const meters::PeriodSchedule schedule(s);
   return meters::bind_meter(s, b.asset_meter, meters::UseKind::kAgreement, id,
-                            meters::period_at(s, b.start_ms), meters::period_from(s, end));
+                            schedule.at(b.start_ms), schedule.from(end));
 }
 
 void release_asset_meter(StateOverlay& s, const Billing& b, uint64_t id, uint64_t now_ms) {

@@ -183,7 +183,7 @@ TEST_F(GovernanceTest, ThePeriodLengthChangesAtTheNextPeriodBoundary) {
   ASSERT_LT(chain->store().header(height())->time_ms, 900'000u);  // in period 0
   EXPECT_EQ(read_u64_param(s, "meters.period_ms"), 300'000u);
   // Period 0 keeps its 15 minutes; period 1 starts the 5-minute periods.
-  auto g = meters::period_schedule(s);
+  auto g = meters::PeriodSchedule(s).segments();
   ASSERT_EQ(g.size(), 2u);
   EXPECT_EQ(g[1].first_period, 1u);
   EXPECT_EQ(g[1].start_ms, 900'000u);

@@ -116,11 +116,12 @@ void MarketModule::end_block(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
   if (!kConfig.has(s)) return;
   const Params p = load_params(s);
+  const meters::PeriodSchedule schedule(s);
   // Books whose gate has closed, in (period, commodity) order.
   std::vector<std::pair<uint64_t, std::string>> due, unsettled;
   s.scan("market/due/", [&](std::string_view k, std::string_view) {
     uint64_t period = std::stoull(std::string(k.substr(11, 16)), nullptr, 16);
-    uint64_t start = meters::period_start_ms(s, period);
+    uint64_t start = schedule.start_ms(period);
     uint64_t gate = start > p.gate_closure_ms ? start - p.gate_closure_ms : 0;
     if (ctx.block.time_ms < gate) return false;  // later periods are not due either
     due.emplace_back(period, std::string(k.substr(28)));
@@ -134,7 +135,7 @@ void MarketModule::end_block(BlockContext& ctx) {
   }
   s.scan("market/unsettled/", [&](std::string_view k, std::string_view) {
     uint64_t period = std::stoull(std::string(k.substr(17, 16)), nullptr, 16);
-    if (ctx.block.time_ms < meters::period_end_ms(s, period)) return false;
+    if (ctx.block.time_ms < schedule.end_ms(period)) return false;
     unsettled.emplace_back(period, std::string(k.substr(34)));
     return unsettled.size() < p.max_books_per_block;
   });

@@ -17,13 +17,14 @@ Status check_common(const std::string& commodity, uint64_t qty, int64_t price) {
 namespace {
 
 Status check_gate(const StateReader& s, const Params& p, uint64_t period, uint64_t now_ms) {
-  uint64_t start = meters::period_start_ms(s, period);
+  const meters::PeriodSchedule schedule(s);
+  uint64_t start = schedule.start_ms(period);
   if (start == UINT64_MAX) return error(kPeriodTooFar, "period out of range");
   uint64_t gate = start > p.gate_closure_ms ? start - p.gate_closure_ms : 0;
   if (now_ms >= gate)
     return error(kGateClosed, "gate of period " + std::to_string(period) + " closed at " +
                                   std::to_string(gate) + " ms");
-  if (period > meters::period_at(s, now_ms) + p.max_periods_ahead)
+  if (period > schedule.at(now_ms) + p.max_periods_ahead)
     return error(kPeriodTooFar,
                  "period is more than " + std::to_string(p.max_periods_ahead) + " periods ahead");
   return ok();

@@ -118,12 +118,13 @@ Status MetersModule::deliver_reading(TxContext& ctx, const Reading& r) {
   // parameter is a chain from before it and keeps its rule.)
   const bool strict = ctx.state.get(param_key(kFirstReadingParam)) &&
                       read_bool_param(ctx.state, kFirstReadingParam);
-  const uint64_t registered = period_at(ctx.state, m->registered_time_ms);
+  const PeriodSchedule schedule(ctx.state);
+  const uint64_t registered = schedule.at(m->registered_time_ms);
   if (strict && !last.has_reading && r.period < registered)
     return error(kPeriodOutOfOrder, "period " + std::to_string(r.period) +
                                         " is before the meter's registration period, " +
                                         std::to_string(registered));
-  if (r.period > period_at(ctx.state, ctx.block.time_ms))
+  if (r.period > schedule.at(ctx.block.time_ms))
     return error(kPeriodInFuture, "period " + std::to_string(r.period) + " has not started");
   if (r.import_wh < last.import_wh || r.export_wh < last.export_wh)
     return error(kRegisterBackwards,

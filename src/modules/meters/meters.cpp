@@ -94,12 +94,13 @@ void MetersModule::end_block(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
   if (!s.get(param_key(kPeriodParam))) return;  // not set up on this chain
   uint64_t want = read_u64_param(s, kPeriodParam);
-  auto g = period_schedule(s);
+  const PeriodSchedule schedule(s);
+  const auto& g = schedule.segments();
   if (g.back().period_ms == want) return;
   // The period in progress keeps its length; the next one starts the new segment. A
   // segment that has not started yet is replaced (same first period and start).
-  uint64_t now = period_at(s, ctx.block.time_ms);
-  PeriodSegment next{now + 1, period_start_ms(s, now + 1), want};
+  uint64_t now = schedule.at(ctx.block.time_ms);
+  PeriodSegment next{now + 1, schedule.start_ms(now + 1), want};
   if (g.size() > 1 && g.back().first_period > now) {
     next.first_period = g.back().first_period;
     next.start_ms = g.back().start_ms;

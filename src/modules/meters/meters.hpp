@@ -185,19 +185,34 @@ Status bind_meter(StateOverlay& s, const Hash32& meter, UseKind kind, uint64_t i
 // Use (kind, id) ends before `until_period` (if it still holds the meter).
 void end_meter_use(StateOverlay& s, const Hash32& meter, UseKind kind, uint64_t id,
                    uint64_t until_period);
-// Settlement period length in ms of the period in progress at the latest segment (genesis
-// [meters] period_ms, default 900000 = 15 min, then governance); see "Period schedule".
-uint64_t period_length_ms(const StateReader& s);
-// The period in progress at `time_ms`, and when period `period` starts and ends.
-uint64_t period_at(const StateReader& s, uint64_t time_ms);
-uint64_t period_start_ms(const StateReader& s, uint64_t period);
-uint64_t period_end_ms(const StateReader& s, uint64_t period);
-// The first period that starts at or after `time_ms`.
-uint64_t period_from(const StateReader& s, uint64_t time_ms);
 struct PeriodSegment {
   uint64_t first_period = 0, start_ms = 0, period_ms = 900'000;
 };
-std::vector<PeriodSegment> period_schedule(const StateReader& s);
+// The period schedule (see "Period schedule"), read from state once: reading it is a scan,
+// so a handler that asks it several questions keeps one.
+class PeriodSchedule {
+ public:
+  explicit PeriodSchedule(const StateReader& s);
+  // Settlement period length in ms of the period in progress at the latest segment
+  // (genesis [meters] period_ms, default 900000 = 15 min, then governance).
+  uint64_t length_ms() const { return segments_.back().period_ms; }
+  // The period in progress at `time_ms`, and when period `period` starts and ends.
+  uint64_t at(uint64_t time_ms) const;
+  uint64_t start_ms(uint64_t period) const;
+  uint64_t end_ms(uint64_t period) const;
+  // The first period that starts at or after `time_ms`.
+  uint64_t from(uint64_t time_ms) const;
+  const std::vector<PeriodSegment>& segments() const { return segments_; }  // never empty
+
+ private:
+  std::vector<PeriodSegment> segments_;
+};
+// The same questions, each reading the schedule afresh.
+uint64_t period_length_ms(const StateReader& s);
+uint64_t period_at(const StateReader& s, uint64_t time_ms);
+uint64_t period_start_ms(const StateReader& s, uint64_t period);
+uint64_t period_end_ms(const StateReader& s, uint64_t period);
+uint64_t period_from(const StateReader& s, uint64_t time_ms);
 
 // ---- Transactions and codes ----
 

@@ -31,7 +31,8 @@ void MetersModule::declare_routes() {
             return true;
           });
           json schedule = json::array();
-          for (const auto& g : period_schedule(s))
+          const PeriodSchedule periods(s);
+          for (const auto& g : periods.segments())
             schedule.push_back({{"first_period", g.first_period},
                                 {"start_ms", g.start_ms},
                                 {"period_ms", g.period_ms}});

@@ -114,32 +114,26 @@ Params params(const StateReader& s) {
   return p;
 }
 
-std::vector<PeriodSegment> period_schedule(const StateReader& s) {
-  std::vector<PeriodSegment> out;
+PeriodSchedule::PeriodSchedule(const StateReader& s) {
   s.scan(kPeriodsPrefix, [&](std::string_view k, std::string_view v) {
     if (k.size() != kPeriodsPrefix.size() + 8 || v.size() != 16) return true;
-    out.push_back({decode_u64(k.substr(kPeriodsPrefix.size())).value(),
-                   decode_u64(v.substr(0, 8)).value(), decode_u64(v.substr(8)).value()});
+    segments_.push_back({decode_u64(k.substr(kPeriodsPrefix.size())).value(),
+                         decode_u64(v.substr(0, 8)).value(), decode_u64(v.substr(8)).value()});
     return true;
   });
-  if (out.empty()) out.push_back({});  // a chain without the meters module: the default
-  return out;
+  if (segments_.empty()) segments_.push_back({});  // a chain without the meters module
 }
 
-uint64_t period_length_ms(const StateReader& s) {
-  return period_schedule(s).back().period_ms;
-}
-
-uint64_t period_at(const StateReader& s, uint64_t time_ms) {
-  auto g = period_schedule(s);
+uint64_t PeriodSchedule::at(uint64_t time_ms) const {
+  const auto& g = segments_;
   size_t i = g.size() - 1;
   while (i > 0 && g[i].start_ms > time_ms) --i;
   if (time_ms < g[i].start_ms) return g[i].first_period;
   return g[i].first_period + (time_ms - g[i].start_ms) / g[i].period_ms;
 }
 
-uint64_t period_start_ms(const StateReader& s, uint64_t period) {
-  auto g = period_schedule(s);
+uint64_t PeriodSchedule::start_ms(uint64_t period) const {
+  const auto& g = segments_;
   size_t i = g.size() - 1;
   while (i > 0 && g[i].first_period > period) --i;
   if (period < g[i].first_period) return g[i].start_ms;
@@ -148,13 +142,29 @@ uint64_t period_start_ms(const StateReader& s, uint64_t period) {
   return at.value_or(UINT64_MAX);  // beyond any block time
 }
 
-uint64_t period_end_ms(const StateReader& s, uint64_t period) {
-  return period == UINT64_MAX ? UINT64_MAX : period_start_ms(s, period + 1);
+uint64_t PeriodSchedule::end_ms(uint64_t period) const {
+  return period == UINT64_MAX ? UINT64_MAX : start_ms(period + 1);
 }
 
+uint64_t PeriodSchedule::from(uint64_t time_ms) const {
+  uint64_t p = at(time_ms);
+  return start_ms(p) >= time_ms ? p : p + 1;
+}
+
+uint64_t period_length_ms(const StateReader& s) {
+  return PeriodSchedule(s).length_ms();
+}
+uint64_t period_at(const StateReader& s, uint64_t time_ms) {
+  return PeriodSchedule(s).at(time_ms);
+}
+uint64_t period_start_ms(const StateReader& s, uint64_t period) {
+  return PeriodSchedule(s).start_ms(period);
+}
+uint64_t period_end_ms(const StateReader& s, uint64_t period) {
+  return PeriodSchedule(s).end_ms(period);
+}
 uint64_t period_from(const StateReader& s, uint64_t time_ms) {
-  uint64_t p = period_at(s, time_ms);
-  return period_start_ms(s, p) >= time_ms ? p : p + 1;
+  return PeriodSchedule(s).from(time_ms);
 }
 
 attest::Policy policy(const StateReader& s, std::optional<int64_t> at_time_s) {

@@ -265,19 +265,19 @@ void mint_period(BlockContext& ctx, const Params& prm, uint64_t p, std::vector<E
 
 void mint_final_periods(BlockContext& ctx, size_t workers) {
   StateOverlay& s = ctx.state;
-  uint64_t len = meters::period_length_ms(s);
-  if (len == 0) return;
+  const meters::PeriodSchedule schedule(s);
+  if (schedule.length_ms() == 0) return;
   auto next = keys::kNext.get(s);
   if (!next) {  // the first block: minting starts with the period in progress
-    keys::kNext.put(s, meters::period_at(s, ctx.block.time_ms));
+    keys::kNext.put(s, schedule.at(ctx.block.time_ms));
     return;
   }
   const bool market = s.get(param_key("market.settlement_deadline_ms")).has_value();
   const uint64_t deadline = market ? read_u64_param(s, "market.settlement_deadline_ms") : 0;
   uint64_t lo = *next, hi = lo;
   auto final = [&](uint64_t p) {
-    uint64_t end = meters::period_end_ms(s, p);
-    uint64_t lag = market ? deadline : end - meters::period_start_ms(s, p);
+    uint64_t end = schedule.end_ms(p);
+    uint64_t lag = market ? deadline : end - schedule.start_ms(p);
     return end + lag <= ctx.block.time_ms && !market_unsettled(s, p);
   };
   while (hi - lo < kMaxPeriodsPerBlock && final(hi)) ++hi;

@@ -49,8 +49,9 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
 void settle_commitments(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
   std::vector<std::pair<Hash32, Commitment>> due;
+  const meters::PeriodSchedule schedule(s);
   keys::kCommits.each(s, SIZE_MAX, [&](const Hash32& order, const Commitment& c) {
-    if (meters::period_end_ms(s, c.period) <= ctx.block.time_ms) due.emplace_back(order, c);
+    if (schedule.end_ms(c.period) <= ctx.block.time_ms) due.emplace_back(order, c);
     return true;
   });
   if (due.empty()) return;
