@@ -5,6 +5,7 @@
 
 #include "ledger/block_time.hpp"
 #include "ledger/development.hpp"
+#include "ledger/scan_memo.hpp"
 
 namespace gridpact {
 
@@ -133,8 +134,10 @@ Result<CommitBatch> Executor::execute(std::vector<Transaction> txs, uint64_t tim
   h.time_ms = time_ms;
   BlockInfo info{chain_id_, h.height, time_ms};
 
-  StateOverlay state(staged ? static_cast<const StateReader&>(staged->state)
-                            : static_cast<const StateReader&>(store_));
+  // The block's transactions scan the same short ranges often (scan_memo.hpp).
+  ScanMemo base(staged ? static_cast<const StateReader&>(staged->state)
+                       : static_cast<const StateReader&>(store_));
+  StateOverlay state(base);
   state.reserve(3 * txs.size());  // a nonce and a key or two each, typically
   batch.receipts.reserve(txs.size() + 1);
   for (size_t i = 0; i < txs.size(); ++i)
