@@ -92,7 +92,9 @@ Result<Ledger::Prepared> Ledger::prepare(std::vector<Pending> pending) {
   return Prepared{std::move(txs), std::move(ids)};
 }
 
-Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
+Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator,
+                     const std::function<bool()>& spare_core) {
+  if (!write_status_) return write_status_;
   auto t2 = Clock::now();
   const double cpu2 = thread_cpu_s();
   std::vector<Transaction> txs = std::move(p.txs);
@@ -100,29 +102,43 @@ Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator) {
   const size_t n = txs.size();
   auto executed = executor_->execute(std::move(txs), time_ms, false, std::move(ids));
   if (!executed) return executed.status();
-  CommitBatch batch = std::move(executed).value();
-  batch.block.header.sign(validator);
-  auto t3 = Clock::now();
-  const double cpu3 = thread_cpu_s();
-  r_.timing.execute_s += std::chrono::duration<double>(t3 - t2).count();
-  r_.timing.execute_cpu_s += cpu3 - cpu2;
-  if (Status st = store_->commit(batch); !st) return st;
-  double commit = since(t3);
-  r_.timing.commit_s += commit;
-  r_.timing.commit_cpu_s += thread_cpu_s() - cpu3;
+  auto batch = std::make_shared<CommitBatch>(std::move(executed).value());
+  batch->block.header.sign(validator);
+  const double execute_s = since(t2);
+  r_.timing.execute_s += execute_s;
+  r_.timing.execute_cpu_s += thread_cpu_s() - cpu2;
+  // The next block builds on this one while it is written; the one before must be
+  // written first (the store takes blocks in order).
+  executor_->stage(batch);
+  if (Status st = wait_written(); !st) return st;
+  const auto launch = !spare_core || spare_core() ? std::launch::async : std::launch::deferred;
+  writing_ = std::async(launch, [this, batch, n, execute_s] {
+    auto t3 = Clock::now();
+    const double cpu3 = thread_cpu_s();
+    Status st = store_->commit(*batch);
+    const double commit_s = since(t3);
+    r_.timing.commit_s += commit_s;
+    r_.timing.commit_cpu_s += thread_cpu_s() - cpu3;
+    const double secs = execute_s + commit_s;
+    r_.block_tx_per_s.push_back(secs > 0 ? static_cast<double>(n) / secs : 0);
+    return st;
+  });
   r_.blocks++;
   r_.transactions += n;
   for (size_t i = 0; i < n; ++i)
-    if (!batch.receipts[i].ok()) {
+    if (!batch->receipts[i].ok()) {
       r_.failed_transactions++;
-      std::string name(code_name(static_cast<Code>(batch.receipts[i].code)));
+      std::string name(code_name(static_cast<Code>(batch->receipts[i].code)));
       if (r_.failures[name]++ == 0)
-        first_failures_ += name + ": " + batch.receipts[i].message + "\n";
+        first_failures_ += name + ": " + batch->receipts[i].message + "\n";
     }
-  double secs = std::chrono::duration<double>(t3 - t2).count() + commit;
-  r_.block_tx_per_s.push_back(secs > 0 ? static_cast<double>(n) / secs : 0);
   last_block_txs_ = n;
-  return Status::ok();
+  return launch == std::launch::deferred ? wait_written() : Status::ok();
+}
+
+Status Ledger::wait_written() {
+  if (writing_.valid() && write_status_) write_status_ = writing_.get();
+  return write_status_;
 }
 
 Module& Ledger::module(std::string_view name) {

@@ -3,6 +3,8 @@
 // signatures, failures and timings into the run's result.
 #pragma once
 
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 
@@ -48,10 +50,22 @@ class Ledger {
   // only the nonces, the signing and admission timings and the signature count.
   Result<Prepared> prepare(std::vector<Pending> pending);
 
-  // Executes and commits one prepared block at `time_ms`, signed by the validator.
-  Status apply(Prepared p, uint64_t time_ms, const KeyPair& validator);
+  // Executes one prepared block at `time_ms`, signed by the validator, and commits it.
+  // When `spare_core` says so once the block is executed (the next block is signed
+  // already: a core would idle), the commit runs beside the next block's execution (built
+  // on this one, staged, as a node's executor and committer do); on a machine whose cores
+  // are all busy signing, the extra thread would only slow the executor. Returns the first
+  // failed commit's status.
+  Status apply(Prepared p, uint64_t time_ms, const KeyPair& validator,
+               const std::function<bool()>& spare_core = {});
+  // Waits until every applied block is written; the first failed commit's status.
+  Status wait_written();
 
-  Store& store() { return *store_; }
+  // The store, once every applied block is written.
+  Store& store() {
+    (void)wait_written();  // a failed commit is reported by apply() and wait_written()
+    return *store_;
+  }
   Module& module(std::string_view name);
   const std::string& chain_id() const { return genesis_.chain_id; }
   size_t last_block_txs() const { return last_block_txs_; }
@@ -67,6 +81,8 @@ class Ledger {
   std::map<PublicKey, uint64_t> nonces_;
   size_t last_block_txs_ = 0;
   std::string first_failures_;
+  std::future<Status> writing_;  // the commit of the last applied block
+  Status write_status_;
 };
 
 }  // namespace gridpact::sim

@@ -151,8 +151,9 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
   Module& market_module = ledger.module("market");
   const uint64_t total_blocks = 4 + (K + U + 4);
   uint64_t blocks_done = 0;
-  auto apply_block = [&](Ledger::Prepared prepared, uint64_t time_ms) -> Status {
-    Status st = ledger.apply(std::move(prepared), time_ms, validator);
+  auto apply_block = [&](Ledger::Prepared prepared, uint64_t time_ms,
+                         const std::function<bool()>& spare_core = {}) -> Status {
+    Status st = ledger.apply(std::move(prepared), time_ms, validator, spare_core);
     if (o.progress) o.progress(++blocks_done, total_blocks);
     return st;
   };
@@ -354,9 +355,56 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     return static_cast<int64_t>(from) +
            (static_cast<int64_t>(to) - static_cast<int64_t>(from)) * step / static_cast<int64_t>(U);
   };
-  // The transactions of block k. Built (and signed) while block k-1 executes, so they
-  // read only what blocks up to k-2 committed.
-  auto build = [&](int64_t k) {
+  // The operator's bills of block k, for the previous day, once its last period has
+  // settled (in block D(day+1), two blocks before): read from the store, so they are made
+  // on this thread before block k-1 executes, when the blocks up to k-2 are written.
+  auto bills = [&](int64_t k) {
+    std::vector<Pending> txs;
+    if (k < static_cast<int64_t>(D) + 2 || (k - 2) % static_cast<int64_t>(D) != 0) return txs;
+    const uint64_t day = static_cast<uint64_t>(k - 2) / D - 1;
+    const Store& store = ledger.store();
+    for (uint32_t i = 0; i < n; ++i) {
+      uint64_t imp = 0, exp = 0;
+      for (uint64_t q = day * D; q < (day + 1) * D; ++q) {
+        auto e = meters::period_energy(store, meter[i], p0 + q);
+        if (!e) continue;
+        imp += e->import_wh;
+        exp += e->export_wh;
+        json st = query(market_module, store, "settlement",
+                        {{"period", std::to_string(p0 + q)}, {"account", accounts[i].hex()}});
+        if (st.is_object() && st.value("settled", false)) {
+          imp -= std::min<uint64_t>(imp, st["received_wh"].get<uint64_t>());
+          exp -= std::min<uint64_t>(exp, st["delivered_wh"].get<uint64_t>());
+        }
+      }
+      const int64_t bill = ceil_micro(imp, s.retail_tariff);
+      const int64_t pay = floor_micro(exp, s.feed_in_tariff);
+      r.households[i].grid_paid += bill;  // confirmed below: every receipt must be ok
+      r.households[i].feed_in_received += pay;
+      if (bill > 0)
+        txs.push_back({&keys[i],
+                       bank::kTransfer,
+                       bank::encode(bank::TransferPayload{
+                           operator_key.public_key(), static_cast<uint64_t>(bill),
+                           "grid import, day " + std::to_string(day + 1)}),
+                       nullptr,
+                       {},
+                       nullptr});
+      if (pay > 0)
+        txs.push_back(
+            {&operator_key,
+             bank::kTransfer,
+             bank::encode(bank::TransferPayload{accounts[i], static_cast<uint64_t>(pay),
+                                                "feed-in, day " + std::to_string(day + 1)}),
+             nullptr,
+             {},
+             nullptr});
+    }
+    return txs;
+  };
+  // The transactions of block k (its bills made already). Built (and signed) while block
+  // k-1 executes; they read no state.
+  auto build = [&](int64_t k, std::vector<Pending> bill_txs) {
     std::vector<Pending> txs;
     // Readings of period k-1.
     if (k >= 1 && k - 1 < static_cast<int64_t>(K)) {
@@ -446,54 +494,13 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
         }
       }
     }
-    // The operator's bills for the previous day, once its last period has settled (in
-    // block D(day+1), two blocks before).
-    if (k >= static_cast<int64_t>(D) + 2 && (k - 2) % static_cast<int64_t>(D) == 0) {
-      const uint64_t day = static_cast<uint64_t>(k - 2) / D - 1;
-      for (uint32_t i = 0; i < n; ++i) {
-        uint64_t imp = 0, exp = 0;
-        for (uint64_t q = day * D; q < (day + 1) * D; ++q) {
-          auto e = meters::period_energy(ledger.store(), meter[i], p0 + q);
-          if (!e) continue;
-          imp += e->import_wh;
-          exp += e->export_wh;
-          json st = query(market_module, ledger.store(), "settlement",
-                          {{"period", std::to_string(p0 + q)}, {"account", accounts[i].hex()}});
-          if (st.is_object() && st.value("settled", false)) {
-            imp -= std::min<uint64_t>(imp, st["received_wh"].get<uint64_t>());
-            exp -= std::min<uint64_t>(exp, st["delivered_wh"].get<uint64_t>());
-          }
-        }
-        const int64_t bill = ceil_micro(imp, s.retail_tariff);
-        const int64_t pay = floor_micro(exp, s.feed_in_tariff);
-        r.households[i].grid_paid += bill;  // confirmed below: every receipt must be ok
-        r.households[i].feed_in_received += pay;
-        if (bill > 0)
-          txs.push_back({&keys[i],
-                         bank::kTransfer,
-                         bank::encode(bank::TransferPayload{
-                             operator_key.public_key(), static_cast<uint64_t>(bill),
-                             "grid import, day " + std::to_string(day + 1)}),
-                         nullptr,
-                         {},
-                         nullptr});
-        if (pay > 0)
-          txs.push_back(
-              {&operator_key,
-               bank::kTransfer,
-               bank::encode(bank::TransferPayload{accounts[i], static_cast<uint64_t>(pay),
-                                                  "feed-in, day " + std::to_string(day + 1)}),
-               nullptr,
-               {},
-               nullptr});
-      }
-    }
+    for (Pending& p : bill_txs) txs.push_back(std::move(p));
     return txs;
   };
   // The last blocks let the final periods pass the settlement deadline (4 periods), so that
   // they are settled and their green tokens minted (tokens.hpp: a period mints once final).
   const int64_t first = -static_cast<int64_t>(U) - 1, last = static_cast<int64_t>(K) + 4;
-  auto next = ledger.prepare(build(first));
+  auto next = ledger.prepare(build(first, bills(first)));
   for (int64_t k = first; k <= last; ++k) {
     if (!next) return next.status();
     Ledger::Prepared current = std::move(next).value();
@@ -501,8 +508,12 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
     // Pipelining: block k+1 is built, signed and admitted while block k executes.
     std::future<Result<Ledger::Prepared>> ahead;
     if (k < last)
-      ahead = std::async(std::launch::async, [&, k] { return ledger.prepare(build(k + 1)); });
-    Status st = apply_block(std::move(current), time_ms);
+      ahead = std::async(std::launch::async, [&, k, bill_txs = bills(k + 1)]() mutable {
+        return ledger.prepare(build(k + 1, std::move(bill_txs)));
+      });
+    Status st = apply_block(std::move(current), time_ms, [&] {
+      return !ahead.valid() || ahead.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    });
     if (ahead.valid()) next = ahead.get();
     if (!st) return st;
     if (k >= 0 && k < static_cast<int64_t>(K)) {
@@ -517,6 +528,7 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
                  std::to_string(r.failed_transactions) +
                      " simulated transactions failed; the first of each kind:\n" +
                      ledger.first_failures());
+  if (Status st = ledger.wait_written(); !st) return st;
   r.state_root = ledger.store().state_root().hex();
   auto t_read = Clock::now();
   read_back({ledger.store(), market_module, c, accounts, meter, asset_meter, p0, kStartBalance}, r);
