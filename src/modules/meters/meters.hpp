@@ -70,8 +70,9 @@
 // first <= p. When meters.period_ms differs from the last segment's length, the meters
 // end_block adds a segment that starts at the next period boundary (or replaces a segment
 // that has not started yet): the period in progress keeps its length, the next one uses
-// the new length. Every module reads period times through period_at / period_start_ms
-// (market gates and settlement, agreements billing, tokens minting, readings).
+// the new length. Every module reads period times through PeriodSchedule (or the
+// period_at / period_start_ms shorthands): market gates and settlement, agreements
+// billing, tokens minting, readings.
 //
 // State keys (ids and keys as raw bytes, numbers big-endian):
 //   meters/params               bool has_authority, fixed32 authority
