@@ -260,6 +260,14 @@ void EtcdOrderer::campaign() {
   const auto now = Clock::now();
   if (now < next_campaign_) return;
   next_campaign_ = now + std::chrono::milliseconds(250);
+  // A leader publishes its API URL: the others check its attestation there and fetch its
+  // blocks. The node starts its orderer before its server, so it waits for the URL here.
+  std::string url;
+  {
+    std::lock_guard lock(url_mutex_);
+    url = api_url_;
+  }
+  if (url.empty()) return;
   auto current = etcd_.range(key("leader"));
   if (!current || !current->kvs.empty()) return;
   // Every block applied so far must be committed before this node orders: the pool reads
@@ -269,11 +277,6 @@ void EtcdOrderer::campaign() {
   if (!node_.may_sign_next(node_.options().validator_key->public_key())) return;
   auto lease = etcd_.grant(config_.lease_ttl_s);
   if (!lease) return;
-  std::string url;
-  {
-    std::lock_guard lock(url_mutex_);
-    url = api_url_;
-  }
   const json me = {{"public_key", node_.options().validator_key->public_key().hex()}, {"api", url}};
   auto won = etcd_.txn({{key("leader"), EtcdCompare::Target::kVersion, 0}},
                        {EtcdOp::put(key("leader"), me.dump(), *lease)});

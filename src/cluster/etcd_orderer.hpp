@@ -85,7 +85,8 @@ class EtcdOrderer : public Orderer {
   void stop() override;
   bool seal(const Block& block) override;
 
-  // This node's API URL, published in etcd for the others and for /v1/cluster.
+  // This node's API URL, published in etcd for the others and for /v1/cluster. The node
+  // campaigns only once it is set: the others ask a leader for its attestation there.
   void set_api_url(std::string url);
   // The leader, its lease, and each node's height and state root (read from etcd).
   Result<json> status();

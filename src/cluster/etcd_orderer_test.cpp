@@ -73,15 +73,17 @@ class EtcdOrdererTest : public ::testing::Test {
     config.peers = std::move(peers);
     config.check_leader = std::move(extra.check_leader);
     ClusterNode* raw = n.get();
-    n->node = Node::open(std::move(o), modules(), [raw, config](Node& node) {
-                auto orderer = std::make_unique<EtcdOrderer>(node, config);
-                // A port nobody listens on, named per node: refused at once, never looked up in
-                // DNS.
-                orderer->set_api_url("http://127.0.0.1:1/node-" +
-                                     node.options().validator_key->public_key().hex().substr(0, 8));
-                raw->orderer = orderer.get();
-                return orderer;
-              }).value();
+    n->node =
+        Node::open(std::move(o), modules(), [raw, config, this](Node& node) {
+          auto orderer = std::make_unique<EtcdOrderer>(node, config);
+          // A port nobody listens on, named per node: refused at once, never looked up in
+          // DNS.
+          if (publish_api_url)
+            orderer->set_api_url("http://127.0.0.1:1/node-" +
+                                 node.options().validator_key->public_key().hex().substr(0, 8));
+          raw->orderer = orderer.get();
+          return orderer;
+        }).value();
     n->node->start();
     return n;
   }
@@ -144,6 +146,7 @@ class EtcdOrdererTest : public ::testing::Test {
   http::TlsClientFiles peer_tls;
   bool sync_commits = false;  // fsync per durable block (off: the tests need no disk waits)
   bool verify_sealed_signatures = false;  // for the nodes open() starts next
+  bool publish_api_url = true;            // off: the node's API is not up yet
   std::vector<KeyPair> validators{KeyPair::generate(), KeyPair::generate(), KeyPair::generate()};
   KeyPair issuer = KeyPair::generate();
   KeyPair alice = KeyPair::generate();
@@ -154,6 +157,21 @@ class EtcdOrdererTest : public ::testing::Test {
                                          {&genesis_bank}))
           .value();
 };
+
+// A node starts its orderer before its API server (which needs the node): until the server
+// is up and its URL known, the node does not campaign, or it would lead with no URL for the
+// others to check its attestation at, and they would follow nobody for as long as it leads.
+TEST_F(EtcdOrdererTest, ANodeLeadsOnlyOnceItsApiUrlIsKnown) {
+  publish_api_url = false;
+  auto a = open(validators[0]);
+  std::this_thread::sleep_for(1s);  // four campaign rounds
+  EXPECT_FALSE(a->orderer->leading());
+  a->orderer->set_api_url("http://127.0.0.1:1/late");
+  ASSERT_EQ(leader({a.get()}), 0);
+  auto status = a->orderer->status();
+  ASSERT_TRUE(status) << status.status().to_string();
+  EXPECT_EQ((*status)["leader"]["api"], "http://127.0.0.1:1/late");
+}
 
 TEST_F(EtcdOrdererTest, NodesAgreeAndALeaderIsReplaced) {
   auto a = open(validators[0]), b = open(validators[1]), c = open(validators[2]);
