@@ -410,7 +410,9 @@ int main(int argc, char** argv) {
     double cpu0 = cpu_us();
     txs_per_block();
     block_ms();
+    bench::profile_begin("one_in_flight");
     auto r = one_in_flight(port, w, txs, false);
+    bench::profile_end("one_in_flight");
     bench::metric("api_one_in_flight_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
     bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");

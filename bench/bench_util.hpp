@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/memory.hpp"
@@ -56,11 +57,17 @@ inline void perf_control(const char* command) {
     std::fclose(f);
   }
 }
-inline void profile_begin() {
-  perf_control("enable");
+// `phase`: a benchmark with several phases profiles the one GRIDPACT_PERF_PHASE names, or
+// its main one (phase empty) when that is unset.
+inline bool profiled(std::string_view phase) {
+  const char* wanted = std::getenv("GRIDPACT_PERF_PHASE");
+  return wanted ? phase == wanted : phase.empty();
 }
-inline void profile_end() {
-  perf_control("disable");
+inline void profile_begin(std::string_view phase = {}) {
+  if (profiled(phase)) perf_control("enable");
+}
+inline void profile_end(std::string_view phase = {}) {
+  if (profiled(phase)) perf_control("disable");
 }
 
 }  // namespace gridpact::bench
