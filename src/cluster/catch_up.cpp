@@ -47,6 +47,7 @@ Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
       json n = json::parse(kv.value, nullptr, false);
       if (!n.is_object() || !n.contains("api") || !n["api"].is_string()) continue;
       std::string url = n["api"];
+      if (url.empty()) continue;  // a node whose API is not up yet
       if (auto k = PublicKey::from_hex(n.value("public_key", ""))) node_urls[*k] = url;
       if (url != me && std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
     }
