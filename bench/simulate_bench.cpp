@@ -6,6 +6,8 @@
 //
 //   METRIC simulate_<N>x<D>_s           the whole run: model, setup, every block, read-back
 //   METRIC simulate_tx_per_s            transactions / run time
+//   METRIC simulate_state_writes_per_tx state keys written per transaction (each a tree
+//                                       leaf and a RocksDB write: the lever on the run time)
 //   METRIC simulate_share_{signing,verifying,executing,committing,other}  shares of the run
 //   METRIC simulate_signature_bound_s   signing and verifying the run's signatures (transaction
 //                                       and meter-reading signatures) alone on every core
@@ -109,6 +111,10 @@ int main() {
   const std::string size = std::to_string(s.households) + "x" + std::to_string(s.days);
   bench::metric("simulate_" + size + "_s", secs, "s");
   bench::metric("simulate_tx_per_s", static_cast<double>(r->transactions) / secs, "tx/s");
+  bench::metric("simulate_state_writes_per_tx",
+                static_cast<double>(r->state_writes) /
+                    static_cast<double>(std::max<uint64_t>(1, r->transactions)),
+                "keys");
   const auto& t = r->timing;
   bench::metric("simulate_share_signing", t.sign_s / secs, "fraction");
   bench::metric("simulate_share_verifying", t.verify_s / secs, "fraction");

@@ -104,6 +104,7 @@ Status Ledger::apply(Prepared p, uint64_t time_ms, const KeyPair& validator,
   if (!executed) return executed.status();
   auto batch = std::make_shared<CommitBatch>(std::move(executed).value());
   batch->block.header.sign(validator);
+  r_.state_writes += batch->state_changes.size();
   const double execute_s = since(t2);
   r_.timing.execute_s += execute_s;
   r_.timing.execute_cpu_s += thread_cpu_s() - cpu2;

@@ -134,6 +134,9 @@ struct RunResult {
   uint64_t blocks = 0, transactions = 0, failed_transactions = 0;
   std::map<std::string, uint64_t> failures;  // code name -> count
   uint64_t signatures = 0;                   // transaction and reading signatures made
+  // State keys written, block by block (a key written twice in one block counts once):
+  // each is a leaf of the state tree to update and a RocksDB write, most of a block's cost.
+  uint64_t state_writes = 0;
   std::string state_root;
   uint64_t dso_fees_micro = 0;
   std::map<std::string, TokenSource> tokens_by_source;  // "pv", "wind", ...
