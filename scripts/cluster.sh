@@ -24,8 +24,30 @@ usage() { sed -n 2,18p "$0" >&2; exit 2; }
 cmd=$1 dir=$2
 shift 2
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct ports free now, below the kernel's ephemeral range. The nodes and
+# etcd members bind them seconds later (and again on a restart); a port from the ephemeral
+# range could be taken meanwhile by any process's outgoing connection.
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+top = low - 1 if low > 12000 else 65535
+bottom = 10000 if low > 12000 else 61000
+ports = []
+while len(ports) < int(sys.argv[1]):
+    port = random.randint(bottom, top)
+    if port in ports:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        ports.append(port)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(" ".join(map(str, ports)))
+PY
 }
 
 wait_for() {  # wait_for SECONDS COMMAND...: until COMMAND succeeds
@@ -112,10 +134,11 @@ up() {
   mkdir -p "$dir/keys"
   dir=$(cd "$dir" && pwd)
   # etcd: three members, each a client and a peer port.
-  local initial="" endpoints="" i
+  local initial="" endpoints="" i ports
   declare -a cport pport
+  read -r -a ports <<<"$(free_ports $((6 + nodes)))"
   for i in 1 2 3; do
-    cport[$i]=$(free_port) pport[$i]=$(free_port)
+    cport[$i]=${ports[$((2 * i - 2))]} pport[$i]=${ports[$((2 * i - 1))]}
     initial+="${initial:+,}e$i=http://127.0.0.1:${pport[$i]}"
     endpoints+="${endpoints:+,}127.0.0.1:${cport[$i]}"
   done
@@ -124,7 +147,7 @@ up() {
     for i in 1 2 3; do echo "ETCD_CLIENT_PORT_$i=${cport[$i]}"; echo "ETCD_PEER_PORT_$i=${pport[$i]}"; done
     echo "ETCD_INITIAL=$initial"
     echo "NODES=$nodes"
-    for i in $(seq "$nodes"); do echo "NODE_PORT_$i=$(free_port)"; done
+    for i in $(seq "$nodes"); do echo "NODE_PORT_$i=${ports[$((5 + i))]}"; done
     if [ -n "$netns" ]; then
       echo "NETNS=gp$$"
       echo "NETNS_NET=10.$((RANDOM % 100 + 150))"
