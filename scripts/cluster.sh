@@ -24,17 +24,19 @@ usage() { sed -n 2,18p "$0" >&2; exit 2; }
 cmd=$1 dir=$2
 shift 2
 
-# free_ports N: N distinct ports free now, below the kernel's ephemeral range. The nodes and
-# etcd members bind them seconds later (and again on a restart); a port from the ephemeral
-# range could be taken meanwhile by any process's outgoing connection.
+# free_ports N: N distinct ports free now, outside the kernel's ephemeral range (below it, or
+# above it where it starts low). The nodes and etcd members bind them seconds later (and
+# again on a restart); an ephemeral port could be taken meanwhile by any process's outgoing
+# connection.
 free_ports() {
   python3 - "$1" <<'PY'
 import random, socket, sys
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-top = low - 1 if low > 12000 else 65535
-bottom = 10000 if low > 12000 else 61000
+low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+bottom, top = (10000, low - 1) if low > 12000 else (high + 1, 65535)
 ports = []
-while len(ports) < int(sys.argv[1]):
+for _ in range(10000):  # tries, bounded
+    if len(ports) == int(sys.argv[1]):
+        break
     port = random.randint(bottom, top)
     if port in ports:
         continue
@@ -46,6 +48,8 @@ while len(ports) < int(sys.argv[1]):
         pass
     finally:
         s.close()
+if len(ports) < int(sys.argv[1]):
+    sys.exit("no free ports in %d-%d" % (bottom, top))
 print(" ".join(map(str, ports)))
 PY
 }
@@ -137,6 +141,7 @@ up() {
   local initial="" endpoints="" i ports
   declare -a cport pport
   read -r -a ports <<<"$(free_ports $((6 + nodes)))"
+  [ ${#ports[@]} -eq $((6 + nodes)) ] || { echo "cannot find $((6 + nodes)) free ports" >&2; exit 1; }
   for i in 1 2 3; do
     cport[$i]=${ports[$((2 * i - 2))]} pport[$i]=${ports[$((2 * i - 1))]}
     initial+="${initial:+,}e$i=http://127.0.0.1:${pport[$i]}"

@@ -36,11 +36,7 @@ bool EtcdOrderer::attest_proposer(const PublicKey& proposer, const std::string& 
 
 Result<size_t> EtcdOrderer::catch_up(uint64_t last) {
   std::vector<std::string> urls = config_.peers;
-  std::string me;
-  {
-    std::lock_guard lock(url_mutex_);
-    me = api_url_;
-  }
+  const std::string me = api_url();
   std::map<PublicKey, std::string> node_urls;  // the API each node publishes, by its key
   if (auto nodes = etcd_.range(key("nodes/"), prefix_end(key("nodes/")), 256)) {
     for (const EtcdKv& kv : nodes->kvs) {

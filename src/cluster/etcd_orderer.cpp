@@ -71,6 +71,11 @@ void EtcdOrderer::set_api_url(std::string url) {
   api_url_ = std::move(url);
 }
 
+std::string EtcdOrderer::api_url() const {
+  std::lock_guard lock(url_mutex_);
+  return api_url_;
+}
+
 void EtcdOrderer::start(Deliver deliver) {
   if (running_.exchange(true)) return;
   deliver_ = std::move(deliver);
@@ -262,11 +267,7 @@ void EtcdOrderer::campaign() {
   next_campaign_ = now + std::chrono::milliseconds(250);
   // A leader publishes its API URL: the others check its attestation there and fetch its
   // blocks. The node starts its orderer before its server, so it waits for the URL here.
-  std::string url;
-  {
-    std::lock_guard lock(url_mutex_);
-    url = api_url_;
-  }
+  const std::string url = api_url();
   if (url.empty()) return;
   auto current = etcd_.range(key("leader"));
   if (!current || !current->kvs.empty()) return;
@@ -496,11 +497,7 @@ void EtcdOrderer::publish_status() {
     if (left) status_lease_ = 0;  // lapsed: a new one next time
     return;
   }
-  std::string url;
-  {
-    std::lock_guard lock(url_mutex_);
-    url = api_url_;
-  }
+  const std::string url = api_url();
   const PublicKey me = node_.options().validator_key->public_key();
   json status = {{"public_key", me.hex()},
                  {"api", url},

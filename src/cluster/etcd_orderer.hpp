@@ -88,6 +88,7 @@ class EtcdOrderer : public Orderer {
   // This node's API URL, published in etcd for the others and for /v1/cluster. The node
   // campaigns only once it is set: the others ask a leader for its attestation there.
   void set_api_url(std::string url);
+  std::string api_url() const;  // empty until set
   // The leader, its lease, and each node's height and state root (read from etcd).
   Result<json> status();
   bool leading() const { return leader_lease_ != 0; }
@@ -177,7 +178,7 @@ class EtcdOrderer : public Orderer {
   std::string attest_error_;                           // the last failed check, for GET /v1/cluster
   std::string waiting_for_clock_;  // why the next block waits for this node's clock, if it does
 
-  std::mutex url_mutex_;
+  mutable std::mutex url_mutex_;
   std::string api_url_;
   int64_t status_lease_ = 0;
 };
