@@ -174,6 +174,9 @@ int clear_in_block(size_t per_side) {
 
 int main() {
   crypto_init();
+  // GRIDPACT_BENCH_MARKET=clear runs only the clearing in the block.
+  if (const char* only = std::getenv("GRIDPACT_BENCH_MARKET"); only && std::string(only) == "clear")
+    return clear_in_block(1000);
   const size_t accounts = bench::quick() ? 1'000 : 10'000;
   const size_t orders_each = 10;
   const std::string chain_id = "bench-market";
@@ -193,6 +196,8 @@ int main() {
       {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
       {"market",
        {{"operator", validator.public_key().hex()},
+        // One book holds every order of the run (the default bound is 10,000).
+        {"max_orders_per_book", 2 * accounts * orders_each},
         {"fees", {{"mg0", {{"mg0", 0}, {"mg1", 1000}}}, {"mg1", {{"mg0", 1000}, {"mg1", 0}}}}}}}};
   genesis.hash = sha256("bench-market-genesis");
 
