@@ -8,8 +8,11 @@
 //   METRIC market_orders_accepted          share of orders whose receipt is OK (should be 1)
 //   METRIC market_clear_in_block_2000_ms   a 1,000 offers x 1,000 bids book cleared at its
 //                                          gate inside a block: the market's end_block time
-//                                          from the node's per-block timings (a fresh node
-//                                          whose periods are 3 s long, so the gate comes soon)
+//                                          in that block, from the node's per-block timings
+//                                          (a fresh node whose periods are 3 s long, so the
+//                                          gate comes soon); the median of 5 books (1 in quick
+//                                          mode), one after another
+//   METRIC market_clear_in_block_2000_max_ms   the slowest of those books
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -66,12 +69,12 @@ std::pair<double, size_t> run(Node& node, const std::vector<Transaction>& txs) {
   return {secs, ok.load()};
 }
 
-// The market's end_block seconds so far, from the node's per-block histograms.
-double market_end_block_s(const Node& node) {
-  std::string text = node.block_metrics().prometheus();
-  const std::string name = "gridpact_block_end_block_seconds_sum{module=\"market\"} ";
-  auto at = text.find(name);
-  return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size()));
+// The market's end_block time in block `height`, from the node's per-block timings (the
+// modules are bank, meters, market, in that order).
+std::optional<double> market_end_block_ms(const Node& node, uint64_t height) {
+  auto block = node.block_metrics().recent(height);
+  if (!block || block->end_block_us.size() != 3) return std::nullopt;
+  return block->end_block_us[2] / 1000.0;
 }
 
 // 1,000 pv accounts offer and 1,000 consumer accounts bid for one period; the block whose
@@ -128,22 +131,26 @@ int clear_in_block(size_t per_side) {
                   .value();
   node->start();
   if (run(*node, registrations).second != keys.size()) return 1;
-  // A period whose gate is 2-3 periods away: time to submit, never so long it idles. Under
-  // load the orders may commit only after that gate, so that the book clears before the
-  // measurement starts: then it is tried again with a later period (nonce + 1).
-  for (uint64_t attempt = 0; attempt < 3; ++attempt) {
+  // One book after another, each from orders of the accounts' next nonce; the figure is
+  // the median book's (one clearing is one sample of a 2-core machine's noise), the worst
+  // beside it.
+  const size_t books = bench::quick() ? 1 : 5;
+  std::vector<double> ms;
+  for (uint64_t nonce = 1; ms.size() < books && nonce <= 2 * books + 1; ++nonce) {
+    // A period whose gate is 2-3 periods away: time to submit, never so long it idles.
+    // Under load the orders may commit only after that gate, so that the book clears
+    // before the measurement starts: then that book is not counted.
     auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count());
-    const uint64_t period = now_ms / period_ms + 3 + 2 * attempt;
+    const uint64_t period = now_ms / period_ms + 3;
     std::vector<Transaction> orders;
     for (size_t i = 0; i < keys.size(); ++i) {
-      orders.push_back(bench::signed_order(chain_id, keys[i], 1 + attempt, i < per_side, period,
+      orders.push_back(bench::signed_order(chain_id, keys[i], nonce, i < per_side, period,
                                            bench::order_qty(i, 0), bench::order_price(i, 0),
                                            meter_ids[i]));
     }
     if (run(*node, orders).second != orders.size()) return 1;
-    const double before = market_end_block_s(*node);
     const uint64_t height_before = node->stats().height;
     bench::profile_begin();  // GRIDPACT_PERF_CTL: the wait for the gate and the clearing block
     json params = {{"period", std::to_string(period)}};
@@ -156,18 +163,26 @@ int clear_in_block(size_t per_side) {
     const uint64_t cleared_at = summary->value("height", uint64_t{0});
     node->wait_height(cleared_at + 1, std::chrono::seconds(10));
     bench::profile_end();
-    const double ms = (market_end_block_s(*node) - before) * 1000;
-    std::fprintf(stderr, "cleared period %llu: %s\n", static_cast<unsigned long long>(period),
+    const double book_ms = market_end_block_ms(*node, cleared_at).value_or(-1);
+    std::fprintf(stderr, "cleared period %llu in block %llu: %.2f ms: %s\n",
+                 static_cast<unsigned long long>(period),
+                 static_cast<unsigned long long>(cleared_at), book_ms,
                  summary->dump().substr(0, 200).c_str());
-    if (cleared_at <= height_before) continue;  // before the measurement started
-    node->stop();
-    node.reset();
-    std::filesystem::remove_all(dir);
-    bench::metric("market_clear_in_block_" + std::to_string(2 * per_side) + "_ms", ms, "ms");
-    return 0;
+    if (book_ms < 0) return 1;
+    if (cleared_at > height_before) ms.push_back(book_ms);  // else: before the measurement
   }
-  std::fprintf(stderr, "every book cleared before its measurement started\n");
-  return 1;
+  node->stop();
+  node.reset();
+  std::filesystem::remove_all(dir);
+  if (ms.size() < books) {
+    std::fprintf(stderr, "only %zu of %zu books cleared after their measurement started\n",
+                 ms.size(), books);
+    return 1;
+  }
+  const std::string name = "market_clear_in_block_" + std::to_string(2 * per_side);
+  bench::metric(name + "_ms", bench::percentile(ms, 0.5), "ms");
+  bench::metric(name + "_max_ms", *std::max_element(ms.begin(), ms.end()), "ms");
+  return 0;
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ class EtcdProcess {
   void use_tls(std::string ca, std::string cert, std::string key, bool client_cert_auth);
   // What a client needs to reach it (empty when it speaks plain HTTP).
   http::TlsClientFiles client_tls() const { return client_tls_; }
-  // Starts etcd and waits until it answers; false if it did not within 15 s.
+  // Starts etcd and waits until it answers; false if it did not within 15 s. etcd dies
+  // with the thread that called this (PR_SET_PDEATHSIG): call it from the test's own.
   bool start();
   void stop();
   uint16_t client_port() const { return client_port_; }

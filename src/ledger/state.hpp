@@ -69,6 +69,8 @@ class StateOverlay : public StateReader {
     values_.reserve(keys);
     recent_.reserve(keys);
   }
+  // Makes room for `keys` more (an end_block that writes thousands at once).
+  void reserve_more(size_t keys) { reserve(values_.size() + keys); }
   size_t size() const;  // keys written
   bool empty() const { return size() == 0; }
   Writes writes() const;  // a copy, in key order

@@ -3,6 +3,7 @@
 #include "meteragent/bridge.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -68,11 +69,18 @@ class Mosquitto {
   ~Mosquitto() { stop(); }
   bool start() {
     std::string conf = dir_ + "/mosquitto.conf";
+    const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     pid_ = fork();
     if (pid_ == 0) {
+      // Holds none of the test's output pipes: ctest waits for them to close, and would wait
+      // out its timeout behind a broker a crashed test left. (No PR_SET_PDEATHSIG: a test
+      // restarts the broker from a thread that ends long before the broker should.)
+      if (null_fd < 0) _exit(126);
+      for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) dup2(null_fd, fd);
       execlp("mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
+    if (null_fd >= 0) close(null_fd);
     for (int i = 0; i < 100; ++i) {
       if (port_open(port_)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -70,6 +70,16 @@ void BlockMetrics::record(const Block& b) {
   txs_.observe(b.txs);
   for (size_t i = 0; i < b.end_block_us.size() && i < end_block_.size(); ++i)
     end_block_[i]->observe(b.end_block_us[i]);
+  std::lock_guard lock(recent_mutex_);
+  if (recent_.size() == kRecent) recent_.pop_front();
+  recent_.push_back(b);
+}
+
+std::optional<BlockMetrics::Block> BlockMetrics::recent(uint64_t height) const {
+  std::lock_guard lock(recent_mutex_);
+  for (const Block& b : recent_)
+    if (b.height == height) return b;
+  return std::nullopt;
 }
 
 std::string BlockMetrics::prometheus() const {

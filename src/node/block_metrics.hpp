@@ -7,7 +7,10 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +45,12 @@ class BlockMetrics {
     uint64_t commit_us = 0;              // Store::commit, fsync included
     uint64_t fsync_us = 0;               // the store's write of the block (WAL append + fsync)
     uint64_t txs = 0;
+    uint64_t height = 0;
   };
   void record(const Block& b);
   uint64_t blocks() const { return execute_.count(); }
+  // The timings of block `height`, if it is among the last kRecent recorded.
+  std::optional<Block> recent(uint64_t height) const;
 
   // HELP/TYPE and samples of every histogram, ready to append to /metrics.
   std::string prometheus() const;
@@ -53,6 +59,9 @@ class BlockMetrics {
   std::vector<std::string> modules_;
   Histogram execute_, commit_, fsync_, txs_;
   std::vector<std::unique_ptr<Histogram>> end_block_;
+  static constexpr size_t kRecent = 256;
+  mutable std::mutex recent_mutex_;
+  std::deque<Block> recent_;  // oldest first
 };
 
 }  // namespace gridpact

@@ -245,7 +245,8 @@ void Node::commit_loop() {
     pipeline_cv_.wait(lock, [&] { return to_commit_ || committer_stop_; });
     if (!to_commit_) return;  // stopping with nothing left to write
     const CommitBatch& cb = *to_commit_;
-    BlockMetrics::Block timings{to_commit_execute_us_, cb.end_block_us, 0, 0, cb.block.txs.size()};
+    BlockMetrics::Block timings{to_commit_execute_us_, cb.end_block_us,       0, 0,
+                                cb.block.txs.size(),   cb.block.header.height};
     lock.unlock();
     {
       std::lock_guard commit_lock(commit_mutex_);

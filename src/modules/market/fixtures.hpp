@@ -42,6 +42,7 @@ struct MarketTest : ::testing::Test {
   meters::MetersModule meters_module;
   MarketModule market_module;
   std::unique_ptr<testing::Chain> chain;
+  json genesis_document;         // what start() built the chain from
   uint64_t now = 10 * P + 5000;  // period 10
 
   void start(json market_extra = json::object()) {
@@ -66,6 +67,7 @@ struct MarketTest : ::testing::Test {
         {"meters",
          {{"period_ms", P}, {"allow_virtual", true}, {"authority", issuer.public_key().hex()}}},
         {"market", market}};
+    genesis_document = genesis;
     chain = std::make_unique<testing::Chain>(
         std::vector<Module*>{&bank_module, &meters_module, &market_module}, genesis);
     register_meter(pv_a, "mg-a", meters::Source::kPv);

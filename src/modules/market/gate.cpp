@@ -127,6 +127,9 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period) {
   StateOverlay& s = ctx.state;
   Loaded l = load_book(s, commodity, period);
+  // Per order: its record, book entry, count and escrow; per trade (about one an order):
+  // two records. Room for them at once, not by doubling the block's table.
+  s.reserve_more(8 * l.orders.size());
   Clearing c;
   // Every trade of the period, as (bid, offer, record): those cleared now, and any made as
   // orders arrived (continuous mode, or before a governed change of rule), read back and

@@ -75,6 +75,7 @@
 
 #include "ledger/module.hpp"
 #include "modules/market/clearing.hpp"
+#include "modules/market/reading_hints.hpp"
 
 namespace gridpact::market {
 
@@ -339,6 +340,8 @@ class MarketModule : public Module {
   void declare_governed_actions();
   Status apply_set_fees(GovernedContext& ctx, const FeesAction& a);
   Status apply_add_commodity(GovernedContext& ctx, const CommodityAction& a);
+
+  ReadingHints reading_hints_;  // saves work only (reading_hints.hpp)
 };
 
 }  // namespace gridpact::market

@@ -186,6 +186,7 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period);
 // Settles a cleared period from the meters' readings. Returns false when the period must
 // wait for readings.
-bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period);
+bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period,
+                   ReadingHints& hints);
 
 }  // namespace gridpact::market

@@ -34,16 +34,59 @@ std::vector<uint64_t> share(const std::vector<uint64_t>& wanted, uint64_t availa
   return out;
 }
 
+// The number of the first trade from `from` on whose seller's or buyer's reading for the
+// period is not in, if any.
+std::optional<uint64_t> first_unread(const StateReader& s, std::string_view c, uint64_t period,
+                                     uint64_t from) {
+  const std::string prefix = trade_prefix(c, period);
+  for (uint64_t n = from;; ++n) {
+    auto v = s.get(prefix + hex16(n));
+    if (!v) return std::nullopt;  // past the last trade
+    TradeRecord t = decode_trade(*v);
+    if (!meters::period_energy(s, t.seller_meter, period) ||
+        !meters::period_energy(s, t.buyer_meter, period))
+      return n;
+  }
+}
+
 }  // namespace
 
-bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity,
-                   uint64_t period) {
+std::string ReadingHints::key(std::string_view commodity, uint64_t period) {
+  return hex16(period) + "/" + std::string(commodity);
+}
+
+uint64_t ReadingHints::first_trade(std::string_view commodity, uint64_t period) const {
+  std::lock_guard lock(mutex_);
+  auto it = first_.find(key(commodity, period));
+  return it == first_.end() ? 0 : it->second;
+}
+
+void ReadingHints::remember(std::string_view commodity, uint64_t period, uint64_t trade) {
+  std::lock_guard lock(mutex_);
+  if (first_.size() >= kMaxBooks) first_.clear();
+  first_[key(commodity, period)] = trade;
+}
+
+void ReadingHints::forget(std::string_view commodity, uint64_t period) {
+  std::lock_guard lock(mutex_);
+  first_.erase(key(commodity, period));
+}
+
+bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period,
+                   ReadingHints& hints) {
   StateOverlay& s = ctx.state;
   uint64_t end = meters::period_end_ms(s, period);
   if (ctx.block.time_ms < end) return false;
   bool deadline = ctx.block.time_ms >= end + p.settlement_deadline_ms;
-  auto trades = load_trades(s, commodity, period);
   bool metered = commodity == kElectricity;
+  // Before the deadline, a book waits while any reading is out: first the one that was out
+  // when last looked, then the trades after it.
+  if (metered && !deadline)
+    if (auto unread = first_unread(s, commodity, period, hints.first_trade(commodity, period))) {
+      hints.remember(commodity, period, *unread);
+      return false;
+    }
+  auto trades = load_trades(s, commodity, period);
   // Meter energy per meter (nullopt: missing).
   std::map<Hash32, std::optional<meters::PeriodEnergy>> energy;
   bool all_in = true;
@@ -54,8 +97,12 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
           energy[m] = meters::period_energy(s, m, period);
           all_in = all_in && energy[m].has_value();
         }
-    if (!all_in && !deadline) return false;
+    if (!all_in && !deadline) {
+      hints.forget(commodity, period);  // one before the hint was out: look from the start
+      return false;
+    }
   }
+  hints.forget(commodity, period);
   // Delivered shares per trade.
   std::vector<uint64_t> delivered(trades.size()), taken(trades.size());
   for (int side = 0; side < 2 && metered; ++side) {

@@ -81,5 +81,48 @@ TEST_F(MarketTest, BuyerWithoutReadingIsAssumedToHaveTakenAll) {
   EXPECT_EQ(sb["paid"], 100'000);  // 1 kWh at 100000 micro/kWh (one microgrid: no fee)
 }
 
+// A book waits while any reading is out and settles in the block after the last one, in
+// whatever order they come. Where to look first for an awaited reading is remembered in
+// memory between blocks (reading_hints.hpp): a node without that memory, replaying the
+// same blocks with fresh modules, computes the same state root at every height.
+TEST_F(MarketTest, ReadingsInAnyOrderSettleWithTheLastOneAndTheHintsChangeNoState) {
+  start();
+  ASSERT_TRUE(offer(pv_a, 12, 3000, 100'000).ok());
+  ASSERT_TRUE(bid(buyer_a, 12, 1000, 200'000).ok());
+  ASSERT_TRUE(bid(buyer_b, 12, 2000, 200'000).ok());
+  tick(12 * P);
+  ASSERT_EQ(query("trades", {{"period", 12}})["trades"].size(), 2u);
+  tick(13 * P + 1000);
+  auto settled = [&] {
+    return query("settlement", {{"period", 12}, {"account", pv_a.pk().hex()}})["settled"] == true;
+  };
+  // The last trade's buyer first, then the seller (every trade's), the first trade's buyer
+  // last: each block between looks where the previous one found a reading out.
+  ASSERT_TRUE(reading(buyer_b, 12, 2000, 0).ok());
+  tick(now + 1000);
+  EXPECT_FALSE(settled());
+  ASSERT_TRUE(reading(pv_a, 12, 0, 3000).ok());
+  tick(now + 1000);
+  tick(now + 1000);
+  EXPECT_FALSE(settled());
+  ASSERT_TRUE(reading(buyer_a, 12, 1000, 0).ok());
+  ASSERT_TRUE(settled());  // by the end_block of the reading's own block
+  EXPECT_EQ(query("settlement", {{"period", 12}, {"account", pv_a.pk().hex()}})["delivered_wh"],
+            3000);
+
+  bank::BankModule bank2;
+  meters::MetersModule meters2;
+  MarketModule market2;
+  testing::Chain replay({&bank2, &meters2, &market2}, genesis_document);
+  const uint64_t height = *chain->store().height();
+  for (uint64_t h = 1; h <= height; ++h) {
+    auto block = chain->store().block(h);
+    ASSERT_TRUE(block);
+    replay.block(block->txs, block->header.time_ms);
+    ASSERT_EQ(replay.store().header(h)->state_root, chain->store().header(h)->state_root)
+        << "at height " << h;
+  }
+}
+
 }  // namespace
 }  // namespace gridpact::market::test
