@@ -15,6 +15,8 @@ inline const state::Item<PoolTotals> kPool("tokens/pool");
 inline const state::Item<uint64_t> kNext("tokens/next");
 inline const state::Map<PublicKey, uint64_t> kBalances("tokens/bal/");
 inline const state::Map<Hash32, Commitment> kCommits("tokens/commit/");
+inline const state::Map<std::pair<uint64_t, Hash32>, state::Unit> kCommitsDue("tokens/cdue/");
+inline const state::Map<uint64_t, uint64_t> kCommitPeriods("tokens/cper/");
 inline const state::Map<MeterPeriod, MintRecord> kMinted("tokens/minted/");
 inline const state::Map<HistKey, MintShare> kHistory("tokens/hist/");
 inline const state::Map<PublicKey, SourceMarks> kOwnerSources("tokens/osrc/");

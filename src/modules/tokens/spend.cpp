@@ -48,19 +48,31 @@ uint64_t ceil_div(uint64_t a, uint64_t b) {
 
 void settle_commitments(BlockContext& ctx) {
   StateOverlay& s = ctx.state;
-  std::vector<std::pair<Hash32, Commitment>> due;
   const meters::PeriodSchedule schedule(s);
-  keys::kCommits.each(s, SIZE_MAX, [&](const Hash32& order, const Commitment& c) {
-    if (schedule.end_ms(c.period) <= ctx.block.time_ms) due.emplace_back(order, c);
+  // The ended periods with commitments, oldest first; of those whose market settlement is
+  // not pending, the commitments (tokens.hpp: the bounds).
+  std::vector<uint64_t> periods;
+  keys::kCommitPeriods.each(s, kMaxCommitPeriodsPerBlock, [&](uint64_t period, uint64_t) {
+    if (schedule.end_ms(period) > ctx.block.time_ms) return false;
+    if (!s.get("market/unsettled/" + hex16(period) + "/electricity")) periods.push_back(period);
     return true;
   });
+  std::vector<std::pair<Hash32, Commitment>> due;
+  for (uint64_t period : periods) {
+    if (due.size() >= kMaxClosedPerBlock) break;
+    keys::kCommitsDue.each_with(
+        s, kMaxClosedPerBlock - due.size(),
+        [&](const std::pair<uint64_t, Hash32>& k, const state::Unit&) {
+          if (auto c = keys::kCommits.get(s, k.second)) due.emplace_back(k.second, *c);
+          return true;
+        },
+        period);
+  }
   if (due.empty()) return;
   uint64_t rate = read_u64_param(s, "tokens.redeem_rate");
   for (const auto& [order, c] : due) {
     auto o = market::find_order(s, order);
     if (o && o->status == market::OrderStatus::kOpen) continue;  // not cleared yet
-    bool pending = s.get("market/unsettled/" + hex16(c.period) + "/electricity").has_value();
-    if (o && o->status == market::OrderStatus::kCleared && pending) continue;
     uint64_t value = o && o->status == market::OrderStatus::kCleared
                          ? settled_value(s, order, c.owner, c.period)
                          : 0;
@@ -72,6 +84,11 @@ void settle_commitments(BlockContext& ctx) {
     if (cover > 0 && !bank::transfer(s, pool_account(), c.owner, cover)) cover = burned = 0;
     uint64_t returned = c.amount - burned;
     keys::kCommits.erase(s, order);
+    keys::kCommitsDue.erase(s, {c.period, order});
+    if (uint64_t left = keys::kCommitPeriods.get(s, c.period).value_or(1) - 1; left > 0)
+      keys::kCommitPeriods.put(s, c.period, left);
+    else
+      keys::kCommitPeriods.erase(s, c.period);
     touched(s, ctx.block.height, c.owner);
     if (returned > 0 && !credit(s, c.owner, returned)) {
       burned += returned;  // a balance at 2^64 takes no more: the rest is burned

@@ -105,10 +105,14 @@ TEST_F(TokensTest, BidPaidPartlyInTokens) {
 
   tick(13 * P + 10);  // cleared at the gate
   reading(seller, 0, 13, 2000);
-  reading(buyer, 1, 13, 0, 2000);
+  tick(14 * P + 10);  // the period has ended; its settlement waits for the buyer's reading
+  EXPECT_TRUE(commitment(chain->store(), order));
   uint64_t pool = pool_balance(chain->store());
-  tick(14 * P + 10);  // settled: 2000 Wh x 80,000 / 1000 = 160,000 micro-units of energy
+  // Settled in the reading's block: 2000 Wh x 80,000 / 1000 = 160,000 micro-units of energy.
+  reading(buyer, 1, 13, 0, 2000);
   EXPECT_FALSE(commitment(chain->store(), order));
+  EXPECT_TRUE(snapshot("tokens/cdue/").empty());  // the period index goes with it
+  EXPECT_TRUE(snapshot("tokens/cper/").empty());
   // 600,000 micro-tokens are worth 60,000 micro-units: all burned, the pool pays 60,000.
   EXPECT_EQ(pool_balance(chain->store()), pool - 60'000);
   // The buyer paid 160,000 for its energy and got 60,000 back: net 100,000.

@@ -420,6 +420,9 @@ Status TokensModule::on_spend_on_bid(TxContext& ctx, const SpendOnBidPayload& p)
     return error(kAlreadyCommitted, "tokens are already committed to the bid");
   if (Status s = detail::debit(ctx.state, ctx.tx.sender, p.amount); !s) return s;
   keys::kCommits.put(ctx.state, p.order, Commitment{ctx.tx.sender, p.amount, o->period});
+  keys::kCommitsDue.put(ctx.state, {o->period, p.order}, state::Unit{});
+  keys::kCommitPeriods.put(ctx.state, o->period,
+                           keys::kCommitPeriods.get(ctx.state, o->period).value_or(0) + 1);
   detail::touched(ctx.state, ctx.block.height, ctx.tx.sender);
   ctx.events.push_back(make_event(CommitEvent{p.order, p.amount, o->period}));
   return ok();
@@ -457,6 +460,9 @@ std::vector<state::SchemaEntry> TokensModule::schema() const {
           {keys::kNext.key(), "", "u64 the next period to mint"},
           {keys::kBalances.prefix(), "[account:32]", "u64 micro-tokens"},
           {keys::kCommits.prefix(), "[order:32]", "Commitment: owner, amount, period"},
+          {keys::kCommitsDue.prefix(), "[period:u64][order:32]",
+           "Unit: a commitment, by its bid's period"},
+          {keys::kCommitPeriods.prefix(), "[period:u64]", "u64 commitments open for the period"},
           {keys::kMinted.prefix(), "[meter:32][period:u64]", "MintRecord"},
           {keys::kHistory.prefix(), "[account:32][period:u64][meter:32]", "MintShare"},
           {keys::kOwnerSources.prefix(), "[owner:32]", "SourceMarks: by source, 1 + the last"},

@@ -37,7 +37,11 @@
 // bid; once the bid's period has settled, tokens worth up to the bid's settled energy value are
 // burned and the pool pays the buyer that value in currency (what the pool cannot pay is not
 // burned); the rest of the commitment returns to the buyer. A cancelled or unfilled bid returns all
-// of it.
+// of it. Commitments close oldest period first: a block reads only the periods that have
+// ended (at most kMaxCommitPeriodsPerBlock of them), steps over a period whose market
+// settlement is pending without reading its commitments, and closes at most
+// kMaxClosedPerBlock (the rest in the next blocks); so a block's work is bounded however
+// many commitments wait.
 //
 // Invariants: minted - burned = sum of balances + sum of commitments;
 // funded - redeemed - reimbursed - drained = the pool account's bank balance.
@@ -49,6 +53,8 @@
 //   tokens/next                                 u64 the next period to mint
 //   tokens/bal/[account:32]                     u64 micro-tokens
 //   tokens/commit/[order:32]                    Commitment: owner, amount, period
+//   tokens/cdue/[period:u64][order:32]          Unit: a commitment, by its bid's period
+//   tokens/cper/[period:u64]                    u64 commitments open for the period
 //   tokens/minted/[meter:32][period:u64]        MintRecord: the marker and what it minted
 //   tokens/hist/[account:32][period:u64][meter:32]  MintShare: an account's part of a mint
 //                                               shared under an agreement (an owner's own
@@ -82,6 +88,8 @@ constexpr uint64_t kPpm = 1'000'000;
 constexpr uint64_t kMicroPerToken = 1'000'000;
 constexpr uint64_t kMaxWindow = 2880;  // window_periods' upper bound (30 days of 15 min)
 constexpr uint64_t kMaxPeriodsPerBlock = 16;
+constexpr size_t kMaxCommitPeriodsPerBlock = 64;  // periods with commitments read per block
+constexpr size_t kMaxClosedPerBlock = 10'000;     // commitments closed per block
 constexpr size_t kMaxMemo = 128;
 constexpr size_t kMaxHistory = 1000;  // entries per history query
 
