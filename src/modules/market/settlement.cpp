@@ -97,12 +97,10 @@ bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodit
           energy[m] = meters::period_energy(s, m, period);
           all_in = all_in && energy[m].has_value();
         }
-    if (!all_in && !deadline) {
-      hints.forget(commodity, period);  // one before the hint was out: look from the start
-      return false;
-    }
+    // Settling now, or a reading before the hint is out: either way, no hint from here.
+    hints.forget(commodity, period);
+    if (!all_in && !deadline) return false;
   }
-  hints.forget(commodity, period);
   // Delivered shares per trade.
   std::vector<uint64_t> delivered(trades.size()), taken(trades.size());
   for (int side = 0; side < 2 && metered; ++side) {
