@@ -46,18 +46,9 @@ namespace {
 
 using bench::Conn;
 using bench::get;
+using bench::ms_since;
 using bench::post_tx;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = tag;
-  return s;
-}
+using bench::seed_of;
 
 const std::string kChain = "bench-abuse";
 
@@ -136,13 +127,8 @@ int main() {
     trader_meters.push_back(KeyPair::from_seed(seed_of(i, 0x43)));
     balances[traders.back().public_key().hex()] = 1'000'000'000'000ull;
   }
-  Genesis g;
-  g.chain_id = kChain;
-  g.validator = validator.public_key();
-  g.document = {{"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
-                {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
-                {"market", {{"operator", validator.public_key().hex()}}}};
-  g.hash = sha256("bench-abuse-genesis");
+  Genesis g = bench::market_genesis(kChain, validator, std::move(balances), json::object(),
+                                    "bench-abuse-genesis");
 
   auto dir = std::filesystem::temp_directory_path() /
              ("gridpact-bench-abuse-" + validator.public_key().hex().substr(0, 8));

@@ -59,7 +59,9 @@ namespace {
 
 using bench::Conn;
 using bench::get;
+using bench::ms_since;
 using bench::post_tx;
+using bench::seed_of;
 
 double cpu_us() {
   rusage u{};
@@ -78,17 +80,6 @@ uint64_t thread_cpu_us() {
     return static_cast<uint64_t>(t.tv_sec) * 1'000'000 + static_cast<uint64_t>(t.tv_usec);
   };
   return us(u.ru_utime) + us(u.ru_stime);
-}
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = tag;
-  return s;
 }
 
 // Accounts, their meters and their signed orders: even accounts offer (pv), odd ones bid.
@@ -114,15 +105,8 @@ struct Workload {
   Genesis genesis() const {
     json balances = json::object();
     for (const auto& k : keys) balances[k.public_key().hex()] = 1'000'000'000'000ull;
-    Genesis g;
-    g.chain_id = chain_id;
-    g.validator = validator.public_key();
-    g.document = {
-        {"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
-        {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
-        {"market", {{"operator", validator.public_key().hex()}}}};
-    g.hash = sha256("bench-api-genesis");
-    return g;
+    return bench::market_genesis(chain_id, validator, std::move(balances), json::object(),
+                                 "bench-api-genesis");
   }
   Transaction registration(size_t i) const {
     meters::RegisterPayload r;

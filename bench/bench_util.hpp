@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "base/memory.hpp"
+#include "crypto/hash.hpp"
 
 namespace gridpact::bench {
 
@@ -19,6 +22,19 @@ inline const bool kNodeMemorySettings = (tune_memory(), true);
 inline void metric(const std::string& name, double value, const std::string& unit) {
   std::printf("METRIC %s %.6g %s\n", name.c_str(), value, unit.c_str());
   std::fflush(stdout);
+}
+
+// Milliseconds since `t0`, on the steady clock.
+inline double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A key seed that names account `i` of a group `tag`: the same keys in every run.
+inline FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
+  FixedBytes<32> s;
+  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
+  s.bytes[31] = tag;
+  return s;
 }
 
 inline double percentile(std::vector<double> v, double p) {

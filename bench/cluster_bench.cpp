@@ -121,13 +121,6 @@ Transaction transfer(const std::string& chain, const KeyPair& from, uint64_t non
   return tx;
 }
 
-FixedBytes<32> seed_of(uint64_t i) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = 0xc1;
-  return s;
-}
-
 struct Nodes {
   std::string dir;
   std::vector<std::string> urls;  // node i's API
@@ -196,7 +189,7 @@ RunResult run_load(const std::string& name, const Nodes& nodes, size_t senders, 
   auto alice = read_key_file(keys + "/alice.json").value();
   const std::string chain = get(nodes.leader, "/v1/chain").value("chain_id", "");
   std::vector<KeyPair> from;
-  for (size_t i = 0; i < senders; ++i) from.push_back(KeyPair::from_seed(seed_of(i)));
+  for (size_t i = 0; i < senders; ++i) from.push_back(KeyPair::from_seed(bench::seed_of(i, 0xc1)));
   httplib::Client leader(nodes.leader);
   leader.set_read_timeout(70, 0);
   // Alice may have signed before (scripts/cluster.sh's governance proposal and votes).
@@ -296,7 +289,7 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   std::vector<KeyPair> from;
   std::vector<std::pair<PublicKey, uint64_t>> balances;
   for (size_t i = 0; i < senders; ++i) {
-    from.push_back(KeyPair::from_seed(seed_of(1'000'000 + i)));
+    from.push_back(KeyPair::from_seed(bench::seed_of(1'000'000 + i, 0xc1)));
     balances.emplace_back(from.back().public_key(), 1'000'000'000);
   }
   // Every module, as the gridpact binary has them: the genesis state must be the same.

@@ -31,12 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = tag;
-  return s;
-}
+using bench::seed_of;
 
 // Submits `txs` and waits until all are committed; returns seconds and OK receipts.
 std::pair<double, size_t> run(Node& node, const std::vector<Transaction>& txs) {
@@ -90,16 +85,9 @@ int clear_in_block(size_t per_side) {
     meter_keys.push_back(KeyPair::from_seed(seed_of(i, 0x42)));
     balances[keys[i].public_key().hex()] = 1'000'000'000'000ull;
   }
-  Genesis genesis;
-  genesis.chain_id = chain_id;
-  genesis.validator = validator.public_key();
-  genesis.document = {{"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
-                      {"meters",
-                       {{"allow_virtual", true},
-                        {"authority", validator.public_key().hex()},
-                        {"period_ms", period_ms}}},
-                      {"market", {{"operator", validator.public_key().hex()}}}};
-  genesis.hash = sha256("bench-clear-genesis");
+  Genesis genesis = bench::market_genesis(chain_id, validator, std::move(balances), json::object(),
+                                          "bench-clear-genesis");
+  genesis.document["meters"]["period_ms"] = period_ms;  // short periods: the gate comes soon
   std::vector<Transaction> registrations;
   std::vector<Hash32> meter_ids;
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -203,18 +191,12 @@ int main() {
   auto validator = KeyPair::generate();
   json balances = json::object();
   for (const auto& k : keys) balances[k.public_key().hex()] = 1'000'000'000'000ull;
-  Genesis genesis;
-  genesis.chain_id = chain_id;
-  genesis.validator = validator.public_key();
-  genesis.document = {
-      {"bank", {{"issuer", validator.public_key().hex()}, {"balances", balances}}},
-      {"meters", {{"allow_virtual", true}, {"authority", validator.public_key().hex()}}},
-      {"market",
-       {{"operator", validator.public_key().hex()},
-        // One book holds every order of the run (the default bound is 10,000).
-        {"max_orders_per_book", 2 * accounts * orders_each},
-        {"fees", {{"mg0", {{"mg0", 0}, {"mg1", 1000}}}, {"mg1", {{"mg0", 1000}, {"mg1", 0}}}}}}}};
-  genesis.hash = sha256("bench-market-genesis");
+  Genesis genesis = bench::market_genesis(
+      chain_id, validator, std::move(balances),
+      {// One book holds every order of the run (the default bound is 10,000).
+       {"max_orders_per_book", 2 * accounts * orders_each},
+       {"fees", {{"mg0", {{"mg0", 0}, {"mg1", 1000}}}, {"mg1", {{"mg0", 1000}, {"mg1", 0}}}}}},
+      "bench-market-genesis");
 
   // Meter registrations: even accounts own a pv meter, odd ones a consumer meter.
   std::vector<Transaction> registrations;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "modules/market/market.hpp"
+#include "node/genesis.hpp"
 
 namespace gridpact::bench {
 
@@ -37,6 +38,23 @@ inline Transaction signed_order(const std::string& chain_id, const KeyPair& key,
   }
   tx.sign(key);
   return tx;
+}
+
+// A chain with the bank (`validator` issues, `balances` by account hex), virtual meters
+// (`validator` is their authority) and a market that `validator` operates, with the
+// settings in `market` besides; its genesis hash is that of `label`.
+inline Genesis market_genesis(const std::string& chain_id, const KeyPair& validator, json balances,
+                              json market, std::string_view label) {
+  const std::string v = validator.public_key().hex();
+  market["operator"] = v;
+  Genesis g;
+  g.chain_id = chain_id;
+  g.validator = validator.public_key();
+  g.document = {{"bank", {{"issuer", v}, {"balances", std::move(balances)}}},
+                {"meters", {{"allow_virtual", true}, {"authority", v}}},
+                {"market", std::move(market)}};
+  g.hash = sha256(label);
+  return g;
 }
 
 }  // namespace gridpact::bench

@@ -32,6 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using bench::seed_of;
+
 double cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -48,13 +50,6 @@ double rate(Fn&& fn) {
     n += 100;
   }
   return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = tag;
-  return s;
 }
 
 // Puts the benchmark's meters into genesis state (their registration, with evidence, is

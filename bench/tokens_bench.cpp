@@ -20,14 +20,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr uint64_t kPeriod = meters::kDefaultPeriodMs;
+using bench::seed_of;
 
-FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
-  FixedBytes<32> s;
-  for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
-  s.bytes[31] = tag;
-  return s;
-}
+constexpr uint64_t kPeriod = meters::kDefaultPeriodMs;
 
 // Puts the benchmark's meters into genesis state (their registration is not measured).
 class SeedModule : public Module {
