@@ -137,15 +137,7 @@ int main() {
   options.sender_standing = [](const StateReader& s, const PublicKey& k) {
     return bank::balance(s, k) > 0;
   };
-  auto node = Node::open(std::move(options),
-                         [] {
-                           std::vector<std::unique_ptr<Module>> m;
-                           m.push_back(std::make_unique<bank::BankModule>());
-                           m.push_back(std::make_unique<meters::MetersModule>());
-                           m.push_back(std::make_unique<market::MarketModule>());
-                           return m;
-                         }())
-                  .value();
+  auto node = Node::open(std::move(options), bench::market_modules()).value();
   node->start();
 
   // The book the queries read: every trader's meter, then 20 orders each for a period ahead.

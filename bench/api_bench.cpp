@@ -330,13 +330,7 @@ int main(int argc, char** argv) {
              ("gridpact-bench-api-" + w.validator.public_key().hex().substr(0, 8));
   std::filesystem::remove_all(dir);
   auto node = Node::open(NodeOptions{dir.string(), w.genesis(), w.validator, {}, true},
-                         [] {
-                           std::vector<std::unique_ptr<Module>> m;
-                           m.push_back(std::make_unique<bank::BankModule>());
-                           m.push_back(std::make_unique<meters::MetersModule>());
-                           m.push_back(std::make_unique<market::MarketModule>());
-                           return m;
-                         }())
+                         bench::market_modules())
                   .value();
   node->start();
   // Meters registered before the clock starts.

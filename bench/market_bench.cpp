@@ -108,15 +108,9 @@ int clear_in_block(size_t per_side) {
   auto dir = std::filesystem::temp_directory_path() /
              ("gridpact-bench-clear-" + validator.public_key().hex().substr(0, 8));
   std::filesystem::remove_all(dir);
-  auto node = Node::open(NodeOptions{dir.string(), genesis, validator, {}, true},
-                         [] {
-                           std::vector<std::unique_ptr<Module>> m;
-                           m.push_back(std::make_unique<bank::BankModule>());
-                           m.push_back(std::make_unique<meters::MetersModule>());
-                           m.push_back(std::make_unique<market::MarketModule>());
-                           return m;
-                         }())
-                  .value();
+  auto node =
+      Node::open(NodeOptions{dir.string(), genesis, validator, {}, true}, bench::market_modules())
+          .value();
   node->start();
   if (run(*node, registrations).second != keys.size()) return 1;
   // One book after another, each from orders of the accounts' next nonce; the figure is
@@ -222,15 +216,7 @@ int main() {
              ("gridpact-bench-market-" + validator.public_key().hex().substr(0, 8));
   std::filesystem::remove_all(dir);
   NodeOptions options{dir.string(), genesis, validator, {}, true};
-  auto node = Node::open(std::move(options),
-                         [] {
-                           std::vector<std::unique_ptr<Module>> m;
-                           m.push_back(std::make_unique<bank::BankModule>());
-                           m.push_back(std::make_unique<meters::MetersModule>());
-                           m.push_back(std::make_unique<market::MarketModule>());
-                           return m;
-                         }())
-                  .value();
+  auto node = Node::open(std::move(options), bench::market_modules()).value();
   node->start();
   auto [reg_secs, reg_ok] = run(*node, registrations);
   std::fprintf(stderr, "%zu meters registered in %.1f s (%zu ok)\n", accounts, reg_secs, reg_ok);

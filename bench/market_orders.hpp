@@ -1,8 +1,14 @@
-// Signed market orders for the benchmarks that load a node with them (api_bench,
-// market_bench): quantities and prices spread over accounts and nonces, always the same.
+// What the benchmarks that load a market node share (api_bench, market_bench,
+// abuse_bench): signed orders, with quantities and prices spread over accounts and nonces
+// (always the same), and the chain they trade on: its genesis and its modules.
 #pragma once
 
+#include <memory>
+#include <vector>
+
+#include "modules/bank/bank.hpp"
 #include "modules/market/market.hpp"
+#include "modules/meters/meters.hpp"
 #include "node/genesis.hpp"
 
 namespace gridpact::bench {
@@ -38,6 +44,15 @@ inline Transaction signed_order(const std::string& chain_id, const KeyPair& key,
   }
   tx.sign(key);
   return tx;
+}
+
+// The modules of such a chain, in the node's order.
+inline std::vector<std::unique_ptr<Module>> market_modules() {
+  std::vector<std::unique_ptr<Module>> m;
+  m.push_back(std::make_unique<bank::BankModule>());
+  m.push_back(std::make_unique<meters::MetersModule>());
+  m.push_back(std::make_unique<market::MarketModule>());
+  return m;
 }
 
 // A chain with the bank (`validator` issues, `balances` by account hex), virtual meters
