@@ -92,7 +92,9 @@ say "signed meter readings (settlement periods $first..$((first + 3)))"
 for i in 1 2 3 4; do readings "gen$i" 0 800; done   # 800 Wh generated every period
 readings conn1 100 200                               # the farm sells 200 Wh of it each
 readings conn4 100 300                               # the workshop sells 300 Wh
-until [ "$(now_period)" -ge $((first + 4)) ]; do sleep 0.2; done  # the terms' periods ended
+# The terms' periods have ended and so has the reading lag of the last one (a period):
+# billing waits for it, so an agreement signed from now on is billed whole at once.
+until [ "$(now_period)" -ge $((first + 5)) ]; do sleep 0.2; done
 
 propose() {  # propose HOST_KEY ARGS...: prints the agreement id
   T agreement-propose --key "$owner" --owner "$OWNER" --host "$(pk "$1")" --start-ms "${START:-$start_ms}" \
