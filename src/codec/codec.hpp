@@ -68,7 +68,10 @@ class Writer {
 
  private:
   Writer& be(uint64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i) out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    const size_t at = out_.size();
+    out_.resize(at + static_cast<size_t>(width));  // one size check, not one per byte
+    for (size_t i = at + static_cast<size_t>(width); i-- > at; v >>= 8)
+      out_[i] = static_cast<uint8_t>(v);
     return *this;
   }
   Bytes out_;

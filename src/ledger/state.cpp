@@ -106,12 +106,21 @@ void StateOverlay::fold() const {
   std::inplace_merge(ordered_.begin(), ordered_.begin() + static_cast<ptrdiff_t>(mid),
                      ordered_.end(), key_less<Entry>);
   recent_.clear();
+  recent_passes_ = 0;
 }
 
 std::vector<const StateOverlay::Entry*> StateOverlay::own_in_order(std::string_view prefix) const {
-  // Folding costs a pass over every key; while the recent keys are few next to the sorted
-  // ones, a scan picks its matches out of them instead (a block's transactions scan often).
-  if (recent_.size() > 64 && recent_.size() * 8 > ordered_.size()) fold();
+  // Folding sorts the recent keys and merges them into the sorted ones; a scan that picks
+  // its matches out of the recent keys instead costs a pass over them. So fold only when
+  // the recent keys are many next to the sorted ones, and once the passes since the last
+  // fold have cost about what the sort would: a block's transactions, which scan often,
+  // keep the keys sorted, while an end_block that writes thousands of keys (a cleared book)
+  // and then scans once does not sort them all for that one scan.
+  if (recent_.size() > 64 && recent_.size() * 8 > ordered_.size() &&
+      recent_passes_ >= 2 * recent_.size())
+    fold();
+  else
+    recent_passes_ += recent_.size();
   auto starts = [&](const Entry* e) { return e->first.starts_with(prefix); };
   std::vector<const Entry*> out;
   auto first = std::lower_bound(ordered_.begin(), ordered_.end(), prefix,
@@ -177,6 +186,7 @@ StateOverlay::Writes StateOverlay::take_writes() {
   values_.clear();
   ordered_.clear();
   recent_.clear();
+  recent_passes_ = 0;
   layers_.clear();
   return out;
 }
@@ -187,11 +197,13 @@ void StateOverlay::merge_into(StateOverlay& parent) {
   while (!values_.empty()) parent.insert_newer(values_.extract(values_.begin()));
   ordered_.clear();
   recent_.clear();
+  recent_passes_ = 0;
   for (auto& layer : layers_) {
     while (!layer->values_.empty())
       parent.insert_newer(layer->values_.extract(layer->values_.begin()));
     layer->ordered_.clear();
     layer->recent_.clear();
+    layer->recent_passes_ = 0;
   }
   layers_.clear();
 }

@@ -105,8 +105,9 @@ class StateOverlay : public StateReader {
 
   const StateReader& base_;
   Values values_;
-  mutable std::vector<const Entry*> ordered_;          // sorted by key
-  mutable std::vector<const Entry*> recent_;           // added since the last fold, unsorted
+  mutable std::vector<const Entry*> ordered_;  // sorted by key
+  mutable std::vector<const Entry*> recent_;   // added since the last fold, unsorted
+  mutable size_t recent_passes_ = 0;           // recent keys looked at by scans since the last fold
   std::vector<std::unique_ptr<StateOverlay>> layers_;  // adopted children, oldest first
 };
 

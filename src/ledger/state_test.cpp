@@ -189,6 +189,36 @@ TEST(StateOverlay, ReadsLikeAnOrderedMapOverItsBase) {
   EXPECT_TRUE(root.empty());
 }
 
+// An end_block's pattern: thousands of writes, then a few scans (which pick their matches
+// out of the unsorted keys rather than sort them all), then more writes: every scan and the
+// block's change list still come out in key order.
+TEST(StateOverlay, ScansAfterABulkWriteStayInOrder) {
+  MapReader base;
+  base.data["due/5"] = "b";
+  StateOverlay o(base);
+  std::map<std::string, std::string> model = {{"due/5", "b"}};
+  std::mt19937_64 rng(7);
+  auto write = [&](const std::string& k) {
+    o.put(k, "v" + k);
+    model[k] = "v" + k;
+  };
+  for (int i = 0; i < 10'000; ++i) write("order/" + std::to_string(rng() % 100'000));
+  for (int round = 0; round < 4; ++round) {
+    write("due/" + std::to_string(round * 3));
+    std::vector<std::string> want;
+    for (const auto& [k, v] : model)
+      if (k.starts_with("due/")) want.push_back(k + "=" + v);
+    ASSERT_EQ(keys_of(o, "due/"), want) << "round " << round;
+    for (int i = 0; i < 500; ++i) write("trade/" + std::to_string(rng() % 100'000));
+  }
+  StateOverlay::Writes writes = o.writes();
+  std::vector<std::string> got, want;
+  for (const auto& [k, v] : writes) got.push_back(k);
+  for (const auto& [k, v] : model)
+    if (k != "due/5") want.push_back(k);
+  EXPECT_EQ(got, want);
+}
+
 TEST(StateOverlay, AdoptsOnlyItsOwnChildren) {
   MapReader base;
   StateOverlay o(base), other(base);

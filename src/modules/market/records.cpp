@@ -87,6 +87,7 @@ std::vector<std::string> read_names(codec::Reader& r) {
 
 std::string encode_order(const OrderRecord& o) {
   codec::Writer w;
+  w.reserve(192);  // the fixed fields and a microgrid name; lists are short
   w.u8(static_cast<uint8_t>(o.side)).str(o.commodity, kMaxCommodity).u64(o.period).u64(o.qty);
   w.i64(o.price).fixed(o.owner).fixed(o.meter).str(o.microgrid, kMaxMicrogrid).u8(o.source);
   w.u8(static_cast<uint8_t>(o.status)).u64(o.seq).u64(o.filled).u64(o.escrow);
@@ -129,6 +130,7 @@ std::optional<OrderRecord> decode_order(std::string_view s) {
 
 std::string encode_trade(const TradeRecord& t) {
   codec::Writer w;
+  w.reserve(320);  // six keys, two microgrid names, the numbers
   w.fixed(t.bid).fixed(t.offer).fixed(t.buyer).fixed(t.seller).fixed(t.buyer_meter);
   w.fixed(t.seller_meter)
       .str(t.buyer_microgrid, kMaxMicrogrid)
