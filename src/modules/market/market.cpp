@@ -140,7 +140,7 @@ void MarketModule::end_block(BlockContext& ctx) {
     return unsettled.size() < p.max_books_per_block;
   });
   for (const auto& [period, commodity] : unsettled)
-    if (settle_period(ctx, p, commodity, period, reading_hints_))
+    if (settle_period(ctx, p, schedule, commodity, period, reading_hints_))
       s.erase("market/unsettled/" + hex16(period) + "/" + commodity);
 }
 

@@ -185,8 +185,8 @@ void match_on_arrival(TxContext& ctx, const Params& p, std::string_view commodit
 // and releases what bids locked beyond the worst case of what they bought.
 void clear_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period);
 // Settles a cleared period from the meters' readings. Returns false when the period must
-// wait for readings.
-bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period,
-                   ReadingHints& hints);
+// wait for readings. `schedule` is the meters' period schedule as the block reads it.
+bool settle_period(BlockContext& ctx, const Params& p, const meters::PeriodSchedule& schedule,
+                   std::string_view commodity, uint64_t period, ReadingHints& hints);
 
 }  // namespace gridpact::market

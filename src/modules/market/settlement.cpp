@@ -72,10 +72,10 @@ void ReadingHints::forget(std::string_view commodity, uint64_t period) {
   first_.erase(key(commodity, period));
 }
 
-bool settle_period(BlockContext& ctx, const Params& p, std::string_view commodity, uint64_t period,
-                   ReadingHints& hints) {
+bool settle_period(BlockContext& ctx, const Params& p, const meters::PeriodSchedule& schedule,
+                   std::string_view commodity, uint64_t period, ReadingHints& hints) {
   StateOverlay& s = ctx.state;
-  uint64_t end = meters::period_end_ms(s, period);
+  uint64_t end = schedule.end_ms(period);
   if (ctx.block.time_ms < end) return false;
   bool deadline = ctx.block.time_ms >= end + p.settlement_deadline_ms;
   bool metered = commodity == kElectricity;
