@@ -109,6 +109,12 @@ void StateOverlay::fold() const {
   recent_passes_ = 0;
 }
 
+void StateOverlay::clear_key_order() {
+  ordered_.clear();
+  recent_.clear();
+  recent_passes_ = 0;
+}
+
 std::vector<const StateOverlay::Entry*> StateOverlay::own_in_order(std::string_view prefix) const {
   // Folding sorts the recent keys and merges them into the sorted ones; a scan that picks
   // its matches out of the recent keys instead costs a pass over them. So fold only when
@@ -184,9 +190,7 @@ StateOverlay::Writes StateOverlay::take_writes() {
     out.emplace_back(std::move(node.key()), std::move(node.mapped()));
   }
   values_.clear();
-  ordered_.clear();
-  recent_.clear();
-  recent_passes_ = 0;
+  clear_key_order();
   layers_.clear();
   return out;
 }
@@ -195,15 +199,11 @@ void StateOverlay::merge_into(StateOverlay& parent) {
   // Entries move over whole (no copy of key or value); the layers' after this overlay's
   // own, which they are newer than.
   while (!values_.empty()) parent.insert_newer(values_.extract(values_.begin()));
-  ordered_.clear();
-  recent_.clear();
-  recent_passes_ = 0;
+  clear_key_order();
   for (auto& layer : layers_) {
     while (!layer->values_.empty())
       parent.insert_newer(layer->values_.extract(layer->values_.begin()));
-    layer->ordered_.clear();
-    layer->recent_.clear();
-    layer->recent_passes_ = 0;
+    layer->clear_key_order();
   }
   layers_.clear();
 }

@@ -98,6 +98,8 @@ class StateOverlay : public StateReader {
   Entry* in_layers(std::string_view key) const;
   // Sorts the keys added since the last fold into `ordered_`.
   void fold() const;
+  // Forgets the key order (the sorted and the recent keys), once the entries have gone.
+  void clear_key_order();
   // This overlay's own entries whose keys start with `prefix`, in key order.
   std::vector<const Entry*> own_in_order(std::string_view prefix) const;
   // The same, layers included: one entry per key, the newest.
