@@ -19,6 +19,10 @@
 //   METRIC <figure>_block_execute_ms / _commit_ms / _fsync_ms   per block of each figure
 //                                           above, the mean from the node's block timings
 //                                           (the server side's block cycle)
+//   METRIC api_ed25519_verify_per_s         one core's Ed25519 verification rate, and
+//   METRIC api_verify_bound_orders_per_s    the cores times it: the orders a second if
+//                                           admission's verification were the only work
+//   METRIC api_one_in_flight_verify_share_pct  that verification's share of the CPU per order
 //   METRIC api_health_p99_ms                GET /v1/health while 10,000 idle keep-alive
 //                                           connections and 1,000 event subscribers are held
 //                                           (counts printed as api_health_idle_connections
@@ -383,6 +387,12 @@ int main(int argc, char** argv) {
     txs = st.txs_committed;
     return out;
   };
+  // The limit beside the figures: each order is verified once at admission.
+  const double verify_per_s =
+      bench::ed25519_verify_per_s(std::chrono::milliseconds(bench::quick() ? 300 : 1000));
+  const double cores = std::max(1u, std::thread::hardware_concurrency());
+  bench::metric("api_ed25519_verify_per_s", verify_per_s, "verifications/s");
+  bench::metric("api_verify_bound_orders_per_s", cores * verify_per_s, "orders/s");
   {
     auto txs = w.round(0);
     double cpu0 = cpu_us();
@@ -394,7 +404,10 @@ int main(int argc, char** argv) {
     bench::metric("api_one_in_flight_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
     bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
-    bench::metric("api_one_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
+    const double cpu_per_order = (cpu_us() - cpu0) / orders;
+    bench::metric("api_one_in_flight_cpu_us_per_order", cpu_per_order, "us");
+    bench::metric("api_one_in_flight_verify_share_pct", 100 * 1e6 / verify_per_s / cpu_per_order,
+                  "%");
     bench::metric("api_one_in_flight_client_cpu_us_per_order",
                   static_cast<double>(r.client_cpu_us) / orders, "us");
     bench::metric("api_one_in_flight_orders_per_block", txs_per_block(), "orders");

@@ -13,6 +13,7 @@
 
 #include "base/memory.hpp"
 #include "crypto/hash.hpp"
+#include "crypto/keys.hpp"
 
 namespace gridpact::bench {
 
@@ -35,6 +36,27 @@ inline FixedBytes<32> seed_of(uint64_t i, uint8_t tag) {
   for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
   s.bytes[31] = tag;
   return s;
+}
+
+// One core's Ed25519 verification rate, over `how_long`: every signed transaction is
+// verified once at admission, so cores times this bounds the signed transactions a second.
+inline double ed25519_verify_per_s(std::chrono::milliseconds how_long) {
+  using Clock = std::chrono::steady_clock;
+  auto key = KeyPair::generate();
+  std::vector<Hash32> msgs;
+  std::vector<Signature> sigs;
+  for (int i = 0; i < 1000; ++i) {
+    msgs.push_back(sha256(std::to_string(i)));
+    sigs.push_back(key.sign(msgs.back()));
+  }
+  size_t n = 0;
+  auto start = Clock::now();
+  while (Clock::now() - start < how_long) {
+    for (int i = 0; i < 1000; ++i)
+      if (!verify(key.public_key(), msgs[i], sigs[i])) std::abort();
+    n += 1000;
+  }
+  return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 inline double percentile(std::vector<double> v, double p) {

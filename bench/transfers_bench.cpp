@@ -30,24 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ed25519_verify_rate() {
-  auto key = KeyPair::generate();
-  std::vector<Hash32> msgs;
-  std::vector<Signature> sigs;
-  for (int i = 0; i < 1000; ++i) {
-    msgs.push_back(sha256(std::to_string(i)));
-    sigs.push_back(key.sign(msgs.back()));
-  }
-  size_t n = 0;
-  auto start = Clock::now();
-  while (Clock::now() - start < std::chrono::seconds(bench::quick() ? 1 : 2)) {
-    for (int i = 0; i < 1000; ++i)
-      if (!verify(key.public_key(), msgs[i], sigs[i])) std::abort();
-    n += 1000;
-  }
-  return static_cast<double>(n) / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 FixedBytes<32> seed_of(uint64_t i) {
   FixedBytes<32> s;
   for (int b = 0; b < 8; ++b) s.bytes[static_cast<size_t>(b)] = static_cast<uint8_t>(i >> (8 * b));
@@ -119,7 +101,8 @@ int main() {
   const size_t senders = std::min(accounts / 2, bench::quick() ? size_t{10'000} : size_t{200'000});
   // The ceiling is measured before and after the in-process round, and the higher taken:
   // on a shared machine one measurement can come out low and flatter the ratio.
-  const double verify_before = ed25519_verify_rate();
+  const auto verify_time = std::chrono::seconds(bench::quick() ? 1 : 2);
+  const double verify_before = bench::ed25519_verify_per_s(verify_time);
 
   // Funded accounts: the senders (with keys) and random others (recipients).
   std::vector<KeyPair> keys;
@@ -199,7 +182,7 @@ int main() {
     bool ok = wait_all(inproc);
     bench::profile_end();
     double rate = report("transfers_inprocess", inproc, start, Clock::now(), cpu_start);
-    const double verify_rate = std::max(verify_before, ed25519_verify_rate());
+    const double verify_rate = std::max(verify_before, bench::ed25519_verify_per_s(verify_time));
     bench::metric("ed25519_verify_per_s", verify_rate, "verifications/s");
     bench::metric("transfers_inprocess_per_verify_core", rate / verify_rate, "x");
     node->unsubscribe(sub);
