@@ -42,9 +42,6 @@ void read_back(const ChainView& v, RunResult& r) {
   const Community& c = v.community;
   const size_t n = c.households.size();
   const uint64_t K = s.total_periods();
-  auto u64 = [](const json& j, const char* k) -> uint64_t {
-    return j.contains(k) && j[k].is_number_unsigned() ? j[k].get<uint64_t>() : 0;
-  };
   for (size_t i = 0; i < n; ++i) {
     const Household& h = c.households[i];
     HouseholdResult& out = r.households[i];
@@ -72,18 +69,15 @@ void read_back(const ChainView& v, RunResult& r) {
         p.import_wh += e->import_wh;
         p.export_wh += e->export_wh;
       }
-      auto st = v.market.query(
-          v.store, "settlement",
-          {{"period", std::to_string(v.first_period + q)}, {"account", out.account}});
-      if (!st || !st->value("settled", false)) continue;
-      const json& j = *st;
-      uint64_t peer_in = u64(j, "received_wh") - std::min(u64(j, "received_wh"), u64(j, "grid_wh"));
-      uint64_t peer_out =
-          u64(j, "delivered_wh") - std::min(u64(j, "delivered_wh"), u64(j, "spilled_wh"));
+      auto st =
+          market::find_settlement(v.store, market::kElectricity, v.first_period + q, v.accounts[i]);
+      if (!st) continue;
+      uint64_t peer_in = st->received_wh - std::min(st->received_wh, st->grid_wh);
+      uint64_t peer_out = st->delivered_wh - std::min(st->delivered_wh, st->spilled_wh);
       out.bought_wh += peer_in;
       out.sold_wh += peer_out;
-      out.market_paid += static_cast<int64_t>(u64(j, "paid"));
-      out.market_received += static_cast<int64_t>(u64(j, "received"));
+      out.market_paid += static_cast<int64_t>(st->paid);
+      out.market_received += static_cast<int64_t>(st->received);
       p.peer_wh += peer_in;
     }
     const uint64_t held =

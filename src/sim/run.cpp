@@ -370,11 +370,9 @@ Result<RunResult> run_simulation(const Scenario& s, const RunOptions& o) {
         if (!e) continue;
         imp += e->import_wh;
         exp += e->export_wh;
-        json st = query(market_module, store, "settlement",
-                        {{"period", std::to_string(p0 + q)}, {"account", accounts[i].hex()}});
-        if (st.is_object() && st.value("settled", false)) {
-          imp -= std::min<uint64_t>(imp, st["received_wh"].get<uint64_t>());
-          exp -= std::min<uint64_t>(exp, st["delivered_wh"].get<uint64_t>());
+        if (auto st = market::find_settlement(store, market::kElectricity, p0 + q, accounts[i])) {
+          imp -= std::min<uint64_t>(imp, st->received_wh);
+          exp -= std::min<uint64_t>(exp, st->delivered_wh);
         }
       }
       const int64_t bill = ceil_micro(imp, s.retail_tariff);

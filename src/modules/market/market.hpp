@@ -318,6 +318,17 @@ struct TradeInfo {
 std::optional<TradeInfo> find_trade(const StateReader& s, std::string_view commodity,
                                     uint64_t period, uint64_t index);
 
+// One account's settlement of (commodity, period), the figures GET /v1/market/settlement
+// shows (energy in Wh, money in micro-units); nullopt until that period has settled for
+// the account (or if it had nothing to settle).
+struct SettlementInfo {
+  uint64_t bought_wh = 0, sold_wh = 0, delivered_wh = 0, received_wh = 0, grid_wh = 0,
+           spilled_wh = 0;
+  uint64_t paid = 0, received = 0, fees = 0, tax = 0;
+};
+std::optional<SettlementInfo> find_settlement(const StateReader& s, std::string_view commodity,
+                                              uint64_t period, const PublicKey& account);
+
 class MarketModule : public Module {
  public:
   MarketModule();

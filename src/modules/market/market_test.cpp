@@ -50,6 +50,7 @@ TEST_F(MarketTest, OrdersClearSettleAndConserveMoney) {
   // Settlement waits for the readings (period 13 now).
   tick(13 * P + 1000);
   EXPECT_FALSE(query("settlement", {{"period", 12}, {"account", buyer_a.pk().hex()}})["settled"]);
+  EXPECT_FALSE(find_settlement(chain->store(), kElectricity, 12, buyer_a.pk()));
   // pv_a exported only 800 Wh of its 1000; buyers imported what they bought.
   ASSERT_TRUE(reading(pv_a, 12, 0, 800).ok());
   ASSERT_TRUE(reading(grid_b, 12, 0, 2000).ok());
@@ -63,6 +64,24 @@ TEST_F(MarketTest, OrdersClearSettleAndConserveMoney) {
   EXPECT_EQ(ss["delivered_wh"], 800);
   EXPECT_EQ(sa["received_wh"], 1000);
   EXPECT_EQ(sa["grid_wh"], 200);  // pv_a's shortfall came from the grid at retail
+  // The typed lookup other code reads (the simulator's report) says what the query says.
+  for (const auto* who : {&buyer_a, &pv_a}) {
+    auto typed = find_settlement(chain->store(), kElectricity, 12, who->pk());
+    ASSERT_TRUE(typed);
+    auto j = query("settlement", {{"period", 12}, {"account", who->pk().hex()}});
+    EXPECT_EQ(j["received_wh"], typed->received_wh);
+    EXPECT_EQ(j["delivered_wh"], typed->delivered_wh);
+    EXPECT_EQ(j["grid_wh"], typed->grid_wh);
+    EXPECT_EQ(j["spilled_wh"], typed->spilled_wh);
+    EXPECT_EQ(j["bought_wh"], typed->bought_wh);
+    EXPECT_EQ(j["sold_wh"], typed->sold_wh);
+    EXPECT_EQ(j["paid"], typed->paid);
+    EXPECT_EQ(j["received"], typed->received);
+    EXPECT_EQ(j["fees"], typed->fees);
+    EXPECT_EQ(j["tax"], typed->tax);
+  }
+  EXPECT_FALSE(find_settlement(chain->store(), "heat", 12, pv_a.pk()));
+  EXPECT_FALSE(find_settlement(chain->store(), "", 12, pv_a.pk()));
   // Money: conserved, escrows gone, every statement adds up.
   EXPECT_EQ(bank::supply(chain->store()), supply);
   EXPECT_EQ(holdings(), supply);

@@ -1,5 +1,5 @@
 // The market module's records: codecs of orders and trades, their JSON views, and the
-// lookups other modules use (find_order, find_trade).
+// lookups other modules use (find_order, find_trade, find_settlement).
 #include "modules/market/records.hpp"
 
 #include "codec/codec.hpp"
@@ -273,6 +273,20 @@ std::optional<TradeInfo> find_trade(const StateReader& s, std::string_view commo
     out.settled_micro = decode_u64(*settled).value_or(0);
   }
   return out;
+}
+
+std::optional<SettlementInfo> find_settlement(const StateReader& s, std::string_view commodity,
+                                              uint64_t period, const PublicKey& account) {
+  if (commodity.empty() || commodity.size() > kMaxCommodity) return std::nullopt;
+  std::optional<Statement> st;
+  try {
+    st = kStatements.get(s, {std::string(commodity), period, account});
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!st) return std::nullopt;
+  return SettlementInfo{st->bought_wh,  st->sold_wh, st->delivered_wh, st->received_wh, st->grid_wh,
+                        st->spilled_wh, st->paid,    st->received,     st->fees,        st->tax};
 }
 
 }  // namespace gridpact::market
