@@ -67,25 +67,6 @@ using bench::ms_since;
 using bench::post_tx;
 using bench::seed_of;
 
-double cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto us = [](const timeval& t) {
-    return 1e6 * static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec);
-  };
-  return us(u.ru_utime) + us(u.ru_stime);
-}
-
-// CPU microseconds the calling thread has used (a client thread's, at its end).
-uint64_t thread_cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  auto us = [](const timeval& t) {
-    return static_cast<uint64_t>(t.tv_sec) * 1'000'000 + static_cast<uint64_t>(t.tv_usec);
-  };
-  return us(u.ru_utime) + us(u.ru_stime);
-}
-
 // Accounts, their meters and their signed orders: even accounts offer (pv), odd ones bid.
 struct Workload {
   static constexpr size_t kAccounts = 100, kPerAccount = 20;
@@ -145,7 +126,7 @@ struct RoundResult {
   double secs = 0;
   size_t ok = 0;
   std::vector<double> latency_ms;
-  uint64_t client_cpu_us = 0;  // the client threads' CPU: the load generator's share
+  double client_cpu_us = 0;  // the client threads' CPU: the load generator's share
 };
 
 // Waits on many connections at once from one thread: each watched with a tag, handed back
@@ -205,7 +186,7 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
     accounts[a].stream->read_until("\r\n\r\n");  // subscribed once the header is back
     poller.watch(*accounts[a].stream, a * 2 + 1);
   }
-  const uint64_t cpu0 = thread_cpu_us();
+  const double cpu0 = bench::cpu_us(RUSAGE_THREAD);
   auto start = Clock::now();
   auto send_next = [&](size_t a) {
     Account& acc = accounts[a];
@@ -251,7 +232,7 @@ RoundResult one_in_flight(uint16_t port, const Workload& w,
     }
   }
   r.secs = ms_since(start) / 1000;
-  r.client_cpu_us = thread_cpu_us() - cpu0;
+  r.client_cpu_us = bench::cpu_us(RUSAGE_THREAD) - cpu0;
   return r;
 }
 
@@ -272,7 +253,7 @@ RoundResult all_in_flight(uint16_t port, const std::vector<std::vector<Transacti
     conns.push_back(std::make_unique<Conn>(port));
     poller.watch(*conns[a], a);
   }
-  const uint64_t cpu0 = thread_cpu_us();
+  const double cpu0 = bench::cpu_us(RUSAGE_THREAD);
   auto start = Clock::now();
   size_t open = 0;
   for (size_t a = 0; a < kAccounts; ++a) open += conns[a]->send(requests[a]) ? 1 : 0;
@@ -298,7 +279,7 @@ RoundResult all_in_flight(uint16_t port, const std::vector<std::vector<Transacti
   while (committed() < accepted && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   r.secs = ms_since(start) / 1000;
-  r.client_cpu_us = thread_cpu_us() - cpu0;
+  r.client_cpu_us = bench::cpu_us(RUSAGE_THREAD) - cpu0;
   return r;
 }
 
@@ -395,7 +376,7 @@ int main(int argc, char** argv) {
   bench::metric("api_verify_bound_orders_per_s", cores * verify_per_s, "orders/s");
   {
     auto txs = w.round(0);
-    double cpu0 = cpu_us();
+    double cpu0 = bench::cpu_us();
     txs_per_block();
     block_ms();
     bench::profile_begin("one_in_flight");
@@ -404,26 +385,24 @@ int main(int argc, char** argv) {
     bench::metric("api_one_in_flight_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
     bench::metric("api_one_in_flight_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_one_in_flight_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
-    const double cpu_per_order = (cpu_us() - cpu0) / orders;
+    const double cpu_per_order = (bench::cpu_us() - cpu0) / orders;
     bench::metric("api_one_in_flight_cpu_us_per_order", cpu_per_order, "us");
     bench::metric("api_one_in_flight_verify_share_pct", 100 * 1e6 / verify_per_s / cpu_per_order,
                   "%");
-    bench::metric("api_one_in_flight_client_cpu_us_per_order",
-                  static_cast<double>(r.client_cpu_us) / orders, "us");
+    bench::metric("api_one_in_flight_client_cpu_us_per_order", r.client_cpu_us / orders, "us");
     bench::metric("api_one_in_flight_orders_per_block", txs_per_block(), "orders");
     block_metrics("api_one_in_flight");
     if (static_cast<double>(r.ok) != orders) status = 1;
   }
   {
     auto txs = w.round(1);
-    double cpu0 = cpu_us();
+    double cpu0 = bench::cpu_us();
     auto r = one_in_flight(port, w, txs, true);
     bench::metric("api_wait_commit_orders_per_s", static_cast<double>(r.ok) / r.secs, "orders/s");
     bench::metric("api_wait_commit_p50_ms", bench::percentile(r.latency_ms, 0.5), "ms");
     bench::metric("api_wait_commit_p99_ms", bench::percentile(r.latency_ms, 0.99), "ms");
-    bench::metric("api_wait_commit_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
-    bench::metric("api_wait_commit_client_cpu_us_per_order",
-                  static_cast<double>(r.client_cpu_us) / orders, "us");
+    bench::metric("api_wait_commit_cpu_us_per_order", (bench::cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_wait_commit_client_cpu_us_per_order", r.client_cpu_us / orders, "us");
     bench::metric("api_wait_commit_orders_per_block", txs_per_block(), "orders");
     block_metrics("api_wait_commit");
     if (static_cast<double>(r.ok) != orders) status = 1;
@@ -432,16 +411,15 @@ int main(int argc, char** argv) {
   {
     auto txs = w.round(2);
     uint64_t before = node->stats().txs_committed;
-    double cpu0 = cpu_us();
+    double cpu0 = bench::cpu_us();
     bench::profile_begin();
     auto r = all_in_flight(port, txs, [&] { return node->stats().txs_committed - before; });
     double secs = r.secs;
     bench::profile_end();
     bench::metric("api_all_in_flight_orders_per_s",
                   static_cast<double>(node->stats().txs_committed - before) / secs, "orders/s");
-    bench::metric("api_all_in_flight_cpu_us_per_order", (cpu_us() - cpu0) / orders, "us");
-    bench::metric("api_all_in_flight_client_cpu_us_per_order",
-                  static_cast<double>(r.client_cpu_us) / orders, "us");
+    bench::metric("api_all_in_flight_cpu_us_per_order", (bench::cpu_us() - cpu0) / orders, "us");
+    bench::metric("api_all_in_flight_client_cpu_us_per_order", r.client_cpu_us / orders, "us");
     bench::metric("api_all_in_flight_orders_per_block", txs_per_block(), "orders");
     block_metrics("api_all_in_flight");
     if (static_cast<double>(r.ok) != orders) status = 1;

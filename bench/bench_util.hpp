@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "base/memory.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
@@ -23,6 +25,20 @@ inline const bool kNodeMemorySettings = (tune_memory(), true);
 inline void metric(const std::string& name, double value, const std::string& unit) {
   std::printf("METRIC %s %.6g %s\n", name.c_str(), value, unit.c_str());
   std::fflush(stdout);
+}
+
+// CPU time used so far, user and system: of the process (RUSAGE_SELF) or of the calling
+// thread (RUSAGE_THREAD).
+inline double cpu_seconds(int who = RUSAGE_SELF) {
+  rusage u{};
+  getrusage(who, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+inline double cpu_us(int who = RUSAGE_SELF) {
+  return 1e6 * cpu_seconds(who);
 }
 
 // Milliseconds since `t0`, on the steady clock.

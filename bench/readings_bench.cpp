@@ -14,7 +14,6 @@
 //          (11.1 readings/s x CPU per reading); the aim is < 10 %.
 // tpm_quote_verify_ms (registration cost, once per meter) is printed by bench_attest.
 #include <openssl/evp.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -33,13 +32,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 using bench::seed_of;
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 template <typename Fn>
 double rate(Fn&& fn) {
@@ -145,7 +137,7 @@ Run run(const std::string& label, size_t n_meters, size_t periods,
   int sub = node->subscribe([&](const Block&, const std::vector<Receipt>& receipts) {
     for (const auto& r : receipts) (r.ok() ? committed : failed)++;
   });
-  double cpu0 = cpu_seconds();
+  double cpu0 = bench::cpu_seconds();
   auto start = Clock::now();
   std::vector<std::thread> threads;
   for (size_t t = 0; t < 2; ++t)
@@ -163,7 +155,7 @@ Run run(const std::string& label, size_t n_meters, size_t periods,
   while (committed + failed < txs.size() && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  double cpu = cpu_seconds() - cpu0;
+  double cpu = bench::cpu_seconds() - cpu0;
   node->unsubscribe(sub);
   node->stop();
   node.reset();

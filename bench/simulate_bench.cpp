@@ -39,15 +39,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double cpu_s(int who) {
-  rusage u{};
-  getrusage(who, &u);
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
-  };
-  return secs(u.ru_utime) + secs(u.ru_stime);
-}
-
 // Seconds per Ed25519 signature and per verification on one core: wall time, and the
 // thread's CPU time (what they take on an idle core).
 struct SignatureCosts {
@@ -61,14 +52,14 @@ SignatureCosts signature_costs() {
   std::vector<Signature> sigs;
   sigs.reserve(msgs.size());
   auto t0 = Clock::now();
-  const double c0 = cpu_s(RUSAGE_THREAD);
+  const double c0 = bench::cpu_seconds(RUSAGE_THREAD);
   for (const auto& m : msgs) sigs.push_back(key.sign(m));
   auto t1 = Clock::now();
-  const double c1 = cpu_s(RUSAGE_THREAD);
+  const double c1 = bench::cpu_seconds(RUSAGE_THREAD);
   for (int i = 0; i < n; ++i)
     if (!verify(key.public_key(), msgs[i], sigs[i])) std::abort();
   auto t2 = Clock::now();
-  const double c2 = cpu_s(RUSAGE_THREAD);
+  const double c2 = bench::cpu_seconds(RUSAGE_THREAD);
   return {std::chrono::duration<double>(t1 - t0).count() / n,
           std::chrono::duration<double>(t2 - t1).count() / n, (c1 - c0) / n, (c2 - c1) / n};
 }
@@ -94,10 +85,10 @@ int main() {
   o.threads = cores;
   bench::profile_begin();
   auto start = Clock::now();
-  const double cpu0 = cpu_s(RUSAGE_SELF);
+  const double cpu0 = bench::cpu_seconds(RUSAGE_SELF);
   auto r = sim::run_simulation(s, o);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  const double cpu = cpu_s(RUSAGE_SELF) - cpu0;
+  const double cpu = bench::cpu_seconds(RUSAGE_SELF) - cpu0;
   bench::profile_end();
   std::filesystem::remove_all(dir);
   if (!r) {

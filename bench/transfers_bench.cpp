@@ -13,7 +13,6 @@
 //   CPU per transaction means both were busy throughout.
 #include <httplib.h>
 #include <sodium.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -60,23 +59,14 @@ int track(Node& node, Load& load) {
   });
 }
 
-// CPU time of the whole process so far, user and system, in microseconds.
-double cpu_us() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto us = [](const timeval& t) {
-    return 1e6 * static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec);
-  };
-  return us(u.ru_utime) + us(u.ru_stime);
-}
-
 // Prints the run's figures; returns its committed tx/s.
 double report(const std::string& prefix, Load& load, Clock::time_point start, Clock::time_point end,
               double cpu_start_us) {
   double secs = std::chrono::duration<double>(end - start).count();
   bench::metric(
       prefix + "_cpu_us_per_tx",
-      (cpu_us() - cpu_start_us) / static_cast<double>(std::max<size_t>(load.committed, 1)), "us");
+      (bench::cpu_us() - cpu_start_us) / static_cast<double>(std::max<size_t>(load.committed, 1)),
+      "us");
   bench::metric(prefix + "_tx_per_s", static_cast<double>(load.committed) / secs, "tx/s");
   bench::metric(prefix + "_latency_p50_ms", bench::percentile(load.latency_ms, 0.50), "ms");
   bench::metric(prefix + "_latency_p99_ms", bench::percentile(load.latency_ms, 0.99), "ms");
@@ -167,7 +157,7 @@ int main() {
     int sub = track(*node, inproc);
     bench::profile_begin();
     auto start = Clock::now();
-    double cpu_start = cpu_us();
+    double cpu_start = bench::cpu_us();
     std::vector<std::thread> threads;
     for (size_t t = 0; t < 2; ++t)
       threads.emplace_back([&, t] {
@@ -199,7 +189,7 @@ int main() {
     int sub = track(*node, http);
     const size_t batch = 500, clients = 4;
     auto start = Clock::now();
-    double cpu_start = cpu_us();
+    double cpu_start = bench::cpu_us();
     std::vector<std::thread> threads;
     for (size_t c = 0; c < clients; ++c)
       threads.emplace_back([&, c] {
