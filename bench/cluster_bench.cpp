@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "api/server.hpp"
+#include "base/testing.hpp"
 #include "bench_util.hpp"
 #include "cluster/etcd_orderer.hpp"
 #include "cluster/testing.hpp"
@@ -345,7 +346,8 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   // The peer: the earlier leader's node, solo (nobody submits, so it makes no block).
   std::ofstream(dir + "/genesis.toml") << genesis_text;
   if (!write_key_file(dir + "/validator.json", validator)) die("validator key");
-  const std::string peer_url = "http://127.0.0.1:" + std::to_string(cluster::testing::free_port());
+  const std::string peer_url =
+      "http://127.0.0.1:" + std::to_string(gridpact::testing::free_loopback_port());
   sh("'" + kGridpact + "' node --data '" + dir + "/peer' --genesis '" + dir +
      "/genesis.toml' --validator-key '" + dir + "/validator.json' --listen " + peer_url.substr(7) +
      " >'" + dir + "/peer.log' 2>&1 & echo $! >'" + dir + "/peer.pid'");
@@ -357,7 +359,8 @@ void catch_up(const std::string& dir, uint64_t blocks, uint64_t window) {
   // Nobody leads: the new node's key is not in the validator set, so it only follows, and
   // the blocks are an earlier leader's (applied on their signature and the set).
   sh("'" + kGridpact + "' keygen --out '" + dir + "/new.json' >/dev/null");
-  const std::string new_url = "127.0.0.1:" + std::to_string(cluster::testing::free_port());
+  const std::string new_url =
+      "127.0.0.1:" + std::to_string(gridpact::testing::free_loopback_port());
   auto start = Clock::now();
   sh("'" + kGridpact + "' node --data '" + dir + "/new' --genesis '" + dir +
      "/genesis.toml' --validator-key '" + dir + "/new.json' --listen " + new_url +

@@ -1,11 +1,8 @@
 #include "attest/swtpm_process.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "attest/codes.hpp"
+#include "base/testing.hpp"
 
 namespace gridpact::attest {
 namespace {
@@ -56,30 +54,6 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
   }
   execvp(args[0], args.data());
   _exit(127);
-}
-
-bool port_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-bool accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -139,7 +113,9 @@ Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
   std::uniform_int_distribution<int> dist(20000, 60000);
   for (int attempt = 0; attempt < 20; ++attempt) {
     int port = dist(rng);
-    if (!port_free(port) || !port_free(port + 1)) continue;
+    if (!testing::loopback_port_free(static_cast<uint16_t>(port)) ||
+        !testing::loopback_port_free(static_cast<uint16_t>(port + 1)))
+      continue;
     std::string ctrl = "type=tcp,port=" + std::to_string(port + 1) + ",bindaddr=127.0.0.1";
     std::string server = "type=tcp,port=" + std::to_string(port) + ",bindaddr=127.0.0.1";
     pid_t pid = spawn({"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + d + "/state", "--server",
@@ -151,7 +127,7 @@ Result<std::unique_ptr<SwtpmProcess>> SwtpmProcess::start() {
         pid = -1;  // exited, most likely lost a race for the port: try another
         break;
       }
-      if (accepts(port)) {
+      if (testing::loopback_accepts(static_cast<uint16_t>(port))) {
         p->pid_ = pid;
         p->port_ = port;
         return p;

@@ -1,5 +1,6 @@
 // The etcd client against a real etcd (Debian's etcd-server), started here on loopback.
 #include "cluster/etcd_client.hpp"
+#include "base/testing.hpp"
 
 #include <gtest/gtest.h>
 
@@ -142,7 +143,7 @@ TEST_F(EtcdClientTest, LeaseHoldsTheKeyUntilItLapses) {
 }
 
 TEST_F(EtcdClientTest, UnavailableWhenNoMemberAnswers) {
-  EtcdClient c({{"127.0.0.1", testing::free_port()}, etcd.endpoints()[0]},
+  EtcdClient c({{"127.0.0.1", gridpact::testing::free_loopback_port()}, etcd.endpoints()[0]},
                std::chrono::milliseconds(500));
   EXPECT_TRUE(c.range("x"));  // the second endpoint answers
   etcd.stop();

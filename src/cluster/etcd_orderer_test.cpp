@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "api/server.hpp"
+#include "base/testing.hpp"
 #include "cluster/codes.hpp"
 #include "cluster/fixtures.hpp"
 
@@ -184,7 +185,8 @@ TEST_F(EtcdOrdererTest, WithoutAPeerANodeBehindTheWindowHalts) {
     auto id = a->node->submit(transfer(n, bob, 10)).value();
     ASSERT_TRUE(a->node->wait_committed(id, 20s).has_value());
   }
-  auto b = open(validators[1], 3, {"http://127.0.0.1:" + std::to_string(testing::free_port())});
+  auto b = open(validators[1], 3,
+                {"http://127.0.0.1:" + std::to_string(gridpact::testing::free_loopback_port())});
   for (int i = 0; i < 100 && !b->node->halted(); ++i) std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(b->node->halted().has_value());
   EXPECT_NE(b->node->halted()->find("BEHIND_WINDOW"), std::string::npos) << *b->node->halted();

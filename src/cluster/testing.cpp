@@ -1,10 +1,8 @@
 #include "cluster/testing.hpp"
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,22 +11,9 @@
 #include <thread>
 #include <vector>
 
-namespace gridpact::cluster::testing {
+#include "base/testing.hpp"
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
-    port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
+namespace gridpact::cluster::testing {
 
 EtcdProcess::EtcdProcess() {
   char tmpl[] = "/tmp/gridpact-etcd-XXXXXX";
@@ -50,8 +35,8 @@ void EtcdProcess::use_tls(std::string ca, std::string cert, std::string key,
 }
 
 bool EtcdProcess::start() {
-  client_port_ = free_port();
-  peer_port_ = free_port();
+  client_port_ = gridpact::testing::free_loopback_port();
+  peer_port_ = gridpact::testing::free_loopback_port();
   const std::string client = (tls_cert_.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") +
                              std::to_string(client_port_);
   const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);

@@ -12,9 +12,6 @@
 
 namespace gridpact::cluster::testing {
 
-// A TCP port nobody listens on right now.
-uint16_t free_port();
-
 class EtcdProcess {
  public:
   EtcdProcess();

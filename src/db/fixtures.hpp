@@ -4,12 +4,9 @@
 // SQLite and PostgreSQL alike. Test code only.
 #pragma once
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -20,6 +17,7 @@
 
 #include "api/server.hpp"
 #include "attest/virtual_platform.hpp"
+#include "base/testing.hpp"
 #include "db/read_model.hpp"
 #include "db/routes.hpp"
 #include "ledger/testing.hpp"
@@ -33,19 +31,6 @@
 namespace gridpact::db::test {
 
 using namespace agreements;
-
-inline int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // A throwaway PostgreSQL 15 cluster.
 class PgServer {
@@ -63,7 +48,7 @@ class PgServer {
       if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) return fail("chown failed");
       as = "runuser -u postgres -- ";
     }
-    port_ = free_port();
+    port_ = gridpact::testing::free_loopback_port();
     std::string d = dir_.string();
     if (!run(as + bin + "initdb -D " + d + "/data -A trust -U gridpact --no-sync > " + d +
              "/initdb.log 2>&1"))

@@ -1,14 +1,12 @@
 // The node's MQTT bridge against a real mosquitto broker (Debian's), started here on a
 // free loopback port with persistence in a temporary directory, and restarted mid-stream.
 #include "meteragent/bridge.hpp"
+#include "base/testing.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,29 +23,6 @@
 namespace gridpact::meteragent {
 namespace {
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_open(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
 // A private mosquitto: config and persistence file in a temp dir, stopped by its pid.
 class Mosquitto {
  public:
@@ -55,7 +30,7 @@ class Mosquitto {
   // plain TCP.
   explicit Mosquitto(const std::string& dir,
                      const std::string& listener_options = "allow_anonymous true\n")
-      : dir_(dir), port_(free_port()) {
+      : dir_(dir), port_(testing::free_loopback_port()) {
     std::ofstream(dir_ + "/mosquitto.conf")
         << "listener " << port_ << " 127.0.0.1\n"
         << listener_options << "persistence true\n"
@@ -82,7 +57,7 @@ class Mosquitto {
     }
     if (null_fd >= 0) close(null_fd);
     for (int i = 0; i < 100; ++i) {
-      if (port_open(port_)) return true;
+      if (testing::loopback_accepts(static_cast<uint16_t>(port_))) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
