@@ -1,6 +1,8 @@
 // Small helpers shared by the benchmarks: METRIC lines, percentiles, peak memory.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -10,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <sys/resource.h>
 
 #include "base/memory.hpp"
 #include "crypto/hash.hpp"

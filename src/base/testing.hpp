@@ -34,24 +34,24 @@ inline uint16_t free_loopback_port() {
   return port;
 }
 
-// True if `port` could be bound on loopback now.
-inline bool loopback_port_free(uint16_t port) {
+// `call` (bind or connect) on a fresh TCP socket and loopback `port`: true if it succeeded.
+inline bool loopback_call(uint16_t port, int (*call)(int, const sockaddr*, socklen_t)) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return false;
   sockaddr_in addr = loopback_address(port);
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  bool ok = call(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
   return ok;
 }
 
+// True if `port` could be bound on loopback now.
+inline bool loopback_port_free(uint16_t port) {
+  return loopback_call(port, ::bind);
+}
+
 // True if something accepts connections on `port` on loopback.
 inline bool loopback_accepts(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr = loopback_address(port);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
+  return loopback_call(port, ::connect);
 }
 
 }  // namespace gridpact::testing

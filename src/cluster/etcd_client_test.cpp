@@ -1,6 +1,5 @@
 // The etcd client against a real etcd (Debian's etcd-server), started here on loopback.
 #include "cluster/etcd_client.hpp"
-#include "base/testing.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/testing.hpp"
 #include "cluster/codes.hpp"
 #include "cluster/testing.hpp"
 #include "http/testing_tls.hpp"

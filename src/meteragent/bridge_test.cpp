@@ -1,7 +1,6 @@
 // The node's MQTT bridge against a real mosquitto broker (Debian's), started here on a
 // free loopback port with persistence in a temporary directory, and restarted mid-stream.
 #include "meteragent/bridge.hpp"
-#include "base/testing.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "attest/virtual_platform.hpp"
+#include "base/testing.hpp"
 #include "http/testing_tls.hpp"
 #include "ledger/testing.hpp"
 #include "meteragent/agent.hpp"
